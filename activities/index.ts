@@ -1,0 +1,15 @@
+import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
+
+/**
+ * Every activity of the worker, built from injected clients: the worker wires real Google Cloud
+ * clients, tests wire the same clients pointed at fake-gcs-server and the Vertex AI emulator.
+ */
+export type ActivityDeps = StackCheckDeps;
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createStackCheckActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,30 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+// Custom search attributes of the project's namespace. The local stack registers them at server
+// start; on a Temporal cluster or Temporal Cloud they are created once per namespace (see README).
+// Upserting one is a billable action, so workflows set them at start and upsert only on change.
+export const searchAttributes = {
+  pipeline: defineSearchAttributeKey('pipeline', SearchAttributeType.KEYWORD),
+  environment: defineSearchAttributeKey('environment', SearchAttributeType.KEYWORD),
+  partition: defineSearchAttributeKey('partition', SearchAttributeType.KEYWORD),
+  segment: defineSearchAttributeKey('segment', SearchAttributeType.KEYWORD),
+  country: defineSearchAttributeKey('country', SearchAttributeType.KEYWORD),
+  sns: defineSearchAttributeKey('sns', SearchAttributeType.KEYWORD),
+  runPhase: defineSearchAttributeKey('runPhase', SearchAttributeType.KEYWORD),
+  modelVersion: defineSearchAttributeKey('modelVersion', SearchAttributeType.KEYWORD),
+} as const;
+
+/** The Temporal CLI's spelling of each type, for `--search-attribute KEY=TYPE`. */
+const cliTypeNames: Record<SearchAttributeType, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
+export function searchAttributeCliArgs(): string[] {
+  return Object.values(searchAttributes).flatMap((k) => ['--search-attribute', `${k.name}=${cliTypeNames[k.type]}`]);
+}

@@ -1,0 +1,162 @@
+// `npm run dev`: the local stack in the foreground — Temporal dev server (SQLite under the data
+// folder), fake-gcs-server (filesystem backend), the worker — stopped in order by Ctrl-C.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { loadLocalStackEnv } from '../config/env';
+import { stackCheckWorkflowType } from '../contracts';
+import { ensureBuckets, startFakeGcs } from './stack/gcs-server';
+import { DevLock } from './stack/lock';
+import { isPortFree, Service, waitUntilReady } from './stack/process';
+import { startTemporalDevServer } from './stack/temporal-server';
+import { readToolPaths, repoRoot } from './stack/tools';
+
+const TASK_QUEUE = 'ct-coordinator';
+
+class PortInUse extends Error {
+  override name = 'PortInUse';
+}
+
+async function checkPorts(ports: Record<string, [number, string]>): Promise<void> {
+  for (const [what, [port, envVar]] of Object.entries(ports)) {
+    if (!(await isPortFree(port))) {
+      throw new PortInUse(`port ${port} (${what}) is already in use by another program: stop it, or set ${envVar} to another port.`);
+    }
+  }
+}
+
+async function workerPolling(address: string, namespace: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+  try {
+    const res = await connection.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: TASK_QUEUE },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    return (res.pollers?.length ?? 0) > 0;
+  } finally {
+    await connection.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const env = loadLocalStackEnv();
+  const tools = readToolPaths();
+  const dataDir = path.resolve(repoRoot, env.CT_DATA_DIR);
+  const logDir = path.join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(path.join(dataDir, 'temporal'), { recursive: true });
+
+  const lock = DevLock.acquire(path.join(dataDir, 'dev.lock'));
+  const services: Service[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping: worker first, then the servers…');
+    // Worker first so it drains its tasks while the server is still there to report them to.
+    const [worker, ...servers] = [...services].reverse();
+    await worker?.stop(15_000);
+    await Promise.all(servers.map((s) => s.stop()));
+    lock.release();
+    console.log('stopped; nothing left running.');
+    process.exit(code);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stopAll(0));
+
+  try {
+    await checkPorts({
+      'Temporal frontend': [env.TEMPORAL_PORT, 'TEMPORAL_PORT'],
+      'Temporal UI': [env.TEMPORAL_UI_PORT, 'TEMPORAL_UI_PORT'],
+      'Temporal HTTP API': [env.TEMPORAL_HTTP_PORT, 'TEMPORAL_HTTP_PORT'],
+      'Temporal metrics': [env.TEMPORAL_METRICS_PORT, 'TEMPORAL_METRICS_PORT'],
+      'fake-gcs-server': [env.FAKE_GCS_PORT, 'FAKE_GCS_PORT'],
+    });
+    const t0 = Date.now();
+    const [temporalServer, gcs] = await Promise.all([
+      startTemporalDevServer({
+        binary: tools.temporal,
+        ip: '127.0.0.1',
+        port: env.TEMPORAL_PORT,
+        uiPort: env.TEMPORAL_UI_PORT,
+        httpPort: env.TEMPORAL_HTTP_PORT,
+        metricsPort: env.TEMPORAL_METRICS_PORT,
+        dbFile: path.join(dataDir, 'temporal', 'dev.sqlite'),
+        namespace: env.TEMPORAL_NAMESPACE,
+        logFile: path.join(logDir, 'temporal.log'),
+        detached: true,
+      }).then((s) => (services.push(s.service), s)),
+      startFakeGcs({
+        binary: tools.fakeGcsServer,
+        port: env.FAKE_GCS_PORT,
+        root: path.join(dataDir, 'gcs'),
+        logFile: path.join(logDir, 'fake-gcs-server.log'),
+        detached: true,
+      }).then((s) => (services.push(s.service), s)),
+    ]);
+    await ensureBuckets(gcs.endpoint, env.GOOGLE_CLOUD_PROJECT, env.GCS_BUCKETS);
+    // Slot for the Vertex AI emulator (its own issue): it starts here, on VERTEX_EMULATOR_PORT.
+
+    const worker = Service.start({
+      name: 'worker',
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join(repoRoot, 'workers', 'main.ts')],
+      cwd: repoRoot,
+      detached: true,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporalServer.address,
+        TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE,
+        CT_TASK_QUEUE: TASK_QUEUE,
+        GCS_API_ENDPOINT: gcs.endpoint,
+        GOOGLE_CLOUD_PROJECT: env.GOOGLE_CLOUD_PROJECT,
+      },
+    });
+    services.push(worker);
+    lock.update({ uiUrl: temporalServer.uiUrl, servicePids: services.map((s) => s.pid) });
+    await waitUntilReady(worker, () => workerPolling(temporalServer.address, env.TEMPORAL_NAMESPACE), 120_000);
+
+    for (const s of services) {
+      void s.exited.then((code) => {
+        if (stopping) return;
+        console.error(`\n${s.name} exited unexpectedly (code ${code}). Last lines:\n${s.logTail()}`);
+        void stopAll(1);
+      });
+    }
+
+    const ns = env.TEMPORAL_NAMESPACE;
+    const cli = path.relative(process.cwd(), tools.temporal) || tools.temporal;
+    const addressFlag = env.TEMPORAL_PORT === 7233 ? '' : ` --address ${temporalServer.address}`;
+    const input = JSON.stringify({ bucket: env.GCS_BUCKETS[0], holdSeconds: 300 });
+    console.log(`
+ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
+  Temporal UI         ${temporalServer.uiUrl}/namespaces/${ns}/workflows
+  Temporal frontend   ${temporalServer.address}  (namespace ${ns})
+  Temporal HTTP API   ${temporalServer.httpUrl}
+  Temporal metrics    ${temporalServer.metricsUrl}
+  fake-gcs-server     ${gcs.endpoint}  (buckets: ${env.GCS_BUCKETS.join(', ')})
+  Vertex AI emulator  not in the stack yet (ports ${env.VERTEX_EMULATOR_PORT}/${env.VERTEX_EMULATOR_CONTROL_PORT} reserved)
+  worker              task queue ${TASK_QUEUE}, pid ${worker.pid}
+  data and logs       ${path.relative(process.cwd(), dataDir) || dataDir}/
+
+Start an example run (it holds for 5 minutes, or until you signal "release"):
+  ${cli} workflow start${addressFlag} --namespace ${ns} --task-queue ${TASK_QUEUE} --type ${stackCheckWorkflowType} --workflow-id stack-check-$(date +%s) --input '${input}'
+
+Ctrl-C stops everything.`);
+  } catch (err) {
+    if (err instanceof PortInUse) {
+      console.error(`npm run dev: ${err.message}`);
+      lock.release();
+      process.exit(1);
+    }
+    console.error(`npm run dev: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll(1);
+  }
+}
+
+void main().catch((err: unknown) => {
+  // Reached before anything was started: bad env, missing tools, or StackAlreadyRunning.
+  console.error(`npm run dev: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

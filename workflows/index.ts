@@ -1,0 +1,3 @@
+// Every workflow the worker registers. Workflow code runs in Temporal's deterministic sandbox and
+// is replayed from history: no Node built-ins, no I/O, activities imported for their types only.
+export { stackCheck } from './stack-check';
