@@ -79,7 +79,8 @@ export class Service {
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.signal('SIGTERM');
-    const done = await Promise.race([this.exited.then(() => true), delay(graceMs).then(() => false)]);
+    // ref: false, so a pending grace timer never keeps this process alive after the exit.
+    const done = await Promise.race([this.exited.then(() => true), delay(graceMs, false, { ref: false })]);
     if (!done) {
       this.signal('SIGKILL');
       await this.exited;

@@ -1,0 +1,120 @@
+// `npm run dev` as a person uses it: it comes up, prints a working example command, refuses a
+// second copy, keeps its state across a restart, and Ctrl-C leaves no process and no port.
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, isPortFree } from '../scripts/stack/process';
+import { readToolPaths } from '../scripts/stack/tools';
+import { eventually } from './helpers/temporal';
+
+jest.setTimeout(240_000);
+
+const root = path.join(__dirname, '..');
+
+interface DevRun {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<string>;
+}
+
+function startDev(env: NodeJS.ProcessEnv): DevRun {
+  // detached: its own process group, so we can send SIGINT to the group as a terminal's Ctrl-C does.
+  const child = spawn('npm', ['run', 'dev'], { cwd: root, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // 'close' waits for every holder of the output pipes (dev script, worker) to be gone, not just npm.
+  const exited = new Promise<string>((resolve) => child.once('close', (code, signal) => resolve(signal ?? String(code))));
+  return { child, output: () => out, exited };
+}
+
+async function waitForBanner(run: DevRun): Promise<string> {
+  const banner = eventually(async () => (run.output().includes('Ctrl-C stops everything') ? run.output() : undefined), 120_000);
+  const died = run.exited.then((code) => Promise.reject(new Error(`npm run dev exited (${code}):\n${run.output()}`)));
+  return Promise.race([banner, died]);
+}
+
+function pidsAlive(pids: number[]): number[] {
+  return pids.filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function ctrlC(run: DevRun): Promise<string> {
+  try {
+    process.kill(-run.child.pid!, 'SIGINT');
+  } catch {
+    // already exited
+  }
+  return run.exited;
+}
+
+test('npm run dev: up, example run, second copy refused, restart keeps state, Ctrl-C leaves nothing', async () => {
+  const ports = {
+    TEMPORAL_PORT: await freePort(),
+    TEMPORAL_UI_PORT: await freePort(),
+    TEMPORAL_HTTP_PORT: await freePort(),
+    TEMPORAL_METRICS_PORT: await freePort(),
+    FAKE_GCS_PORT: await freePort(),
+  };
+  const env = {
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    CT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'ct-dev-')),
+  };
+  const first = startDev(env);
+  let stopped = false;
+  try {
+    const banner = await waitForBanner(first);
+    const uiUrl = /Temporal UI\s+(\S+)/.exec(banner)![1]!;
+    expect((await fetch(uiUrl)).status).toBe(200);
+
+    // The printed one-liner starts a real run that the worker picks up.
+    const example = /^\s+(\S*temporal workflow start .*)$/m.exec(banner)![1]!.replace('$(date +%s)', 'dev-test');
+    execSync(example, { cwd: root, stdio: 'pipe' });
+    const cli = readToolPaths().temporal;
+    const describe = () =>
+      JSON.parse(
+        execSync(`${cli} workflow describe --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w stack-check-dev-test -o json`, {
+          encoding: 'utf8',
+        }),
+      ) as { workflowExecutionInfo: { status: string }; pendingActivities?: unknown[] };
+    await eventually(async () => {
+      const history = execSync(`${cli} workflow show --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w stack-check-dev-test -o json`, {
+        encoding: 'utf8',
+      });
+      return history.includes('EVENT_TYPE_TIMER_STARTED') ? true : undefined; // wrote, read back, now holding
+    });
+
+    const second = startDev(env);
+    expect(await second.exited).toBe('1');
+    expect(second.output()).toMatch(/already running \(pid \d+/);
+
+    const lock = JSON.parse(readFileSync(path.join(env.CT_DATA_DIR, 'dev.lock'), 'utf8')) as { servicePids: number[] };
+    const servicePids = lock.servicePids;
+    expect(servicePids).toHaveLength(3); // temporal, fake-gcs-server, worker
+    // npm itself dies of the SIGINT (as in a terminal); the dev script stops the stack cleanly.
+    expect(await ctrlC(first)).toBe('SIGINT');
+    stopped = true;
+    expect(first.output()).toContain('nothing left running');
+    expect(pidsAlive([first.child.pid!, ...servicePids])).toEqual([]);
+    for (const port of Object.values(ports)) expect(await isPortFree(port)).toBe(true);
+
+    // The SQLite file under the data folder keeps the run across a restart.
+    const again = startDev(env);
+    try {
+      await waitForBanner(again);
+      expect(describe().workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_RUNNING');
+    } finally {
+      expect(await ctrlC(again)).toBe('SIGINT');
+    }
+    for (const port of Object.values(ports)) expect(await isPortFree(port)).toBe(true);
+  } finally {
+    if (!stopped) await ctrlC(first);
+  }
+});

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { Storage } from '@google-cloud/storage';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createWorker } from '../../workers/worker';
+import { testStack } from '../setup/test-stack';
+
+/** Ids unique per test, so test files can share one server and run in parallel. */
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** The real Storage client, pointed at the test stack's fake-gcs-server. */
+export function testStorage(): Storage {
+  const env = testStack();
+  return new Storage({ apiEndpoint: env.CT_TEST_GCS_ENDPOINT, projectId: env.CT_TEST_PROJECT, useAuthWithCustomEndpoint: false });
+}
+
+export interface WorkerContext {
+  client: Client;
+  taskQueue: string;
+  storage: Storage;
+}
+
+/**
+ * Runs `fn` while a real worker (the production createWorker, with real clients against the
+ * test stack) polls a task queue of its own; the worker is shut down when `fn` settles.
+ */
+export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>): Promise<R> {
+  const env = testStack();
+  const taskQueue = uniqueId('tq');
+  const storage = testStorage();
+  const nativeConnection = await NativeConnection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
+  const connection = await Connection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
+  try {
+    const worker = await createWorker({
+      connection: nativeConnection,
+      namespace: env.CT_TEST_NAMESPACE,
+      taskQueue,
+      deps: { storage },
+      workflowBundle: { codePath: env.CT_TEST_WORKFLOW_BUNDLE },
+    });
+    const client = new Client({ connection, namespace: env.CT_TEST_NAMESPACE });
+    return await worker.runUntil(fn({ client, taskQueue, storage }));
+  } finally {
+    await connection.close();
+    await nativeConnection.close();
+  }
+}
+
+/** Polls until `check` returns a value other than undefined (e.g. a query reaching a phase). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+}

@@ -1,0 +1,68 @@
+// Starts one real Temporal dev server and one fake-gcs-server, on free ports, for the whole jest
+// run, and bundles the workflow code once for every test worker.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { ensureBuckets, startFakeGcs } from '../../scripts/stack/gcs-server';
+import { freePort, type Service } from '../../scripts/stack/process';
+import { startTemporalDevServer } from '../../scripts/stack/temporal-server';
+import { readToolPaths } from '../../scripts/stack/tools';
+import { workflowsPath } from '../../workers/worker';
+import type { TestStackEnv } from './test-stack';
+
+declare global {
+  var __CT_TEST_SERVICES__: Service[] | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const t0 = Date.now();
+  const tools = readToolPaths();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-test-'));
+  const namespace = 'ct-test';
+  const project = 'ct-test-project';
+  const bucket = 'ct-test-bucket';
+  const [port, httpPort, metricsPort, gcsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+
+  const [temporal, gcs, bundle] = await Promise.all([
+    startTemporalDevServer({
+      binary: tools.temporal,
+      ip: '127.0.0.1',
+      port: port,
+      httpPort: httpPort,
+      metricsPort: metricsPort,
+      namespace,
+      logFile: path.join(tmp, 'temporal.log'),
+    }),
+    startFakeGcs({ binary: tools.fakeGcsServer, port: gcsPort, logFile: path.join(tmp, 'fake-gcs-server.log') }),
+    bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
+  ]);
+  globalThis.__CT_TEST_SERVICES__ = [temporal.service, gcs.service];
+  await ensureBuckets(gcs.endpoint, project, [bucket]);
+
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+
+  const env: TestStackEnv = {
+    CT_TEST_TEMPORAL_ADDRESS: temporal.address,
+    CT_TEST_TEMPORAL_HTTP_URL: temporal.httpUrl,
+    CT_TEST_TEMPORAL_METRICS_URL: temporal.metricsUrl,
+    CT_TEST_NAMESPACE: namespace,
+    CT_TEST_GCS_ENDPOINT: gcs.endpoint,
+    CT_TEST_GCS_BUCKET: bucket,
+    CT_TEST_PROJECT: project,
+    CT_TEST_WORKFLOW_BUNDLE: bundlePath,
+    CT_TEST_TMP_DIR: tmp,
+  };
+  Object.assign(process.env, env);
+  console.log(`\ntest stack up in ${Date.now() - t0} ms: temporal ${temporal.address}, fake-gcs ${gcs.endpoint}, logs in ${tmp}`);
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
