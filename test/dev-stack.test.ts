@@ -22,15 +22,15 @@ function startDev(env: NodeJS.ProcessEnv): DevRun {
   // detached: its own process group, so we can send SIGINT to the group as a terminal's Ctrl-C does.
   const child = spawn('npm', ['run', 'dev'], { cwd: root, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   // 'close' waits for every holder of the output pipes (dev script, worker) to be gone, not just npm.
   const exited = new Promise<string>((resolve) => child.once('close', (code, signal) => resolve(signal ?? String(code))));
   return { child, output: () => out, exited };
 }
 
 async function waitForBanner(run: DevRun): Promise<string> {
-  const banner = eventually(async () => (run.output().includes('Ctrl-C stops everything') ? run.output() : undefined), 120_000);
+  const banner = eventually(() => (run.output().includes('Ctrl-C stops everything') ? run.output() : undefined), 120_000);
   const died = run.exited.then((code) => Promise.reject(new Error(`npm run dev exited (${code}):\n${run.output()}`)));
   return Promise.race([banner, died]);
 }
@@ -84,7 +84,7 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
           encoding: 'utf8',
         }),
       ) as { workflowExecutionInfo: { status: string }; pendingActivities?: unknown[] };
-    await eventually(async () => {
+    await eventually(() => {
       const history = execSync(`${cli} workflow show --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w stack-check-dev-test -o json`, {
         encoding: 'utf8',
       });

@@ -49,7 +49,7 @@ export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>): Pro
 }
 
 /** Polls until `check` returns a value other than undefined (e.g. a query reaching a phase). */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
