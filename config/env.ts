@@ -43,6 +43,8 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       /** Unset in production (the real endpoint); fake-gcs-server's URL locally and in tests. */
       GCS_API_ENDPOINT: z.url().optional(),
       GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
+      /** host:port of a Vertex AI endpoint without TLS (the emulator); unset on real Vertex. */
+      VERTEX_API_ENDPOINT: z.string().regex(/^[^:/]+:[0-9]+$/, 'must be host:port').optional(),
     },
     runtimeEnv,
   );

@@ -10,6 +10,7 @@ import { ensureBuckets, startFakeGcs } from './stack/gcs-server';
 import { DevLock } from './stack/lock';
 import { isPortFree, Service, waitUntilReady } from './stack/process';
 import { startTemporalDevServer } from './stack/temporal-server';
+import { startVertexEmulator } from './stack/vertex-emulator';
 import { readToolPaths, repoRoot } from './stack/tools';
 
 const TASK_QUEUE = 'ct-coordinator';
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
       'Temporal HTTP API': [env.TEMPORAL_HTTP_PORT, 'TEMPORAL_HTTP_PORT'],
       'Temporal metrics': [env.TEMPORAL_METRICS_PORT, 'TEMPORAL_METRICS_PORT'],
       'fake-gcs-server': [env.FAKE_GCS_PORT, 'FAKE_GCS_PORT'],
+      'Vertex AI emulator': [env.VERTEX_EMULATOR_PORT, 'VERTEX_EMULATOR_PORT'],
+      'Vertex AI emulator control API': [env.VERTEX_EMULATOR_CONTROL_PORT, 'VERTEX_EMULATOR_CONTROL_PORT'],
     });
     const t0 = Date.now();
     const [temporalServer, gcs] = await Promise.all([
@@ -96,7 +99,16 @@ async function main(): Promise<void> {
       }).then((s) => (services.push(s.service), s)),
     ]);
     await ensureBuckets(gcs.endpoint, env.GOOGLE_CLOUD_PROJECT, env.GCS_BUCKETS);
-    // Slot for the Vertex AI emulator (its own issue): it starts here, on VERTEX_EMULATOR_PORT.
+    const vertex = await startVertexEmulator({
+      port: env.VERTEX_EMULATOR_PORT,
+      controlPort: env.VERTEX_EMULATOR_CONTROL_PORT,
+      gcsEndpoint: gcs.endpoint,
+      projectId: env.GOOGLE_CLOUD_PROJECT,
+      stateFile: path.join(dataDir, 'vertex-ai', 'state.json'),
+      logFile: path.join(logDir, 'vertex-ai-emulator.log'),
+      detached: true,
+    });
+    services.push(vertex.service);
 
     const worker = Service.start({
       name: 'worker',
@@ -111,6 +123,8 @@ async function main(): Promise<void> {
         CT_TASK_QUEUE: TASK_QUEUE,
         GCS_API_ENDPOINT: gcs.endpoint,
         GOOGLE_CLOUD_PROJECT: env.GOOGLE_CLOUD_PROJECT,
+        VERTEX_API_ENDPOINT: `${vertex.host}:${vertex.port}`,
+        METADATA_SERVER_DETECTION: 'none',
       },
     });
     services.push(worker);
@@ -136,7 +150,7 @@ ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
   Temporal HTTP API   ${temporalServer.httpUrl}
   Temporal metrics    ${temporalServer.metricsUrl}
   fake-gcs-server     ${gcs.endpoint}  (buckets: ${env.GCS_BUCKETS.join(', ')})
-  Vertex AI emulator  not in the stack yet (ports ${env.VERTEX_EMULATOR_PORT}/${env.VERTEX_EMULATOR_CONTROL_PORT} reserved)
+  Vertex AI emulator  ${vertex.host}:${vertex.port} (gRPC), control API ${vertex.controlUrl}
   worker              task queue ${TASK_QUEUE}, pid ${worker.pid}
   data and logs       ${path.relative(process.cwd(), dataDir) || dataDir}/
 

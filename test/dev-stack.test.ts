@@ -62,6 +62,8 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
     TEMPORAL_HTTP_PORT: await freePort(),
     TEMPORAL_METRICS_PORT: await freePort(),
     FAKE_GCS_PORT: await freePort(),
+    VERTEX_EMULATOR_PORT: await freePort(),
+    VERTEX_EMULATOR_CONTROL_PORT: await freePort(),
   };
   const env = {
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
@@ -97,7 +99,7 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
 
     const lock = JSON.parse(readFileSync(path.join(env.CT_DATA_DIR, 'dev.lock'), 'utf8')) as { servicePids: number[] };
     const servicePids = lock.servicePids;
-    expect(servicePids).toHaveLength(3); // temporal, fake-gcs-server, worker
+    expect(servicePids).toHaveLength(4); // temporal, fake-gcs-server, vertex-ai emulator, worker
     // npm itself dies of the SIGINT (as in a terminal); the dev script stops the stack cleanly.
     expect(await ctrlC(first)).toBe('SIGINT');
     stopped = true;

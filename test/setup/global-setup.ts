@@ -8,8 +8,9 @@ import { ensureBuckets, startFakeGcs } from '../../scripts/stack/gcs-server';
 import { freePort, type Service } from '../../scripts/stack/process';
 import { startTemporalDevServer } from '../../scripts/stack/temporal-server';
 import { readToolPaths } from '../../scripts/stack/tools';
+import { startVertexEmulator } from '../../scripts/stack/vertex-emulator';
 import { workflowsPath } from '../../workers/worker';
-import type { TestStackEnv } from './test-stack';
+import type { TestStackEnvVars } from './test-stack';
 
 declare global {
   var __CT_TEST_SERVICES__: Service[] | undefined;
@@ -22,7 +23,16 @@ export default async function globalSetup(): Promise<void> {
   const namespace = 'ct-test';
   const project = 'ct-test-project';
   const bucket = 'ct-test-bucket';
-  const [port, httpPort, metricsPort, gcsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [port, httpPort, metricsPort, gcsPort, vertexPort, vertexControlPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  // The Google clients must not probe the GCE metadata server: there is none here.
+  process.env.METADATA_SERVER_DETECTION = 'none';
 
   const [temporal, gcs, bundle] = await Promise.all([
     startTemporalDevServer({
@@ -39,11 +49,19 @@ export default async function globalSetup(): Promise<void> {
   ]);
   globalThis.__CT_TEST_SERVICES__ = [temporal.service, gcs.service];
   await ensureBuckets(gcs.endpoint, project, [bucket]);
+  const vertex = await startVertexEmulator({
+    port: vertexPort,
+    controlPort: vertexControlPort,
+    gcsEndpoint: gcs.endpoint,
+    projectId: project,
+    logFile: path.join(tmp, 'vertex-ai-emulator.log'),
+  });
+  globalThis.__CT_TEST_SERVICES__.unshift(vertex.service);
 
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
 
-  const env: TestStackEnv = {
+  const env: TestStackEnvVars = {
     CT_TEST_TEMPORAL_ADDRESS: temporal.address,
     CT_TEST_TEMPORAL_HTTP_URL: temporal.httpUrl,
     CT_TEST_TEMPORAL_METRICS_URL: temporal.metricsUrl,
@@ -51,11 +69,14 @@ export default async function globalSetup(): Promise<void> {
     CT_TEST_GCS_ENDPOINT: gcs.endpoint,
     CT_TEST_GCS_BUCKET: bucket,
     CT_TEST_PROJECT: project,
+    CT_TEST_VERTEX_HOST: vertex.host,
+    CT_TEST_VERTEX_PORT: String(vertex.port),
+    CT_TEST_VERTEX_CONTROL_URL: vertex.controlUrl,
     CT_TEST_WORKFLOW_BUNDLE: bundlePath,
     CT_TEST_TMP_DIR: tmp,
   };
   Object.assign(process.env, env);
-  console.log(`\ntest stack up in ${Date.now() - t0} ms: temporal ${temporal.address}, fake-gcs ${gcs.endpoint}, logs in ${tmp}`);
+  console.log(`\ntest stack up in ${Date.now() - t0} ms: temporal ${temporal.address}, fake-gcs ${gcs.endpoint}, vertex ${vertex.host}:${vertex.port}, logs in ${tmp}`);
 }
 
 const quietLogger = {

@@ -10,12 +10,18 @@ export const TestStackEnv = z.object({
   CT_TEST_GCS_ENDPOINT: z.url(),
   CT_TEST_GCS_BUCKET: z.string().min(1),
   CT_TEST_PROJECT: z.string().min(1),
+  CT_TEST_VERTEX_HOST: z.string().min(1),
+  CT_TEST_VERTEX_PORT: z.coerce.number().int(),
+  CT_TEST_VERTEX_CONTROL_URL: z.url(),
   CT_TEST_WORKFLOW_BUNDLE: z.string().min(1),
   CT_TEST_TMP_DIR: z.string().min(1),
 });
-export type TestStackEnv = z.infer<typeof TestStackEnv>;
+export type TestStackEnv = z.output<typeof TestStackEnv>;
+type TestStackEnvVars = { [K in keyof TestStackEnv]: string };
 
 let cached: TestStackEnv | undefined;
+
+export type { TestStackEnvVars };
 
 export function testStack(): TestStackEnv {
   if (cached) return cached;

@@ -1,0 +1,61 @@
+import type { CallLogEntry, FaultInput, JobKind, JobScriptInput, JobView, ScriptRuleInput, Settings, SettingsPatch } from './control-schema';
+
+export class ControlApiError extends Error {
+  override name = 'ControlApiError';
+}
+
+/** A typed client for the emulator's control API, for tests and scripts. */
+export class VertexEmulatorControl {
+  constructor(readonly baseUrl: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.json()) as T & { error?: string };
+    if (!res.ok) throw new ControlApiError(`${method} ${path}: ${res.status} ${json.error ?? ''}`);
+    return json;
+  }
+
+  health = () => this.call<{ ok: boolean; grpcPort: number }>('GET', '/health');
+
+  calls = (opts: { method?: string; after?: number } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.method) q.set('method', opts.method);
+    if (opts.after) q.set('after', String(opts.after));
+    return this.call<CallLogEntry[]>('GET', `/calls?${q.toString()}`);
+  };
+
+  clearCalls = () => this.call<object>('DELETE', '/calls');
+
+  jobs = (opts: { kind?: JobKind; labels?: Record<string, string> } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.kind) q.set('kind', opts.kind);
+    for (const [k, v] of Object.entries(opts.labels ?? {})) q.append('label', `${k}=${v}`);
+    return this.call<JobView[]>('GET', `/jobs?${q.toString()}`);
+  };
+
+  job = (name: string) => this.call<JobView>('GET', `/job?name=${encodeURIComponent(name)}`);
+
+  /** Changes how an existing job plays out (outcome, hold, durations, cancel race…). */
+  scriptJob = (name: string, script: Partial<JobScriptInput>) => this.call<JobView>('POST', '/jobs/script', { name, script });
+
+  /** Performs the job's next transition now, even if it is held in its state. */
+  advance = (name: string) => this.call<JobView>('POST', '/jobs/advance', { name });
+
+  /** Scripts jobs created from now on that match (first matching rule wins). */
+  addRule = (rule: ScriptRuleInput) => this.call<{ id: number }>('POST', '/rules', rule);
+  clearRules = () => this.call<object>('DELETE', '/rules');
+
+  addFault = (fault: FaultInput) => this.call<{ id: number }>('POST', '/faults', fault);
+  clearFaults = () => this.call<object>('DELETE', '/faults');
+
+  settings = () => this.call<Settings>('GET', '/settings');
+  patchSettings = (patch: SettingsPatch) => this.call<Settings>('PATCH', '/settings', patch);
+
+  models = () => this.call<{ name: string; versions: { versionId: string; aliases: string[]; displayName?: string }[] }[]>('GET', '/models');
+
+  reset = () => this.call<object>('POST', '/reset');
+}

@@ -1,0 +1,74 @@
+import { status } from '@grpc/grpc-js';
+import { RpcError } from './errors';
+import { projectNumberOf } from './names';
+import type { Store, StoredFault } from './store';
+
+// Fault injection, added latency and Vertex's per-minute quotas, applied to every Vertex call
+// before (or, for "lost responses", after) its handler runs.
+
+const CREATE_METHODS = new Set(['CreatePipelineJob', 'CreateCustomJob', 'CreateBatchPredictionJob', 'UploadModel']);
+
+const codes = {
+  UNAVAILABLE: status.UNAVAILABLE,
+  RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
+  DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
+  INTERNAL: status.INTERNAL,
+} as const;
+
+const defaultMessages: Record<keyof typeof codes, string> = {
+  UNAVAILABLE: 'The service is currently unavailable.',
+  RESOURCE_EXHAUSTED: 'Resource has been exhausted (e.g. check quota).',
+  DEADLINE_EXCEEDED: 'Deadline Exceeded',
+  INTERNAL: 'Internal error encountered.',
+};
+
+export class CallPolicy {
+  /** Call times per project and bucket, within the last minute. */
+  private readonly window = new Map<string, number[]>();
+
+  constructor(private readonly store: Store) {}
+
+  latency(method: string): number {
+    const l = this.store.state.settings.latencyMs;
+    return l[method] ?? l['*'] ?? 0;
+  }
+
+  /** Throws RESOURCE_EXHAUSTED with Vertex's message when the project is over its quota. */
+  checkQuota(method: string, project: string | undefined): void {
+    const q = this.store.state.settings.quota;
+    if (!q.enabled || !project || (q.projects && !q.projects.includes(project))) return;
+    const create = CREATE_METHODS.has(method);
+    const key = `${projectNumberOf(project)}:${create ? 'create' : 'crud'}`;
+    const now = Date.now();
+    const recent = (this.window.get(key) ?? []).filter((t) => t > now - 60_000);
+    const limit = create ? q.createsPerMinute : q.crudPerMinute;
+    if (recent.length >= limit) {
+      this.window.set(key, recent);
+      const metric = create ? 'Job or LRO submission requests' : 'Resource management (CRUD) requests';
+      throw new RpcError(
+        status.RESOURCE_EXHAUSTED,
+        `Quota exceeded for quota metric '${metric}' and limit '${metric} per minute per region' of service 'aiplatform.googleapis.com' for consumer 'project_number:${projectNumberOf(project)}'.`,
+      );
+    }
+    recent.push(now);
+    this.window.set(key, recent);
+  }
+
+  /** The fault that applies to this call, if any, consuming one of its `times`. */
+  takeFault(method: string, project: string | undefined): StoredFault | undefined {
+    const faults = this.store.state.faults;
+    const fault = faults.find((f) => (f.method === '*' || f.method === method) && (!f.project || f.project === project));
+    if (!fault) return undefined;
+    if (fault.probability !== undefined && fault.times === undefined) return Math.random() < fault.probability ? fault : undefined;
+    if (fault.remaining !== undefined && --fault.remaining <= 0) faults.splice(faults.indexOf(fault), 1);
+    return fault;
+  }
+
+  static errorFor(fault: StoredFault): RpcError {
+    return new RpcError(codes[fault.code], fault.message ?? defaultMessages[fault.code]);
+  }
+
+  resetWindows(): void {
+    this.window.clear();
+  }
+}

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+
+// The emulator serves exactly the .proto files the real Node client ships, so any Vertex v1 gRPC
+// client (any language) sees the same wire format as on aiplatform.googleapis.com.
+const aiplatformProtos = path.join(path.dirname(require.resolve('@google-cloud/aiplatform')), '..', 'protos');
+const gaxProtos = path.join(path.dirname(require.resolve('google-gax')), '..', 'protos');
+const includeDirs = [aiplatformProtos, gaxProtos];
+
+const files = [
+  'google/cloud/aiplatform/v1/pipeline_service.proto',
+  'google/cloud/aiplatform/v1/job_service.proto',
+  'google/cloud/aiplatform/v1/model_service.proto',
+  'google/longrunning/operations.proto',
+];
+
+export const V1 = 'google.cloud.aiplatform.v1';
+
+export function loadServiceDefinitions(): protoLoader.PackageDefinition {
+  // camelCase fields, enums as names, int64 as strings, no default-filling: handlers see what the
+  // client actually set, which is what required-field validation needs.
+  return protoLoader.loadSync(files, { includeDirs, keepCase: false, longs: String, enums: String, defaults: false, oneofs: true });
+}
+
+let root: protobuf.Root | undefined;
+function protoRoot(): protobuf.Root {
+  if (!root) {
+    root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => {
+      for (const dir of includeDirs) {
+        const candidate = path.join(dir, target);
+        if (existsSync(candidate)) return candidate;
+      }
+      return target;
+    };
+    root.loadSync(files, { keepCase: false });
+  }
+  return root;
+}
+
+/** Packs a message into google.protobuf.Any with the type URL Vertex uses (clients may check it). */
+export function packAny(typeName: string, value: object): { typeUrl: string; value: Buffer } {
+  const type = protoRoot().lookupType(typeName);
+  // fromObject (not verify) so int64 fields may be decimal strings, as elsewhere in the emulator.
+  return { typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(type.encode(type.fromObject(value)).finish()) };
+}
+
+// google.protobuf.Struct / Value as proto-loader decodes them (with the `kind` oneof name).
+export type ProtoValue =
+  | { nullValue: 'NULL_VALUE' | 0; kind?: 'nullValue' }
+  | { numberValue: number; kind?: 'numberValue' }
+  | { stringValue: string; kind?: 'stringValue' }
+  | { boolValue: boolean; kind?: 'boolValue' }
+  | { structValue: ProtoStruct; kind?: 'structValue' }
+  | { listValue: { values?: ProtoValue[] }; kind?: 'listValue' };
+export interface ProtoStruct {
+  fields?: Record<string, ProtoValue>;
+}
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export function valueToJson(v: ProtoValue | undefined): Json {
+  if (!v) return null;
+  if ('stringValue' in v) return v.stringValue;
+  if ('numberValue' in v) return v.numberValue;
+  if ('boolValue' in v) return v.boolValue;
+  if ('structValue' in v) return structToJson(v.structValue);
+  if ('listValue' in v) return (v.listValue.values ?? []).map(valueToJson);
+  return null;
+}
+
+export function structToJson(s: ProtoStruct | undefined): { [k: string]: Json } {
+  return Object.fromEntries(Object.entries(s?.fields ?? {}).map(([k, v]) => [k, valueToJson(v)]));
+}
+
+export function jsonToValue(j: Json): ProtoValue {
+  if (j === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof j === 'string') return { stringValue: j };
+  if (typeof j === 'number') return { numberValue: j };
+  if (typeof j === 'boolean') return { boolValue: j };
+  if (Array.isArray(j)) return { listValue: { values: j.map(jsonToValue) } };
+  return { structValue: jsonToStruct(j) };
+}
+
+export function jsonToStruct(j: { [k: string]: Json }): ProtoStruct {
+  return { fields: Object.fromEntries(Object.entries(j).map(([k, v]) => [k, jsonToValue(v)])) };
+}
+
+export interface ProtoTimestamp {
+  seconds: string;
+  nanos: number;
+}
+
+export function toTimestamp(ms: number): ProtoTimestamp {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+}

@@ -1,0 +1,128 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Storage } from '@google-cloud/storage';
+import type { CallLogEntry } from './control-schema';
+import { RpcError } from './errors';
+import { jobService } from './job-service';
+import { JobRepository } from './jobs';
+import { JobEngine } from './lifecycle';
+import { ModelRegistry } from './model-registry';
+import { GcsOutputWriter } from './outputs';
+import { pipelineService } from './pipeline-service';
+import { CallPolicy } from './policy';
+import { loadServiceDefinitions } from './protos';
+import { Store } from './store';
+
+type Handler = (req: Record<string, unknown>) => unknown;
+
+const MAX_LOG = 10_000;
+
+/** The project a request is about, as the client named it (for scoped faults and quotas). */
+function projectOf(req: Record<string, unknown>): string | undefined {
+  const name = (req.parent ?? req.name) as string | undefined;
+  return typeof name === 'string' ? /^projects\/([^/]+)/.exec(name)?.[1] : undefined;
+}
+
+export interface Emulator {
+  store: Store;
+  engine: JobEngine;
+  models: ModelRegistry;
+  policy: CallPolicy;
+  grpcServer: grpc.Server;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startEmulator(opts: { host?: string; port: number; storage: Storage; stateFile?: string }): Promise<Emulator> {
+  const store = new Store(opts.stateFile);
+  const engine = new JobEngine(store, new GcsOutputWriter(opts.storage));
+  const models = new ModelRegistry(store);
+  const jobs = new JobRepository(store, engine);
+  const policy = new CallPolicy(store);
+  engine.onTick = () => Promise.resolve(models.completeDue());
+
+  const defs = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>;
+  const v1 = (defs.google!.cloud as unknown as Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>).aiplatform!.v1!;
+  const longrunning = defs.google!.longrunning as unknown as Record<string, { service: grpc.ServiceDefinition }>;
+
+  const log = (entry: Omit<CallLogEntry, 'seq'>) => {
+    store.calls.push({ seq: store.calls.length + 1, ...entry });
+    if (store.calls.length > MAX_LOG) store.calls.splice(0, store.calls.length - MAX_LOG);
+  };
+
+  const wrap = (method: string, handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, unknown> => {
+    return (call, callback) => {
+      const started = Date.now();
+      const req = call.request;
+      const finish = (err: RpcError | null, res?: unknown) => {
+        log({
+          time: new Date(started).toISOString(),
+          method,
+          request: req,
+          code: err ? err.code : grpc.status.OK,
+          codeName: grpc.status[err ? err.code : grpc.status.OK],
+          message: err?.message,
+          durationMs: Date.now() - started,
+        });
+        if (err) callback({ code: err.code, details: err.message, metadata: err.metadata, name: 'RpcError', message: err.message });
+        else callback(null, res);
+      };
+      const run = () => {
+        try {
+          const project = projectOf(req);
+          policy.checkQuota(method, project);
+          const fault = policy.takeFault(method, project);
+          if (fault && fault.mode !== 'lose-response') throw CallPolicy.errorFor(fault);
+          const res = handler(req);
+          // "Created but the answer lost": the effect stays, the caller sees only the error.
+          if (fault) throw CallPolicy.errorFor(fault);
+          finish(null, res);
+        } catch (err) {
+          finish(err instanceof RpcError ? err : new RpcError(grpc.status.INTERNAL, `emulator bug: ${String(err)}`));
+        }
+      };
+      const delay = policy.latency(method);
+      if (delay > 0) setTimeout(run, delay);
+      else run();
+    };
+  };
+
+  const implement = (handlers: Record<string, Handler>) => Object.fromEntries(Object.entries(handlers).map(([m, h]) => [m, wrap(m, h)]));
+
+  const server = new grpc.Server();
+  server.addService(v1.PipelineService!.service, implement(pipelineService(store, jobs)));
+  server.addService(v1.JobService!.service, implement(jobService(store, jobs, models)));
+  server.addService(
+    v1.ModelService!.service,
+    implement({
+      UploadModel: (r) => models.upload(r),
+      GetModel: (r) => models.get(r.name),
+      ListModelVersions: (r) => models.listVersions(r),
+      MergeVersionAliases: (r) => models.mergeVersionAliases(r),
+    }),
+  );
+  server.addService(
+    longrunning.Operations!.service,
+    implement({
+      GetOperation: (r) => models.getOperation(r.name),
+      DeleteOperation: (r) => models.deleteOperation(r.name),
+    }),
+  );
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  engine.start();
+  return {
+    store,
+    engine,
+    models,
+    policy,
+    grpcServer: server,
+    port,
+    async stop() {
+      engine.stop();
+      store.flush();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}

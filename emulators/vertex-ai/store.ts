@@ -1,0 +1,136 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { defaultSettings, type CallLogEntry, type FaultInput, type JobKind, type JobScript, type ScriptRuleInput, type Settings } from './control-schema';
+import type { ResourceName } from './names';
+
+export type GenericState =
+  | 'QUEUED'
+  | 'PENDING'
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'CANCELLING'
+  | 'CANCELLED'
+  | 'PAUSED'
+  | 'EXPIRED'
+  | 'PARTIALLY_SUCCEEDED';
+
+export const TERMINAL: ReadonlySet<GenericState> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED']);
+
+export interface JobRecord {
+  kind: JobKind;
+  key: string;
+  ref: ResourceName;
+  /** The resource as the client sent it (decoded proto object, camelCase). */
+  resource: Record<string, unknown>;
+  state: GenericState;
+  createTime: number;
+  startTime?: number;
+  endTime?: number;
+  updateTime: number;
+  /** When the next transition is due; undefined while held or at rest. */
+  dueAt?: number;
+  script: JobScript;
+  error?: { code: number; message: string };
+  /** Output-only fields set at the end (outputInfo, completionStats, jobDetail…). */
+  outputs: Record<string, unknown>;
+  cancelRequested: boolean;
+  modelVersionId?: string;
+}
+
+export interface ModelVersion {
+  versionId: string;
+  resource: Record<string, unknown>;
+  aliases: string[];
+  createTime: number;
+  updateTime: number;
+}
+
+export interface ModelRecord {
+  key: string;
+  ref: ResourceName;
+  versions: ModelVersion[];
+}
+
+export interface OperationRecord {
+  key: string;
+  ref: ResourceName & { parentCollection: string; parentId: string };
+  createTime: number;
+  doneAt: number;
+  done: boolean;
+  /** What completing it does: an upload stores a model version. */
+  pending: { type: 'uploadModel'; modelRef: ResourceName; parentModelKey?: string; model: Record<string, unknown> };
+  response?: { model: string; modelVersionId: string };
+  error?: { code: number; message: string };
+}
+
+export interface StoredRule extends ScriptRuleInput {
+  id: number;
+  remaining?: number;
+}
+
+export interface StoredFault extends FaultInput {
+  id: number;
+  remaining?: number;
+}
+
+export interface EmulatorState {
+  settings: Settings;
+  jobs: Record<string, JobRecord>;
+  models: Record<string, ModelRecord>;
+  operations: Record<string, OperationRecord>;
+  rules: StoredRule[];
+  faults: StoredFault[];
+  nextId: number;
+}
+
+const emptyState = (): EmulatorState => ({ settings: defaultSettings(), jobs: {}, models: {}, operations: {}, rules: [], faults: [], nextId: 1 });
+
+/**
+ * All emulator state, in memory, optionally mirrored to a JSON file so `npm run dev` restarts keep
+ * jobs and models. The call log is kept in memory only: it is for tests, not for restarts.
+ */
+export class Store {
+  state: EmulatorState;
+  calls: CallLogEntry[] = [];
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly file?: string) {
+    this.state = emptyState();
+    if (file) {
+      try {
+        this.state = { ...emptyState(), ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<EmulatorState>) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read emulator state ${file}: ${String(err)}`, { cause: err });
+      }
+    }
+  }
+
+  nextId(): number {
+    return this.state.nextId++;
+  }
+
+  /** Debounced write-behind; a crash loses at most the last 100 ms, like any cache. */
+  changed(): void {
+    if (!this.file || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.flush();
+    }, 100);
+    this.saveTimer.unref();
+  }
+
+  flush(): void {
+    if (!this.file) return;
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.state));
+    renameSync(tmp, this.file);
+  }
+
+  reset(): void {
+    this.state = emptyState();
+    this.calls = [];
+    this.changed();
+  }
+}

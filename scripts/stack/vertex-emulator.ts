@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { httpOk, Service, waitUntilReady } from './process';
+import { repoRoot } from './tools';
+
+export interface VertexEmulatorOptions {
+  port: number;
+  controlPort: number;
+  gcsEndpoint: string;
+  projectId: string;
+  /** JSON file that keeps jobs and models across restarts; in memory when omitted. */
+  stateFile?: string;
+  logFile?: string;
+  detached?: boolean;
+}
+
+export interface VertexEmulator {
+  service: Service;
+  /** host:port for the aiplatform clients (apiEndpoint + port). */
+  host: string;
+  port: number;
+  controlUrl: string;
+}
+
+export async function startVertexEmulator(o: VertexEmulatorOptions): Promise<VertexEmulator> {
+  const service = Service.start({
+    name: 'vertex-ai emulator',
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(repoRoot, 'emulators', 'vertex-ai', 'main.ts')],
+    cwd: repoRoot,
+    logFile: o.logFile,
+    detached: o.detached,
+    env: {
+      ...process.env,
+      VERTEX_EMULATOR_PORT: String(o.port),
+      VERTEX_EMULATOR_CONTROL_PORT: String(o.controlPort),
+      VERTEX_EMULATOR_STATE_FILE: o.stateFile ?? '',
+      GCS_API_ENDPOINT: o.gcsEndpoint,
+      GOOGLE_CLOUD_PROJECT: o.projectId,
+    },
+  });
+  const controlUrl = `http://127.0.0.1:${o.controlPort}`;
+  await waitUntilReady(service, () => httpOk(`${controlUrl}/health`));
+  return { service, host: '127.0.0.1', port: o.port, controlUrl };
+}
