@@ -58,6 +58,7 @@ export class JobRepository {
     const job: JobRecord = {
       kind,
       key,
+      seq: this.store.nextId(),
       ref,
       resource,
       state: 'QUEUED',
@@ -111,7 +112,7 @@ export class JobRepository {
     }
     const all = Object.values(this.store.state.jobs)
       .filter((j) => j.kind === kind && j.key.startsWith(prefix) && matches(j))
-      .sort((a, b) => b.createTime - a.createTime || a.key.localeCompare(b.key));
+      .sort((a, b) => b.createTime - a.createTime || b.seq - a.seq); // create_time desc, Vertex's default
     return paginate(all, req);
   }
 

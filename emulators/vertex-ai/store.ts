@@ -20,6 +20,8 @@ export const TERMINAL: ReadonlySet<GenericState> = new Set(['SUCCEEDED', 'FAILED
 export interface JobRecord {
   kind: JobKind;
   key: string;
+  /** Creation order, to order jobs created within the same millisecond. */
+  seq: number;
   ref: ResourceName;
   /** The resource as the client sent it (decoded proto object, camelCase). */
   resource: Record<string, unknown>;

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { helpers, v1, type protos } from '@google-cloud/aiplatform';
+import * as grpc from '@grpc/grpc-js';
+import { parse } from 'yaml';
+import { VertexEmulatorControl } from '../../emulators/vertex-ai/control-client';
+import { testStack } from '../setup/test-stack';
+import { eventually } from './temporal';
+
+export const LOCATION = 'us-central1';
+
+/** A project of its own per test: faults, rules and quotas scoped to it touch no other test. */
+export function uniqueProject(): string {
+  return `ct-test-${randomUUID().slice(0, 8)}`;
+}
+
+export const parentOf = (project: string) => `projects/${project}/locations/${LOCATION}`;
+
+/** The real @google-cloud/aiplatform clients, over gRPC without TLS to the emulator. */
+export function vertexClients() {
+  const env = testStack();
+  const opts = { apiEndpoint: env.CT_TEST_VERTEX_HOST, port: env.CT_TEST_VERTEX_PORT, sslCreds: grpc.credentials.createInsecure() };
+  const clients = {
+    pipelines: new v1.PipelineServiceClient(opts),
+    jobs: new v1.JobServiceClient(opts),
+    models: new v1.ModelServiceClient(opts),
+  };
+  return { ...clients, close: () => Promise.all(Object.values(clients).map((c) => c.close())) };
+}
+
+export function emulatorControl(): VertexEmulatorControl {
+  return new VertexEmulatorControl(testStack().CT_TEST_VERTEX_CONTROL_URL);
+}
+
+export const kfpFixturePath = path.join(__dirname, '..', 'fixtures', 'kfp', 'training-pipeline.yaml');
+
+/** The compiled KFP pipeline fixture as the Struct a PipelineJob carries. */
+export function kfpSpecStruct() {
+  const spec = parse(readFileSync(kfpFixturePath, 'utf8')) as object;
+  return value(spec).structValue!;
+}
+
+type IValue = protos.google.protobuf.IValue;
+/** A JSON value as google.protobuf.Value (helpers.toValue also takes primitives at run time). */
+export const value = (v: unknown): IValue => helpers.toValue(v as object) as IValue;
+
+/** Polls `get` until the resource reaches one of `states`. */
+export async function waitForState<T extends { state?: unknown }>(get: () => Promise<T>, states: string[], timeoutMs = 15_000): Promise<T> {
+  return eventually(async () => {
+    const r = await get();
+    return states.includes(String(r.state)) ? r : undefined;
+  }, timeoutMs);
+}
+
+/** The gRPC error a call rejects with (code and details), or fails the test if it resolves. */
+export async function rpcError(p: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { code?: number; details?: string; message?: string };
+    return { code: e.code ?? -1, details: e.details ?? e.message ?? '' };
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
