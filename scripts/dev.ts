@@ -152,7 +152,7 @@ ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
   fake-gcs-server     ${gcs.endpoint}  (buckets: ${env.GCS_BUCKETS.join(', ')})
   Vertex AI emulator  ${vertex.host}:${vertex.port} (gRPC), control API ${vertex.controlUrl}
   worker              task queue ${TASK_QUEUE}, pid ${worker.pid}
-  data and logs       ${path.relative(process.cwd(), dataDir) || dataDir}/
+  data and logs       ${dataDir}/
 
 Start an example run (it holds for 5 minutes, or until you signal "release"):
   ${cli} workflow start${addressFlag} --namespace ${ns} --task-queue ${TASK_QUEUE} --type ${stackCheckWorkflowType} --workflow-id stack-check-$(date +%s) --input '${input}'

@@ -103,7 +103,7 @@ test('list filters by label and state, newest first, with page tokens', async ()
   const [page1, , raw1] = await clients.pipelines.listPipelineJobs({ parent, pageSize: 2 }, { autoPaginate: false });
   expect(page1).toHaveLength(2);
   expect(raw1?.nextPageToken).toBeTruthy();
-  const [page2, , raw2] = await clients.pipelines.listPipelineJobs({ parent, pageSize: 2, pageToken: raw1!.nextPageToken! }, { autoPaginate: false });
+  const [page2, , raw2] = await clients.pipelines.listPipelineJobs({ parent, pageSize: 2, pageToken: raw1.nextPageToken! }, { autoPaginate: false });
   expect(page2.map((j) => j.name)).toEqual([names[0]]);
   expect(raw2?.nextPageToken).toBeFalsy();
 
@@ -127,7 +127,8 @@ test('scripted outcomes: FAILED with its error, PAUSED, and held in RUNNING unti
   const [held] = await clients.pipelines.createPipelineJob({ parent, pipelineJobId: 'held-job', pipelineJob: pipelineJob({ displayName: 'held' }) });
 
   const failed = await waitForState(() => get(failing.name!), ['PIPELINE_STATE_FAILED']);
-  expect(failed.error).toMatchObject({ code: 7, message: expect.stringContaining('metadataStores') });
+  expect(failed.error?.code).toBe(7);
+  expect(failed.error?.message).toContain('metadataStores');
   const paused = await waitForState(() => get(pausing.name!), ['PIPELINE_STATE_PAUSED']);
   expect(paused.endTime).toBeFalsy();
 
