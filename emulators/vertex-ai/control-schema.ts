@@ -37,7 +37,7 @@ export const ScriptRule = z.strictObject({
   match: z
     .strictObject({
       kind: JobKind.optional(),
-      /** The project as named in the request (id or number): scope a rule to one test's project. */
+      /** The project (id or number, either matches): scope a rule to one test's project. */
       project: z.string().optional(),
       displayName: z.string().optional(),
       pipelineJobId: z.string().optional(),
@@ -54,7 +54,7 @@ export const FaultCode = z.enum(['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'DEADLINE_
 export const Fault = z.strictObject({
   /** Full method name like "CreatePipelineJob", or "*" for every Vertex method. */
   method: z.string().min(1),
-  /** Only calls on this project (as named in the request); all projects when omitted. */
+  /** Only calls on this project (id or number, either matches); all projects when omitted. */
   project: z.string().optional(),
   code: FaultCode,
   message: z.string().optional(),
@@ -80,7 +80,7 @@ export const Settings = z.strictObject({
     enabled: z.boolean(),
     crudPerMinute: z.number().int().min(1),
     createsPerMinute: z.number().int().min(1),
-    /** Limit only these projects (as named in requests); every project when omitted. */
+    /** Limit only these projects (ids or numbers); every project when omitted. */
     projects: z.array(z.string()).optional(),
   }),
   /** Added latency per method name ("*" for all). */

@@ -4,6 +4,7 @@ import { RpcError, invalidArgument, notFound } from './errors';
 import { compileFilter, FilterError } from './filter';
 import type { JobEngine } from './lifecycle';
 import { clientName, parseParent, parseResourceName, projectNumberOf, storageKey, type ResourceName } from './names';
+import { sameProject } from './policy';
 import { toTimestamp } from './protos';
 import type { JobRecord, Store } from './store';
 
@@ -123,7 +124,7 @@ export class JobRepository {
       const m = r.match ?? {};
       return (
         (!m.kind || m.kind === kind) &&
-        (!m.project || m.project === project) &&
+        (!m.project || sameProject(m.project, project)) &&
         (!m.displayName || m.displayName === resource.displayName) &&
         (!m.pipelineJobId || m.pipelineJobId === id) &&
         Object.entries(m.labels ?? {}).every(([k, v]) => labels[k] === v)

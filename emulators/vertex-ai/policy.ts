@@ -22,6 +22,11 @@ const defaultMessages: Record<keyof typeof codes, string> = {
   INTERNAL: 'Internal error encountered.',
 };
 
+/** A project named by id or by number is the same project (Vertex returns names with numbers). */
+export function sameProject(a: string, b: string): boolean {
+  return projectNumberOf(a) === projectNumberOf(b);
+}
+
 export class CallPolicy {
   /** Call times per project and bucket, within the last minute. */
   private readonly window = new Map<string, number[]>();
@@ -36,7 +41,7 @@ export class CallPolicy {
   /** Throws RESOURCE_EXHAUSTED with Vertex's message when the project is over its quota. */
   checkQuota(method: string, project: string | undefined): void {
     const q = this.store.state.settings.quota;
-    if (!q.enabled || !project || (q.projects && !q.projects.includes(project))) return;
+    if (!q.enabled || !project || (q.projects && !q.projects.some((p) => sameProject(p, project)))) return;
     const create = CREATE_METHODS.has(method);
     const key = `${projectNumberOf(project)}:${create ? 'create' : 'crud'}`;
     const now = Date.now();
@@ -57,7 +62,7 @@ export class CallPolicy {
   /** The fault that applies to this call, if any, consuming one of its `times`. */
   takeFault(method: string, project: string | undefined): StoredFault | undefined {
     const faults = this.store.state.faults;
-    const fault = faults.find((f) => (f.method === '*' || f.method === method) && (!f.project || f.project === project));
+    const fault = faults.find((f) => (f.method === '*' || f.method === method) && (!f.project || (project !== undefined && sameProject(f.project, project))));
     if (!fault) return undefined;
     if (fault.probability !== undefined && fault.times === undefined) return Math.random() < fault.probability ? fault : undefined;
     if (fault.remaining !== undefined && --fault.remaining <= 0) faults.splice(faults.indexOf(fault), 1);

@@ -176,3 +176,17 @@ test('per-minute quotas: CRUD and create calls over the limit are RESOURCE_EXHAU
   // Off again: the limited project's calls go through.
   expect((await listLimited())[0]).toHaveLength(2);
 });
+
+test('a quota on the project id also counts calls that name the project by its number', async () => {
+  // Same spelling question as for faults: a caller that passes back the names Vertex returned
+  // (number form) is still the same consumer and must not slip past the project's quota.
+  const project = uniqueProject();
+  const [created] = await createPipeline(project, uniqueId('pj'));
+  try {
+    await control.patchSettings({ quota: { enabled: true, crudPerMinute: 3, projects: [project] } });
+    for (let i = 0; i < 3; i++) await getPipeline(created.name!);
+    expect((await rpcError(getPipeline(created.name!))).code).toBe(Code.RESOURCE_EXHAUSTED);
+  } finally {
+    await control.patchSettings({ quota: { enabled: false } });
+  }
+});
