@@ -157,3 +157,27 @@ test('a batch job for a model that does not exist is NOT_FOUND; a malformed one 
   expect(invalid.details).toMatch(/instances_format; Message: Required field is not set/);
   expect(invalid.details).toMatch(/"s3:\/\/nope" is not a gs:\/\/ URI/);
 });
+
+test('a running BatchPredictionJob is cancelled; a cancel that loses the race ends FAILED', async () => {
+  const project = uniqueProject();
+  const parent = parentOf(project);
+  await control.addRule({ match: { project, displayName: 'cancel-me' }, script: { holdIn: 'RUNNING' } });
+  await control.addRule({ match: { project, displayName: 'too-late' }, script: { holdIn: 'RUNNING', cancel: 'lose-fail', error: { code: 13, message: 'worker crashed' } } });
+  const model = await uploadModel(project, 'cancellable');
+  const make = (displayName: string) =>
+    clients.jobs
+      .createBatchPredictionJob({ parent, batchPredictionJob: { ...batchJob(model, `gs://${bucket()}/x/*.jsonl`, `gs://${bucket()}/o`), displayName } })
+      .then(([j]) => j.name!);
+  const [a, b] = [await make('cancel-me'), await make('too-late')];
+  await waitForState(() => getBatch(a), ['JOB_STATE_RUNNING']);
+  await waitForState(() => getBatch(b), ['JOB_STATE_RUNNING']);
+  await clients.jobs.cancelBatchPredictionJob({ name: a });
+  await clients.jobs.cancelBatchPredictionJob({ name: b });
+  expect((await getBatch(a)).state).toBe('JOB_STATE_CANCELLING');
+  expect((await waitForState(() => getBatch(a), ['JOB_STATE_CANCELLED'])).error?.code).toBe(1);
+  const lost = await waitForState(() => getBatch(b), ['JOB_STATE_FAILED', 'JOB_STATE_CANCELLED']);
+  expect(lost.state).toBe('JOB_STATE_FAILED');
+  expect(lost.error?.message).toBe('worker crashed');
+  const [listed] = await clients.jobs.listBatchPredictionJobs({ parent, filter: 'state="JOB_STATE_CANCELLED"' });
+  expect(listed.map((j) => j.name)).toEqual([a]);
+});
