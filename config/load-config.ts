@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { PipelineConfig } from './pipeline-config';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: invalid pipeline config\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+export const defaultConfigPath = path.join(__dirname, 'pipelines.yaml');
+
+/** Parses config text; every problem names the file, line, the path inside it and what is wrong. */
+export function parseConfig(text: string, file: string): z.output<typeof PipelineConfig> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${pos ? `line ${pos.line}:${pos.col}: ` : ''}${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const result = PipelineConfig.safeParse(doc.toJS());
+  if (result.success) return result.data;
+  throw new ConfigError(
+    file,
+    result.error.issues.map((issue) => {
+      const at = issue.path.map(String);
+      // Point at the deepest node that exists (a missing key is reported at its parent).
+      let line = '';
+      for (let n = at.length; n >= 0; n--) {
+        const node: unknown = doc.getIn(at.slice(0, n), true);
+        if (isNode(node) && node.range) {
+          const pos = lines.linePos(node.range[0]);
+          line = `line ${pos.line}:${pos.col}: `;
+          break;
+        }
+      }
+      return `${line}${at.join('.') || '(top level)'}: ${issue.message}`;
+    }),
+  );
+}
+
+export function loadConfig(file = process.env.CT_CONFIG || defaultConfigPath): z.output<typeof PipelineConfig> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  return parseConfig(text, file);
+}

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+
+// The pipeline definitions file (config/pipelines.yaml): what each pipeline trains, where, on what
+// data, per environment and per segment. Parsed once at the boundary (worker start, CLI command);
+// everything downstream gets typed values. `npm run config:schema` writes the JSON Schema editors
+// use (config/pipelines.schema.json) from this same schema.
+
+/** Placeholders a template may use; each is filled from the run's identity. */
+export const PLACEHOLDERS = ['environment', 'project', 'region', 'pipeline', 'partition', 'segment', 'country', 'sns'] as const;
+
+const template = (base: z.ZodString) =>
+  base.refine(
+    (s) => [...s.matchAll(/\{([^}]*)\}/g)].every((m) => (PLACEHOLDERS as readonly string[]).includes(m[1]!)),
+    { message: `unknown placeholder; templates may use ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` },
+  );
+
+const GcsUri = template(z.string().regex(/^gs:\/\/[a-z0-9{][a-z0-9._{}-]{1,221}[a-z0-9}](\/.*)?$/, 'must be a gs://bucket/path URI'));
+
+const DURATION = /^([0-9]+)(ms|s|m|h|d)$/;
+const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export const Duration = z
+  .string()
+  .regex(DURATION, 'must be a duration like 90s, 30m, 36h or 2d')
+  .transform((s) => {
+    const [, n, unit] = DURATION.exec(s)!;
+    return Number(n) * unitMs[unit as keyof typeof unitMs];
+  });
+
+const Json: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(Json), z.record(z.string(), Json)]));
+
+const LabelMap = z.record(
+  z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'label keys: lowercase letter first, then [a-z0-9_-], at most 63'),
+  z.string().regex(/^[a-z0-9_-]{0,63}$/, 'label values: [a-z0-9_-], at most 63'),
+);
+
+export const Environment = z.strictObject({
+  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id'),
+  region: z.string().regex(/^[a-z]+-[a-z]+[0-9]+$/, 'must be a Vertex AI region like us-central1'),
+  serviceAccount: z.email().refine((s) => s.endsWith('.gserviceaccount.com'), 'must be a service account email (…@….iam.gserviceaccount.com)'),
+  /** Root under which Vertex writes pipeline outputs (runtimeConfig.gcsOutputDirectory). */
+  pipelineRoot: GcsUri,
+  temporal: z
+    .strictObject({
+      namespace: z.string().min(1).default('ct-coordinator'),
+      taskQueue: z.string().min(1).default('ct-coordinator'),
+    })
+    .default({ namespace: 'ct-coordinator', taskQueue: 'ct-coordinator' }),
+  labels: LabelMap.default({}),
+});
+export type Environment = z.output<typeof Environment>;
+
+export const PartitionFormat = z.enum(['daily', 'hourly', 'monthly']);
+export const partitionPatterns: Record<z.infer<typeof PartitionFormat>, RegExp> = {
+  daily: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
+  hourly: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3])$/,
+  monthly: /^\d{4}-(0[1-9]|1[0-2])$/,
+};
+export const partitionExamples = { daily: '2026-11-21', hourly: '2026-11-21T07', monthly: '2026-11' } as const;
+
+export const DataDependencies = z.strictObject({
+  partition: PartitionFormat.default('daily'),
+  /** Datasets whose data-ready a run waits for; templates such as "{sns}_events" resolve per segment. */
+  datasets: z.array(template(z.string().regex(/^[a-z{][a-z0-9_{}.-]*$/, 'dataset names: lowercase, digits, _ . -'))).min(1),
+  timeout: Duration.prefault('24h'),
+  onTimeout: z.enum(['fail', 'skip']).default('fail'),
+});
+
+const PipelineJobTraining = z.strictObject({
+  kind: z.literal('pipelineJob'),
+  /** A compiled KFP spec (YAML or JSON) in GCS; sent as pipelineSpec (templateUri takes only Template Registry URIs). */
+  pipelineSpecUri: GcsUri,
+  parameterValues: z.record(z.string(), Json).default({}),
+  /** A JSON object of parameter values in GCS, under the inline ones. */
+  parameterValuesUri: GcsUri.optional(),
+  /** Like the Vertex SDK's enable_caching: set on every task; the compiled setting applies when omitted. */
+  enableCaching: z.boolean().optional(),
+});
+
+const CustomJobTraining = z.strictObject({
+  kind: z.literal('customJob'),
+  workerPoolSpecs: z
+    .array(
+      z.strictObject({
+        machineType: z.string().min(1),
+        replicaCount: z.number().int().min(1).default(1),
+        imageUri: z.string().min(1),
+        command: z.array(z.string()).optional(),
+        args: z.array(template(z.string())).optional(),
+        acceleratorType: z.string().optional(),
+        acceleratorCount: z.number().int().min(1).optional(),
+      }),
+    )
+    .min(1),
+  baseOutputDirectory: GcsUri,
+});
+
+export const Training = z.discriminatedUnion('kind', [PipelineJobTraining, CustomJobTraining]);
+export type Training = z.output<typeof Training>;
+
+export const Segments = z.strictObject({
+  countries: z.array(z.string().regex(/^[A-Z]{2}$/, 'ISO 3166 alpha-2, upper case')).min(1),
+  sns: z.array(z.string().regex(/^[a-z][a-z0-9]*$/, 'lowercase name like instagram')).min(1),
+  exclude: z.array(z.strictObject({ country: z.string().optional(), sns: z.string().optional() })).default([]),
+});
+
+export const Pipeline = z.strictObject({
+  description: z.string().optional(),
+  environments: z
+    .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'environment names: lowercase'), Environment)
+    .refine((envs) => Object.keys(envs).length > 0, 'declare at least one environment (e.g. staging and production)'),
+  data: DataDependencies,
+  training: Training,
+  retry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).default(1) }).default({ maxAttempts: 1 }),
+  /** How the run watches its Vertex job (see workflows/training-run.ts for the cost argument). */
+  polling: z
+    .strictObject({ interval: Duration.prefault('60s'), chunk: Duration.prefault('15m') })
+    .prefault({}),
+  segments: Segments.optional(),
+});
+export type Pipeline = z.output<typeof Pipeline>;
+
+export const PipelineConfig = z.strictObject({
+  version: z.literal(1),
+  pipelines: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'pipeline names: lowercase, digits and -, at most 41'), Pipeline),
+});
+export type PipelineConfig = z.output<typeof PipelineConfig>;
