@@ -1,15 +1,18 @@
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
+import { createTrainingActivities, type TrainingDeps } from './training';
 
 /**
  * Every activity of the worker, built from injected clients: the worker wires real Google Cloud
  * clients, tests wire the same clients pointed at fake-gcs-server and the Vertex AI emulator.
  */
-export type ActivityDeps = StackCheckDeps;
+export type ActivityDeps = StackCheckDeps & TrainingDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createStackCheckActivities(deps),
+    ...createTrainingActivities(deps),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+export type { RunPlan, JobProgress } from './training/types';

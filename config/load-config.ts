@@ -19,7 +19,8 @@ export const defaultConfigPath = path.join(__dirname, 'pipelines.yaml');
 /** Parses config text; every problem names the file, line, the path inside it and what is wrong. */
 export function parseConfig(text: string, file: string): z.output<typeof PipelineConfig> {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  // merge: YAML merge keys (<<: *env) let environments share their common settings.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
   if (doc.errors.length) {
     throw new ConfigError(
       file,

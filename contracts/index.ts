@@ -3,3 +3,4 @@
 export * from './parse';
 export * from './search-attributes';
 export * from './stack-check';
+export * from './training-run';

@@ -6,7 +6,9 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { loadLocalStackEnv } from '../config/env';
 import { stackCheckWorkflowType } from '../contracts';
+import { loadConfig } from '../config/load-config';
 import { ensureBuckets, startFakeGcs } from './stack/gcs-server';
+import { seedFromConfig } from './stack/seed';
 import { DevLock } from './stack/lock';
 import { isPortFree, Service, waitUntilReady } from './stack/process';
 import { startTemporalDevServer } from './stack/temporal-server';
@@ -44,6 +46,7 @@ async function workerPolling(address: string, namespace: string): Promise<boolea
 async function main(): Promise<void> {
   const env = loadLocalStackEnv();
   const tools = readToolPaths();
+  const config = loadConfig();
   const dataDir = path.resolve(repoRoot, env.CT_DATA_DIR);
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
       }).then((s) => (services.push(s.service), s)),
     ]);
     await ensureBuckets(gcs.endpoint, env.GOOGLE_CLOUD_PROJECT, env.GCS_BUCKETS);
+    const seeded = await seedFromConfig(gcs.endpoint, env.GOOGLE_CLOUD_PROJECT, config);
     const vertex = await startVertexEmulator({
       port: env.VERTEX_EMULATOR_PORT,
       controlPort: env.VERTEX_EMULATOR_CONTROL_PORT,
@@ -149,7 +153,7 @@ ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
   Temporal frontend   ${temporalServer.address}  (namespace ${ns})
   Temporal HTTP API   ${temporalServer.httpUrl}
   Temporal metrics    ${temporalServer.metricsUrl}
-  fake-gcs-server     ${gcs.endpoint}  (buckets: ${env.GCS_BUCKETS.join(', ')})
+  fake-gcs-server     ${gcs.endpoint}  (buckets: ${[...env.GCS_BUCKETS, ...seeded.buckets].join(', ')})
   Vertex AI emulator  ${vertex.host}:${vertex.port} (gRPC), control API ${vertex.controlUrl}
   worker              task queue ${TASK_QUEUE}, pid ${worker.pid}
   data and logs       ${dataDir}/

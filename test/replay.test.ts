@@ -10,14 +10,14 @@ import { testStack } from './setup/test-stack';
 const histories = loadSavedHistories();
 
 test('committed histories exist for the workflows', () => {
-  expect(histories.map((h) => h.workflowId)).toEqual(expect.arrayContaining(['stack-check-signalled']));
+  expect(histories.map((h) => h.name)).toEqual(expect.arrayContaining(['stack-check-signalled', 'training-run-succeeded', 'training-run-cancelled']));
 });
 
 test('every committed history replays against the current workflow code', async () => {
   const results = Worker.runReplayHistories({ workflowBundle: { codePath: testStack().CT_TEST_WORKFLOW_BUNDLE } }, histories);
   const failures: string[] = [];
   for await (const r of results) {
-    if (r.error) failures.push(`${r.workflowId}: ${String(r.error)}`);
+    if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
   }
   expect(failures).toEqual([]);
 });
@@ -27,7 +27,7 @@ test('the harness catches a non-deterministic change', async () => {
     workflowsPath: path.join(__dirname, 'fixtures', 'nondeterministic', 'workflows.ts'),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
-  const signalled = histories.find((h) => h.workflowId === 'stack-check-signalled')!;
+  const signalled = histories.find((h) => h.name === 'stack-check-signalled')!;
   await expect(Worker.runReplayHistory({ workflowBundle: bundle }, signalled.history, signalled.workflowId)).rejects.toBeInstanceOf(
     DeterminismViolationError,
   );

@@ -1,27 +1,42 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadGcpEnv, loadTemporalEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
+import { loadConfig } from '../config/load-config';
 import { temporalConnectionOptions } from '../config/temporal';
+import { createVertexClientFactory } from '../config/vertex';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
   const temporalEnv = loadTemporalEnv();
   const gcpEnv = loadGcpEnv();
-  const connection = await NativeConnection.connect(temporalConnectionOptions(temporalEnv));
+  // Parsed once at start: a bad config stops the worker with every problem listed.
+  const config = loadConfig();
+  const connectionOptions = temporalConnectionOptions(temporalEnv);
+  const nativeConnection = await NativeConnection.connect(connectionOptions);
+  const clientConnection = await Connection.connect(connectionOptions);
+  const vertex = createVertexClientFactory(gcpEnv);
   try {
     const worker = await createWorker({
-      connection,
+      connection: nativeConnection,
       namespace: temporalEnv.TEMPORAL_NAMESPACE,
       taskQueue: temporalEnv.CT_TASK_QUEUE,
-      deps: { storage: createStorage(gcpEnv) },
+      deps: {
+        storage: createStorage(gcpEnv),
+        vertex,
+        config,
+        temporal: new Client({ connection: clientConnection, namespace: temporalEnv.TEMPORAL_NAMESPACE }),
+      },
     });
     console.log(
-      `worker: polling task queue ${temporalEnv.CT_TASK_QUEUE} in namespace ${temporalEnv.TEMPORAL_NAMESPACE} at ${temporalEnv.TEMPORAL_ADDRESS}`,
+      `worker: polling task queue ${temporalEnv.CT_TASK_QUEUE} in namespace ${temporalEnv.TEMPORAL_NAMESPACE} at ${temporalEnv.TEMPORAL_ADDRESS} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
     );
     // run() resolves after SIGINT/SIGTERM: the SDK's runtime drains in-flight tasks first.
     await worker.run();
   } finally {
-    await connection.close();
+    await vertex.close();
+    await clientConnection.close();
+    await nativeConnection.close();
   }
 }
 

@@ -19,6 +19,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
+    // Training runs hold one long-polling activity per running Vertex job (a timer, no CPU).
+    maxConcurrentActivityTaskExecutions: 500,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
   });
 }

@@ -1,3 +1,4 @@
 // Every workflow the worker registers. Workflow code runs in Temporal's deterministic sandbox and
 // is replayed from history: no Node built-ins, no I/O, activities imported for their types only.
 export { stackCheck } from './stack-check';
+export { trainingRun } from './training-run';

@@ -50,7 +50,7 @@ export const ScriptRule = z.strictObject({
 });
 export type ScriptRuleInput = z.input<typeof ScriptRule>;
 
-export const FaultCode = z.enum(['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'DEADLINE_EXCEEDED', 'INTERNAL']);
+export const FaultCode = z.enum(['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'DEADLINE_EXCEEDED', 'INTERNAL', 'INVALID_ARGUMENT', 'PERMISSION_DENIED', 'FAILED_PRECONDITION']);
 export const Fault = z.strictObject({
   /** Full method name like "CreatePipelineJob", or "*" for every Vertex method. */
   method: z.string().min(1),

@@ -13,6 +13,9 @@ const codes = {
   RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
   DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
   INTERNAL: status.INTERNAL,
+  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+  PERMISSION_DENIED: status.PERMISSION_DENIED,
+  FAILED_PRECONDITION: status.FAILED_PRECONDITION,
 } as const;
 
 const defaultMessages: Record<keyof typeof codes, string> = {
@@ -20,6 +23,9 @@ const defaultMessages: Record<keyof typeof codes, string> = {
   RESOURCE_EXHAUSTED: 'Resource has been exhausted (e.g. check quota).',
   DEADLINE_EXCEEDED: 'Deadline Exceeded',
   INTERNAL: 'Internal error encountered.',
+  INVALID_ARGUMENT: 'Request contains an invalid argument.',
+  PERMISSION_DENIED: "Permission 'aiplatform.pipelineJobs.create' denied on resource (or it may not exist).",
+  FAILED_PRECONDITION: 'Precondition check failed.',
 };
 
 /** A project named by id or by number is the same project (Vertex returns names with numbers). */

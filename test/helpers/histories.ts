@@ -33,10 +33,14 @@ export async function maybeSaveHistory(handle: WorkflowHandle, name: string): Pr
     'json',
   ]);
   mkdirSync(historiesDir, { recursive: true });
-  writeFileSync(path.join(historiesDir, `${name}.json`), json);
+  // The workflow id is kept beside the events: workflow code may read it (workflowInfo), so a
+  // replay under another id would take another path.
+  const saved = { workflowId: handle.workflowId, history: JSON.parse(json.toString()) as unknown };
+  writeFileSync(path.join(historiesDir, `${name}.json`), `${JSON.stringify(saved, null, 1)}\n`);
 }
 
 export interface SavedHistory {
+  name: string;
   workflowId: string;
   history: temporal.api.history.v1.IHistory;
 }
@@ -45,8 +49,11 @@ export function loadSavedHistories(): SavedHistory[] {
   return readdirSync(historiesDir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => ({
-      workflowId: path.basename(f, '.json'),
-      history: historyFromJSON(JSON.parse(readFileSync(path.join(historiesDir, f), 'utf8'))),
-    }));
+    .map((f) => {
+      const saved = JSON.parse(readFileSync(path.join(historiesDir, f), 'utf8')) as { workflowId?: string; history?: unknown; events?: unknown };
+      const name = path.basename(f, '.json');
+      return saved.history
+        ? { name, workflowId: saved.workflowId ?? name, history: historyFromJSON(saved.history) }
+        : { name, workflowId: name, history: historyFromJSON(saved) };
+    });
 }

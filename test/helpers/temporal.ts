@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Storage } from '@google-cloud/storage';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import path from 'node:path';
+import { loadConfig } from '../../config/load-config';
+import { createVertexClientFactory } from '../../config/vertex';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
 
@@ -15,6 +18,9 @@ export function testStorage(): Storage {
   const env = testStack();
   return new Storage({ apiEndpoint: env.CT_TEST_GCS_ENDPOINT, projectId: env.CT_TEST_PROJECT, useAuthWithCustomEndpoint: false });
 }
+
+export const testConfigPath = path.join(__dirname, '..', 'fixtures', 'config', 'pipelines.yaml');
+export const testConfig = () => loadConfig(testConfigPath);
 
 export interface WorkerContext {
   client: Client;
@@ -32,17 +38,19 @@ export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>): Pro
   const storage = testStorage();
   const nativeConnection = await NativeConnection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
   const connection = await Connection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
+  const vertex = createVertexClientFactory({ VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}` });
   try {
+    const client = new Client({ connection, namespace: env.CT_TEST_NAMESPACE });
     const worker = await createWorker({
       connection: nativeConnection,
       namespace: env.CT_TEST_NAMESPACE,
       taskQueue,
-      deps: { storage },
+      deps: { storage, vertex, config: testConfig(), temporal: client },
       workflowBundle: { codePath: env.CT_TEST_WORKFLOW_BUNDLE },
     });
-    const client = new Client({ connection, namespace: env.CT_TEST_NAMESPACE });
     return await worker.runUntil(fn({ client, taskQueue, storage }));
   } finally {
+    await vertex.close();
     await connection.close();
     await nativeConnection.close();
   }

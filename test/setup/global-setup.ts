@@ -3,6 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Storage } from '@google-cloud/storage';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ensureBuckets, startFakeGcs } from '../../scripts/stack/gcs-server';
 import { freePort, type Service } from '../../scripts/stack/process';
@@ -49,6 +50,10 @@ export default async function globalSetup(): Promise<void> {
   ]);
   globalThis.__CT_TEST_SERVICES__ = [temporal.service, gcs.service];
   await ensureBuckets(gcs.endpoint, project, [bucket]);
+  // The compiled KFP spec the test config's pipelineSpecUri names.
+  await new Storage({ apiEndpoint: gcs.endpoint, projectId: project, useAuthWithCustomEndpoint: false })
+    .bucket(bucket)
+    .upload(path.join(__dirname, '..', 'fixtures', 'kfp', 'training-pipeline.yaml'), { destination: 'specs/training-pipeline.yaml', resumable: false });
   const vertex = await startVertexEmulator({
     port: vertexPort,
     controlPort: vertexControlPort,

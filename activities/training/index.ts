@@ -1,0 +1,26 @@
+import type { Storage } from '@google-cloud/storage';
+import type { Client } from '@temporalio/client';
+import type { PipelineConfig } from '../../config/pipeline-config';
+import type { VertexClientFactory } from '../../config/vertex';
+import { createAwaitActivity } from './await-job';
+import { createDelegateActivity } from './delegate';
+import { createResolveActivity } from './resolve';
+import { createVertexJobActivities } from './vertex-job';
+
+export interface TrainingDeps {
+  config: PipelineConfig;
+  storage: Storage;
+  vertex: VertexClientFactory;
+  /** A client of the worker's own namespace (for handing a run over to its own workflow id). */
+  temporal: Client;
+}
+
+export function createTrainingActivities(deps: TrainingDeps) {
+  const vertexJobs = createVertexJobActivities(deps);
+  return {
+    resolveTrainingRun: createResolveActivity(deps),
+    ...vertexJobs,
+    awaitTrainingJob: createAwaitActivity((req) => vertexJobs.readTrainingJob(req)),
+    startCanonicalRun: createDelegateActivity(deps),
+  };
+}

@@ -1,0 +1,85 @@
+import type { Storage } from '@google-cloud/storage';
+import { ApplicationFailure } from '@temporalio/common';
+import type { PipelineConfig } from '../../config/pipeline-config';
+import { checkRunIdentity, datasetsOf, InvalidRunError, templateVars } from '../../config/runs';
+import { fill, fillDeep, TemplateError } from '../../config/templates';
+import { trainingRunId, type TrainingRunInput } from '../../contracts';
+import { checkParameters, readSpec } from './kfp-spec';
+import type { RunPlan } from './types';
+
+export const INVALID_RUN = 'InvalidRun';
+
+const reject = (message: string) => ApplicationFailure.nonRetryable(message, INVALID_RUN);
+
+export function createResolveActivity(deps: { config: PipelineConfig; storage: Storage }) {
+  return async function resolveTrainingRun(input: TrainingRunInput): Promise<RunPlan> {
+    try {
+      return await resolve(deps, input);
+    } catch (err) {
+      // A template the run cannot fill is a config error: retrying will not help.
+      if (err instanceof TemplateError) throw reject(`pipeline ${input.pipeline}: ${err.message}`);
+      if (err instanceof InvalidRunError) throw reject(err.message);
+      throw err;
+    }
+  };
+}
+
+async function resolve(deps: { config: PipelineConfig; storage: Storage }, input: TrainingRunInput): Promise<RunPlan> {
+  const { pipeline, env } = checkRunIdentity(deps.config, input);
+  const vars = templateVars(input, env.project, env.region);
+  const labels: Record<string, string> = {
+    ...env.labels,
+    'ct-pipeline': input.pipeline,
+    'ct-environment': input.environment,
+    'ct-partition': input.partition.toLowerCase(),
+    ...(input.segment ? { 'ct-segment': input.segment } : {}),
+  };
+  const displayName = `${input.pipeline}${input.segment ? `-${input.segment}` : ''}-${input.partition}`;
+  const t = pipeline.training;
+  let training: RunPlan['training'];
+  if (t.kind === 'pipelineJob') {
+    const uri = fill(t.pipelineSpecUri, vars);
+    const { spec, sha256 } = await readSpec(deps.storage, uri);
+    const fromFile = t.parameterValuesUri ? await readJsonObject(deps.storage, fill(t.parameterValuesUri, vars)) : {};
+    const parameterValues = { ...fromFile, ...(fillDeep(t.parameterValues, vars) as Record<string, unknown>), ...(input.parameters ?? {}) };
+    checkParameters(spec, parameterValues, uri);
+    training = { kind: 'pipelineJob', displayName, pipelineSpecUri: uri, specSha256: sha256, pipelineRoot: fill(env.pipelineRoot, vars), parameterValues, enableCaching: t.enableCaching };
+  } else {
+    if (input.parameters) throw reject(`pipeline ${input.pipeline} runs a CustomJob, which takes no parameter overrides`);
+    training = {
+      kind: 'customJob',
+      displayName,
+      baseOutputDirectory: fill(t.baseOutputDirectory, vars),
+      workerPoolSpecs: t.workerPoolSpecs.map((w) => ({ ...w, args: w.args?.map((a) => fill(a, vars)) })),
+    };
+  }
+  const [country, sns] = input.segment ? input.segment.split('-') : [];
+  return {
+    workflowId: trainingRunId(input),
+    pipeline: input.pipeline,
+    environment: input.environment,
+    partition: input.partition,
+    segment: input.segment,
+    country: country?.toUpperCase(),
+    sns,
+    project: env.project,
+    region: env.region,
+    serviceAccount: env.serviceAccount,
+    labels,
+    datasets: datasetsOf(deps.config, input),
+    dataTimeoutMs: pipeline.data.timeout,
+    onDataTimeout: pipeline.data.onTimeout,
+    maxAttempts: pipeline.retry.maxAttempts,
+    pollIntervalMs: pipeline.polling.interval,
+    pollChunkMs: pipeline.polling.chunk,
+    training,
+  };
+}
+
+async function readJsonObject(storage: Storage, uri: string): Promise<Record<string, unknown>> {
+  const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri)!;
+  const [buf] = await storage.bucket(m[1]!).file(m[2]!).download();
+  const value: unknown = JSON.parse(buf.toString('utf8'));
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw reject(`${uri} must hold a JSON object of parameter values`);
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,65 @@
+import type { TrainingJobRef } from '../../contracts';
+
+/** Everything a run needs, resolved once from the config (and so recorded in history). */
+export interface RunPlan {
+  workflowId: string;
+  pipeline: string;
+  environment: string;
+  partition: string;
+  segment?: string;
+  country?: string;
+  sns?: string;
+  project: string;
+  region: string;
+  serviceAccount: string;
+  labels: Record<string, string>;
+  datasets: string[];
+  dataTimeoutMs: number;
+  onDataTimeout: 'fail' | 'skip';
+  maxAttempts: number;
+  pollIntervalMs: number;
+  pollChunkMs: number;
+  training: PipelineJobPlan | CustomJobPlan;
+}
+
+export interface PipelineJobPlan {
+  kind: 'pipelineJob';
+  displayName: string;
+  pipelineSpecUri: string;
+  /** The spec is read again at submit; a changed spec fails the run rather than train on it silently. */
+  specSha256: string;
+  pipelineRoot: string;
+  parameterValues: Record<string, unknown>;
+  enableCaching?: boolean;
+}
+
+export interface CustomJobPlan {
+  kind: 'customJob';
+  displayName: string;
+  baseOutputDirectory: string;
+  workerPoolSpecs: {
+    machineType: string;
+    replicaCount: number;
+    imageUri: string;
+    command?: string[];
+    args?: string[];
+    acceleratorType?: string;
+    acceleratorCount?: number;
+  }[];
+}
+
+export interface SubmitRequest {
+  plan: RunPlan;
+  attempt: number;
+  /** Deterministic per run and attempt: the PipelineJob id, and the label a CustomJob is found by. */
+  jobId: string;
+}
+
+export interface JobProgress {
+  job: TrainingJobRef;
+  state: string;
+  terminal: boolean;
+  error?: { code: number; message: string };
+  startTime?: string;
+  endTime?: string;
+}

@@ -1,0 +1,40 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+// The Node Vertex clients retry none of these RPCs themselves (non_idempotent everywhere), so the
+// activity decides: quota and availability problems are retried by Temporal with backoff; a
+// request Vertex rejects fails fast with Vertex's own message, which says what to fix.
+
+export const VERTEX_REJECTED = 'VertexRejected';
+export const VERTEX_UNAVAILABLE = 'VertexUnavailable';
+
+const RETRYABLE = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */, 14 /* UNAVAILABLE */]);
+const codeNames: Record<number, string> = {
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
+
+export function grpcCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export function vertexFailure(err: unknown, what: string): ApplicationFailure {
+  const code = grpcCode(err);
+  const details = (err as { details?: string; message?: string } | undefined)?.details ?? (err as Error | undefined)?.message ?? String(err);
+  const message = `${what}: Vertex AI answered ${code !== undefined ? (codeNames[code] ?? code) : 'an error'}: ${details}`;
+  const retryable = code === undefined || RETRYABLE.has(code);
+  return ApplicationFailure.create({
+    type: retryable ? VERTEX_UNAVAILABLE : VERTEX_REJECTED,
+    message,
+    nonRetryable: !retryable,
+    details: [{ code }],
+  });
+}

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { helpers, type protos } from '@google-cloud/aiplatform';
+import type { Storage } from '@google-cloud/storage';
+import { ApplicationFailure } from '@temporalio/common';
+import type { VertexClientFactory } from '../../config/vertex';
+import type { TrainingJobRef } from '../../contracts';
+import { readSpec, withCaching } from './kfp-spec';
+import type { JobProgress, RunPlan, SubmitRequest } from './types';
+import { grpcCode, vertexFailure } from './vertex-errors';
+
+type IValue = protos.google.protobuf.IValue;
+const toValue = (v: unknown) => helpers.toValue(v as object) as IValue;
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED', 'PAUSED']);
+/** JOB_STATE_X / PIPELINE_STATE_X → X. PAUSED counts as an end here: nothing in v1 resumes it. */
+export const bareState = (s: unknown) => (typeof s === 'string' ? s : '').replace(/^(JOB|PIPELINE)_STATE_/, '');
+
+const parentOf = (plan: RunPlan) => `projects/${plan.project}/locations/${plan.region}`;
+
+export function consoleUrl(kind: TrainingJobRef['kind'], region: string, project: string, id: string): string {
+  return kind === 'pipelineJob'
+    ? `https://console.cloud.google.com/vertex-ai/locations/${region}/pipelines/runs/${id}?project=${project}`
+    : `https://console.cloud.google.com/vertex-ai/locations/${region}/training/${id}/cpu?project=${project}`;
+}
+
+/** A label value unique to this run and attempt (CustomJob ids are server-made; labels find them). */
+export const attemptLabel = (jobId: string) => createHash('sha256').update(jobId).digest('hex').slice(0, 32);
+
+function ref(plan: RunPlan, attempt: number, name: string, state: unknown): TrainingJobRef {
+  const id = name.split('/').pop()!;
+  return { kind: plan.training.kind, name, id, attempt, consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id), state: bareState(state) };
+}
+
+export function createVertexJobActivities(deps: { storage: Storage; vertex: VertexClientFactory }) {
+  return {
+    /**
+     * Creates the attempt's job exactly once: a retried activity, a lost create response or a
+     * worker killed mid-submit finds the job it already made instead of making a second.
+     */
+    async submitTrainingJob({ plan, attempt, jobId }: SubmitRequest): Promise<TrainingJobRef> {
+      const { pipelines, jobs } = deps.vertex(plan.region);
+      const labels = { ...plan.labels, 'ct-attempt': attemptLabel(jobId) };
+      const t = plan.training;
+      if (t.kind === 'pipelineJob') {
+        const { spec, sha256 } = await readSpec(deps.storage, t.pipelineSpecUri);
+        if (sha256 !== t.specSha256) {
+          throw ApplicationFailure.nonRetryable(`${t.pipelineSpecUri} changed since the run was planned; start a new run to train on the new spec`, 'PipelineSpecChanged');
+        }
+        const pipelineSpec = toValue(t.enableCaching === undefined ? spec : withCaching(spec, t.enableCaching)).structValue;
+        try {
+          const [job] = await pipelines.createPipelineJob({
+            parent: parentOf(plan),
+            pipelineJobId: jobId,
+            pipelineJob: {
+              displayName: t.displayName,
+              labels,
+              pipelineSpec,
+              serviceAccount: plan.serviceAccount,
+              runtimeConfig: {
+                gcsOutputDirectory: t.pipelineRoot,
+                parameterValues: Object.fromEntries(Object.entries(t.parameterValues).map(([k, v]) => [k, toValue(v)])),
+              },
+            },
+          });
+          return ref(plan, attempt, job.name!, job.state);
+        } catch (err) {
+          // The id is ours and deterministic: ALREADY_EXISTS means an earlier try of this attempt made it.
+          if (grpcCode(err) !== 6) throw vertexFailure(err, `creating PipelineJob ${jobId}`);
+          const [job] = await pipelines.getPipelineJob({ name: `${parentOf(plan)}/pipelineJobs/${jobId}` }).catch((e: unknown) => {
+            throw vertexFailure(e, `reading back PipelineJob ${jobId}`);
+          });
+          return ref(plan, attempt, job.name!, job.state);
+        }
+      }
+      const filter = `labels.ct-attempt="${labels['ct-attempt']}"`;
+      const [existing] = await jobs.listCustomJobs({ parent: parentOf(plan), filter }).catch((e: unknown) => {
+        throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
+      });
+      if (existing[0]) return ref(plan, attempt, existing[0].name!, existing[0].state);
+      try {
+        const [job] = await jobs.createCustomJob({
+          parent: parentOf(plan),
+          customJob: {
+            displayName: t.displayName,
+            labels,
+            jobSpec: {
+              serviceAccount: plan.serviceAccount,
+              baseOutputDirectory: { outputUriPrefix: t.baseOutputDirectory },
+              workerPoolSpecs: t.workerPoolSpecs.map((w) => ({
+                machineSpec: { machineType: w.machineType, ...(w.acceleratorType ? { acceleratorType: w.acceleratorType as never, acceleratorCount: w.acceleratorCount } : {}) },
+                replicaCount: w.replicaCount,
+                containerSpec: { imageUri: w.imageUri, command: w.command, args: w.args },
+              })),
+            },
+          },
+        });
+        return ref(plan, attempt, job.name!, job.state);
+      } catch (err) {
+        throw vertexFailure(err, `creating CustomJob ${t.displayName}`);
+      }
+    },
+
+    async cancelTrainingJob({ job, region }: { job: TrainingJobRef; region: string }): Promise<void> {
+      const { pipelines, jobs } = deps.vertex(region);
+      try {
+        if (job.kind === 'pipelineJob') await pipelines.cancelPipelineJob({ name: job.name });
+        else await jobs.cancelCustomJob({ name: job.name });
+      } catch (err) {
+        // Already ended (FAILED_PRECONDITION) or gone (NOT_FOUND): nothing left to cancel.
+        if (grpcCode(err) === 9 || grpcCode(err) === 5) return;
+        throw vertexFailure(err, `cancelling ${job.name}`);
+      }
+    },
+
+    /** One read of the job's state. */
+    async readTrainingJob({ job, region }: { job: TrainingJobRef; region: string }): Promise<JobProgress> {
+      const { pipelines, jobs } = deps.vertex(region);
+      const [j] = await (job.kind === 'pipelineJob' ? pipelines.getPipelineJob({ name: job.name }) : jobs.getCustomJob({ name: job.name })).catch(
+        (e: unknown) => {
+          throw vertexFailure(e, `reading ${job.name}`);
+        },
+      );
+      const state = bareState(j.state);
+      const iso = (t: protos.google.protobuf.ITimestamp | null | undefined) =>
+        t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
+      return {
+        job: { ...job, state },
+        state,
+        terminal: TERMINAL.has(state),
+        error: j.error?.code ? { code: j.error.code, message: j.error.message ?? '' } : undefined,
+        startTime: iso(j.startTime),
+        endTime: iso(j.endTime),
+      };
+    },
+  };
+}

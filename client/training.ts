@@ -1,0 +1,143 @@
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import { z } from 'zod';
+import { checkRunIdentity, datasetsOf, InvalidRunError, segmentsOf } from '../config/runs';
+import { partitionPatterns, type PipelineConfig } from '../config/pipeline-config';
+import {
+  DataReadyArgs,
+  dataReadyUpdate,
+  trainingRunId,
+  TrainingRunInput,
+  trainingRunWorkflowType,
+  type DataReadyAck,
+  type TrainingPhase,
+} from '../contracts';
+import type { trainingRun } from '../workflows';
+
+// The library operators, schedules and Airflow use to start training runs and report data-ready.
+// Everything is checked against the config here, so bad input is refused to the caller and never
+// reaches a workflow.
+
+export class TrainingRequestError extends Error {
+  override name = 'TrainingRequestError';
+}
+
+function refuse(err: unknown): never {
+  if (err instanceof InvalidRunError) throw new TrainingRequestError(err.message);
+  throw err;
+}
+
+export interface RunOptions {
+  /** Overrides the environment's task queue (tests, a canary worker). */
+  taskQueue?: string;
+  /** Start a new run for a partition whose run already finished (otherwise refused). */
+  rerun?: boolean;
+}
+
+function startOptions(config: PipelineConfig, input: z.output<typeof TrainingRunInput>, opts: RunOptions) {
+  const { env } = checkRunIdentity(config, input);
+  return {
+    workflowId: trainingRunId(input),
+    taskQueue: opts.taskQueue ?? env.temporal.taskQueue,
+    args: [input] as [typeof input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: opts.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+    staticSummary: `Training ${input.pipeline} · ${input.environment} · ${input.segment ?? 'all segments'} · ${input.partition}`,
+  } satisfies WorkflowStartOptions<typeof trainingRun>;
+}
+
+/** Starts (or attaches to) the one run of this partition. */
+export async function startTrainingRun(client: Client, config: PipelineConfig, raw: unknown, opts: RunOptions = {}): Promise<WorkflowHandle<typeof trainingRun>> {
+  const parsed = TrainingRunInput.safeParse(raw);
+  if (!parsed.success) throw new TrainingRequestError(`invalid training run:\n${z.prettifyError(parsed.error)}`);
+  let options;
+  try {
+    options = startOptions(config, parsed.data, opts);
+  } catch (err) {
+    refuse(err);
+  }
+  try {
+    return await client.workflow.start<typeof trainingRun>(trainingRunWorkflowType, options);
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new TrainingRequestError(`${options.workflowId} already ran; pass rerun to train this partition again`);
+    }
+    throw err;
+  }
+}
+
+export interface DataReadyRequest extends DataReadyArgs {
+  environment: string;
+}
+
+export interface DataReadyReport {
+  dataset: string;
+  partition: string;
+  reached: (DataReadyAck & { pipeline: string; segment?: string })[];
+  /** Runs of this partition that already finished: data-ready starts nothing for them. */
+  finished: { workflowId: string; pipeline: string; segment?: string }[];
+}
+
+/** The runs (pipeline × segment) of an environment that wait for this dataset in this partition. */
+export function runsWaitingFor(config: PipelineConfig, req: DataReadyRequest) {
+  const runs: { pipeline: string; segment?: string }[] = [];
+  const known = new Set<string>();
+  for (const [name, pipeline] of Object.entries(config.pipelines)) {
+    if (!pipeline.environments[req.environment]) continue;
+    const segments = segmentsOf(pipeline);
+    for (const segment of segments.length ? segments : [undefined]) {
+      const id = { pipeline: name, environment: req.environment, partition: req.partition, segment };
+      if (!partitionPatterns[pipeline.data.partition].test(req.partition)) {
+        for (const d of pipeline.data.datasets) known.add(d);
+        continue;
+      }
+      const datasets = datasetsOf(config, id);
+      datasets.forEach((d) => known.add(d));
+      if (datasets.includes(req.dataset)) runs.push({ pipeline: name, segment });
+    }
+  }
+  return { runs, known: [...known].sort() };
+}
+
+/**
+ * Tells every run waiting for this dataset and partition that it is ready, starting runs that do
+ * not exist yet (update-with-start, USE_EXISTING), and reports what each still waits for.
+ */
+export async function sendDataReady(client: Client, config: PipelineConfig, raw: unknown, opts: RunOptions = {}): Promise<DataReadyReport> {
+  const parsed = DataReadyArgs.extend({ environment: z.string().min(1) }).safeParse(raw);
+  if (!parsed.success) throw new TrainingRequestError(`invalid data-ready:\n${z.prettifyError(parsed.error)}`);
+  const req = parsed.data;
+  const { runs, known } = runsWaitingFor(config, req);
+  if (!runs.length) {
+    throw new TrainingRequestError(
+      `no pipeline in environment "${req.environment}" waits for dataset "${req.dataset}" in partition "${req.partition}"; datasets it knows: ${known.join(', ') || 'none'}`,
+    );
+  }
+  const report: DataReadyReport = { dataset: req.dataset, partition: req.partition, reached: [], finished: [] };
+  const { environment, ...args } = req;
+  await Promise.all(
+    runs.map(async (run) => {
+      const input = TrainingRunInput.parse({ pipeline: run.pipeline, environment, partition: req.partition, segment: run.segment });
+      const options = startOptions(config, input, { ...opts, rerun: false });
+      try {
+        const ack = await client.workflow.executeUpdateWithStart(dataReadyUpdate, {
+          args: [args],
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof trainingRun>(trainingRunWorkflowType, options),
+        });
+        report.reached.push({ ...ack, pipeline: run.pipeline, segment: run.segment });
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) report.finished.push({ workflowId: options.workflowId, ...run });
+        else throw err;
+      }
+    }),
+  );
+  report.reached.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+  return report;
+}
+
+export type { TrainingPhase };

@@ -1,0 +1,121 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+
+// The training run's contract: input (small enough to type in the UI's Start Workflow form), the
+// data-ready Update Airflow sends, the status query, and the result the next steps build on.
+
+export const trainingRunWorkflowType = 'trainingRun';
+
+const Name = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'lowercase letters, digits and -');
+
+export const TrainingRunInput = z.strictObject({
+  pipeline: Name,
+  environment: Name,
+  /** The data partition, in the pipeline's format (daily 2026-11-21, hourly 2026-11-21T07, monthly 2026-11). */
+  partition: z.string().regex(/^[0-9T-]{7,13}$/, 'a partition like 2026-11-21'),
+  /** Country and SNS, e.g. "jp-instagram", for a pipeline with segments. */
+  segment: z
+    .string()
+    .regex(/^[a-z]{2}-[a-z][a-z0-9]*$/, 'a segment like jp-instagram (country-sns, lowercase)')
+    .optional(),
+  /** Overrides of the pipeline's parameter values, checked against the compiled spec. */
+  parameters: z.record(z.string(), z.json()).optional(),
+  /** Start without waiting for data-ready (an operator who knows the data is there). */
+  assumeDataReady: z.boolean().optional(),
+});
+export type TrainingRunInput = z.input<typeof TrainingRunInput>;
+
+/** The one workflow id per (environment, pipeline, segment, partition): whoever fires first starts it. */
+export function trainingRunId(run: { environment: string; pipeline: string; segment?: string; partition: string }): string {
+  return `training:${run.environment}:${run.pipeline}:${run.segment ?? 'all'}:${run.partition}`;
+}
+
+export const DataReadyArgs = z.strictObject({
+  dataset: z.string().min(1).max(200),
+  partition: z.string().min(1).max(40),
+  uri: z.string().max(2048).optional(),
+  /** Who said so (e.g. "airflow:dag_id.task_id"), for the status and the audit trail. */
+  source: z.string().max(200).optional(),
+});
+export type DataReadyArgs = z.infer<typeof DataReadyArgs>;
+
+export interface DataReadyAck {
+  workflowId: string;
+  /** False when this dataset was already ready (a duplicate signal changes nothing). */
+  accepted: boolean;
+  waitingFor: string[];
+  phase: TrainingPhase;
+}
+export const dataReadyUpdate = defineUpdate<DataReadyAck, [DataReadyArgs]>('dataReady');
+
+export type TrainingPhase =
+  | 'resolving'
+  | 'waiting-for-data'
+  | 'submitting'
+  | 'running'
+  | 'cancelling'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
+
+export interface TrainingJobRef {
+  kind: 'pipelineJob' | 'customJob';
+  /** The resource name as Vertex returned it (with the project number). */
+  name: string;
+  id: string;
+  attempt: number;
+  consoleUrl: string;
+  state?: string;
+}
+
+export interface DatasetStatus {
+  dataset: string;
+  ready: boolean;
+  uri?: string;
+  at?: string;
+  source?: string;
+}
+
+export interface TrainingRunStatus {
+  phase: TrainingPhase;
+  pipeline: string;
+  environment: string;
+  partition: string;
+  segment?: string;
+  datasets: DatasetStatus[];
+  job?: TrainingJobRef;
+  attempts: { attempt: number; jobName: string; state: string; error?: string }[];
+  reason?: string;
+}
+export const trainingStatusQuery = defineQuery<TrainingRunStatus>('status');
+
+export interface TrainingJobOutputs {
+  /** Where the job wrote its outputs (pipeline root/{job id}, or the CustomJob base directory). */
+  outputDirectory: string;
+  metricsUri: string;
+  modelDirectory: string;
+}
+
+export interface TrainingRunResult {
+  /** delegated: this workflow was started under another id and handed over to the run's own id. */
+  status: 'succeeded' | 'skipped' | 'delegated';
+  delegatedTo?: string;
+  reason?: string;
+  pipeline: string;
+  environment: string;
+  partition: string;
+  segment?: string;
+  job?: TrainingJobRef & { state: string };
+  outputs?: TrainingJobOutputs;
+  timings: { startedAt: string; dataReadyAt?: string; submittedAt?: string; jobStartedAt?: string; jobEndedAt?: string; endedAt: string };
+  attempts: number;
+}
+
+/** The Update validator's check: rejected data-ready never reaches the workflow's history. */
+export function checkDataReady(raw: unknown, partition: string): DataReadyArgs {
+  const parsed = DataReadyArgs.safeParse(raw);
+  if (!parsed.success) throw new Error(`invalid data-ready: ${z.prettifyError(parsed.error)}`);
+  if (parsed.data.partition !== partition) throw new Error(`this run is for partition ${partition}, not ${parsed.data.partition}`);
+  return parsed.data;
+}

@@ -1,0 +1,40 @@
+import type { RunPlan } from '../activities';
+import type { TrainingRunStatus } from '../contracts';
+
+// How a training run shows itself: the UI's current details (markdown) and the job id it uses.
+
+const phaseTitle: Record<TrainingRunStatus['phase'], string> = {
+  resolving: 'Resolving the pipeline definition',
+  'waiting-for-data': 'Waiting for data',
+  submitting: 'Submitting the Vertex AI job',
+  running: 'Training on Vertex AI',
+  cancelling: 'Cancelling the Vertex AI job',
+  succeeded: 'Trained',
+  failed: 'Failed',
+  skipped: 'Skipped',
+  cancelled: 'Cancelled',
+};
+
+export function currentDetails(status: TrainingRunStatus, plan: RunPlan | undefined): string {
+  const lines = [
+    `**${phaseTitle[status.phase]}** · ${status.pipeline} · ${status.environment} · partition ${status.partition}${status.segment ? ` · ${status.segment}` : ''}`,
+  ];
+  if (status.datasets.length) {
+    lines.push('', 'Data:', ...status.datasets.map((d) => `- [${d.ready ? 'x' : ' '}] ${d.dataset}${d.uri ? ` (${d.uri})` : ''}`));
+  }
+  if (status.job) {
+    lines.push('', `Vertex AI ${status.job.kind === 'pipelineJob' ? 'PipelineJob' : 'CustomJob'} attempt ${status.job.attempt}${plan ? `/${plan.maxAttempts}` : ''}: ${status.job.state ?? ''} — [open in the console](${status.job.consoleUrl})`);
+  }
+  for (const a of status.attempts) lines.push(`- attempt ${a.attempt}: ${a.state}${a.error ? ` — ${a.error}` : ''}`);
+  if (status.reason) lines.push('', status.reason);
+  return lines.join('\n');
+}
+
+/**
+ * The PipelineJob id (and CustomJob label) of an attempt: deterministic for this workflow run, so a
+ * retried or restarted submit finds its job; different for a re-run of the partition (new run id).
+ */
+export function jobIdFor(plan: RunPlan, runId: string, attempt: number): string {
+  const slug = [plan.pipeline, plan.segment, plan.partition].filter(Boolean).join('-').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  return `${slug.slice(0, 100)}-${runId.replace(/-/g, '').slice(-12)}-${attempt}`;
+}

@@ -1,0 +1,216 @@
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, JobProgress, RunPlan } from '../activities';
+import {
+  checkDataReady,
+  dataReadyUpdate,
+  parsePayload,
+  searchAttributes as sa,
+  TrainingRunInput,
+  trainingStatusQuery,
+  type DatasetStatus,
+  type TrainingJobRef,
+  type TrainingPhase,
+  type TrainingRunResult,
+  type TrainingRunStatus,
+} from '../contracts';
+import { currentDetails, jobIdFor } from './training-run-view';
+
+// One durable training run per (environment, pipeline, segment, partition).
+//
+// Cost of waiting for the Vertex job. Temporal Cloud bills each activity start or retry, each
+// heartbeat that reaches the server and each timer. A workflow timer loop (timer + activity per
+// poll) costs ~2 actions and ~6 history events per poll; retry-as-poll ~1 action per poll. Both
+// grow with job length at the poll rate. Instead one activity polls Vertex in-process once a minute
+// (≤ 1 read/min, completion seen ≤ 60 s after Vertex reports it) for up to one 15-minute chunk,
+// without heartbeats, and returns "still running" at the chunk's end: 1 action and 3 events per
+// 15 minutes (4 actions, 12 events per job-hour), and a short job costs one activity. A killed
+// worker is noticed by the activity's startToClose timeout (chunk + 1 min), after which Temporal
+// retries it on another worker. Heartbeats would notice sooner but cost 60/(0.8 × timeout) per hour.
+// Because the activity does not heartbeat, it cannot hear a cancel: on cancellation the workflow
+// abandons it and calls Vertex's cancel itself, at once, in a non-cancellable scope.
+
+const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumAttempts: 5 },
+});
+
+// 429 and UNAVAILABLE come back from Vertex as retryable failures: back off up to 2 minutes.
+const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 15 },
+});
+
+/**
+ * The run fails with the reason an operator needs at the top (not "Activity task failed"): a
+ * non-retryable activity failure is lifted, with the activity's failure kept as the cause.
+ */
+function runFailure(err: unknown): unknown {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    return ApplicationFailure.create({ message: err.cause.message, type: err.cause.type, nonRetryable: true, cause: err });
+  }
+  return err;
+}
+
+export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingRunResult> {
+  const input = parsePayload(TrainingRunInput, rawInput, 'trainingRun input');
+  const info = workflowInfo();
+  const startedAt = new Date().toISOString();
+  const identity = { pipeline: input.pipeline, environment: input.environment, partition: input.partition, segment: input.segment };
+  const status: TrainingRunStatus = { ...identity, phase: 'resolving', datasets: [], attempts: [] };
+  const ready = new Map<string, DatasetStatus>();
+  // Set by the resolve activity; the handlers below may run before it has returned.
+  let plan: RunPlan | undefined;
+  let dataReadyAt: string | undefined;
+
+  const refresh = () => {
+    if (plan) status.datasets = plan.datasets.map((d) => ready.get(d) ?? { dataset: d, ready: false });
+    setCurrentDetails(currentDetails(status, plan));
+  };
+  const setPhase = (phase: TrainingPhase, reason?: string) => {
+    status.phase = phase;
+    status.reason = reason;
+    // One upsert per phase change: each is a billable action, so phases are few and coarse.
+    upsertSearchAttributes([{ key: sa.runPhase, value: phase }]);
+    refresh();
+  };
+  const waitingFor = () => (plan ? plan.datasets.filter((d) => !ready.has(d)) : []);
+
+  setHandler(trainingStatusQuery, () => status);
+  setHandler(
+    dataReadyUpdate,
+    async (raw) => {
+      const args = checkDataReady(raw, input.partition);
+      // Data-ready may arrive with the start (update-with-start), before the plan is known.
+      await condition(() => plan !== undefined);
+      if (!plan!.datasets.includes(args.dataset)) {
+        throw ApplicationFailure.nonRetryable(`run ${info.workflowId} does not wait for dataset "${args.dataset}"; it waits for ${plan!.datasets.join(', ')}`, 'UnknownDataset');
+      }
+      const accepted = !ready.has(args.dataset);
+      if (accepted) {
+        ready.set(args.dataset, { dataset: args.dataset, ready: true, uri: args.uri, source: args.source, at: new Date().toISOString() });
+        refresh();
+      }
+      return { workflowId: info.workflowId, accepted, waitingFor: waitingFor(), phase: status.phase };
+    },
+    { validator: (raw) => void checkDataReady(raw, input.partition) },
+  );
+  refresh();
+
+  try {
+    plan = await resolveTrainingRun(input);
+  } catch (err) {
+    throw runFailure(err);
+  }
+  if (info.workflowId !== plan.workflowId) {
+    const canonical = await startCanonicalRun({ workflowId: plan.workflowId, taskQueue: info.taskQueue, input });
+    return {
+      ...identity,
+      status: 'delegated',
+      delegatedTo: plan.workflowId,
+      reason: canonical.alreadyFinished ? `partition already ran as ${plan.workflowId}; re-running it is an explicit act` : `running as ${plan.workflowId}`,
+      timings: { startedAt, endedAt: new Date().toISOString() },
+      attempts: 0,
+    };
+  }
+  upsertSearchAttributes([
+    { key: sa.pipeline, value: plan.pipeline },
+    { key: sa.environment, value: plan.environment },
+    { key: sa.partition, value: plan.partition },
+    ...(plan.segment ? [{ key: sa.segment, value: plan.segment }] : []),
+    ...(plan.country ? [{ key: sa.country, value: plan.country }] : []),
+    ...(plan.sns ? [{ key: sa.sns, value: plan.sns }] : []),
+  ]);
+
+  let job: TrainingJobRef | undefined;
+  let last: JobProgress | undefined;
+  const { awaitTrainingJob } = proxyActivities<Activities>({
+    startToCloseTimeout: plan.pollChunkMs + 60_000,
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+    // It does not heartbeat, so it cannot learn of a cancel: do not wait for it to.
+    cancellationType: ActivityCancellationType.ABANDON,
+  });
+  const watch = async (ref: TrainingJobRef, pollIntervalMs: number): Promise<JobProgress> => {
+    for (;;) {
+      const progress = await awaitTrainingJob({ job: ref, region: plan.region, pollIntervalMs, chunkMs: plan.pollChunkMs });
+      status.job = progress.job;
+      if (progress.terminal) return progress;
+      refresh();
+    }
+  };
+
+  try {
+    if (!input.assumeDataReady) {
+      setPhase('waiting-for-data');
+      const allReady = await condition(() => waitingFor().length === 0, plan.dataTimeoutMs);
+      if (!allReady) {
+        const reason = `data for partition ${plan.partition} not ready after ${plan.dataTimeoutMs / 60_000} min; still waiting for ${waitingFor().join(', ')}`;
+        if (plan.onDataTimeout === 'skip') {
+          setPhase('skipped', reason);
+          return { ...identity, status: 'skipped', reason, timings: { startedAt, endedAt: new Date().toISOString() }, attempts: 0 };
+        }
+        throw ApplicationFailure.nonRetryable(reason, 'DataTimeout');
+      }
+    }
+    dataReadyAt = new Date().toISOString();
+
+    for (let attempt = 1; attempt <= plan.maxAttempts; attempt++) {
+      setPhase('submitting');
+      const submittedAt = new Date().toISOString();
+      // Not cancellable: a cancel arriving mid-submit waits the moment it takes to learn the job's
+      // name, so the cancel path below can cancel it on Vertex rather than leave it running.
+      const attemptPlan = plan;
+      job = await CancellationScope.nonCancellable(() => submitTrainingJob({ plan: attemptPlan, attempt, jobId: jobIdFor(attemptPlan, info.runId, attempt) }));
+      status.job = job;
+      setPhase('running');
+      last = await watch(job, plan.pollIntervalMs);
+      if (last.state === 'SUCCEEDED') {
+        setPhase('succeeded');
+        const t = plan.training;
+        const dir = t.kind === 'pipelineJob' ? `${t.pipelineRoot.replace(/\/+$/, '')}/${job.id}` : t.baseOutputDirectory.replace(/\/+$/, '');
+        return {
+          ...identity,
+          status: 'succeeded',
+          job: { ...last.job, state: last.state },
+          outputs: { outputDirectory: dir, metricsUri: `${dir}/metrics.json`, modelDirectory: `${dir}/model/` },
+          timings: { startedAt, dataReadyAt, submittedAt, jobStartedAt: last.startTime, jobEndedAt: last.endTime, endedAt: new Date().toISOString() },
+          attempts: attempt,
+        };
+      }
+      // FAILED, EXPIRED, PAUSED, or CANCELLED by someone outside this run: not a model.
+      status.attempts.push({ attempt, jobName: job.name, state: last.state, error: last.error?.message });
+      if (last.state === 'PAUSED') await cancelTrainingJob({ job, region: plan.region });
+      job = undefined;
+    }
+    const lastAttempt = status.attempts.at(-1)!;
+    const reason = `training failed after ${plan.maxAttempts} attempt(s); last job ${lastAttempt.jobName} ended ${lastAttempt.state}${lastAttempt.error ? `: ${lastAttempt.error}` : ''}`;
+    setPhase('failed', reason);
+    throw ApplicationFailure.nonRetryable(reason, 'TrainingJobFailed');
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        if (job && !last?.terminal) {
+          setPhase('cancelling');
+          // Vertex's cancel is asynchronous and best effort: wait until the job really ended.
+          await cancelTrainingJob({ job, region: plan.region });
+          last = await watch(job, Math.min(plan.pollIntervalMs, 5_000));
+          status.attempts.push({ attempt: job.attempt, jobName: job.name, state: last.state, error: last.error?.message });
+        }
+        setPhase('cancelled');
+      });
+      throw err;
+    }
+    const failure = runFailure(err);
+    if (status.phase !== 'failed') setPhase('failed', failure instanceof Error ? failure.message : String(failure));
+    throw failure;
+  }
+}
