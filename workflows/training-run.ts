@@ -56,7 +56,7 @@ const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>({
  */
 function runFailure(err: unknown): unknown {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    return ApplicationFailure.create({ message: err.cause.message, type: err.cause.type, nonRetryable: true, cause: err });
+    return ApplicationFailure.create({ message: err.cause.message, type: err.cause.type ?? undefined, nonRetryable: true, cause: err });
   }
   return err;
 }
