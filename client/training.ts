@@ -14,7 +14,7 @@ import {
   trainingRunId,
   TrainingRunInput,
   trainingRunWorkflowType,
-  type DataReadyAck,
+  type DataReadyReport,
   type TrainingPhase,
 } from '../contracts';
 import type { trainingRun } from '../workflows';
@@ -75,14 +75,6 @@ export interface DataReadyRequest extends DataReadyArgs {
   environment: string;
 }
 
-export interface DataReadyReport {
-  dataset: string;
-  partition: string;
-  reached: (DataReadyAck & { pipeline: string; segment?: string })[];
-  /** Runs of this partition that already finished: data-ready starts nothing for them. */
-  finished: { workflowId: string; pipeline: string; segment?: string }[];
-}
-
 /** The runs (pipeline × segment) of an environment that wait for this dataset in this partition. */
 export function runsWaitingFor(config: PipelineConfig, req: DataReadyRequest) {
   const runs: { pipeline: string; segment?: string }[] = [];
@@ -140,4 +132,4 @@ export async function sendDataReady(client: Client, config: PipelineConfig, raw:
   return report;
 }
 
-export type { TrainingPhase };
+export type { DataReadyReport, TrainingPhase };

@@ -20,13 +20,13 @@ export const defaultConfigPath = path.join(__dirname, 'pipelines.yaml');
 export function parseConfig(text: string, file: string): z.output<typeof PipelineConfig> {
   const lines = new LineCounter();
   // merge: YAML merge keys (<<: *env) let environments share their common settings.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, merge: true });
   if (doc.errors.length) {
     throw new ConfigError(
       file,
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}:${pos.col}: ` : ''}${e.message.split('\n')[0]}`;
+        return `${pos ? `line ${pos.line}:${pos.col}: ` : ''}${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
       }),
     );
   }

@@ -119,3 +119,18 @@ export function checkDataReady(raw: unknown, partition: string): DataReadyArgs {
   if (parsed.data.partition !== partition) throw new Error(`this run is for partition ${partition}, not ${parsed.data.partition}`);
   return parsed.data;
 }
+
+// Data-ready as a workflow, for callers that do not read the pipeline config themselves (Airflow's
+// Python side): the worker, which owns the config, finds the runs and reports back.
+export const routeDataReadyWorkflowType = 'routeDataReady';
+export const RouteDataReadyInput = DataReadyArgs.extend({ environment: z.string().min(1).max(64) });
+export type RouteDataReadyInput = z.infer<typeof RouteDataReadyInput>;
+export const routeDataReadyId = (r: Pick<RouteDataReadyInput, 'environment' | 'dataset' | 'partition'>) => `data-ready:${r.environment}:${r.dataset}:${r.partition}`;
+
+export interface DataReadyReport {
+  dataset: string;
+  partition: string;
+  reached: (DataReadyAck & { pipeline: string; segment?: string })[];
+  /** Runs of this partition that already finished: data-ready starts nothing for them. */
+  finished: { workflowId: string; pipeline: string; segment?: string }[];
+}

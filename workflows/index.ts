@@ -2,3 +2,4 @@
 // is replayed from history: no Node built-ins, no I/O, activities imported for their types only.
 export { stackCheck } from './stack-check';
 export { trainingRun } from './training-run';
+export { routeDataReady } from './route-data-ready';

@@ -5,6 +5,7 @@ import type { VertexClientFactory } from '../../config/vertex';
 import { createAwaitActivity } from './await-job';
 import { createDelegateActivity } from './delegate';
 import { createResolveActivity } from './resolve';
+import { createRouteActivity } from './route';
 import { createVertexJobActivities } from './vertex-job';
 
 export interface TrainingDeps {
@@ -22,5 +23,6 @@ export function createTrainingActivities(deps: TrainingDeps) {
     ...vertexJobs,
     awaitTrainingJob: createAwaitActivity((req) => vertexJobs.readTrainingJob(req)),
     startCanonicalRun: createDelegateActivity(deps),
+    routeDataReady: createRouteActivity(deps),
   };
 }

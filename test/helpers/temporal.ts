@@ -32,9 +32,9 @@ export interface WorkerContext {
  * Runs `fn` while a real worker (the production createWorker, with real clients against the
  * test stack) polls a task queue of its own; the worker is shut down when `fn` settles.
  */
-export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>): Promise<R> {
+export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string } = {}): Promise<R> {
   const env = testStack();
-  const taskQueue = uniqueId('tq');
+  const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const storage = testStorage();
   const nativeConnection = await NativeConnection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
   const connection = await Connection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });

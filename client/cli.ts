@@ -1,0 +1,112 @@
+// `ct`: the operator and integration CLI. Input is checked (zod, the config) before anything is
+// sent; every failure ends in one handler that prints the reason and exits non-zero.
+//   npm run ct -- data-ready --env staging --dataset instagram_posts --partition 2026-11-21
+//   npm run ct -- train --pipeline sns-engagement --env staging --partition 2026-11-21 --segment jp-instagram
+import { Client, Connection } from '@temporalio/client';
+import { Command, CommanderError } from 'commander';
+import { InvalidEnvironment, loadTemporalEnv } from '../config/env';
+import { ConfigError, loadConfig } from '../config/load-config';
+import type { PipelineConfig } from '../config/pipeline-config';
+import { temporalConnectionOptions } from '../config/temporal';
+import { sendDataReady, startTrainingRun, TrainingRequestError } from './training';
+
+const EXIT_USAGE = 2;
+
+async function withClient<T>(config: PipelineConfig, environment: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const env = loadTemporalEnv();
+  // Each environment names its own namespace in the config (staging and production apart).
+  const namespace = Object.values(config.pipelines).find((p) => p.environments[environment])?.environments[environment]?.temporal.namespace ?? env.TEMPORAL_NAMESPACE;
+  const connection = await Connection.connect(temporalConnectionOptions(env));
+  try {
+    return await fn(new Client({ connection, namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+function print(json: boolean, value: unknown, human: () => string): void {
+  console.log(json ? JSON.stringify(value, null, 2) : human());
+}
+
+function parseParams(pairs: string[]): Record<string, unknown> | undefined {
+  if (!pairs.length) return undefined;
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const i = pair.indexOf('=');
+      if (i < 1) throw new TrainingRequestError(`--param takes name=value, got "${pair}"`);
+      const raw = pair.slice(i + 1);
+      let value: unknown = raw;
+      try {
+        value = JSON.parse(raw); // numbers, booleans, lists and objects; anything else stays a string
+      } catch {
+        // a plain string
+      }
+      return [pair.slice(0, i), value];
+    }),
+  );
+}
+
+const program = new Command()
+  .name('ct')
+  .description('ct-coordinator: continuous training on Vertex AI, coordinated by Temporal')
+  .option('--config <file>', 'pipeline config (default: CT_CONFIG or config/pipelines.yaml)')
+  .option('--json', 'print machine-readable JSON')
+  .showHelpAfterError()
+  .exitOverride();
+
+const globals = () => program.opts<{ config?: string; json?: boolean }>();
+
+program
+  .command('data-ready')
+  .description("tell every run that waits for a dataset's partition that it has landed (starting runs that do not exist yet)")
+  .requiredOption('--env <environment>', 'environment, e.g. staging')
+  .requiredOption('--dataset <name>', 'dataset name, e.g. instagram_posts')
+  .requiredOption('--partition <partition>', 'partition, e.g. 2026-11-21')
+  .option('--uri <uri>', 'where the data is (for the record)')
+  .option('--source <who>', 'who says so', 'ct-cli')
+  .action(async (o: { env: string; dataset: string; partition: string; uri?: string; source: string }) => {
+    const config = loadConfig(globals().config);
+    const report = await withClient(config, o.env, (client) =>
+      sendDataReady(client, config, { environment: o.env, dataset: o.dataset, partition: o.partition, uri: o.uri, source: o.source }),
+    );
+    print(globals().json ?? false, report, () =>
+      [
+        `${o.dataset} ${o.partition} is ready; reached ${report.reached.length} run(s):`,
+        ...report.reached.map((r) => `  ${r.workflowId}  ${r.accepted ? 'accepted' : 'already had it'}; ${r.waitingFor.length ? `still waiting for ${r.waitingFor.join(', ')}` : `phase ${r.phase}`}`),
+        ...report.finished.map((f) => `  ${f.workflowId}  already finished (nothing started)`),
+      ].join('\n'),
+    );
+  });
+
+program
+  .command('train')
+  .description('start (or attach to) the training run of a partition')
+  .requiredOption('--pipeline <name>', 'pipeline from the config')
+  .requiredOption('--env <environment>', 'environment, e.g. staging')
+  .requiredOption('--partition <partition>', 'partition, e.g. 2026-11-21')
+  .option('--segment <segment>', 'country-sns segment, e.g. jp-instagram')
+  .option('--param <name=value...>', 'override a pipeline parameter (checked against the compiled spec)', [])
+  .option('--assume-data-ready', 'do not wait for data-ready')
+  .option('--rerun', 'train a partition whose run already finished, again')
+  .action(async (o: { pipeline: string; env: string; partition: string; segment?: string; param: string[]; assumeDataReady?: boolean; rerun?: boolean }) => {
+    const config = loadConfig(globals().config);
+    const input = { pipeline: o.pipeline, environment: o.env, partition: o.partition, segment: o.segment, parameters: parseParams(o.param), assumeDataReady: o.assumeDataReady };
+    const handle = await withClient(config, o.env, (client) => startTrainingRun(client, config, input, { rerun: o.rerun }));
+    print(globals().json ?? false, { workflowId: handle.workflowId }, () => `training run ${handle.workflowId} started (or already running)`);
+  });
+
+program
+  .command('validate')
+  .description('check a pipeline config file')
+  .argument('[file]', 'config file (default: the --config one)')
+  .action((file?: string) => {
+    const config = loadConfig(file ?? globals().config);
+    print(globals().json ?? false, { ok: true, pipelines: Object.keys(config.pipelines) }, () => `ok: ${Object.keys(config.pipelines).join(', ')}`);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+  const known = err instanceof TrainingRequestError || err instanceof ConfigError || err instanceof InvalidEnvironment;
+  console.error(`ct: ${known ? (err).message : `unexpected error: ${err instanceof Error ? err.message : String(err)}`}`);
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+// The `ct` CLI as a script or a person runs it: a real process, real exit codes, against the
+// test stack (the test config's staging environment points at namespace ct-test, queue ct-test-cli).
+import { spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { trainingRunId, trainingStatusQuery } from '../contracts';
+import { testConfigPath, withWorker } from './helpers/temporal';
+import { testStack } from './setup/test-stack';
+
+const root = path.join(__dirname, '..');
+
+/** Runs the CLI as a separate process; async, so this process's worker keeps serving meanwhile. */
+function ct(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'client', 'cli.ts'), '--config', testConfigPath, ...args], {
+    cwd: root,
+    env: { ...process.env, TEMPORAL_ADDRESS: testStack().CT_TEST_TEMPORAL_ADDRESS },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+test('data-ready reaches the runs and reports what each waits for; --json for scripts', async () => {
+  await withWorker(
+    async (ctx) => {
+      const partition = `20${randomInt(30, 99)}-0${randomInt(1, 10)}-1${randomInt(0, 10)}`;
+      const out = await ct('--json', 'data-ready', '--env', 'staging', '--dataset', 'youtube_posts', '--partition', partition, '--uri', 'gs://lake/yt');
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      const report = JSON.parse(out.stdout) as { reached: { segment: string; waitingFor: string[] }[] };
+      expect(report.reached.map((r) => [r.segment, r.waitingFor])).toEqual([['jp-youtube', ['user_profiles']]]);
+      const handle = ctx.client.workflow.getHandle(trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' }));
+      expect((await handle.query(trainingStatusQuery)).datasets.find((d) => d.dataset === 'youtube_posts')).toMatchObject({ ready: true, uri: 'gs://lake/yt', source: 'ct-cli' });
+      await handle.cancel();
+    },
+    { taskQueue: 'ct-test-cli' },
+  );
+});
+
+test('bad input: the reason and a non-zero exit, never a stack trace', async () => {
+  const unknown = await ct('data-ready', '--env', 'staging', '--dataset', 'tweets', '--partition', '2030-01-01');
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toMatch(/^ct: no pipeline in environment "staging" waits for dataset "tweets".*datasets it knows: .*instagram_posts/);
+  expect(unknown.stderr).not.toMatch(/\n\s+at /);
+
+  const segment = await ct('train', '--pipeline', 'engagement', '--env', 'staging', '--partition', '2030-01-01', '--segment', 'de-tiktok');
+  expect(segment.code).toBe(1);
+  expect(segment.stderr).toMatch(/segment "de-tiktok" is not trained by engagement/);
+
+  const usage = await ct('data-ready', '--env', 'staging');
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toMatch(/required option '--dataset <name>' not specified/);
+
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ct-cfg-')), 'broken.yaml');
+  writeFileSync(file, 'version: 1\npipelines:\n  p:\n    environments: {}\n');
+  const invalid = await ct('validate', file);
+  expect(invalid.code).toBe(1);
+  expect(invalid.stderr).toMatch(/broken\.yaml: invalid pipeline config/);
+  expect(invalid.stderr).toMatch(/line 4:\d+: pipelines\.p\.environments: declare at least one environment/);
+});

@@ -1,0 +1,19 @@
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { parsePayload, RouteDataReadyInput, type DataReadyReport } from '../contracts';
+
+const { routeDataReady: route } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumAttempts: 5 },
+});
+
+/**
+ * Data-ready for callers without the pipeline config (Airflow's Python operator): the activity
+ * reaches every run that waits for the dataset, starting them if need be, and the report (which
+ * runs, what each still waits for) is the result. Bad input fails it at once with the reason.
+ */
+export async function routeDataReady(rawInput: RouteDataReadyInput): Promise<DataReadyReport> {
+  const input = parsePayload(RouteDataReadyInput, rawInput, 'data-ready');
+  // Runs start on this workflow's task queue: the environment's, as the caller chose it.
+  return route({ input, taskQueue: workflowInfo().taskQueue });
+}
