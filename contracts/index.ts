@@ -1,5 +1,6 @@
 // The one module of contracts that workflows and clients share: workflow inputs, signals,
 // queries, updates and their zod schemas. It must stay workflow-safe (no Node built-ins).
+export * from './failure-types';
 export * from './parse';
 export * from './search-attributes';
 export * from './stack-check';

@@ -49,6 +49,8 @@ function airflow(args: string[], extraEnv: Record<string, string> = {}): Promise
     AIRFLOW__CORE__DAGS_FOLDER: path.join(root, 'integrations', 'airflow', 'dags'),
     AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
     PYTHONPATH: path.join(root, 'integrations', 'airflow'),
+    // No __pycache__ left in the work tree.
+    PYTHONDONTWRITEBYTECODE: '1',
     ...extraEnv,
   };
   return new Promise((resolve, reject) => {

@@ -17,6 +17,7 @@ import {
   searchAttributes as sa,
   TrainingRunInput,
   trainingStatusQuery,
+  VERTEX_REJECTED,
   type DatasetStatus,
   type TrainingJobRef,
   type TrainingPhase,
@@ -29,15 +30,16 @@ import { currentDetails, jobIdFor } from './training-run-view';
 //
 // Cost of waiting for the Vertex job. Temporal Cloud bills each activity start or retry, each
 // heartbeat that reaches the server and each timer. A workflow timer loop (timer + activity per
-// poll) costs ~2 actions and ~6 history events per poll; retry-as-poll ~1 action per poll. Both
-// grow with job length at the poll rate. Instead one activity polls Vertex in-process once a minute
-// (≤ 1 read/min, completion seen ≤ 60 s after Vertex reports it) for up to one 15-minute chunk,
-// without heartbeats, and returns "still running" at the chunk's end: 1 action and 3 events per
-// 15 minutes (4 actions, 12 events per job-hour), and a short job costs one activity. A killed
-// worker is noticed by the activity's startToClose timeout (chunk + 1 min), after which Temporal
-// retries it on another worker. Heartbeats would notice sooner but cost 60/(0.8 × timeout) per hour.
-// Because the activity does not heartbeat, it cannot hear a cancel: on cancellation the workflow
-// abandons it and calls Vertex's cancel itself, at once, in a non-cancellable scope.
+// poll) costs ~2 actions and ~6 history events per poll; one activity per chunk costs 1 action
+// and 6 events per chunk (its 3 events and the workflow task it wakes). Instead one activity polls
+// Vertex in-process once a minute (≤ 1 read/min; completion seen ≤ 60 s after Vertex reports it),
+// and after a 15-minute chunk fails with STILL_RUNNING so Temporal retries it at once: a retry is
+// one action and no history event (only the last attempt is recorded). So a job-hour costs
+// 4 actions and 0 events, and a short job one activity. It does not heartbeat (heartbeats are
+// billed: 60/(0.8 × timeout) per hour); a killed worker is noticed by the startToClose timeout
+// (chunk + 30 s), then another worker's attempt takes over. Because it does not heartbeat it
+// cannot hear a cancel: on cancellation the workflow abandons it and cancels the Vertex job
+// itself, at once, in a non-cancellable scope.
 
 const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -134,8 +136,9 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   let job: TrainingJobRef | undefined;
   let last: JobProgress | undefined;
   const { awaitTrainingJob } = proxyActivities<Activities>({
-    startToCloseTimeout: plan.pollChunkMs + 60_000,
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+    startToCloseTimeout: plan.pollChunkMs + 30_000,
+    // STILL_RUNNING hands over to the next attempt at once; attempts are unlimited while the job runs.
+    retry: { initialInterval: '1 second', backoffCoefficient: 1, maximumInterval: '1 second', nonRetryableErrorTypes: [VERTEX_REJECTED] },
     // It does not heartbeat, so it cannot learn of a cancel: do not wait for it to.
     cancellationType: ActivityCancellationType.ABANDON,
   });

@@ -1,25 +1,29 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { TrainingJobRef } from '../../contracts';
+import { STILL_RUNNING, type TrainingJobRef } from '../../contracts';
 import type { JobProgress } from './types';
 
 export interface AwaitRequest {
   job: TrainingJobRef;
   region: string;
   pollIntervalMs: number;
-  /** How long one activity polls before returning "still running" to the workflow. */
+  /** How long one attempt polls before handing over to the next attempt. */
   chunkMs: number;
 }
 
 /**
- * Polls Vertex in-process, once per interval, for up to one chunk; returns as soon as the job ends.
- * It does not heartbeat (each heartbeat that reaches the server is billed): its startToClose
- * timeout, a little over one chunk, is what hands a run on to another worker if this one dies.
+ * Polls Vertex in-process, once per interval, and returns when the job has ended. An attempt
+ * polls for one chunk at most, then fails with STILL_RUNNING so Temporal retries it at once: a
+ * retry costs one billable action and, unlike a new activity, no history events. It does not
+ * heartbeat (each heartbeat that reaches the server is billed): its startToClose timeout, a little
+ * over one chunk, hands the watch to another worker if this one dies.
  * See workflows/training-run.ts for the cost argument.
  */
 export function createAwaitActivity(read: (req: { job: TrainingJobRef; region: string }) => Promise<JobProgress>) {
   return async function awaitTrainingJob(req: AwaitRequest): Promise<JobProgress> {
     const ctx = Context.current();
+    // The previous attempt read the job just before it handed over: keep to one read per interval.
+    if (ctx.info.attempt > 1) await ctx.sleep(req.pollIntervalMs);
     const deadline = Date.now() + req.chunkMs;
     let last: JobProgress | undefined;
     for (;;) {
@@ -34,6 +38,10 @@ export function createAwaitActivity(read: (req: { job: TrainingJobRef; region: s
       if (Date.now() + req.pollIntervalMs >= deadline) break;
       await ctx.sleep(req.pollIntervalMs);
     }
-    return last ?? { job: req.job, state: req.job.state ?? 'UNKNOWN', terminal: false };
+    throw ApplicationFailure.create({
+      type: STILL_RUNNING,
+      message: `${req.job.name} is ${last?.state ?? 'not readable'} after this attempt's ${Math.round(req.chunkMs / 1000)} s of polling; the next attempt watches on`,
+      details: last ? [last] : [],
+    });
   };
 }

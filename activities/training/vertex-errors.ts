@@ -4,8 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 // activity decides: quota and availability problems are retried by Temporal with backoff; a
 // request Vertex rejects fails fast with Vertex's own message, which says what to fix.
 
-export const VERTEX_REJECTED = 'VertexRejected';
-export const VERTEX_UNAVAILABLE = 'VertexUnavailable';
+import { VERTEX_REJECTED, VERTEX_UNAVAILABLE } from '../../contracts/failure-types';
 
 const RETRYABLE = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */, 14 /* UNAVAILABLE */]);
 const codeNames: Record<number, string> = {

@@ -64,7 +64,8 @@ class CtDataReadyOperator(BaseOperator):
     def execute(self, context: Context) -> DataReadyReport:
         hook = CtCoordinatorHook(self.conn_id, workflow_timeout=self.workflow_timeout)
         settings = hook.settings
-        source = self.source or f"airflow:{self.dag_id}.{self.task_id}"
+        # ct-coordinator keeps at most 200 characters of it; long dag/task ids must not fail the call.
+        source = (self.source or f"airflow:{self.dag_id}.{self.task_id}")[:200]
         self.log.info(
             "data-ready %s/%s for %s (namespace %s, task queue %s at %s)",
             self.environment,

@@ -1,0 +1,134 @@
+// What a training run costs, measured on a real dev server, worker and Vertex emulator. Prints JSON:
+// billable actions (the server's own `action` counter) and history events per run for a 1-minute
+// and a 30-minute job, Vertex reads per job, detection lag, and data-ready → create latency.
+//
+// Time is scaled (default 60×: a "30-minute" job runs 30 s, polls every second, chunks of 15 s).
+// Counts depend only on the ratios of job length, poll interval and chunk, so they are the same as
+// unscaled; lags are reported both measured and multiplied back.
+//   npm run bench:training [-- --scale 60 --latency-runs 100]
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Storage } from '@google-cloud/storage';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { sendDataReady } from '../client/training';
+import { parseConfig } from '../config/load-config';
+import { createVertexClientFactory } from '../config/vertex';
+import { trainingRunId, type TrainingRunResult } from '../contracts';
+import { VertexEmulatorControl } from '../emulators/vertex-ai/control-client';
+import { ensureBuckets, startFakeGcs } from '../scripts/stack/gcs-server';
+import { freePort } from '../scripts/stack/process';
+import { startTemporalDevServer } from '../scripts/stack/temporal-server';
+import { readToolPaths, repoRoot } from '../scripts/stack/tools';
+import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
+import { createWorker, workflowsPath } from '../workers/worker';
+
+const { values } = parseArgs({ options: { scale: { type: 'string', default: '60' }, 'latency-runs': { type: 'string', default: '100' } } });
+const scale = Number(values.scale);
+const latencyRuns = Number(values['latency-runs']);
+const MIN = 60_000;
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+async function actions(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return text
+    .split('\n')
+    // The server writes the namespace's "-" as "_" in the label value.
+    .filter((l) => l.startsWith('action{') && l.includes('namespace="ct_bench"'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+async function main(): Promise<void> {
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const tools = readToolPaths();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
+  const ports = { t: await freePort(), h: await freePort(), m: await freePort(), g: await freePort(), v: await freePort(), c: await freePort() };
+  const temporal = await startTemporalDevServer({ binary: tools.temporal, ip: '127.0.0.1', port: ports.t, httpPort: ports.h, metricsPort: ports.m, namespace: 'ct-bench', logFile: path.join(tmp, 'temporal.log') });
+  const gcs = await startFakeGcs({ binary: tools.fakeGcsServer, port: ports.g, logFile: path.join(tmp, 'gcs.log') });
+  await ensureBuckets(gcs.endpoint, 'ct-bench', ['ct-bench']);
+  const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'ct-bench', useAuthWithCustomEndpoint: false });
+  await storage.bucket('ct-bench').upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), { destination: 'spec.yaml', resumable: false });
+  const vertexEmu = await startVertexEmulator({ port: ports.v, controlPort: ports.c, gcsEndpoint: gcs.endpoint, projectId: 'ct-bench', logFile: path.join(tmp, 'vertex.log') });
+  const control = new VertexEmulatorControl(vertexEmu.controlUrl);
+  const config = parseConfig(
+    `version: 1
+pipelines:
+  bench:
+    environments:
+      bench: { project: ct-bench-project, region: us-central1, serviceAccount: sa@ct-bench-project.iam.gserviceaccount.com, pipelineRoot: gs://ct-bench/root, temporal: { namespace: ct-bench, taskQueue: bench } }
+    data: { partition: daily, datasets: [bench_data], timeout: 1d }
+    training: { kind: pipelineJob, pipelineSpecUri: gs://ct-bench/spec.yaml, parameterValues: { partition: '{partition}' } }
+    polling: { interval: ${Math.round(MIN / scale)}ms, chunk: ${Math.round((15 * MIN) / scale)}ms }
+`,
+    'bench config',
+  );
+  const vertex = createVertexClientFactory({ VERTEX_API_ENDPOINT: `${vertexEmu.host}:${vertexEmu.port}` });
+  const native = await NativeConnection.connect({ address: temporal.address });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: 'ct-bench' });
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+  const worker = await createWorker({ connection: native, namespace: 'ct-bench', taskQueue: 'bench', deps: { storage, vertex, config, temporal: client }, workflowBundle: bundle });
+
+  const day = (i: number) => `2030-${String(1 + Math.floor(i / 28)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
+  const runOnce = async (partition: string, jobMinutes: number) => {
+    await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { queuedMs: 0, pendingMs: 0, runningMs: Math.round((jobMinutes * MIN) / scale) } });
+    const before = await actions(temporal.metricsUrl);
+    await sendDataReady(client, config, { environment: 'bench', dataset: 'bench_data', partition });
+    const handle = client.workflow.getHandle(trainingRunId({ pipeline: 'bench', environment: 'bench', partition }));
+    const result = (await handle.result()) as TrainingRunResult;
+    await new Promise((r) => setTimeout(r, 1_500)); // let the metrics counter catch up
+    const events = (await handle.fetchHistory()).events ?? [];
+    const completions = events.filter((e) => e.activityTaskCompletedEventAttributes);
+    const seen = completions.at(-1)!.eventTime!;
+    const seenMs = Number(seen.seconds) * 1000 + Math.floor((seen.nanos ?? 0) / 1e6);
+    const reads = (await control.calls({ method: 'GetPipelineJob' })).filter((c) => (c.request as { name?: string }).name === result.job!.name).length;
+    const lagMs = seenMs - Date.parse(result.timings.jobEndedAt!);
+    return { jobMinutes, actions: (await actions(temporal.metricsUrl)) - before, historyEvents: events.length, vertexReads: reads, readsPerJobMinute: reads / jobMinutes, detectionLagMs: { measured: lagMs, unscaled: lagMs * scale } };
+  };
+
+  const out = await worker.runUntil(async () => {
+    const runs = [await runOnce(day(0), 1), await runOnce(day(1), 30)];
+    const growth = { actionsPerJobHour: ((runs[1]!.actions - runs[0]!.actions) / 29) * 60, historyEventsPerJobHour: ((runs[1]!.historyEvents - runs[0]!.historyEvents) / 29) * 60 };
+    const latencies: number[] = [];
+    const handles = [];
+    for (let i = 0; i < latencyRuns; i++) {
+      const partition = day(2 + i);
+      await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { runningMs: 0 } });
+      await sendDataReady(client, config, { environment: 'bench', dataset: 'bench_data', partition });
+      const returned = Date.now();
+      handles.push(client.workflow.getHandle(trainingRunId({ pipeline: 'bench', environment: 'bench', partition })));
+      for (;;) {
+        const create = (await control.calls({ method: 'CreatePipelineJob' })).find((c) => JSON.stringify(c.request).includes(partition));
+        if (create) {
+          latencies.push(Date.parse(create.time) - returned);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    await Promise.all(handles.map((h) => h.result()));
+    latencies.sort((a, b) => a - b);
+    return { runs, growth, dataReadyToCreateMs: { runs: latencies.length, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: latencies.at(-1) } };
+  });
+  const targets = {
+    oneMinuteRun: { actionsMax: 25, historyEventsMax: 80 },
+    perJobHour: { actionsMax: 4, historyEventsMax: 12 },
+    detectionLagMsMax: 60_000,
+    vertexReadsPerJobMinuteMax: 1,
+    dataReadyToCreateP99MsMax: 250,
+  };
+  console.log(JSON.stringify({ bench: 'training-run', timeScale: scale, pollIntervalMs: MIN, chunkMs: 15 * MIN, ...out, targets, node: process.version }, null, 2));
+  await vertex.close();
+  await connection.close();
+  await native.close();
+  await Promise.all([temporal.service.stop(), gcs.service.stop(), vertexEmu.service.stop()]);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
