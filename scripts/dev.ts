@@ -146,6 +146,7 @@ async function main(): Promise<void> {
     const ns = env.TEMPORAL_NAMESPACE;
     const cli = path.relative(process.cwd(), tools.temporal) || tools.temporal;
     const addressFlag = env.TEMPORAL_PORT === 7233 ? '' : ` --address ${temporalServer.address}`;
+    const ctPrefix = env.TEMPORAL_PORT === 7233 ? '' : `TEMPORAL_ADDRESS=${temporalServer.address} `;
     const input = JSON.stringify({ bucket: env.GCS_BUCKETS[0], holdSeconds: 300 });
     console.log(`
 ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
@@ -158,7 +159,10 @@ ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
   worker              task queue ${TASK_QUEUE}, pid ${worker.pid}
   data and logs       ${dataDir}/
 
-Start an example run (it holds for 5 minutes, or until you signal "release"):
+Start an example training run (Airflow would send these data-ready calls):
+  ${ctPrefix}npm run ct -- data-ready --env staging --dataset instagram_posts --partition 2026-11-21
+  ${ctPrefix}npm run ct -- data-ready --env staging --dataset user_profiles --partition 2026-11-21
+Check the deployment end to end (holds 5 minutes, or until signalled "release"):
   ${cli} workflow start${addressFlag} --namespace ${ns} --task-queue ${TASK_QUEUE} --type ${stackCheckWorkflowType} --workflow-id stack-check-$(date +%s) --input '${input}'
 
 Ctrl-C stops everything.`);

@@ -93,6 +93,21 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
       return history.includes('EVENT_TYPE_TIMER_STARTED') ? true : undefined; // wrote, read back, now holding
     });
 
+    // The training example: two data-ready calls start and feed a run that trains on the emulator.
+    // instagram_posts concerns the 4 countries' Instagram runs; user_profiles all 11 segments.
+    const lines = banner.match(/^\s+(\S*\s*npm run ct -- data-ready .*)$/gm) ?? [];
+    expect(lines).toHaveLength(2);
+    for (const [i, line] of lines.entries()) {
+      const out = execSync(line.trim(), { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+      expect(out).toContain(` is ready; reached ${[4, 11][i]} run(s):`);
+    }
+    await eventually(() => {
+      const d = JSON.parse(
+        execSync(`${cli} workflow describe --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w training:staging:sns-engagement:jp-instagram:2026-11-21 -o json`, { encoding: 'utf8' }),
+      ) as { workflowExecutionInfo: { status: string } };
+      return d.workflowExecutionInfo.status === 'WORKFLOW_EXECUTION_STATUS_COMPLETED' ? true : undefined;
+    }, 60_000);
+
     const second = startDev(env);
     expect(await second.exited).toBe('1');
     expect(second.output()).toMatch(/already running \(pid \d+/);
