@@ -31,6 +31,8 @@ export function loadTemporalEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       TEMPORAL_API_KEY: z.string().min(1).optional(),
       TEMPORAL_TLS: z.stringbool().optional(),
       CT_TASK_QUEUE: z.string().min(1).default('ct-coordinator'),
+      /** A prebuilt workflow bundle (npm run build:workflows); bundled at start when unset. */
+      CT_WORKFLOW_BUNDLE: z.string().min(1).optional(),
     },
     runtimeEnv,
   );

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       connection: nativeConnection,
       namespace: temporalEnv.TEMPORAL_NAMESPACE,
       taskQueue: temporalEnv.CT_TASK_QUEUE,
+      workflowBundle: temporalEnv.CT_WORKFLOW_BUNDLE ? { codePath: temporalEnv.CT_WORKFLOW_BUNDLE } : undefined,
       deps: {
         storage: createStorage(gcpEnv),
         vertex,

@@ -47,8 +47,10 @@ const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>({
 });
 
 // 429 and UNAVAILABLE come back from Vertex as retryable failures: back off up to 2 minutes.
+// 45 s: a create is one RPC (the client's own deadline is 30 s), and a worker that dies mid-submit
+// is noticed by this timeout; the retry then finds the job the first attempt made.
 const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '45 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 15 },
 });
 

@@ -64,6 +64,8 @@ export const Fault = z.strictObject({
   times: z.number().int().min(1).optional(),
   /** lose-response: the call takes effect (the job is stored) but the caller gets the error. */
   mode: z.enum(['reject', 'lose-response']).default('reject'),
+  /** Hold the answer back this long after the call took effect (a caller that dies meanwhile never hears it). */
+  delayMs: z.number().int().min(0).max(600_000).optional(),
 });
 export type FaultInput = z.input<typeof Fault>;
 

@@ -74,8 +74,9 @@ export async function startEmulator(opts: { host?: string; port: number; storage
           if (fault && fault.mode !== 'lose-response') throw CallPolicy.errorFor(fault);
           const res = handler(req);
           // "Created but the answer lost": the effect stays, the caller sees only the error.
-          if (fault) throw CallPolicy.errorFor(fault);
-          finish(null, res);
+          const answer = () => (fault ? finish(CallPolicy.errorFor(fault)) : finish(null, res));
+          if (fault?.delayMs) setTimeout(answer, fault.delayMs);
+          else answer();
         } catch (err) {
           finish(err instanceof RpcError ? err : new RpcError(grpc.status.INTERNAL, `emulator bug: ${String(err)}`));
         }

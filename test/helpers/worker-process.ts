@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { Service, waitUntilReady } from '../../scripts/stack/process';
+import { testStack } from '../setup/test-stack';
+import { testConfigPath, uniqueId } from './temporal';
+
+const root = path.join(__dirname, '..', '..');
+
+async function polling(address: string, namespace: string, taskQueue: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+  try {
+    const res = await connection.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    // Pollers seen in the last minutes include a killed worker's: only count recent ones.
+    return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 > Date.now() - 5_000);
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * The production worker (workers/main.ts) as its own process, so a test can SIGKILL it the way
+ * a node or container dies, and start another.
+ */
+export async function startWorkerProcess(opts: { taskQueue: string; address?: string; namespace?: string; logFile?: string }): Promise<Service> {
+  const env = testStack();
+  const address = opts.address ?? env.CT_TEST_TEMPORAL_ADDRESS;
+  const namespace = opts.namespace ?? env.CT_TEST_NAMESPACE;
+  const worker = Service.start({
+    name: 'worker',
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(root, 'workers', 'main.ts')],
+    cwd: root,
+    logFile: opts.logFile ?? path.join(env.CT_TEST_TMP_DIR, `${uniqueId('worker')}.log`),
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: namespace,
+      CT_TASK_QUEUE: opts.taskQueue,
+      CT_CONFIG: testConfigPath,
+      CT_WORKFLOW_BUNDLE: env.CT_TEST_WORKFLOW_BUNDLE,
+      GCS_API_ENDPOINT: env.CT_TEST_GCS_ENDPOINT,
+      GOOGLE_CLOUD_PROJECT: env.CT_TEST_PROJECT,
+      VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
+      METADATA_SERVER_DETECTION: 'none',
+    },
+  });
+  await waitUntilReady(worker, () => polling(address, namespace, opts.taskQueue), 60_000);
+  return worker;
+}

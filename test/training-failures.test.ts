@@ -1,0 +1,115 @@
+// Correct under failure: the worker process is SIGKILLed mid-submit and mid-wait, and the Temporal
+// server itself is killed and restarted on its SQLite file while a run waits for data.
+import { randomInt } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { sendDataReady, startTrainingRun } from '../client/training';
+import { trainingRunId, trainingStatusQuery } from '../contracts';
+import { freePort, type Service } from '../scripts/stack/process';
+import { startTemporalDevServer } from '../scripts/stack/temporal-server';
+import { readToolPaths } from '../scripts/stack/tools';
+import { eventually, testConfig, uniqueId } from './helpers/temporal';
+import { emulatorControl } from './helpers/vertex';
+import { startWorkerProcess } from './helpers/worker-process';
+import { testStack } from './setup/test-stack';
+
+jest.setTimeout(240_000);
+
+const control = emulatorControl();
+const config = testConfig();
+const uniquePartition = () => `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
+
+let connection: Connection;
+let client: Client;
+beforeAll(async () => {
+  connection = await Connection.connect({ address: testStack().CT_TEST_TEMPORAL_ADDRESS });
+  client = new Client({ connection, namespace: testStack().CT_TEST_NAMESPACE });
+});
+afterAll(() => connection.close());
+
+function kill(worker: Service): Promise<unknown> {
+  process.kill(worker.pid, 'SIGKILL');
+  return worker.exited;
+}
+
+test('worker SIGKILLed after Vertex created the job but before it heard back: a new worker finds that job', async () => {
+  const taskQueue = uniqueId('kill-submit');
+  const partition = uniquePartition();
+  // The job is stored at once; the answer is held back long enough for the worker to die first.
+  await control.addFault({ method: 'CreatePipelineJob', project: 'ct-test-chaos', code: 'UNAVAILABLE', mode: 'lose-response', delayMs: 20_000, times: 1 });
+  let worker = await startWorkerProcess({ taskQueue });
+  try {
+    const handle = await startTrainingRun(client, config, { pipeline: 'engagement', environment: 'chaos', partition, segment: 'jp-instagram', assumeDataReady: true }, { taskQueue });
+    await eventually(async () => ((await control.jobs({ labels: { 'ct-partition': partition } })).length === 1 ? true : undefined), 30_000);
+    await kill(worker);
+    worker = await startWorkerProcess({ taskQueue });
+    const result = (await handle.result());
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await control.jobs({ labels: { 'ct-partition': partition } })).toHaveLength(1);
+  } finally {
+    await worker.stop();
+  }
+});
+
+test('worker SIGKILLed while the job runs: the job ends meanwhile, and a new worker carries the run to success', async () => {
+  const taskQueue = uniqueId('kill-wait');
+  const partition = uniquePartition();
+  await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING' } });
+  let worker = await startWorkerProcess({ taskQueue });
+  try {
+    const handle = await startTrainingRun(client, config, { pipeline: 'engagement', environment: 'chaos', partition, segment: 'us-instagram', assumeDataReady: true }, { taskQueue });
+    const job = await eventually(async () => {
+      const s = await handle.query(trainingStatusQuery);
+      return s.phase === 'running' ? s.job : undefined;
+    });
+    await kill(worker);
+    // The run says "running" once the job exists; Vertex may still have it QUEUED or PENDING.
+    await eventually(async () => ((await control.job(job.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined));
+    await control.advance(job.name); // RUNNING → SUCCEEDED while no worker is alive
+    worker = await startWorkerProcess({ taskQueue });
+    const result = (await handle.result());
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: job.name } });
+    expect(await control.jobs({ labels: { 'ct-partition': partition } })).toHaveLength(1);
+  } finally {
+    await worker.stop();
+  }
+});
+
+test('the Temporal server killed and restarted on its SQLite file while a run waits for data: nothing is lost', async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-restart-'));
+  const ports = { port: await freePort(), httpPort: await freePort(), metricsPort: await freePort() };
+  const start = () =>
+    startTemporalDevServer({ binary: readToolPaths().temporal, ip: '127.0.0.1', ...ports, namespace: 'ct-test', dbFile: path.join(tmp, 'temporal.sqlite'), logFile: path.join(tmp, 'temporal.log') });
+  let server = await start();
+  const taskQueue = uniqueId('restart');
+  const partition = uniquePartition();
+  const worker = await startWorkerProcess({ taskQueue, address: server.address });
+  const own = await Connection.connect({ address: server.address });
+  try {
+    const c = new Client({ connection: own, namespace: 'ct-test' });
+    const first = await sendDataReady(c, config, { environment: 'staging', dataset: 'youtube_posts', partition }, { taskQueue });
+    expect(first.reached.map((r) => r.waitingFor)).toEqual([['user_profiles']]);
+
+    process.kill(server.service.pid, 'SIGKILL');
+    await server.service.exited;
+    server = await start();
+
+    // The worker and this client reconnect by themselves; the first data-ready is still there.
+    const second = await eventually(() => sendDataReady(c, config, { environment: 'staging', dataset: 'user_profiles', partition }, { taskQueue }), 60_000);
+    const reached = second.reached.find((r) => r.segment === 'jp-youtube')!;
+    expect(reached).toMatchObject({ accepted: true, waitingFor: [] });
+    const handle = c.workflow.getHandle(trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' }));
+    expect(await handle.result()).toMatchObject({ status: 'succeeded' });
+    const status = await handle.query(trainingStatusQuery);
+    expect(status.datasets.map((d) => [d.dataset, d.ready])).toEqual([
+      ['youtube_posts', true],
+      ['user_profiles', true],
+    ]);
+  } finally {
+    await own.close();
+    await worker.stop();
+    await server.service.stop();
+  }
+});
