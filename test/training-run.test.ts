@@ -186,23 +186,42 @@ test('injected 429/UNAVAILABLE and a lost create response: the run succeeds with
       const creates = (await control.calls({ method: 'CreatePipelineJob' })).filter((c) => JSON.stringify(c.request).includes(partition));
       expect(creates.some((c) => c.codeName === 'UNAVAILABLE')).toBe(true);
     } finally {
-      await control.clearFaults();
+      await control.clearFaults('ct-test-faulty');
     }
   });
 });
 
-test('a request Vertex rejects (PERMISSION_DENIED) fails the run at once with Vertex’s reason', async () => {
+test.each([
+  ['INVALID_ARGUMENT', /INVALID_ARGUMENT: Request contains an invalid argument/],
+  ['PERMISSION_DENIED', /PERMISSION_DENIED: Permission 'aiplatform.pipelineJobs.create' denied/],
+] as const)('a request Vertex rejects (%s) fails the run at once with Vertex’s reason', async (code, message) => {
   await withWorker(async (ctx) => {
     const partition = uniquePartition();
-    await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: {} });
-    await control.addFault({ method: 'CreatePipelineJob', project: 'ct-test-faulty', code: 'PERMISSION_DENIED', times: 1 });
+    await control.addFault({ method: 'CreatePipelineJob', project: 'ct-test-faulty', code, times: 1 });
     const handle = await startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'faulty', partition, segment: 'us-instagram', assumeDataReady: true }, { taskQueue: ctx.taskQueue });
     const cause = (await failureOf(handle.result())) as ApplicationFailure;
     expect(cause.type).toBe('VertexRejected');
-    expect(cause.message).toMatch(/PERMISSION_DENIED: Permission 'aiplatform.pipelineJobs.create' denied/);
+    expect(cause.message).toMatch(message);
     const history = await handle.fetchHistory();
     const attempts = history.events?.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED).map((e) => e.activityTaskStartedEventAttributes?.attempt);
     expect(attempts).toEqual([1, 1]); // resolve, submit: no retry of a rejected request
+  });
+});
+
+test('parameter overrides are checked against the compiled spec before anything is submitted', async () => {
+  await withWorker(async (ctx) => {
+    const partition = uniquePartition();
+    const handle = await startTrainingRun(
+      ctx.client,
+      config,
+      { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-instagram', parameters: { epochs: 'ten', learningrate: 0.1 }, assumeDataReady: true },
+      { taskQueue: ctx.taskQueue },
+    );
+    const cause = (await failureOf(handle.result())) as ApplicationFailure;
+    expect(cause.type).toBe('InvalidPipelineParameters');
+    expect(cause.message).toMatch(/"epochs" must be NUMBER_INTEGER, got "ten"/);
+    expect(cause.message).toMatch(/"learningrate" is not a parameter of the pipeline \(it has: .*learning_rate/);
+    expect(await control.jobs({ labels: { 'ct-partition': partition } })).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import { RpcError } from './errors';
 import { collectionOf, stateName } from './jobs';
 import type { JobEngine } from './lifecycle';
 import { clientName, parseResourceName, storageKey } from './names';
-import type { CallPolicy } from './policy';
+import { sameProject, type CallPolicy } from './policy';
 import type { JobRecord, Store } from './store';
 
 // Inspection and control on a side port (HTTP JSON): what tests and people use to see what the
@@ -91,7 +91,12 @@ export function startControlApi(opts: { host?: string; port: number; store: Stor
       store.state.faults.push({ ...fault, id, remaining: fault.times ?? (fault.probability === undefined ? 1 : undefined) });
       return { id };
     },
-    'DELETE /faults': () => ((store.state.faults = []), {}),
+    // ?project=X clears only that project's faults, so parallel tests keep theirs.
+    'DELETE /faults': (_b, q) => {
+      const project = q.get('project');
+      store.state.faults = project ? store.state.faults.filter((f) => !f.project || !sameProject(f.project, project)) : [];
+      return {};
+    },
     'GET /settings': () => store.state.settings,
     'PATCH /settings': (b) => {
       const patch = parse(SettingsPatch, b);

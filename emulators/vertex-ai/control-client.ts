@@ -50,7 +50,8 @@ export class VertexEmulatorControl {
   clearRules = () => this.call<object>('DELETE', '/rules');
 
   addFault = (fault: FaultInput) => this.call<{ id: number }>('POST', '/faults', fault);
-  clearFaults = () => this.call<object>('DELETE', '/faults');
+  /** Clears every fault, or only those scoped to one project. */
+  clearFaults = (project?: string) => this.call<object>('DELETE', `/faults${project ? `?project=${encodeURIComponent(project)}` : ''}`);
 
   settings = () => this.call<Settings>('GET', '/settings');
   patchSettings = (patch: SettingsPatch) => this.call<Settings>('PATCH', '/settings', patch);
