@@ -2,14 +2,13 @@
 // folder), fake-gcs-server (filesystem backend), the worker — stopped in order by Ctrl-C.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { loadLocalStackEnv } from '../config/env';
 import { stackCheckWorkflowType } from '../contracts';
 import { loadConfig } from '../config/load-config';
 import { ensureBuckets, startFakeGcs } from './stack/gcs-server';
 import { seedFromConfig } from './stack/seed';
 import { DevLock } from './stack/lock';
+import { hasRecentPoller } from './stack/pollers';
 import { isPortFree, Service, waitUntilReady } from './stack/process';
 import { startTemporalDevServer } from './stack/temporal-server';
 import { startVertexEmulator } from './stack/vertex-emulator';
@@ -26,20 +25,6 @@ async function checkPorts(ports: Record<string, [number, string]>): Promise<void
     if (!(await isPortFree(port))) {
       throw new PortInUse(`port ${port} (${what}) is already in use by another program: stop it, or set ${envVar} to another port.`);
     }
-  }
-}
-
-async function workerPolling(address: string, namespace: string): Promise<boolean> {
-  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
-  try {
-    const res = await connection.workflowService.describeTaskQueue({
-      namespace,
-      taskQueue: { name: TASK_QUEUE },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    });
-    return (res.pollers?.length ?? 0) > 0;
-  } finally {
-    await connection.close();
   }
 }
 
@@ -133,7 +118,7 @@ async function main(): Promise<void> {
     });
     services.push(worker);
     lock.update({ uiUrl: temporalServer.uiUrl, servicePids: services.map((s) => s.pid) });
-    await waitUntilReady(worker, () => workerPolling(temporalServer.address, env.TEMPORAL_NAMESPACE), 120_000);
+    await waitUntilReady(worker, () => hasRecentPoller(temporalServer.address, env.TEMPORAL_NAMESPACE, TASK_QUEUE), 120_000);
 
     for (const s of services) {
       void s.exited.then((code) => {

@@ -1,26 +1,10 @@
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { hasRecentPoller } from '../../scripts/stack/pollers';
 import { Service, waitUntilReady } from '../../scripts/stack/process';
 import { testStack } from '../setup/test-stack';
 import { testConfigPath, uniqueId } from './temporal';
 
 const root = path.join(__dirname, '..', '..');
-
-async function polling(address: string, namespace: string, taskQueue: string): Promise<boolean> {
-  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
-  try {
-    const res = await connection.workflowService.describeTaskQueue({
-      namespace,
-      taskQueue: { name: taskQueue },
-      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-    });
-    // Pollers seen in the last minutes include a killed worker's: only count recent ones.
-    return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 > Date.now() - 5_000);
-  } finally {
-    await connection.close();
-  }
-}
 
 /**
  * The production worker (workers/main.ts) as its own process, so a test can SIGKILL it the way
@@ -50,6 +34,6 @@ export async function startWorkerProcess(opts: { taskQueue: string; address?: st
       METADATA_SERVER_DETECTION: 'none',
     },
   });
-  await waitUntilReady(worker, () => polling(address, namespace, opts.taskQueue), 60_000);
+  await waitUntilReady(worker, () => hasRecentPoller(address, namespace, opts.taskQueue), 60_000);
   return worker;
 }
