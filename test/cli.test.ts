@@ -13,7 +13,8 @@ const root = path.join(__dirname, '..');
 
 /** Runs the CLI as a separate process; async, so this process's worker keeps serving meanwhile. */
 function ct(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'client', 'cli.ts'), '--config', testConfigPath, ...args], {
+  // bin/ct.cjs is what `npx ct` runs from a clone.
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'ct.cjs'), '--config', testConfigPath, ...args], {
     cwd: root,
     env: { ...process.env, TEMPORAL_ADDRESS: testStack().CT_TEST_TEMPORAL_ADDRESS },
   });
