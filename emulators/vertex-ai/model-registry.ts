@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { RpcError, Violations, invalidArgument, notFound } from './errors';
+import { compileFilter, FilterError } from './filter';
 import { paginate } from './jobs';
 import { clientName, numericId, parseParent, projectNumberOf, storageKey, type ResourceName } from './names';
 import { packAny, toTimestamp, V1 } from './protos';
@@ -124,7 +125,16 @@ export class ModelRegistry {
   listVersions(req: { name?: string; pageSize?: number; pageToken?: string; filter?: string }) {
     const { ref } = parseModelName(req.name);
     const record = this.model(ref, String(req.name));
-    const versions = [...record.versions].sort((a, b) => Number(a.versionId) - Number(b.versionId));
+    let matches: (v: ModelVersion) => boolean;
+    try {
+      // Vertex filters versions by labels (labels.k="v", labels.k:*); how a retried upload finds its version.
+      const f = compileFilter(req.filter ?? '', []);
+      matches = (v) => f({ labels: (v.resource.labels ?? {}) as Record<string, string>, fields: {} });
+    } catch (err) {
+      if (err instanceof FilterError) throw invalidArgument([{ field: 'filter', message: err.message }]);
+      throw err;
+    }
+    const versions = record.versions.filter(matches).sort((a, b) => Number(a.versionId) - Number(b.versionId));
     const page = paginate(versions, req);
     return { models: page.items.map((x) => this.renderVersion(record, x, true)), nextPageToken: page.nextPageToken };
   }

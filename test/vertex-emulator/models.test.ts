@@ -173,3 +173,19 @@ describe('invalid uploads are refused before any operation starts', () => {
     expect(e.details).toContain('1234567890123456789');
   });
 });
+
+test('ListModelVersions filters by label (how a retried upload finds the version it made)', async () => {
+  const parent = parentOf(uniqueProject());
+  const upload = async (labels: Record<string, string>, parentModel?: string) => {
+    const [op] = await clients.models.uploadModel({ parent, parentModel, model: { displayName: 'labelled', containerSpec: { imageUri: 'img' }, labels } });
+    return (await op.promise())[0];
+  };
+  const first = await upload({ 'ct-run': 'run-a' });
+  await upload({ 'ct-run': 'run-b' }, first.model!);
+  const [byRun] = await clients.models.listModelVersions({ name: first.model, filter: 'labels.ct-run="run-b"' });
+  expect(byRun.map((m) => m.versionId)).toEqual(['2']);
+  const [all] = await clients.models.listModelVersions({ name: first.model, filter: 'labels.ct-run:*' });
+  expect(all).toHaveLength(2);
+  const bad = await rpcError(clients.models.listModelVersions({ name: first.model, filter: 'display_name="x"' }));
+  expect(bad.code).toBe(3);
+});
