@@ -1,3 +1,4 @@
+import { createModelRegistryActivities } from './model/registry';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createStackCheckActivities(deps),
     ...createTrainingActivities(deps),
+    ...createModelRegistryActivities(deps),
   };
 }
 
