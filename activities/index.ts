@@ -1,3 +1,4 @@
+import { createModelArtifactActivities } from './model/artifacts';
 import { createModelRegistryActivities } from './model/registry';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStackCheckActivities(deps),
     ...createTrainingActivities(deps),
     ...createModelRegistryActivities(deps),
+    ...createModelArtifactActivities(deps),
   };
 }
 

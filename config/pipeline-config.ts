@@ -103,6 +103,37 @@ export const Segments = z.strictObject({
   exclude: z.array(z.strictObject({ country: z.string().optional(), sns: z.string().optional() })).default([]),
 });
 
+const Comparison = z.enum(['>=', '>', '<=', '<']);
+
+/** After training: judge the candidate, register it as a new version, promote it, announce it. */
+export const ModelPolicy = z.strictObject({
+  /** The metrics JSON the job writes, relative to its output directory. */
+  metricsFile: z.string().min(1).default('metrics.json'),
+  thresholds: z.array(z.strictObject({ metric: z.string().min(1), op: Comparison, value: z.number() })).default([]),
+  /** Whether the candidate must beat the current champion, by how much, on which metric. */
+  champion: z
+    .strictObject({ metric: z.string().min(1), higherIsBetter: z.boolean().default(true), minImprovement: z.number().min(0).default(0) })
+    .optional(),
+  registry: z.strictObject({
+    /** One model per pipeline (and segment): each run registers a new version of it. */
+    modelId: template(z.string().regex(/^[a-z_{][a-z0-9_{}-]{0,62}$/, 'model ids: [a-z0-9_-], at most 63, not starting with a digit')),
+    displayName: template(z.string().min(1).max(128)),
+    servingImage: z.string().min(1),
+    labels: LabelMap.default({}),
+  }),
+  /** Only direct promotion to `champion` so far; approval by a person is the next step (issue #6). */
+  promotion: z.strictObject({ mode: z.literal('direct') }).default({ mode: 'direct' }),
+  modelReady: z
+    .strictObject({
+      /** JSON manifest (model, version, metrics, partition, trained-at, run) at a stable path. */
+      manifest: GcsUri,
+      /** The flag object today's flag-file consumers wait for. */
+      flag: GcsUri.optional(),
+    })
+    .optional(),
+});
+export type ModelPolicy = z.output<typeof ModelPolicy>;
+
 export const Pipeline = z.strictObject({
   description: z.string().optional(),
   environments: z
@@ -116,6 +147,7 @@ export const Pipeline = z.strictObject({
     .strictObject({ interval: Duration.prefault('60s'), chunk: Duration.prefault('15m') })
     .prefault({}),
   segments: Segments.optional(),
+  model: ModelPolicy.optional(),
 });
 export type Pipeline = z.output<typeof Pipeline>;
 

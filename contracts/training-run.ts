@@ -54,6 +54,9 @@ export type TrainingPhase =
   | 'submitting'
   | 'running'
   | 'cancelling'
+  | 'evaluating'
+  | 'registering'
+  | 'rejected'
   | 'succeeded'
   | 'failed'
   | 'skipped'
@@ -98,8 +101,11 @@ export interface TrainingJobOutputs {
 }
 
 export interface TrainingRunResult {
-  /** delegated: this workflow was started under another id and handed over to the run's own id. */
-  status: 'succeeded' | 'skipped' | 'delegated';
+  /**
+   * delegated: this workflow was started under another id and handed over to the run's own id.
+   * rejected: trained, but the evaluation gate refused the model (see `gate`); not an error.
+   */
+  status: 'succeeded' | 'skipped' | 'delegated' | 'rejected';
   delegatedTo?: string;
   reason?: string;
   pipeline: string;
@@ -108,6 +114,8 @@ export interface TrainingRunResult {
   segment?: string;
   job?: TrainingJobRef & { state: string };
   outputs?: TrainingJobOutputs;
+  gate?: { passed: boolean; reason?: string; checks: { check: string; metric: string; candidate: number | null; against: number | null; passed: boolean }[] };
+  model?: { name: string; version: string; aliases: string[]; consoleUrl: string; manifestUri?: string };
   timings: { startedAt: string; dataReadyAt?: string; submittedAt?: string; jobStartedAt?: string; jobEndedAt?: string; endedAt: string };
   attempts: number;
 }

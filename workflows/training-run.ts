@@ -3,6 +3,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -24,6 +25,7 @@ import {
   type TrainingRunResult,
   type TrainingRunStatus,
 } from '../contracts';
+import { publishModel } from './publish-model';
 import { currentDetails, jobIdFor } from './training-run-view';
 
 // One durable training run per (environment, pipeline, segment, partition).
@@ -179,14 +181,18 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       setPhase('running');
       last = await watch(job, plan.pollIntervalMs);
       if (last.state === 'SUCCEEDED') {
-        setPhase('succeeded');
         const t = plan.training;
         const dir = t.kind === 'pipelineJob' ? `${t.pipelineRoot.replace(/\/+$/, '')}/${job.id}` : t.baseOutputDirectory.replace(/\/+$/, '');
+        const outputs = { outputDirectory: dir, metricsUri: `${dir}/metrics.json`, modelDirectory: `${dir}/model/` };
+        // patched: runs recorded before the model steps existed replay without them.
+        const model = plan.model && patched('publish-model') ? await publishModel({ plan: { ...plan, model: plan.model }, job, outputs, runId: info.runId, setPhase }) : undefined;
+        if (model?.status !== 'rejected') setPhase('succeeded');
         return {
           ...identity,
           status: 'succeeded',
+          ...model,
           job: { ...last.job, state: last.state },
-          outputs: { outputDirectory: dir, metricsUri: `${dir}/metrics.json`, modelDirectory: `${dir}/model/` },
+          outputs,
           timings: { startedAt, dataReadyAt, submittedAt, jobStartedAt: last.startTime, jobEndedAt: last.endTime, endedAt: new Date().toISOString() },
           attempts: attempt,
         };

@@ -73,6 +73,17 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
     pollIntervalMs: pipeline.polling.interval,
     pollChunkMs: pipeline.polling.chunk,
     training,
+    model: pipeline.model && {
+      metricsFile: pipeline.model.metricsFile,
+      thresholds: pipeline.model.thresholds,
+      champion: pipeline.model.champion,
+      modelId: fill(pipeline.model.registry.modelId, vars),
+      displayName: fill(pipeline.model.registry.displayName, vars),
+      servingImage: pipeline.model.registry.servingImage,
+      labels: { ...env.labels, ...pipeline.model.registry.labels, ...labels },
+      manifestUri: pipeline.model.modelReady && fill(pipeline.model.modelReady.manifest, vars),
+      flagUri: pipeline.model.modelReady?.flag && fill(pipeline.model.modelReady.flag, vars),
+    },
   };
 }
 

@@ -20,6 +20,19 @@ export interface RunPlan {
   pollIntervalMs: number;
   pollChunkMs: number;
   training: PipelineJobPlan | CustomJobPlan;
+  model?: ModelPlan;
+}
+
+export interface ModelPlan {
+  metricsFile: string;
+  thresholds: { metric: string; op: '>=' | '>' | '<=' | '<'; value: number }[];
+  champion?: { metric: string; higherIsBetter: boolean; minImprovement: number };
+  modelId: string;
+  displayName: string;
+  servingImage: string;
+  labels: Record<string, string>;
+  manifestUri?: string;
+  flagUri?: string;
 }
 
 export interface PipelineJobPlan {

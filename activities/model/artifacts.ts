@@ -1,0 +1,52 @@
+import type { Storage } from '@google-cloud/storage';
+import { ApplicationFailure } from '@temporalio/common';
+import { classifyGcsError } from '../errors';
+
+export const INVALID_METRICS = 'InvalidMetrics';
+
+const split = (uri: string) => {
+  const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!m) throw ApplicationFailure.nonRetryable(`${uri} is not a gs:// object URI`, INVALID_METRICS);
+  return { bucket: m[1]!, object: m[2]! };
+};
+
+export function createModelArtifactActivities(deps: { storage: Storage }) {
+  return {
+    /** The numbers the job wrote (a flat JSON object); anything else is refused with the reason. */
+    async readMetrics({ uri }: { uri: string }): Promise<Record<string, number>> {
+      const { bucket, object } = split(uri);
+      let text: string;
+      try {
+        text = (await deps.storage.bucket(bucket).file(object).download())[0].toString('utf8');
+      } catch (err) {
+        throw classifyGcsError(err, uri);
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw ApplicationFailure.nonRetryable(`${uri} is not JSON`, INVALID_METRICS);
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw ApplicationFailure.nonRetryable(`${uri} must hold a JSON object of metrics`, INVALID_METRICS);
+      return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === 'number'));
+    },
+
+    /**
+     * Announces a model: the manifest first, then the flag, so a flag-file consumer that sees the
+     * flag finds the manifest. Both are overwritten on a retry (same content).
+     */
+    async writeModelReady({ manifestUri, flagUri, manifest }: { manifestUri: string; flagUri?: string; manifest: Record<string, unknown> }): Promise<void> {
+      for (const [uri, content, type] of [
+        [manifestUri, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json'],
+        ...(flagUri ? [[flagUri, `${String(manifest.model)}@${String(manifest.version)}\n`, 'text/plain']] : []),
+      ] as [string, string, string][]) {
+        const { bucket, object } = split(uri);
+        try {
+          await deps.storage.bucket(bucket).file(object).save(content, { resumable: false, contentType: type });
+        } catch (err) {
+          throw classifyGcsError(err, uri);
+        }
+      }
+    },
+  };
+}
