@@ -1,26 +1,15 @@
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyGcsError } from '../errors';
+import { gcsObject, readGcsText } from '../gcs';
 
 export const INVALID_METRICS = 'InvalidMetrics';
-
-const split = (uri: string) => {
-  const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw ApplicationFailure.nonRetryable(`${uri} is not a gs:// object URI`, INVALID_METRICS);
-  return { bucket: m[1]!, object: m[2]! };
-};
 
 export function createModelArtifactActivities(deps: { storage: Storage }) {
   return {
     /** The numbers the job wrote (a flat JSON object); anything else is refused with the reason. */
     async readMetrics({ uri }: { uri: string }): Promise<Record<string, number>> {
-      const { bucket, object } = split(uri);
-      let text: string;
-      try {
-        text = (await deps.storage.bucket(bucket).file(object).download())[0].toString('utf8');
-      } catch (err) {
-        throw classifyGcsError(err, uri);
-      }
+      const text = await readGcsText(deps.storage, uri);
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -40,7 +29,7 @@ export function createModelArtifactActivities(deps: { storage: Storage }) {
         [manifestUri, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json'],
         ...(flagUri ? [[flagUri, `${String(manifest.model)}@${String(manifest.version)}\n`, 'text/plain']] : []),
       ] as [string, string, string][]) {
-        const { bucket, object } = split(uri);
+        const { bucket, object } = gcsObject(uri);
         try {
           await deps.storage.bucket(bucket).file(object).save(content, { resumable: false, contentType: type });
         } catch (err) {

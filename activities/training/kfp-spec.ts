@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse } from 'yaml';
-import { classifyGcsError } from '../errors';
+import { readGcsText } from '../gcs';
 
 // A compiled KFP pipeline (IR, YAML or JSON) read from GCS. Vertex v1 takes it as pipelineSpec
 // (templateUri accepts only Template Registry URIs), and has no caching switch: like the Vertex
@@ -25,15 +25,7 @@ export interface KfpSpec {
 }
 
 export async function readSpec(storage: Storage, uri: string): Promise<{ spec: KfpSpec; sha256: string }> {
-  const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) throw ApplicationFailure.nonRetryable(`pipelineSpecUri ${uri} is not a gs:// object URI`, INVALID_PARAMETERS);
-  let text: string;
-  try {
-    const [buf] = await storage.bucket(m[1]!).file(m[2]!).download();
-    text = buf.toString('utf8');
-  } catch (err) {
-    throw classifyGcsError(err, uri);
-  }
+  const text = await readGcsText(storage, uri);
   const spec = parse(text) as KfpSpec;
   if (!spec?.pipelineInfo?.name || !spec.root) {
     throw ApplicationFailure.nonRetryable(`${uri} is not a compiled KFP pipeline (no pipelineInfo.name or root)`, INVALID_PARAMETERS);

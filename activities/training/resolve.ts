@@ -4,6 +4,7 @@ import type { PipelineConfig } from '../../config/pipeline-config';
 import { checkRunIdentity, datasetsOf, InvalidRunError, templateVars } from '../../config/runs';
 import { fill, fillDeep, TemplateError } from '../../config/templates';
 import { trainingRunId, type TrainingRunInput } from '../../contracts';
+import { readGcsText } from '../gcs';
 import { checkParameters, readSpec } from './kfp-spec';
 import type { RunPlan } from './types';
 
@@ -88,9 +89,13 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
 }
 
 async function readJsonObject(storage: Storage, uri: string): Promise<Record<string, unknown>> {
-  const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri)!;
-  const [buf] = await storage.bucket(m[1]!).file(m[2]!).download();
-  const value: unknown = JSON.parse(buf.toString('utf8'));
+  let value: unknown;
+  try {
+    value = JSON.parse(await readGcsText(storage, uri));
+  } catch (err) {
+    if (err instanceof SyntaxError) throw reject(`${uri} is not JSON`);
+    throw err;
+  }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw reject(`${uri} must hold a JSON object of parameter values`);
   return value as Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import type { PipelineConfig } from '../../config/pipeline-config';
+import { ensureBuckets } from './gcs-server';
 import { repoRoot } from './tools';
 
 const kfpFixture = path.join(repoRoot, 'test', 'fixtures', 'kfp', 'training-pipeline.yaml');
@@ -26,10 +27,7 @@ export async function seedFromConfig(endpoint: string, projectId: string, config
       if (p.training.kind === 'pipelineJob') specs.add(perEnvironment(p.training.pipelineSpecUri, vars));
     }
   }
-  for (const name of buckets) {
-    const [exists] = await storage.bucket(name).exists();
-    if (!exists) await storage.createBucket(name);
-  }
+  await ensureBuckets(endpoint, projectId, [...buckets]);
   for (const uri of specs) {
     const [, bucket, object] = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri)!;
     const [exists] = await storage.bucket(bucket!).file(object!).exists();
