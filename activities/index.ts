@@ -1,5 +1,7 @@
+import { createAnnounceActivity } from './model/announce';
 import { createModelArtifactActivities } from './model/artifacts';
 import { createModelRegistryActivities } from './model/registry';
+import { createResolveModelActivity } from './model/resolve-model';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
 
@@ -15,6 +17,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrainingActivities(deps),
     ...createModelRegistryActivities(deps),
     ...createModelArtifactActivities(deps),
+    announceModel: createAnnounceActivity(deps),
+    resolveModelRef: createResolveModelActivity(deps),
   };
 }
 

@@ -8,6 +8,7 @@ import { InvalidEnvironment, loadTemporalEnv } from '../config/env';
 import { ConfigError, loadConfig } from '../config/load-config';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { temporalConnectionOptions } from '../config/temporal';
+import { decideCandidate } from './model';
 import { sendDataReady, startTrainingRun, TrainingRequestError } from './training';
 
 const EXIT_USAGE = 2;
@@ -94,6 +95,24 @@ program
     const handle = await withClient(config, o.env, (client) => startTrainingRun(client, config, input, { rerun: o.rerun }));
     print(globals().json ?? false, { workflowId: handle.workflowId }, () => `training run ${handle.workflowId} started (or already running)`);
   });
+
+for (const decision of ['approve', 'reject'] as const) {
+  program
+    .command(decision)
+    .description(decision === 'approve' ? "promote a run's candidate to champion (runs whose pipeline asks for approval)" : "refuse a run's candidate: champion stays where it is")
+    .requiredOption('--pipeline <name>', 'pipeline from the config')
+    .requiredOption('--env <environment>', 'environment, e.g. production')
+    .requiredOption('--partition <partition>', 'partition the run trained on, e.g. 2026-11-21')
+    .option('--segment <segment>', 'country-sns segment, e.g. jp-instagram')
+    .option('--by <who>', 'who decides (recorded in the run)', process.env.USER)
+    .option('--reason <why>', decision === 'approve' ? 'why (optional)' : 'why (required)')
+    .action(async (o: { pipeline: string; env: string; partition: string; segment?: string; by?: string; reason?: string }) => {
+      const config = loadConfig(globals().config);
+      const run = { pipeline: o.pipeline, environment: o.env, partition: o.partition, segment: o.segment };
+      const ack = await withClient(config, o.env, (client) => decideCandidate(client, config, run, decision, { by: o.by ?? '', reason: o.reason }));
+      print(globals().json ?? false, ack, () => `${ack.workflowId}: ${ack.modelVersion} ${ack.decision}${decision === 'approve' ? '; the run promotes it to champion and announces it' : ''}`);
+    });
+}
 
 program
   .command('validate')

@@ -120,9 +120,27 @@ export const ModelPolicy = z.strictObject({
     displayName: template(z.string().min(1).max(128)),
     servingImage: z.string().min(1),
     labels: LabelMap.default({}),
+    /**
+     * UploadModel has no idempotency key: a retry looks for the version by the run's label, so the
+     * activity's timeout must exceed how long an upload takes (a dead worker's retry waits this long).
+     */
+    uploadTimeout: Duration.prefault('10m'),
   }),
-  /** Only direct promotion to `champion` so far; approval by a person is the next step (issue #6). */
-  promotion: z.strictObject({ mode: z.literal('direct') }).default({ mode: 'direct' }),
+  /** How a candidate that passed the gate becomes `champion`: at once, or after a person approves. */
+  promotion: z
+    .discriminatedUnion('mode', [
+      z.strictObject({ mode: z.literal('direct') }),
+      z.strictObject({
+        mode: z.literal('approval'),
+        /** How long the run waits for `ct approve` / `ct reject` (it holds no compute meanwhile). */
+        timeout: Duration.prefault('3d'),
+        /** What silence means: the candidate is rejected (the safe default), or promoted. */
+        onTimeout: z.enum(['reject', 'promote']).default('reject'),
+        /** Environments that need approval; the others promote directly. All when omitted. */
+        environments: z.array(z.string().min(1)).min(1).optional(),
+      }),
+    ])
+    .default({ mode: 'direct' }),
   modelReady: z
     .strictObject({
       /** JSON manifest (model, version, metrics, partition, trained-at, run) at a stable path. */
@@ -131,6 +149,8 @@ export const ModelPolicy = z.strictObject({
       flag: GcsUri.optional(),
     })
     .optional(),
+  // Who is told: every consumer waiting for this model when it is promoted (`waitForModel`, prediction
+  // runs) gets a `modelReady` signal; flag-file consumers see the flag.
 });
 export type ModelPolicy = z.output<typeof ModelPolicy>;
 
@@ -148,6 +168,13 @@ export const Pipeline = z.strictObject({
     .prefault({}),
   segments: Segments.optional(),
   model: ModelPolicy.optional(),
+}).superRefine((p, ctx) => {
+  const promotion = p.model?.promotion;
+  for (const env of promotion?.mode === 'approval' ? (promotion.environments ?? []) : []) {
+    if (!(env in p.environments)) {
+      ctx.addIssue({ code: 'custom', path: ['model', 'promotion', 'environments'], message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}` });
+    }
+  }
 });
 export type Pipeline = z.output<typeof Pipeline>;
 

@@ -5,3 +5,4 @@ export * from './parse';
 export * from './search-attributes';
 export * from './stack-check';
 export * from './training-run';
+export * from './model';

@@ -12,6 +12,8 @@ export const searchAttributes = {
   sns: defineSearchAttributeKey('sns', SearchAttributeType.KEYWORD),
   runPhase: defineSearchAttributeKey('runPhase', SearchAttributeType.KEYWORD),
   modelVersion: defineSearchAttributeKey('modelVersion', SearchAttributeType.KEYWORD),
+  /** Set by a consumer while it waits for a model ("env/pipeline/segment"): how a training run finds whom to tell. */
+  awaitingModel: defineSearchAttributeKey('awaitingModel', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The Temporal CLI's spelling of each type, for `--search-attribute KEY=TYPE`. */

@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import type { ApprovalDecision } from './model';
 
 // The training run's contract: input (small enough to type in the UI's Start Workflow form), the
 // data-ready Update Airflow sends, the status query, and the result the next steps build on.
@@ -56,6 +57,7 @@ export type TrainingPhase =
   | 'cancelling'
   | 'evaluating'
   | 'registering'
+  | 'awaiting-approval'
   | 'rejected'
   | 'succeeded'
   | 'failed'
@@ -90,7 +92,26 @@ export interface TrainingRunStatus {
   job?: TrainingJobRef;
   attempts: { attempt: number; jobName: string; state: string; error?: string }[];
   reason?: string;
+  gate?: GateResult;
+  model?: ModelResult;
+  approval?: ApprovalDecision;
 }
+export interface GateResult {
+  passed: boolean;
+  reason?: string;
+  checks: { check: string; metric: string; candidate: number | null; against: number | null; passed: boolean }[];
+}
+
+export interface ModelResult {
+  name: string;
+  version: string;
+  aliases: string[];
+  consoleUrl: string;
+  manifestUri?: string;
+  /** How many waiting consumers were told (signalled) that this model is ready. */
+  consumersTold?: number;
+}
+
 export const trainingStatusQuery = defineQuery<TrainingRunStatus>('status');
 
 export interface TrainingJobOutputs {
@@ -114,8 +135,10 @@ export interface TrainingRunResult {
   segment?: string;
   job?: TrainingJobRef & { state: string };
   outputs?: TrainingJobOutputs;
-  gate?: { passed: boolean; reason?: string; checks: { check: string; metric: string; candidate: number | null; against: number | null; passed: boolean }[] };
-  model?: { name: string; version: string; aliases: string[]; consoleUrl: string; manifestUri?: string };
+  gate?: GateResult;
+  model?: ModelResult;
+  /** Set when the pipeline promotes only after a person approves. */
+  approval?: ApprovalDecision;
   timings: { startedAt: string; dataReadyAt?: string; submittedAt?: string; jobStartedAt?: string; jobEndedAt?: string; endedAt: string };
   attempts: number;
 }

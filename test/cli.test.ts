@@ -5,8 +5,9 @@ import { randomInt } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startTrainingRun } from '../client/training';
 import { trainingRunId, trainingStatusQuery } from '../contracts';
-import { testConfigPath, withWorker } from './helpers/temporal';
+import { eventually, testConfig, testConfigPath, withWorker } from './helpers/temporal';
 import { testStack } from './setup/test-stack';
 
 const root = path.join(__dirname, '..');
@@ -62,4 +63,30 @@ test('bad input: the reason and a non-zero exit, never a stack trace', async () 
   expect(invalid.code).toBe(1);
   expect(invalid.stderr).toMatch(/broken\.yaml: invalid pipeline config/);
   expect(invalid.stderr).toMatch(/line 4:\d+: pipelines\.p\.environments: declare at least one environment/);
+});
+
+test('approve / reject: exit 0 with the decision, exit 1 with the reason the run refused it', async () => {
+  await withWorker(
+    async (ctx) => {
+      const partition = `20${randomInt(30, 99)}-0${randomInt(1, 10)}-2${randomInt(0, 9)}`;
+      const handle = await startTrainingRun(ctx.client, testConfig(), { pipeline: 'reviewed', environment: 'models', partition, assumeDataReady: true });
+      await eventually(async () => ((await handle.query(trainingStatusQuery)).phase === 'awaiting-approval' ? true : undefined), 30_000);
+      const run = ['--pipeline', 'reviewed', '--env', 'models', '--partition', partition];
+
+      const noReason = await ct('reject', ...run, '--by', 'dana');
+      expect([noReason.code, noReason.stderr.trim()]).toEqual([1, 'ct: a reject must say why (--reason)']);
+
+      const approved = await ct('--json', 'approve', ...run, '--by', 'dana', '--reason', 'A/B looked fine');
+      expect(approved.stderr).toBe('');
+      expect(approved.code).toBe(0);
+      expect(JSON.parse(approved.stdout)).toMatchObject({ workflowId: handle.workflowId, decision: 'approved' });
+
+      const again = await ct('approve', ...run, '--by', 'erin');
+      expect(again.code).toBe(1);
+      // Refused by the run while it promotes, or by the client once it has finished: either way, who decided.
+      expect(again.stderr).toMatch(/^ct: approve refused: run training:models:reviewed:all:\S+ (was already approved by dana at |has finished: succeeded; its candidate was approved by dana at )/);
+      expect(await handle.result()).toMatchObject({ status: 'succeeded', approval: { by: 'dana', reason: 'A/B looked fine' } });
+    },
+    { taskQueue: 'ct-test-cli' },
+  );
 });

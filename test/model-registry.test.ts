@@ -39,7 +39,7 @@ test('the first run creates the model; a retried registration reuses its version
   expect(await registry.registerCandidate(request(project, runA, { auc: 0.9 }))).toEqual({ ...first, reused: true });
 
   await registry.promoteVersion({ region: 'us-central1', model: first.model, versionId: '1', aliases: ['champion'] });
-  expect(await registry.findChampion(ref)).toEqual({ model: first.model, version: '1', metrics: { auc: 0.9 } });
+  expect(await registry.findChampion(ref)).toMatchObject({ model: first.model, version: '1', metrics: { auc: 0.9 }, aliases: ['default', 'candidate', 'champion'] });
 
   const runB = `run-${randomUUID().slice(0, 8)}`;
   const second = await registry.registerCandidate(request(project, runB, { auc: 0.93 }));

@@ -3,3 +3,4 @@
 export { stackCheck } from './stack-check';
 export { trainingRun } from './training-run';
 export { routeDataReady } from './route-data-ready';
+export { waitForModel } from './wait-for-model';

@@ -1,16 +1,25 @@
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities, RunPlan } from '../activities';
-import { searchAttributes as sa, type TrainingJobRef, type TrainingJobOutputs, type TrainingPhase, type TrainingRunResult } from '../contracts';
+import {
+  formatDuration,
+  searchAttributes as sa,
+  type ModelReady,
+  type TrainingJobOutputs,
+  type TrainingJobRef,
+  type TrainingPhase,
+  type TrainingRunResult,
+  type TrainingRunStatus,
+} from '../contracts';
 import { evaluateGate } from './model-gate';
 
 // After a SUCCEEDED job: judge the candidate, register it as a new version of the pipeline's model,
-// promote it to `champion`, and announce it. A rejected candidate ends the run with the numbers
-// side by side (a verdict, not a failure that pages someone at night).
+// promote it to `champion` (at once, or when a person approves), and announce it. A rejected
+// candidate ends the run with the numbers side by side (a verdict, not a failure that pages someone).
 
-const { readMetrics, findChampion, registerCandidate, promoteVersion, writeModelReady } = proxyActivities<Activities>({
-  // Far longer than an upload takes, so a retry after a worker died mid-upload finds the version.
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
+const { readMetrics, findChampion, promoteVersion, writeModelReady, announceModel } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry,
 });
 
 export interface PublishInput {
@@ -18,22 +27,30 @@ export interface PublishInput {
   job: TrainingJobRef;
   outputs: TrainingJobOutputs;
   runId: string;
+  /** The run's status: the gate, the version and the approval show in its query and current details. */
+  status: TrainingRunStatus;
   setPhase: (phase: TrainingPhase, reason?: string) => void;
 }
 
-export async function publishModel({ plan, job, outputs, runId, setPhase }: PublishInput): Promise<Pick<TrainingRunResult, 'status' | 'reason' | 'gate' | 'model'>> {
+type Published = Pick<TrainingRunResult, 'status' | 'reason' | 'gate' | 'model' | 'approval'>;
+
+export async function publishModel({ plan, job, outputs, runId, status, setPhase }: PublishInput): Promise<Published> {
   const m = plan.model;
   const ref = { project: plan.project, region: plan.region, modelId: m.modelId };
   setPhase('evaluating');
   const metrics = await readMetrics({ uri: `${outputs.outputDirectory}/${m.metricsFile}` });
   const champion = m.champion ? await findChampion(ref) : null;
   const gate = evaluateGate(m, metrics, champion ?? undefined);
+  status.gate = gate;
   if (!gate.passed) {
     setPhase('rejected', gate.reason);
     return { status: 'rejected', reason: gate.reason, gate };
   }
 
   setPhase('registering');
+  // UploadModel has no idempotency key: the retry of an attempt whose worker died must come after
+  // that upload finished, so it finds the version by label instead of making a second one.
+  const { registerCandidate } = proxyActivities<Activities>({ startToCloseTimeout: m.uploadTimeoutMs ?? '5 minutes', retry });
   const version = await registerCandidate({
     ...ref,
     displayName: m.displayName,
@@ -44,30 +61,54 @@ export async function publishModel({ plan, job, outputs, runId, setPhase }: Publ
     metrics,
     partition: plan.partition,
   });
-  upsertSearchAttributes([{ key: sa.modelVersion, value: `${m.modelId}@${version.versionId}` }]);
+  const modelVersion = `${m.modelId}@${version.versionId}`;
+  upsertSearchAttributes([{ key: sa.modelVersion, value: modelVersion }]);
+  const consoleUrl = `https://console.cloud.google.com/vertex-ai/models/locations/${plan.region}/models/${m.modelId}/versions/${version.versionId}?project=${plan.project}`;
+  status.model = { name: version.model, version: version.versionId, aliases: ['candidate'], consoleUrl, manifestUri: m.manifestUri };
+
+  // Plans recorded before approvals existed have no promotion: they promoted directly.
+  const promotion = m.promotion ?? { mode: 'direct' };
+  if (promotion.mode === 'approval') {
+    setPhase('awaiting-approval', `candidate ${modelVersion} passed the gate; waiting up to ${formatDuration(promotion.timeoutMs)} for ct approve / ct reject (silence means ${promotion.onTimeout})`);
+    // A timer, not compute: the run holds nothing while a person decides.
+    const decided = await condition(() => status.approval !== undefined, promotion.timeoutMs);
+    if (!decided) {
+      status.approval = { decision: 'timed-out', at: new Date().toISOString(), reason: `no decision within ${formatDuration(promotion.timeoutMs)}; the config says ${promotion.onTimeout}` };
+    }
+    const approval = status.approval!;
+    const promote = approval.decision === 'approved' || (approval.decision === 'timed-out' && promotion.onTimeout === 'promote');
+    if (!promote) {
+      const reason = approval.decision === 'rejected' ? `rejected by ${approval.by}: ${approval.reason}` : `rejected: ${approval.reason}`;
+      setPhase('rejected', reason);
+      return { status: 'rejected', reason, gate, model: status.model, approval };
+    }
+  }
+
   // One call moves champion off the previous version: there is no moment without a champion.
   await promoteVersion({ region: plan.region, model: version.model, versionId: version.versionId, aliases: ['champion'] });
-  const consoleUrl = `https://console.cloud.google.com/vertex-ai/models/locations/${plan.region}/models/${m.modelId}/versions/${version.versionId}?project=${plan.project}`;
-  if (m.manifestUri) {
-    await writeModelReady({
-      manifestUri: m.manifestUri,
-      flagUri: m.flagUri,
-      manifest: {
-        model: version.model,
-        version: version.versionId,
-        modelVersionName: `${version.model}@${version.versionId}`,
-        aliases: ['candidate', 'champion'],
-        metrics,
-        pipeline: plan.pipeline,
-        environment: plan.environment,
-        segment: plan.segment ?? null,
-        partition: plan.partition,
-        trainedAt: new Date().toISOString(),
-        trainingJob: job.name,
-        workflowId: plan.workflowId,
-        runId,
-      },
-    });
+  status.model = { ...status.model, aliases: ['candidate', 'champion'] };
+  const manifest: ModelReady = {
+    environment: plan.environment,
+    pipeline: plan.pipeline,
+    segment: plan.segment ?? null,
+    model: version.model,
+    version: version.versionId,
+    modelVersionName: `${version.model}@${version.versionId}`,
+    aliases: ['candidate', 'champion'],
+    metrics,
+    partition: plan.partition,
+    trainedAt: new Date().toISOString(),
+    trainingJob: job.name,
+    workflowId: plan.workflowId,
+    runId,
+    manifestUri: m.manifestUri,
+  };
+  // patched: runs recorded before announcements signalled consumers replay with the files only.
+  if (patched('announce-model')) {
+    const { consumersTold } = await announceModel({ manifest, manifestUri: m.manifestUri, flagUri: m.flagUri });
+    status.model = { ...status.model, consumersTold };
+  } else if (m.manifestUri) {
+    await writeModelReady({ manifestUri: m.manifestUri, flagUri: m.flagUri, manifest });
   }
-  return { status: 'succeeded', gate, model: { name: version.model, version: version.versionId, aliases: ['candidate', 'champion'], consoleUrl, manifestUri: m.manifestUri } };
+  return { status: 'succeeded', gate, model: status.model, approval: status.approval };
 }

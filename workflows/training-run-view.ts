@@ -11,6 +11,7 @@ const phaseTitle: Record<TrainingRunStatus['phase'], string> = {
   cancelling: 'Cancelling the Vertex AI job',
   evaluating: 'Evaluating the model',
   registering: 'Registering the model',
+  'awaiting-approval': 'Waiting for approval',
   rejected: 'Model rejected by the evaluation gate',
   succeeded: 'Trained',
   failed: 'Failed',
@@ -29,6 +30,16 @@ export function currentDetails(status: TrainingRunStatus, plan: RunPlan | undefi
     lines.push('', `Vertex AI ${status.job.kind === 'pipelineJob' ? 'PipelineJob' : 'CustomJob'} attempt ${status.job.attempt}${plan ? `/${plan.maxAttempts}` : ''}: ${status.job.state ?? ''} — [open in the console](${status.job.consoleUrl})`);
   }
   for (const a of status.attempts) lines.push(`- attempt ${a.attempt}: ${a.state}${a.error ? ` — ${a.error}` : ''}`);
+  if (status.gate) {
+    lines.push('', `Evaluation gate: ${status.gate.passed ? 'passed' : 'failed'}`, '', '| check | candidate | against | |', '|---|---|---|---|');
+    for (const c of status.gate.checks) lines.push(`| ${c.check} | ${c.candidate ?? '—'} | ${c.against ?? '—'} | ${c.passed ? 'ok' : 'FAIL'} |`);
+  }
+  if (status.model) {
+    lines.push('', `Model version ${status.model.version} (${status.model.aliases.join(', ')}) — [open in the Model Registry](${status.model.consoleUrl})`);
+  }
+  if (status.approval) {
+    lines.push(`Approval: ${status.approval.decision}${status.approval.by ? ` by ${status.approval.by}` : ''} at ${status.approval.at}${status.approval.reason ? ` — ${status.approval.reason}` : ''}`);
+  }
   if (status.reason) lines.push('', status.reason);
   return lines.join('\n');
 }

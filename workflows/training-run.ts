@@ -25,6 +25,7 @@ import {
   type TrainingRunResult,
   type TrainingRunStatus,
 } from '../contracts';
+import { installApprovalHandlers } from './approval';
 import { publishModel } from './publish-model';
 import { currentDetails, jobIdFor } from './training-run-view';
 
@@ -92,6 +93,7 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   const waitingFor = () => (plan ? plan.datasets.filter((d) => !ready.has(d)) : []);
 
   setHandler(trainingStatusQuery, () => status);
+  installApprovalHandlers(info.workflowId, status);
   setHandler(
     dataReadyUpdate,
     async (raw) => {
@@ -185,7 +187,7 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
         const dir = t.kind === 'pipelineJob' ? `${t.pipelineRoot.replace(/\/+$/, '')}/${job.id}` : t.baseOutputDirectory.replace(/\/+$/, '');
         const outputs = { outputDirectory: dir, metricsUri: `${dir}/metrics.json`, modelDirectory: `${dir}/model/` };
         // patched: runs recorded before the model steps existed replay without them.
-        const model = plan.model && patched('publish-model') ? await publishModel({ plan: { ...plan, model: plan.model }, job, outputs, runId: info.runId, setPhase }) : undefined;
+        const model = plan.model && patched('publish-model') ? await publishModel({ plan: { ...plan, model: plan.model }, job, outputs, runId: info.runId, status, setPhase }) : undefined;
         if (model?.status !== 'rejected') setPhase('succeeded');
         return {
           ...identity,

@@ -20,22 +20,33 @@ export function createModelArtifactActivities(deps: { storage: Storage }) {
       return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === 'number'));
     },
 
-    /**
-     * Announces a model: the manifest first, then the flag, so a flag-file consumer that sees the
-     * flag finds the manifest. Both are overwritten on a retry (same content).
-     */
-    async writeModelReady({ manifestUri, flagUri, manifest }: { manifestUri: string; flagUri?: string; manifest: Record<string, unknown> }): Promise<void> {
-      for (const [uri, content, type] of [
-        [manifestUri, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json'],
-        ...(flagUri ? [[flagUri, `${String(manifest.model)}@${String(manifest.version)}\n`, 'text/plain']] : []),
-      ] as [string, string, string][]) {
-        const { bucket, object } = gcsObject(uri);
-        try {
-          await deps.storage.bucket(bucket).file(object).save(content, { resumable: false, contentType: type });
-        } catch (err) {
-          throw classifyGcsError(err, uri);
-        }
-      }
+    /** The model-ready files of runs recorded before announcements also signalled consumers. */
+    async writeModelReady(req: ModelReadyFiles): Promise<void> {
+      await writeModelReadyFiles(deps.storage, req);
     },
   };
+}
+
+export interface ModelReadyFiles {
+  manifestUri: string;
+  flagUri?: string;
+  manifest: Record<string, unknown>;
+}
+
+/**
+ * The manifest first, then the flag, so a flag-file consumer that sees the flag finds the manifest.
+ * Both are overwritten on a retry (same content).
+ */
+export async function writeModelReadyFiles(storage: Storage, { manifestUri, flagUri, manifest }: ModelReadyFiles): Promise<void> {
+  for (const [uri, content, type] of [
+    [manifestUri, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json'],
+    ...(flagUri ? [[flagUri, `${String(manifest.model)}@${String(manifest.version)}\n`, 'text/plain']] : []),
+  ] as [string, string, string][]) {
+    const { bucket, object } = gcsObject(uri);
+    try {
+      await storage.bucket(bucket).file(object).save(content, { resumable: false, contentType: type });
+    } catch (err) {
+      throw classifyGcsError(err, uri);
+    }
+  }
 }

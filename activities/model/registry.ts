@@ -36,6 +36,10 @@ export interface Champion {
   model: string;
   version: string;
   metrics: Record<string, number>;
+  /** The partition it was trained on and when it was registered: how consumers judge freshness. */
+  partition?: string;
+  trainedAt?: string;
+  aliases: string[];
 }
 
 const parentOf = (r: ModelRef) => `projects/${r.project}/locations/${r.region}`;
@@ -59,13 +63,21 @@ export function createModelRegistryActivities(deps: { vertex: VertexClientFactor
     async findChampion(r: ModelRef): Promise<Champion | null> {
       try {
         const [m] = await clients(r.region).getModel({ name: `${modelName(r)}@champion` });
-        let metrics: Record<string, number> = {};
+        let described: { metrics?: Record<string, number>; partition?: string } = {};
         try {
-          metrics = (JSON.parse(m.versionDescription ?? '{}') as { metrics?: Record<string, number> }).metrics ?? {};
+          described = JSON.parse(m.versionDescription ?? '{}') as typeof described;
         } catch {
           // a version registered by hand, without our description: no numbers to compare with
         }
-        return { model: m.name!, version: m.versionId!, metrics };
+        const created = m.versionCreateTime?.seconds;
+        return {
+          model: m.name!,
+          version: m.versionId!,
+          metrics: described.metrics ?? {},
+          partition: described.partition,
+          trainedAt: created == null ? undefined : new Date(Number(created) * 1000 + Math.floor((m.versionCreateTime?.nanos ?? 0) / 1e6)).toISOString(),
+          aliases: [...(m.versionAliases ?? [])],
+        };
       } catch (err) {
         if (grpcCode(err) === 5) return null; // no model yet, or no champion yet
         throw vertexFailure(err, `reading the champion of ${r.modelId}`);

@@ -1,12 +1,12 @@
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PipelineConfig } from '../../config/pipeline-config';
+import type { ModelPolicy, PipelineConfig } from '../../config/pipeline-config';
 import { checkRunIdentity, datasetsOf, InvalidRunError, templateVars } from '../../config/runs';
 import { fill, fillDeep, TemplateError } from '../../config/templates';
 import { trainingRunId, type TrainingRunInput } from '../../contracts';
 import { readGcsText } from '../gcs';
 import { checkParameters, readSpec } from './kfp-spec';
-import type { RunPlan } from './types';
+import type { ModelPlan, RunPlan } from './types';
 
 export const INVALID_RUN = 'InvalidRun';
 
@@ -82,10 +82,17 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
       displayName: fill(pipeline.model.registry.displayName, vars),
       servingImage: pipeline.model.registry.servingImage,
       labels: { ...env.labels, ...pipeline.model.registry.labels, ...labels },
+      uploadTimeoutMs: pipeline.model.registry.uploadTimeout,
+      promotion: promotionFor(pipeline.model.promotion, input.environment),
       manifestUri: pipeline.model.modelReady && fill(pipeline.model.modelReady.manifest, vars),
       flagUri: pipeline.model.modelReady?.flag && fill(pipeline.model.modelReady.flag, vars),
     },
   };
+}
+
+function promotionFor(p: ModelPolicy['promotion'], environment: string): ModelPlan['promotion'] {
+  if (p.mode === 'direct' || (p.environments && !p.environments.includes(environment))) return { mode: 'direct' };
+  return { mode: 'approval', timeoutMs: p.timeout, onTimeout: p.onTimeout };
 }
 
 async function readJsonObject(storage: Storage, uri: string): Promise<Record<string, unknown>> {

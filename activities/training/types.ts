@@ -31,6 +31,9 @@ export interface ModelPlan {
   displayName: string;
   servingImage: string;
   labels: Record<string, string>;
+  uploadTimeoutMs: number;
+  /** Resolved for this run's environment: approval applies only where the config asks for it. */
+  promotion: { mode: 'direct' } | { mode: 'approval'; timeoutMs: number; onTimeout: 'reject' | 'promote' };
   manifestUri?: string;
   flagUri?: string;
 }
