@@ -107,6 +107,11 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
       ) as { workflowExecutionInfo: { status: string } };
       return d.workflowExecutionInfo.status === 'WORKFLOW_EXECUTION_STATUS_COMPLETED' ? true : undefined;
     }, 150_000); // the example polls Vertex once a minute, as in production
+    // …and carried on to a promoted champion announced by a manifest in fake GCS (staging promotes directly).
+    const manifestUrl = `http://127.0.0.1:${ports.FAKE_GCS_PORT}/storage/v1/b/ct-staging-pipelines/o/${encodeURIComponent('models/sns-engagement/jp-instagram/manifest.json')}?alt=media`;
+    const manifest = (await (await fetch(manifestUrl)).json()) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ pipeline: 'sns-engagement', environment: 'staging', segment: 'jp-instagram', partition: '2026-11-21', aliases: ['candidate', 'champion'] });
+    expect(manifest.model).toMatch(/\/models\/sns-engagement-jp-instagram$/);
 
     const second = startDev(env);
     expect(await second.exited).toBe('1');
