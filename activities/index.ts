@@ -2,6 +2,7 @@ import { createAnnounceActivity } from './model/announce';
 import { createModelArtifactActivities } from './model/artifacts';
 import { createModelRegistryActivities } from './model/registry';
 import { createResolveModelActivity } from './model/resolve-model';
+import { createPredictionActivities } from './prediction';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
 
@@ -19,8 +20,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createModelArtifactActivities(deps),
     announceModel: createAnnounceActivity(deps),
     resolveModelRef: createResolveModelActivity(deps),
+    ...createPredictionActivities(deps),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { RunPlan, JobProgress } from './training/types';
+export type { BatchJobRef, BatchProgress, PredictionPlan, SegmentPlan } from './prediction/types';

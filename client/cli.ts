@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../config/load-config';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { temporalConnectionOptions } from '../config/temporal';
 import { decideCandidate } from './model';
+import { startPredictionRun } from './prediction';
 import { sendDataReady, startTrainingRun, TrainingRequestError } from './training';
 
 const EXIT_USAGE = 2;
@@ -94,6 +95,32 @@ program
     const input = { pipeline: o.pipeline, environment: o.env, partition: o.partition, segment: o.segment, parameters: parseParams(o.param), assumeDataReady: o.assumeDataReady };
     const handle = await withClient(config, o.env, (client) => startTrainingRun(client, config, input, { rerun: o.rerun }));
     print(globals().json ?? false, { workflowId: handle.workflowId }, () => `training run ${handle.workflowId} started (or already running)`);
+  });
+
+program
+  .command('predict')
+  .description('start (or attach to) the batch prediction run of a partition: one Vertex job per segment')
+  .requiredOption('--pipeline <name>', 'pipeline from the config')
+  .requiredOption('--env <environment>', 'environment, e.g. staging')
+  .requiredOption('--partition <partition>', 'partition, e.g. 2026-11-21')
+  .option('--segment <segment...>', 'only these segments (country-sns), e.g. jp-instagram us-tiktok')
+  .option('--retry-failed', "re-run only the segments that did not succeed in the partition's last run")
+  .option('--rerun', 'run every segment of a partition that already ran, again')
+  .option('--wait', 'wait for the run to end and print its summary')
+  .action(async (o: { pipeline: string; env: string; partition: string; segment?: string[]; retryFailed?: boolean; rerun?: boolean; wait?: boolean }) => {
+    const config = loadConfig(globals().config);
+    const input = { pipeline: o.pipeline, environment: o.env, partition: o.partition, segments: o.segment, retryFailed: o.retryFailed };
+    await withClient(config, o.env, async (client) => {
+      const handle = await startPredictionRun(client, config, input, { rerun: o.rerun });
+      if (!o.wait) return print(globals().json ?? false, { workflowId: handle.workflowId }, () => `prediction run ${handle.workflowId} started (or already running)`);
+      if (!globals().json) console.error(`waiting for ${handle.workflowId} …`);
+      const summary = await handle.result();
+      print(globals().json ?? false, summary, () =>
+        [`${handle.workflowId}: ${summary.verdict} — ${summary.progress.succeeded} succeeded, ${summary.progress.failed} failed, ${summary.progress.reused} reused; summary at ${summary.summaryUri}`,
+          ...summary.segments.filter((s) => s.outcome === 'failed').map((s) => `  ${s.segment}: ${s.error}`)].join('\n'),
+      );
+      if (summary.verdict !== 'succeeded') process.exitCode = 1;
+    });
   });
 
 for (const decision of ['approve', 'reject'] as const) {

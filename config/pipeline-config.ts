@@ -1,37 +1,13 @@
 import { z } from 'zod';
+import { Prediction } from './prediction-config';
+import { Duration, GcsUri, Json, LabelMap, PartitionFormat, partitionExamples, partitionPatterns, PLACEHOLDERS, Segments, template } from './primitives';
 
 // The pipeline definitions file (config/pipelines.yaml): what each pipeline trains, where, on what
 // data, per environment and per segment. Parsed once at the boundary (worker start, CLI command);
 // everything downstream gets typed values. `npm run config:schema` writes the JSON Schema editors
 // use (config/pipelines.schema.json) from this same schema.
 
-/** Placeholders a template may use; each is filled from the run's identity. */
-export const PLACEHOLDERS = ['environment', 'project', 'region', 'pipeline', 'partition', 'segment', 'country', 'sns'] as const;
-
-const template = (base: z.ZodString) =>
-  base.refine(
-    (s) => [...s.matchAll(/\{([^}]*)\}/g)].every((m) => (PLACEHOLDERS as readonly string[]).includes(m[1]!)),
-    { message: `unknown placeholder; templates may use ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` },
-  );
-
-const GcsUri = template(z.string().regex(/^gs:\/\/[a-z0-9{][a-z0-9._{}-]{1,221}[a-z0-9}](\/.*)?$/, 'must be a gs://bucket/path URI'));
-
-const DURATION = /^([0-9]+)(ms|s|m|h|d)$/;
-const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-export const Duration = z
-  .string()
-  .regex(DURATION, 'must be a duration like 90s, 30m, 36h or 2d')
-  .transform((s) => {
-    const [, n, unit] = DURATION.exec(s)!;
-    return Number(n) * unitMs[unit as keyof typeof unitMs];
-  });
-
-const Json: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(Json), z.record(z.string(), Json)]));
-
-const LabelMap = z.record(
-  z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'label keys: lowercase letter first, then [a-z0-9_-], at most 63'),
-  z.string().regex(/^[a-z0-9_-]{0,63}$/, 'label values: [a-z0-9_-], at most 63'),
-);
+export { Duration, PartitionFormat, partitionExamples, partitionPatterns, PLACEHOLDERS, Segments };
 
 export const Environment = z.strictObject({
   project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id'),
@@ -49,13 +25,6 @@ export const Environment = z.strictObject({
 });
 export type Environment = z.output<typeof Environment>;
 
-export const PartitionFormat = z.enum(['daily', 'hourly', 'monthly']);
-export const partitionPatterns: Record<z.infer<typeof PartitionFormat>, RegExp> = {
-  daily: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
-  hourly: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3])$/,
-  monthly: /^\d{4}-(0[1-9]|1[0-2])$/,
-};
-export const partitionExamples = { daily: '2026-11-21', hourly: '2026-11-21T07', monthly: '2026-11' } as const;
 
 export const DataDependencies = z.strictObject({
   partition: PartitionFormat.default('daily'),
@@ -97,11 +66,6 @@ const CustomJobTraining = z.strictObject({
 export const Training = z.discriminatedUnion('kind', [PipelineJobTraining, CustomJobTraining]);
 export type Training = z.output<typeof Training>;
 
-export const Segments = z.strictObject({
-  countries: z.array(z.string().regex(/^[A-Z]{2}$/, 'ISO 3166 alpha-2, upper case')).min(1),
-  sns: z.array(z.string().regex(/^[a-z][a-z0-9]*$/, 'lowercase name like instagram')).min(1),
-  exclude: z.array(z.strictObject({ country: z.string().optional(), sns: z.string().optional() })).default([]),
-});
 
 const Comparison = z.enum(['>=', '>', '<=', '<']);
 
@@ -168,8 +132,18 @@ export const Pipeline = z.strictObject({
     .prefault({}),
   segments: Segments.optional(),
   model: ModelPolicy.optional(),
+  /** Batch prediction per segment with the pipeline's model (see config/prediction-config.ts). */
+  prediction: Prediction.optional(),
 }).superRefine((p, ctx) => {
   const promotion = p.model?.promotion;
+  if (p.prediction && !p.model) ctx.addIssue({ code: 'custom', path: ['prediction'], message: 'prediction uses the model this pipeline registers: add a model: section' });
+  if (p.prediction && !p.prediction.segments && !p.segments) ctx.addIssue({ code: 'custom', path: ['prediction', 'segments'], message: 'give the segment matrix (countries × sns) to predict for' });
+  if (p.prediction?.startOnModelReady && p.segments) {
+    ctx.addIssue({ code: 'custom', path: ['prediction', 'startOnModelReady'], message: 'a pipeline that trains one model per segment has many model-readies per partition: start its prediction on a schedule or with ct predict' });
+  }
+  if (p.prediction?.startOnModelReady && p.prediction.partition !== p.data.partition) {
+    ctx.addIssue({ code: 'custom', path: ['prediction', 'startOnModelReady'], message: `a model trained on a ${p.data.partition} partition starts the prediction of that partition: prediction.partition must be ${p.data.partition} too` });
+  }
   for (const env of promotion?.mode === 'approval' ? (promotion.environments ?? []) : []) {
     if (!(env in p.environments)) {
       ctx.addIssue({ code: 'custom', path: ['model', 'promotion', 'environments'], message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}` });

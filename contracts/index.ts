@@ -6,3 +6,4 @@ export * from './search-attributes';
 export * from './stack-check';
 export * from './training-run';
 export * from './model';
+export * from './prediction';

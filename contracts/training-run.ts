@@ -110,6 +110,8 @@ export interface ModelResult {
   manifestUri?: string;
   /** How many waiting consumers were told (signalled) that this model is ready. */
   consumersTold?: number;
+  /** The prediction run this model-ready started (config: prediction.startOnModelReady). */
+  predictionStarted?: string;
 }
 
 export const trainingStatusQuery = defineQuery<TrainingRunStatus>('status');

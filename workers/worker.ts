@@ -1,5 +1,7 @@
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { PipelineConfig } from '../config/pipeline-config';
+import { createQueueFor } from '../workflows/create-queue';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -12,15 +14,58 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-/** The one way a worker is put together, shared by the process entry point and the tests. */
-export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
-  return Worker.create({
+/** The main worker and the rate-limited create workers beside it, run and stopped together. */
+export interface Workers {
+  run(): Promise<void>;
+  runUntil<R>(p: Promise<R> | (() => Promise<R>)): Promise<R>;
+}
+
+/**
+ * Vertex limits job creations per project and region (~60 a minute). Each pair gets a task queue
+ * whose `maxTaskQueueActivitiesPerSecond` is that rate: the server enforces it across every worker
+ * polling the queue, so adding workers never adds creates.
+ */
+export function createQueues(config: PipelineConfig, taskQueue: string): { queue: string; perMinute: number }[] {
+  const rates = new Map<string, number>();
+  for (const pipeline of Object.values(config.pipelines)) {
+    if (!pipeline.prediction) continue;
+    for (const env of Object.values(pipeline.environments)) {
+      const queue = createQueueFor(taskQueue, env.project, env.region);
+      rates.set(queue, Math.min(rates.get(queue) ?? Infinity, pipeline.prediction.createsPerMinute));
+    }
+  }
+  return [...rates].map(([queue, perMinute]) => ({ queue, perMinute }));
+}
+
+/** The one way workers are put together, shared by the process entry point, the tests and the benches. */
+export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> {
+  const activities = createActivities(opts.deps);
+  const main = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: createActivities(opts.deps),
-    // Training runs hold one long-polling activity per running Vertex job (a timer, no CPU).
-    maxConcurrentActivityTaskExecutions: 500,
+    activities,
+    // Training runs and prediction segments hold one long-polling activity per running Vertex job (a timer, no CPU).
+    maxConcurrentActivityTaskExecutions: 1000,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
   });
+  const creators = await Promise.all(
+    createQueues(opts.deps.config, opts.taskQueue).map(({ queue, perMinute }) =>
+      Worker.create({
+        connection: opts.connection,
+        namespace: opts.namespace,
+        taskQueue: queue,
+        activities: { submitBatchPrediction: activities.submitBatchPrediction.bind(activities) },
+        maxTaskQueueActivitiesPerSecond: perMinute / 60,
+        maxConcurrentActivityTaskExecutions: 20,
+      }),
+    ),
+  );
+  return {
+    run: async () => {
+      // Each resolves after SIGINT/SIGTERM, once the SDK's runtime has drained its in-flight tasks.
+      await Promise.all([main, ...creators].map((w) => w.run()));
+    },
+    runUntil: <R>(p: Promise<R> | (() => Promise<R>)) => creators.reduce((inner, w) => w.runUntil(inner), main.runUntil(typeof p === 'function' ? p() : p)),
+  };
 }

@@ -4,3 +4,5 @@ export { stackCheck } from './stack-check';
 export { trainingRun } from './training-run';
 export { routeDataReady } from './route-data-ready';
 export { waitForModel } from './wait-for-model';
+export { predictionRun } from './prediction-run';
+export { predictionSegment } from './prediction-segment';

@@ -105,8 +105,8 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
   };
   // patched: runs recorded before announcements signalled consumers replay with the files only.
   if (patched('announce-model')) {
-    const { consumersTold } = await announceModel({ manifest, manifestUri: m.manifestUri, flagUri: m.flagUri });
-    status.model = { ...status.model, consumersTold };
+    const told = await announceModel({ manifest, manifestUri: m.manifestUri, flagUri: m.flagUri });
+    status.model = { ...status.model, ...told };
   } else if (m.manifestUri) {
     await writeModelReady({ manifestUri: m.manifestUri, flagUri: m.flagUri, manifest });
   }

@@ -1,6 +1,8 @@
 import type { Storage } from '@google-cloud/storage';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { modelKey, modelReadySignal, searchAttributes as sa, type ModelReady } from '../../contracts';
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { PipelineConfig } from '../../config/pipeline-config';
+import { modelKey, modelReadySignal, predictionRunId, predictionRunWorkflowType, searchAttributes as sa, type ModelReady } from '../../contracts';
 import { writeModelReadyFiles } from './artifacts';
 
 // Model-ready, told two ways: files in GCS for today's flag-file consumers, and a signal to every
@@ -8,8 +10,8 @@ import { writeModelReadyFiles } from './artifacts';
 // search attribute before they look at the registry, so one that looked too early is found here;
 // one that visibility has not indexed yet finds the new champion on its next look (see waitForModel).
 
-export function createAnnounceActivity(deps: { storage: Storage; temporal: Client }) {
-  return async function announceModel(req: { manifest: ModelReady; manifestUri?: string; flagUri?: string }): Promise<{ consumersTold: number }> {
+export function createAnnounceActivity(deps: { storage: Storage; temporal: Client; config: PipelineConfig }) {
+  return async function announceModel(req: { manifest: ModelReady; manifestUri?: string; flagUri?: string }): Promise<{ consumersTold: number; predictionStarted?: string }> {
     if (req.manifestUri) await writeModelReadyFiles(deps.storage, { manifestUri: req.manifestUri, flagUri: req.flagUri, manifest: req.manifest });
     const query = `${sa.awaitingModel.name} = "${modelKey(req.manifest)}" AND ExecutionStatus = "Running"`;
     let told = 0;
@@ -22,6 +24,22 @@ export function createAnnounceActivity(deps: { storage: Storage; temporal: Clien
         if (!(err instanceof WorkflowNotFoundError)) throw err; // it finished meanwhile
       }
     }
-    return { consumersTold: told };
+    const m = req.manifest;
+    if (!deps.config.pipelines[m.pipeline]?.prediction?.startOnModelReady) return { consumersTold: told };
+    // The config asks for predictions with every new model: the partition's run, once (a retry attaches).
+    const workflowId = predictionRunId(m);
+    try {
+      await deps.temporal.workflow.start(predictionRunWorkflowType, {
+        workflowId,
+        taskQueue: Context.current().info.taskQueue,
+        args: [{ pipeline: m.pipeline, environment: m.environment, partition: m.partition }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `Prediction ${m.pipeline} · ${m.environment} · ${m.partition} · started by model-ready ${m.version}`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err; // already ran for this partition
+    }
+    return { consumersTold: told, predictionStarted: workflowId };
   };
 }

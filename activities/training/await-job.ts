@@ -3,8 +3,8 @@ import { Context } from '@temporalio/activity';
 import { STILL_RUNNING, type TrainingJobRef } from '../../contracts';
 import type { JobProgress } from './types';
 
-export interface AwaitRequest {
-  job: TrainingJobRef;
+export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
+  job: J;
   region: string;
   pollIntervalMs: number;
   /** How long one attempt polls before handing over to the next attempt. */
@@ -19,13 +19,15 @@ export interface AwaitRequest {
  * over one chunk, hands the watch to another worker if this one dies.
  * See workflows/training-run.ts for the cost argument.
  */
-export function createAwaitActivity(read: (req: { job: TrainingJobRef; region: string }) => Promise<JobProgress>) {
-  return async function awaitTrainingJob(req: AwaitRequest): Promise<JobProgress> {
+export function createAwaitActivity<J extends { name: string } = TrainingJobRef, P extends { terminal: boolean; state: string } = JobProgress>(
+  read: (req: { job: J; region: string }) => Promise<P>,
+) {
+  return async function awaitVertexJob(req: AwaitRequest<J>): Promise<P> {
     const ctx = Context.current();
     // The previous attempt read the job just before it handed over: keep to one read per interval.
     if (ctx.info.attempt > 1) await ctx.sleep(req.pollIntervalMs);
     const deadline = Date.now() + req.chunkMs;
-    let last: JobProgress | undefined;
+    let last: P | undefined;
     for (;;) {
       try {
         last = await read(req);

@@ -1,0 +1,111 @@
+import type { Storage } from '@google-cloud/storage';
+import { ApplicationFailure } from '@temporalio/common';
+import type { PipelineConfig } from '../../config/pipeline-config';
+import { partitionExamples, partitionPatterns } from '../../config/primitives';
+import { segmentsOf, templateVars } from '../../config/runs';
+import { fill } from '../../config/templates';
+import { predictionSegmentId, PredictionRunInput, type PredictionSegmentInput, type PredictionSummary } from '../../contracts';
+import { classifyGcsError, GCS_NOT_FOUND } from '../errors';
+import { gcsObject, readGcsText } from '../gcs';
+import type { PredictionPlan, SegmentPlan } from './types';
+
+export const INVALID_PREDICTION = 'InvalidPrediction';
+const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_PREDICTION);
+
+/** The pipeline's prediction section and environment, or the reason there is none. Shared with the client. */
+export function predictionOf(config: PipelineConfig, input: { pipeline: string; environment: string; partition: string }) {
+  const pipeline = config.pipelines[input.pipeline];
+  if (!pipeline) throw new Error(`unknown pipeline "${input.pipeline}"; the config has: ${Object.keys(config.pipelines).join(', ')}`);
+  const env = pipeline.environments[input.environment];
+  if (!env) throw new Error(`pipeline ${input.pipeline} has no environment "${input.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
+  const prediction = pipeline.prediction;
+  if (!prediction || !pipeline.model) throw new Error(`pipeline ${input.pipeline} has no prediction: section`);
+  if (!partitionPatterns[prediction.partition].test(input.partition)) {
+    throw new Error(`partition "${input.partition}" is not ${prediction.partition} (like ${partitionExamples[prediction.partition]}) as ${input.pipeline}'s prediction expects`);
+  }
+  const matrix = segmentsOf({ ...pipeline, segments: prediction.segments ?? pipeline.segments });
+  return { pipeline, env, prediction, model: pipeline.model, matrix, trainsPerSegment: segmentsOf(pipeline).length > 0 };
+}
+
+export function createPredictionPlanActivities(deps: { config: PipelineConfig; storage: Storage }) {
+  const lookup = (input: { pipeline: string; environment: string; partition: string }) => {
+    try {
+      return predictionOf(deps.config, input);
+    } catch (err) {
+      throw refuse((err as Error).message);
+    }
+  };
+
+  return {
+    async planPrediction(raw: unknown): Promise<PredictionPlan> {
+      const parsed = PredictionRunInput.safeParse(raw);
+      if (!parsed.success) throw refuse(`invalid prediction run: ${parsed.error.message}`);
+      const input = parsed.data;
+      const { env, prediction, matrix } = lookup(input);
+      const unknown = (input.segments ?? []).filter((s) => !matrix.includes(s));
+      if (unknown.length) throw refuse(`not in ${input.pipeline}'s prediction matrix: ${unknown.join(', ')}; it has ${matrix.join(', ')}`);
+      const summaryUri = fill(prediction.summary, templateVars({ ...input, segment: undefined }, env.project, env.region));
+      let segments = input.segments ?? matrix;
+      let reused: PredictionPlan['reused'] = [];
+      if (input.retryFailed) {
+        const previous = await readSummary(deps.storage, summaryUri);
+        if (!previous) throw refuse(`no earlier summary at ${summaryUri}: nothing to retry; start the run without retryFailed`);
+        reused = previous.segments.filter((s) => (s.outcome === 'succeeded' || s.outcome === 'reused') && segments.includes(s.segment)).map((s) => ({ ...s, outcome: 'reused' as const }));
+        segments = segments.filter((s) => !reused.some((r) => r.segment === s));
+      }
+      return { segments, summaryUri, maxConcurrentJobs: prediction.maxConcurrentJobs, onFailure: prediction.onFailure, reused };
+    },
+
+    resolveSegmentPrediction(input: PredictionSegmentInput): Promise<SegmentPlan> {
+      const { pipeline, env, prediction, model, matrix, trainsPerSegment } = lookup(input);
+      if (!matrix.includes(input.segment)) throw refuse(`segment ${input.segment} is not in ${input.pipeline}'s prediction matrix`);
+      const vars = templateVars(input, env.project, env.region);
+      // A pipeline that trains per segment predicts each segment with its own model; otherwise one model serves all.
+      const modelSegment = trainsPerSegment ? input.segment : undefined;
+      const modelVars = templateVars({ ...input, segment: modelSegment }, env.project, env.region);
+      const [country, sns] = input.segment.split('-');
+      return Promise.resolve({
+        workflowId: predictionSegmentId(input),
+        environment: input.environment,
+        pipeline: input.pipeline,
+        partition: input.partition,
+        segment: input.segment,
+        project: env.project,
+        region: env.region,
+        serviceAccount: env.serviceAccount,
+        model: { project: env.project, region: env.region, modelId: fill(model.registry.modelId, modelVars) },
+        modelKey: { environment: input.environment, pipeline: input.pipeline, segment: modelSegment },
+        maxAgeMs: prediction.model.maxAge,
+        waitTimeoutMs: prediction.model.waitTimeout,
+        job: {
+          displayName: `${input.pipeline} ${input.segment} ${input.partition}`.slice(0, 128),
+          labels: { ...env.labels, 'ct-pipeline': input.pipeline, 'ct-environment': input.environment, 'ct-partition': input.partition.toLowerCase(), 'ct-country': country!, 'ct-sns': sns! },
+          input: { uri: fill(prediction.input.uri, vars), format: prediction.input.format },
+          output: { uri: fill(prediction.output.uri, vars), format: prediction.output.format },
+          machine: prediction.machine,
+        },
+        partiallySucceeded: prediction.partiallySucceeded,
+        pollIntervalMs: pipeline.polling.interval,
+        pollChunkMs: pipeline.polling.chunk,
+      });
+    },
+
+    async writePredictionSummary({ summary }: { summary: PredictionSummary }): Promise<void> {
+      const { bucket, object } = gcsObject(summary.summaryUri);
+      try {
+        await deps.storage.bucket(bucket).file(object).save(`${JSON.stringify(summary, null, 2)}\n`, { resumable: false, contentType: 'application/json' });
+      } catch (err) {
+        throw classifyGcsError(err, summary.summaryUri);
+      }
+    },
+  };
+}
+
+async function readSummary(storage: Storage, uri: string): Promise<PredictionSummary | undefined> {
+  try {
+    return JSON.parse(await readGcsText(storage, uri)) as PredictionSummary;
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === GCS_NOT_FOUND) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,55 @@
+import type { SegmentResult } from '../../contracts';
+
+/** One segment's batch prediction, resolved from the config once (and so recorded in history). */
+export interface SegmentPlan {
+  workflowId: string;
+  environment: string;
+  pipeline: string;
+  partition: string;
+  segment: string;
+  project: string;
+  region: string;
+  serviceAccount: string;
+  /** The registered model this segment predicts with, and the key its model-ready is announced under. */
+  model: { project: string; region: string; modelId: string };
+  modelKey: { environment: string; pipeline: string; segment?: string };
+  maxAgeMs?: number;
+  waitTimeoutMs: number;
+  job: {
+    displayName: string;
+    labels: Record<string, string>;
+    input: { uri: string; format: string };
+    output: { uri: string; format: string };
+    machine: { machineType: string; startingReplicaCount: number; maxReplicaCount: number };
+  };
+  partiallySucceeded: 'succeeded' | 'failed';
+  pollIntervalMs: number;
+  pollChunkMs: number;
+}
+
+export interface PredictionPlan {
+  segments: string[];
+  summaryUri: string;
+  maxConcurrentJobs: number;
+  onFailure: 'continue' | 'fail-fast';
+  /** With retryFailed: the previous run's successful segments, carried over as `reused`. */
+  reused: SegmentResult[];
+}
+
+export interface BatchJobRef {
+  name: string;
+  id: string;
+  consoleUrl: string;
+  state?: string;
+}
+
+export interface BatchProgress {
+  job: BatchJobRef;
+  state: string;
+  terminal: boolean;
+  error?: { code: number; message: string };
+  outputUri?: string;
+  counts?: { successful: number; failed: number; incomplete: number };
+  startTime?: string;
+  endTime?: string;
+}

@@ -1,0 +1,186 @@
+// Batch prediction per country × SNS through a real worker, the emulator and fake GCS: the 3 × 3
+// matrix end to end within the concurrency bound and creation rate, a failed segment and its retry,
+// PARTIALLY_SUCCEEDED per policy, fail-fast, a parent cancelled mid-run, and model-ready release.
+import { randomInt } from 'node:crypto';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { startPredictionRun } from '../client/prediction';
+import { startTrainingRun } from '../client/training';
+import { predictionProgressQuery, type PredictionSummary } from '../contracts';
+import type { JobView } from '../emulators/vertex-ai/control-schema';
+import { maybeSaveHistory } from './helpers/histories';
+import { eventually, testConfig, withWorker, type WorkerContext } from './helpers/temporal';
+import { emulatorControl } from './helpers/vertex';
+
+jest.setTimeout(180_000);
+
+const control = emulatorControl();
+const config = testConfig();
+const ENV = 'predict';
+const MATRIX = ['br-instagram', 'br-tiktok', 'br-youtube', 'jp-instagram', 'jp-tiktok', 'jp-youtube', 'us-instagram', 'us-tiktok', 'us-youtube'];
+const year = randomInt(30, 99);
+let day = 0;
+const nextPartition = () => `20${year}-0${1 + Math.floor(day / 28)}-${String(1 + (day++ % 28)).padStart(2, '0')}`;
+
+async function seedInputs(ctx: WorkerContext, pipeline: string, partition: string, segments = MATRIX) {
+  await Promise.all(
+    segments.map((s) => {
+      const [country, sns] = s.split('-');
+      const lines = [1, 2, 3].map((i) => JSON.stringify({ user: `${s}-${i}`, followers: i * 100 })).join('\n');
+      return ctx.storage.bucket('ct-test-bucket').file(`predict-in/${pipeline}/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`).save(`${lines}\n`, { resumable: false });
+    }),
+  );
+}
+
+async function champion(ctx: WorkerContext, pipeline: string) {
+  const run = await startTrainingRun(ctx.client, config, { pipeline, environment: ENV, partition: nextPartition(), assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+  const r = await run.result();
+  expect(r.model?.aliases).toContain('champion');
+  return r.model!;
+}
+
+const jobsOf = async (pipeline: string, partition: string) => (await control.jobs({ kind: 'batchPredictionJob', labels: { 'ct-pipeline': pipeline, 'ct-partition': partition } })).sort((a, b) => a.createTime.localeCompare(b.createTime));
+const segmentOf = (j: JobView) => `${j.labels['ct-country']}-${j.labels['ct-sns']}`;
+
+/** The most jobs alive at once: each job lives from its creation to its end. */
+function peakConcurrency(jobs: JobView[]): number {
+  const edges = jobs.flatMap((j) => [[Date.parse(j.createTime), 1] as const, [Date.parse(j.endTime ?? new Date().toISOString()), -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (now += d));
+  return peak;
+}
+
+test('3 × 3 end to end: outputs in GCS, never more than 2 jobs at once, creates paced by the quota, summary returned and written', async () => {
+  await withWorker(async (ctx) => {
+    const model = await champion(ctx, 'predicted');
+    const partition = nextPartition();
+    await seedInputs(ctx, 'predicted', partition);
+    // One segment's job loses an instance: PARTIALLY_SUCCEEDED counts as succeeded by this pipeline's policy.
+    await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' } }, script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1 } });
+    const handle = await startPredictionRun(ctx.client, config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    const summary = await handle.result();
+    await maybeSaveHistory(handle, 'prediction-run-succeeded');
+
+    expect(summary).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 9, failed: 0, pending: 0, running: 0 } });
+    expect(summary.segments.map((s) => s.segment)).toEqual(MATRIX);
+    for (const s of summary.segments) expect(s.model).toBe(`${model.name}@${model.version}`);
+    const partial = summary.segments.find((s) => s.segment === 'us-tiktok')!;
+    expect(partial).toMatchObject({ outcome: 'succeeded', state: 'PARTIALLY_SUCCEEDED', counts: { successful: 2, failed: 1 } });
+    expect(summary.segments.find((s) => s.segment === 'jp-instagram')).toMatchObject({ state: 'SUCCEEDED', counts: { successful: 3, failed: 0 } });
+
+    // Predictions landed per segment, under the segment's own output prefix.
+    const jp = summary.segments.find((s) => s.segment === 'jp-instagram')!;
+    expect(jp.outputUri).toMatch(new RegExp(`^gs://ct-test-bucket/predict-out/predicted/${partition}/JP-instagram/prediction-`));
+    const [predictions] = await ctx.storage.bucket('ct-test-bucket').file(`${jp.outputUri!.replace('gs://ct-test-bucket/', '')}/predictions_0001.jsonl`).download();
+    expect(predictions.toString().trim().split('\n').map((l) => (JSON.parse(l) as { instance: { user: string } }).instance.user)).toEqual(['jp-instagram-1', 'jp-instagram-2', 'jp-instagram-3']);
+    const [written] = await ctx.storage.bucket('ct-test-bucket').file(`predict-out/predicted/${partition}/_SUMMARY.json`).download();
+    expect((JSON.parse(written.toString()) as PredictionSummary).segments).toEqual(summary.segments);
+
+    // What Vertex saw: one job per segment, at most maxConcurrentJobs alive, creates ≥ 2 s apart (30/min).
+    const jobs = await jobsOf('predicted', partition);
+    expect(jobs.map(segmentOf).sort()).toEqual(MATRIX);
+    expect(peakConcurrency(jobs)).toBeLessThanOrEqual(2);
+    const creates = (await control.calls({ method: 'CreateBatchPredictionJob' })).filter((c) => JSON.stringify(c.request).includes(`"ct-partition":"${partition}"`)).map((c) => Date.parse(c.time));
+    expect(creates).toHaveLength(9);
+    const span = creates.at(-1)! - creates[0]!;
+    // The server's limiter lets the first create of a burst through at once; 8 more at 30/min take ≥ 14 s.
+    expect(span).toBeGreaterThanOrEqual(8 * 2_000 * 0.85);
+  });
+});
+
+test('one segment FAILED: the others finish, the summary says so, and retry-failed runs that one segment only', async () => {
+  await withWorker(async (ctx) => {
+    await champion(ctx, 'predicted');
+    const partition = nextPartition();
+    await seedInputs(ctx, 'predicted', partition);
+    await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition, 'ct-country': 'br', 'ct-sns': 'youtube' } }, script: { outcome: 'FAILED', error: { code: 13, message: 'Internal error in the prediction container.' } }, times: 1 });
+    const first = await startPredictionRun(ctx.client, config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    const summary = await first.result();
+    expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 9, succeeded: 8, failed: 1 } });
+    const failed = summary.segments.filter((s) => s.outcome === 'failed');
+    expect(failed).toMatchObject([{ segment: 'br-youtube', state: 'FAILED' }]);
+    expect(failed[0]!.error).toMatch(/^br-youtube: BatchPredictionJob \d+ ended FAILED: Internal error in the prediction container\.$/);
+    expect(failed[0]!.job).toMatch(/\/batchPredictionJobs\/\d+$/);
+
+    // A second plain start is refused; --retry-failed re-runs only br-youtube and carries the rest over.
+    await expect(startPredictionRun(ctx.client, config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue })).rejects.toThrow(/already ran; pass --retry-failed/);
+    const retry = await startPredictionRun(ctx.client, config, { pipeline: 'predicted', environment: ENV, partition, retryFailed: true }, { taskQueue: ctx.taskQueue });
+    const second = await retry.result();
+    expect(second).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 1, reused: 8, failed: 0 } });
+    expect(second.segments.find((s) => s.segment === 'br-youtube')).toMatchObject({ outcome: 'succeeded', state: 'SUCCEEDED' });
+    const jobs = await jobsOf('predicted', partition);
+    expect(jobs.map(segmentOf).sort()).toEqual([...MATRIX, 'br-youtube'].sort()); // one new job, for br-youtube
+  });
+});
+
+test('fail-fast: the first failure (a PARTIALLY_SUCCEEDED job, by policy) cancels the rest, and the run fails with the summary', async () => {
+  await withWorker(async (ctx) => {
+    await champion(ctx, 'predicted-strict');
+    const partition = nextPartition();
+    await seedInputs(ctx, 'predicted-strict', partition);
+    await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict', 'ct-country': 'br', 'ct-sns': 'instagram' } }, script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 } });
+    await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict' } }, script: { runningMs: 20_000 } });
+    const handle = await startPredictionRun(ctx.client, config, { pipeline: 'predicted-strict', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/^fail-fast: br-instagram failed \(br-instagram: BatchPredictionJob \d+ ended PARTIALLY_SUCCEEDED/);
+    const [written] = await ctx.storage.bucket('ct-test-bucket').file(`predict-out/predicted-strict/${partition}/_SUMMARY.json`).download();
+    const summary = JSON.parse(written.toString()) as PredictionSummary;
+    expect(summary.verdict).toBe('failed');
+    expect(summary.progress).toMatchObject({ total: 9, failed: 1, succeeded: 0, cancelled: 8 });
+    // No job is left running on Vertex.
+    expect((await jobsOf('predicted-strict', partition)).filter((j) => !['CANCELLED', 'SUCCEEDED', 'FAILED', 'PARTIALLY_SUCCEEDED'].includes(j.state))).toEqual([]);
+  });
+});
+
+test('parent cancelled mid-run: every in-flight Vertex job is cancelled, children end Cancelled (not terminated)', async () => {
+  await withWorker(async (ctx) => {
+    await champion(ctx, 'predicted');
+    const partition = nextPartition();
+    await seedInputs(ctx, 'predicted', partition);
+    await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING' } });
+    const handle = await startPredictionRun(ctx.client, config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    await eventually(async () => ((await jobsOf('predicted', partition)).filter((j) => j.state === 'JOB_STATE_RUNNING' || j.state === 'RUNNING').length === 2 ? true : undefined), 60_000);
+    expect(await handle.query(predictionProgressQuery)).toMatchObject({ total: 9, running: 2, pending: 7 });
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const jobs = await jobsOf('predicted', partition);
+    expect(jobs).toHaveLength(2);
+    expect(jobs.map((j) => j.state.replace('JOB_STATE_', ''))).toEqual(['CANCELLED', 'CANCELLED']);
+    for (const j of jobs) {
+      const child = await ctx.client.workflow.getHandle(`prediction:${ENV}:predicted:${partition}:${segmentOf(j)}`).describe();
+      expect(child.status.name).toBe('CANCELLED');
+    }
+    // The children are findable by country and SNS.
+    const found = await eventually(async () => {
+      const ids: string[] = [];
+      for await (const w of ctx.client.workflow.list({ query: `partition = "${partition}" AND country = "${jobs[0]!.labels['ct-country']!.toUpperCase()}" AND sns = "${jobs[0]!.labels['ct-sns']}"` })) ids.push(w.workflowId);
+      return ids.length ? ids : undefined;
+    });
+    expect(found).toEqual([`prediction:${ENV}:predicted:${partition}:${segmentOf(jobs[0]!)}`]);
+  });
+});
+
+test('a prediction run that needs a fresh model waits, and a training run\'s model-ready releases it (and attaches to it)', async () => {
+  await withWorker(async (ctx) => {
+    const partition = nextPartition();
+    await seedInputs(ctx, 'predicted-fresh', partition, ['jp-instagram', 'jp-tiktok']);
+    const prediction = await startPredictionRun(ctx.client, config, { pipeline: 'predicted-fresh', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    // Both children look at the registry (no model yet) and wait, holding no Vertex job.
+    await eventually(async () => {
+      let n = 0;
+      for await (const _ of ctx.client.workflow.list({ query: `awaitingModel = "${ENV}/predicted-fresh/all" AND partition = "${partition}" AND ExecutionStatus = "Running"` })) n++;
+      return n === 2 ? true : undefined;
+    }, 30_000);
+    expect(await jobsOf('predicted-fresh', partition)).toEqual([]);
+
+    const training = await startTrainingRun(ctx.client, config, { pipeline: 'predicted-fresh', environment: ENV, partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+    const trained = await training.result();
+    expect(trained.model).toMatchObject({ predictionStarted: prediction.workflowId });
+    expect(trained.model!.consumersTold).toBe(2);
+    const summary = await prediction.result();
+    expect(summary).toMatchObject({ verdict: 'succeeded', progress: { succeeded: 2 } });
+    for (const s of summary.segments) expect(s.model).toBe(`${trained.model!.name}@${trained.model!.version}`);
+  });
+});

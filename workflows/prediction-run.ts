@@ -1,0 +1,201 @@
+import { ApplicationFailure, type SearchAttributePair } from '@temporalio/common';
+import {
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
+  condition,
+  continueAsNew,
+  executeChild,
+  isCancellation,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities, PredictionPlan } from '../activities';
+import {
+  parsePayload,
+  PredictionRunInput,
+  predictionProgressQuery,
+  predictionSegmentId,
+  searchAttributes as sa,
+  type PredictionProgress,
+  type PredictionSummary,
+  type SegmentResult,
+} from '../contracts';
+import { predictionSegment } from './prediction-segment';
+
+// A prediction run per (environment, pipeline, partition): one child per segment, at most
+// maxConcurrentJobs in flight (a sliding window: a finished child makes room for the next). Job
+// creations are paced by the children's rate-limited create queue, not here.
+//
+// History: each child costs the parent ~3 events plus its share of workflow tasks. After
+// CHILDREN_PER_RUN children the run drains its window and continues as new with the results so
+// far, so 1,000 segments never come near the history limits. Draining first means no child is in
+// flight across the continue-as-new, so the REQUEST_CANCEL parent-close policy always reaches the
+// children of the run an operator cancels.
+
+export const CHILDREN_PER_RUN = 250;
+
+const { planPrediction, writePredictionSummary } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** What a run hands to its continuation. */
+export interface PredictionCarry {
+  plan: Omit<PredictionPlan, 'segments' | 'reused'>;
+  queue: string[];
+  results: SegmentResult[];
+  startedAt: string;
+  generation: number;
+}
+
+function failedResult(segment: string, err: unknown): SegmentResult {
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+  if (isCancellation(err)) return { segment, outcome: 'cancelled', error: 'cancelled' };
+  const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as SegmentResult | undefined) : undefined;
+  return { segment, outcome: 'failed', ...detail, error: detail?.error ?? (cause instanceof Error ? cause.message : String(cause)) };
+}
+
+export async function predictionRun(rawInput: PredictionRunInput, carry?: PredictionCarry): Promise<PredictionSummary> {
+  const input = parsePayload(PredictionRunInput, rawInput, 'predictionRun input');
+  const startedAt = carry?.startedAt ?? new Date().toISOString();
+  let plan: PredictionCarry['plan'];
+  let queue: string[];
+  const results = new Map<string, SegmentResult>();
+  if (carry) {
+    ({ plan, queue } = carry);
+    for (const r of carry.results) results.set(r.segment, r);
+  } else {
+    const full = await planPrediction(input);
+    plan = { summaryUri: full.summaryUri, maxConcurrentJobs: full.maxConcurrentJobs, onFailure: full.onFailure };
+    queue = full.segments;
+    for (const r of full.reused) results.set(r.segment, r);
+    upsertSearchAttributes([
+      { key: sa.pipeline, value: input.pipeline },
+      { key: sa.environment, value: input.environment },
+      { key: sa.partition, value: input.partition },
+      { key: sa.runPhase, value: 'running' },
+    ]);
+  }
+  const running = new Set<string>();
+  let finished = 0;
+
+  const progress = (): PredictionProgress => {
+    const count = (o: SegmentResult['outcome']) => [...results.values()].filter((r) => r.outcome === o).length;
+    return { total: queue.length + running.size + results.size, pending: queue.length, running: running.size, succeeded: count('succeeded'), failed: count('failed'), cancelled: count('cancelled'), reused: count('reused') };
+  };
+  const refresh = () => {
+    const p = progress();
+    const failed = [...results.values()].filter((r) => r.outcome === 'failed');
+    setCurrentDetails(
+      [
+        `**Batch prediction** · ${input.pipeline} · ${input.environment} · partition ${input.partition}`,
+        '',
+        `| pending | running | succeeded | failed | cancelled | reused |`,
+        `|---|---|---|---|---|---|`,
+        `| ${p.pending} | ${p.running} | ${p.succeeded} | ${p.failed} | ${p.cancelled} | ${p.reused} |`,
+        ...(failed.length ? ['', 'Failed:', ...failed.slice(0, 20).map((f) => `- ${f.segment}: ${f.error ?? f.state}`), ...(failed.length > 20 ? [`- … ${failed.length - 20} more`] : [])] : []),
+      ].join('\n'),
+    );
+  };
+  setHandler(predictionProgressQuery, progress);
+  refresh();
+
+  // Fail-fast cancels the children through this scope; the parent's own cancel reaches it too.
+  const children = new CancellationScope();
+  let stopped = false;
+  const runChild = async (segment: string) => {
+    running.add(segment);
+    refresh();
+    const [country, sns] = segment.split('-');
+    const searchAttributes: SearchAttributePair[] = [
+      { key: sa.pipeline, value: input.pipeline },
+      { key: sa.environment, value: input.environment },
+      { key: sa.partition, value: input.partition },
+      { key: sa.segment, value: segment },
+      { key: sa.country, value: country!.toUpperCase() },
+      { key: sa.sns, value: sns! },
+    ];
+    try {
+      const r = await children.run(() =>
+        executeChild(predictionSegment, {
+          workflowId: predictionSegmentId({ ...input, segment }),
+          args: [{ environment: input.environment, pipeline: input.pipeline, partition: input.partition, segment }],
+          // Cancelled, never terminated: a child cancels its Vertex job; the parent waits until it has.
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+          typedSearchAttributes: searchAttributes,
+          staticSummary: `Prediction ${input.pipeline} · ${segment} · ${input.partition}`,
+        }),
+      );
+      results.set(segment, r);
+    } catch (err) {
+      const r = failedResult(segment, err);
+      results.set(segment, r);
+      if (r.outcome === 'failed' && plan.onFailure === 'fail-fast' && !stopped) {
+        stopped = true;
+        children.cancel();
+      }
+    } finally {
+      running.delete(segment);
+      finished++;
+      refresh();
+    }
+  };
+
+  const summary = (verdict: PredictionSummary['verdict']): PredictionSummary => ({
+    environment: input.environment,
+    pipeline: input.pipeline,
+    partition: input.partition,
+    verdict,
+    progress: progress(),
+    segments: [...results.values()].sort((a, b) => a.segment.localeCompare(b.segment)),
+    summaryUri: plan.summaryUri,
+    startedAt,
+    endedAt: new Date().toISOString(),
+    generations: (carry?.generation ?? 0) + 1,
+  });
+
+  const tasks: Promise<void>[] = [];
+  try {
+    let started = 0;
+    for (;;) {
+      while (!stopped && queue.length && running.size < plan.maxConcurrentJobs && started < CHILDREN_PER_RUN) {
+        started++;
+        tasks.push(runChild(queue.shift()!));
+      }
+      if (running.size === 0 && (stopped || !queue.length || started >= CHILDREN_PER_RUN)) break;
+      const before = finished;
+      await condition(() => finished !== before);
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled: the children were asked to cancel (each cancels its Vertex job); wait for them.
+    await CancellationScope.nonCancellable(async () => {
+      await Promise.all(tasks);
+      for (const s of queue.splice(0)) results.set(s, { segment: s, outcome: 'cancelled', error: 'not started: the run was cancelled' });
+      const s = summary('cancelled');
+      upsertSearchAttributes([{ key: sa.runPhase, value: 'cancelled' }]);
+      await writePredictionSummary({ summary: s });
+    });
+    throw err;
+  }
+
+  if (queue.length && !stopped) {
+    await continueAsNew<typeof predictionRun>(input, { plan, queue, results: [...results.values()], startedAt, generation: (carry?.generation ?? 0) + 1 });
+  }
+  for (const s of queue.splice(0)) results.set(s, { segment: s, outcome: 'cancelled', error: 'not started: fail-fast stopped the run' });
+  const p = progress();
+  const verdict = stopped ? 'failed' : p.failed ? 'partial' : 'succeeded';
+  const s = summary(verdict);
+  upsertSearchAttributes([{ key: sa.runPhase, value: verdict }]);
+  await writePredictionSummary({ summary: s });
+  if (verdict === 'failed') {
+    const first = s.segments.find((r) => r.outcome === 'failed');
+    throw ApplicationFailure.create({ message: `fail-fast: ${first?.segment} failed (${first?.error}); ${p.cancelled} segment(s) cancelled; summary at ${plan.summaryUri}`, type: 'PredictionFailed', nonRetryable: true, details: [s] });
+  }
+  return s;
+}

@@ -1,0 +1,101 @@
+import { ActivityCancellationType, ApplicationFailure } from '@temporalio/common';
+import { CancellationScope, isCancellation, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities, BatchJobRef, BatchProgress, SegmentPlan } from '../activities';
+import { BATCH_PREDICTION_FAILED, modelKey, NO_MODEL, searchAttributes as sa, VERTEX_REJECTED, type PredictionSegmentInput, type SegmentResult } from '../contracts';
+import { createQueueFor } from './create-queue';
+import { awaitFreshModel, modelReadyInbox } from './model-wait';
+
+// One segment's batch prediction, a child of predictionRun. It owns its BatchPredictionJob: finds
+// its model (the champion, or waits for a fresh one holding no compute), submits through the
+// rate-limited create queue of its project and region, watches the job as training runs do (one
+// activity per 15-minute chunk, retries carry the watch: cost does not grow with job length), and
+// on cancel cancels the job on Vertex and waits until it has ended.
+
+const { resolveSegmentPrediction, cancelBatchPrediction } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+
+export async function predictionSegment(input: PredictionSegmentInput): Promise<SegmentResult> {
+  const info = workflowInfo();
+  const plan: SegmentPlan = await resolveSegmentPrediction(input);
+  const show = (text: string) => setCurrentDetails(`**${input.segment}** · ${input.pipeline} · ${input.environment} · partition ${input.partition}\n\n${text}`);
+
+  // The model: the champion, if fresh enough; otherwise wait for a training run to announce one.
+  const key = modelKey(plan.modelKey);
+  const bound = plan.maxAgeMs ? { trainedAfter: new Date(Date.now() - plan.maxAgeMs).toISOString() } : {};
+  const inbox = modelReadyInbox(key, bound);
+  if (plan.maxAgeMs) upsertSearchAttributes([{ key: sa.awaitingModel, value: key }]);
+  const model = await awaitFreshModel({
+    ref: plan.model,
+    key: plan.modelKey,
+    bound,
+    inbox,
+    // Without maxAge any champion will do: one look, no wait.
+    deadline: Date.now() + (plan.maxAgeMs ? plan.waitTimeoutMs : 0),
+    recheckMs: 3_600_000,
+    onLook: (_, seen) => show(`Waiting for a model fresh enough (${key}): ${seen}.`),
+  });
+  if ('timedOut' in model) {
+    throw ApplicationFailure.nonRetryable(`no model to predict ${input.segment} with: ${model.seen}${plan.maxAgeMs ? ` (want one registered in the last ${plan.maxAgeMs / 3_600_000} h)` : ''}`, NO_MODEL);
+  }
+  const modelVersion = `${model.model}@${model.version}`;
+
+  const { submitBatchPrediction } = proxyActivities<Activities>({
+    taskQueue: createQueueFor(info.taskQueue, plan.project, plan.region),
+    // Waiting its turn on the rate-limited queue counts toward scheduleToStart, not startToClose.
+    startToCloseTimeout: '45 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 15 },
+  });
+  const { awaitBatchPrediction } = proxyActivities<Activities>({
+    startToCloseTimeout: plan.pollChunkMs + 30_000,
+    retry: { initialInterval: '1 second', backoffCoefficient: 1, maximumInterval: '1 second', nonRetryableErrorTypes: [VERTEX_REJECTED] },
+    cancellationType: ActivityCancellationType.ABANDON,
+  });
+  const watch = async (job: BatchJobRef, pollIntervalMs: number): Promise<BatchProgress> => {
+    for (;;) {
+      const p = await awaitBatchPrediction({ job, region: plan.region, pollIntervalMs, chunkMs: plan.pollChunkMs });
+      if (p.terminal) return p;
+    }
+  };
+
+  let job: BatchJobRef | undefined;
+  let last: BatchProgress | undefined;
+  try {
+    // Not cancellable: a cancel mid-submit waits for the job's name so it can cancel the job. The
+    // label is the child's run id: a retried submit finds its job, a re-run of the segment makes a new one.
+    job = await CancellationScope.nonCancellable(() => submitBatchPrediction({ plan, model: modelVersion, label: info.runId }));
+    show(`Vertex AI BatchPredictionJob with ${modelVersion} — [open in the console](${job.consoleUrl})`);
+    last = await watch(job, plan.pollIntervalMs);
+  } catch (err) {
+    if (isCancellation(err) && job) {
+      await CancellationScope.nonCancellable(async () => {
+        await cancelBatchPrediction({ job: job!, region: plan.region });
+        last = await watch(job!, Math.min(plan.pollIntervalMs, 5_000));
+      });
+    }
+    throw err;
+  }
+
+  const result: SegmentResult = {
+    segment: input.segment,
+    outcome: 'succeeded',
+    state: last.state,
+    job: job.name,
+    consoleUrl: job.consoleUrl,
+    model: modelVersion,
+    outputUri: last.outputUri,
+    counts: last.counts,
+    error: last.error?.message,
+  };
+  const ok = last.state === 'SUCCEEDED' || (last.state === 'PARTIALLY_SUCCEEDED' && plan.partiallySucceeded === 'succeeded');
+  show(`${last.state}: ${job.name}${last.counts ? ` · ${last.counts.successful} predicted, ${last.counts.failed} failed` : ''}`);
+  if (!ok) {
+    // A failed child shows red in the UI; its result rides along as the failure's details.
+    const message = `${input.segment}: BatchPredictionJob ${job.id} ended ${last.state}${last.error ? `: ${last.error.message}` : ''}`;
+    throw ApplicationFailure.create({ message, type: BATCH_PREDICTION_FAILED, nonRetryable: true, details: [{ ...result, outcome: 'failed', error: message }] });
+  }
+  return result;
+}
+
