@@ -60,6 +60,7 @@ test('3 × 3 end to end: outputs in GCS, never more than 2 jobs at once, creates
     const handle = await startPredictionRun(ctx.client, config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
     const summary = await handle.result();
     await maybeSaveHistory(handle, 'prediction-run-succeeded');
+    await maybeSaveHistory(ctx.client.workflow.getHandle(`prediction:${ENV}:predicted:${partition}:us-tiktok`), 'prediction-segment-partial');
 
     expect(summary).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 9, failed: 0, pending: 0, running: 0 } });
     expect(summary.segments.map((s) => s.segment)).toEqual(MATRIX);
@@ -118,18 +119,21 @@ test('fail-fast: the first failure (a PARTIALLY_SUCCEEDED job, by policy) cancel
     await champion(ctx, 'predicted-strict');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted-strict', partition);
-    await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict', 'ct-country': 'br', 'ct-sns': 'instagram' } }, script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 } });
+    await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict', 'ct-country': 'jp', 'ct-sns': 'instagram' } }, script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 } });
     await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict' } }, script: { runningMs: 20_000 } });
     const handle = await startPredictionRun(ctx.client, config, { pipeline: 'predicted-strict', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause?.message).toMatch(/^fail-fast: br-instagram failed \(br-instagram: BatchPredictionJob \d+ ended PARTIALLY_SUCCEEDED/);
+    expect((err as WorkflowFailedError).cause?.message).toMatch(/^fail-fast: jp-instagram failed \(jp-instagram: BatchPredictionJob \d+ ended PARTIALLY_SUCCEEDED/);
     const [written] = await ctx.storage.bucket('ct-test-bucket').file(`predict-out/predicted-strict/${partition}/_SUMMARY.json`).download();
     const summary = JSON.parse(written.toString()) as PredictionSummary;
     expect(summary.verdict).toBe('failed');
+    // jp-instagram (first in the matrix) failed; jp-youtube (second) was running and was cancelled; 7 never started.
     expect(summary.progress).toMatchObject({ total: 9, failed: 1, succeeded: 0, cancelled: 8 });
-    // No job is left running on Vertex.
-    expect((await jobsOf('predicted-strict', partition)).filter((j) => !['CANCELLED', 'SUCCEEDED', 'FAILED', 'PARTIALLY_SUCCEEDED'].includes(j.state))).toEqual([]);
+    expect((await jobsOf('predicted-strict', partition)).map((j) => [segmentOf(j), j.state.replace('JOB_STATE_', '')]).sort()).toEqual([
+      ['jp-instagram', 'PARTIALLY_SUCCEEDED'],
+      ['jp-youtube', 'CANCELLED'],
+    ]);
   });
 });
 
