@@ -1,0 +1,138 @@
+// Fan-out of a prediction run, measured on a real dev server, worker and Vertex emulator. Prints
+// JSON: wall time and orchestration overhead (wall − ⌈N/M⌉·D), history events per parent run
+// (continue-as-new generations) and in total, Vertex calls by method, the peak number of jobs alive
+// at once as the emulator saw them, and the worker process's peak RSS.
+//   npm run bench:prediction [-- --segments 1000 --concurrency 50 --duration 30s --creates-per-minute 600]
+// Creations: the bench's default rate is 600/min because ⌈N/M⌉·D assumes a create rate of at least
+// M/D (100/min for the defaults); at Vertex's usual 60/min creates, not jobs, bound the wall time.
+import { parseArgs } from 'node:util';
+import { startPredictionRun } from '../client/prediction';
+import { parseConfig } from '../config/load-config';
+import { Duration } from '../config/primitives';
+import { predictionRunId } from '../contracts';
+import type { JobView } from '../emulators/vertex-ai/control-schema';
+import { startBenchStack } from './stack';
+
+const { values } = parseArgs({
+  options: { segments: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '50' }, duration: { type: 'string', default: '30s' }, 'creates-per-minute': { type: 'string', default: '600' } },
+});
+const N = Number(values.segments);
+const M = Number(values.concurrency);
+const D = Duration.parse(values.duration);
+const rate = Number(values['creates-per-minute']);
+
+// N segments as countries × SNS: 2-letter codes AA, AB, … and sns1, sns2, …
+const snsCount = Math.min(20, N);
+const countries = Array.from({ length: Math.ceil(N / snsCount) }, (_, i) => String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)));
+const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
+const overflow = countries.length * snsCount - N;
+const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
+
+function peakConcurrency(jobs: JobView[]): number {
+  const edges = jobs.flatMap((j) => [[Date.parse(j.createTime), 1] as const, [Date.parse(j.endTime ?? new Date().toISOString()), -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (now += d));
+  return peak;
+}
+
+async function main(): Promise<void> {
+  const configText = JSON.stringify({
+      version: 1,
+      pipelines: {
+        fanout: {
+          environments: { bench: { project: 'ct-bench-project', region: 'us-central1', serviceAccount: 'sa@ct-bench-project.iam.gserviceaccount.com', pipelineRoot: 'gs://ct-bench/root', temporal: { namespace: 'ct-bench', taskQueue: 'bench' } } },
+          data: { partition: 'daily', datasets: ['x'], timeout: '1d' },
+          training: { kind: 'customJob', workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }], baseOutputDirectory: 'gs://ct-bench/out' },
+          // Each job's end is noticed within a second: the overhead measured is the orchestration's, not the poll interval's.
+          polling: { interval: '1s', chunk: '15m' },
+          model: { registry: { modelId: 'fanout', displayName: 'fanout', servingImage: 'img' } },
+          prediction: {
+            segments: { countries, sns, exclude },
+            input: { uri: 'bq://ct-bench-project.features.{sns}_{country}', format: 'bigquery' },
+            output: { uri: 'bq://ct-bench-project.predictions', format: 'bigquery' },
+            maxConcurrentJobs: M,
+            createsPerMinute: rate,
+            summary: 'gs://ct-bench/predictions/{partition}/_SUMMARY.json',
+          },
+        },
+      },
+    });
+  const config = parseConfig(configText, 'bench config');
+  const stack = await startBenchStack();
+  const { client, control } = stack;
+  const worker = await stack.startWorkerProcess(configText);
+  const partition = '2030-06-01';
+  await control.addRule({ match: { kind: 'batchPredictionJob' }, script: { queuedMs: 0, pendingMs: 0, runningMs: D } });
+
+  const summary = await (async () => {
+    // A champion to predict with, registered directly: the bench measures prediction only.
+    const [op] = await stack.vertex('us-central1').models.uploadModel({
+      parent: 'projects/ct-bench-project/locations/us-central1',
+      modelId: 'fanout',
+      model: { displayName: 'fanout', artifactUri: 'gs://ct-bench/model/', containerSpec: { imageUri: 'img' }, versionAliases: ['champion'] },
+    });
+    await op.promise();
+    const started = Date.now();
+    const handle = await startPredictionRun(client, config, { pipeline: 'fanout', environment: 'bench', partition }, { taskQueue: 'bench' });
+    const result = await handle.result();
+    return { result, wallMs: Date.now() - started };
+  })();
+  const peakWorkerRssMb = worker.peakRssMb();
+  await worker.service.stop();
+
+  // Every run of the parent (continue-as-new generations) and every child, from the server.
+  const parentRuns: number[] = [];
+  let childEvents = 0;
+  for await (const w of client.workflow.list({ query: `WorkflowId = "${predictionRunId({ environment: 'bench', pipeline: 'fanout', partition })}"` })) {
+    parentRuns.push((await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory()).events?.length ?? 0);
+  }
+  const children: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = "predictionSegment" AND partition = "${partition}"` })) children.push(w.workflowId);
+  for (let i = 0; i < children.length; i += 50) {
+    const counts = await Promise.all(children.slice(i, i + 50).map(async (id) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0));
+    childEvents += counts.reduce((a, b) => a + b, 0);
+  }
+  const calls = await control.calls();
+  const byMethod: Record<string, number> = {};
+  for (const c of calls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
+  const jobs = await control.jobs({ kind: 'batchPredictionJob' });
+  const idealMs = Math.ceil(N / M) * D;
+  const parentTotal = parentRuns.reduce((a, b) => a + b, 0);
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'prediction-fanout',
+        segments: N,
+        maxConcurrentJobs: M,
+        jobDurationMs: D,
+        createsPerMinute: rate,
+        verdict: summary.result.verdict,
+        progress: summary.result.progress,
+        wallMs: summary.wallMs,
+        idealMs,
+        overheadMs: summary.wallMs - idealMs,
+        parentRuns: parentRuns.length,
+        parentHistoryEventsPerRun: parentRuns,
+        parentHistoryEventsTotal: parentTotal,
+        childRuns: children.length,
+        historyEventsTotal: parentTotal + childEvents,
+        vertexCallsByMethod: byMethod,
+        vertexJobs: jobs.length,
+        peakConcurrency: peakConcurrency(jobs),
+        peakWorkerRssMb,
+        targets: { overheadMsMax: 60_000, parentEventsPerRunMax: 10_000, workerRssMbMax: 512, peakConcurrency: M },
+        note: 'the worker is workers/main.ts in its own process; peak RSS is its VmHWM',
+        node: process.version,
+      },
+      null,
+      2,
+    ),
+  );
+  await stack.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Storage } from '@google-cloud/storage';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { createVertexClientFactory } from '../config/vertex';
+import { VertexEmulatorControl } from '../emulators/vertex-ai/control-client';
+import { ensureBuckets, startFakeGcs } from '../scripts/stack/gcs-server';
+import { hasRecentPoller } from '../scripts/stack/pollers';
+import { freePort, Service, waitUntilReady } from '../scripts/stack/process';
+import { startTemporalDevServer } from '../scripts/stack/temporal-server';
+import { readToolPaths, repoRoot } from '../scripts/stack/tools';
+import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
+import { workflowsPath } from '../workers/worker';
+
+// A private stack for a benchmark: dev server (with the metrics endpoint), fake GCS, the Vertex
+// emulator on free ports, and the worker as a process on task queue "bench"; nothing shared with `npm run dev`.
+
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+export async function startBenchStack(bucket = 'ct-bench') {
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const tools = readToolPaths();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
+  const ports = { t: await freePort(), h: await freePort(), m: await freePort(), g: await freePort(), v: await freePort(), c: await freePort() };
+  const temporal = await startTemporalDevServer({ binary: tools.temporal, ip: '127.0.0.1', port: ports.t, httpPort: ports.h, metricsPort: ports.m, namespace: 'ct-bench', logFile: path.join(tmp, 'temporal.log') });
+  const gcs = await startFakeGcs({ binary: tools.fakeGcsServer, port: ports.g, logFile: path.join(tmp, 'gcs.log') });
+  await ensureBuckets(gcs.endpoint, 'ct-bench', [bucket]);
+  const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'ct-bench', useAuthWithCustomEndpoint: false });
+  const vertexEmu = await startVertexEmulator({ port: ports.v, controlPort: ports.c, gcsEndpoint: gcs.endpoint, projectId: 'ct-bench', logFile: path.join(tmp, 'vertex.log') });
+  const control = new VertexEmulatorControl(vertexEmu.controlUrl);
+  const vertex = createVertexClientFactory({ VERTEX_API_ENDPOINT: `${vertexEmu.host}:${vertexEmu.port}` });
+  const native = await NativeConnection.connect({ address: temporal.address });
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: 'ct-bench' });
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+
+  /**
+   * The production worker (workers/main.ts) as its own process, so its memory is its own: the
+   * bench's client, the bundler and the emulators are elsewhere. Peak RSS is the kernel's VmHWM.
+   */
+  const startWorkerProcess = async (configText: string) => {
+    const configFile = path.join(tmp, 'pipelines.json');
+    const bundleFile = path.join(tmp, 'workflows-bundle.js');
+    writeFileSync(configFile, configText);
+    writeFileSync(bundleFile, bundle.code);
+    const service = Service.start({
+      name: 'worker',
+      command: process.execPath,
+      args: ['--import', 'tsx', path.join(repoRoot, 'workers', 'main.ts')],
+      cwd: repoRoot,
+      logFile: path.join(tmp, 'worker.log'),
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_NAMESPACE: 'ct-bench',
+        CT_TASK_QUEUE: 'bench',
+        CT_CONFIG: configFile,
+        CT_WORKFLOW_BUNDLE: bundleFile,
+        GCS_API_ENDPOINT: gcs.endpoint,
+        GOOGLE_CLOUD_PROJECT: 'ct-bench',
+        VERTEX_API_ENDPOINT: `${vertexEmu.host}:${vertexEmu.port}`,
+      },
+    });
+    await waitUntilReady(service, () => hasRecentPoller(temporal.address, 'ct-bench', 'bench'), 60_000);
+    const peakRssMb = () => {
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'));
+      return hwm ? Math.round(Number(hwm[1]) / 1024) : undefined;
+    };
+    return { service, peakRssMb };
+  };
+  return {
+    startWorkerProcess,
+    temporal,
+    storage,
+    control,
+    client,
+    vertex,
+    tmp,
+    close: async () => {
+      await vertex.close();
+      await connection.close();
+      await native.close();
+      await Promise.all([temporal.service.stop(), gcs.service.stop(), vertexEmu.service.stop()]);
+    },
+  };
+}
