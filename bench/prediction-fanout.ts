@@ -93,9 +93,7 @@ async function main(): Promise<void> {
     const counts = await Promise.all(children.slice(i, i + 50).map(async (id) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0));
     childEvents += counts.reduce((a, b) => a + b, 0);
   }
-  const calls = await control.calls();
-  const byMethod: Record<string, number> = {};
-  for (const c of calls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
+  const byMethod = await control.callCounts();
   const jobs = await control.jobs({ kind: 'batchPredictionJob' });
   const idealMs = Math.ceil(N / M) * D;
   const parentTotal = parentRuns.reduce((a, b) => a + b, 0);

@@ -56,7 +56,8 @@ export function startControlApi(opts: { host?: string; port: number; store: Stor
   const routes: Record<string, (body: unknown, q: URLSearchParams) => unknown> = {
     'GET /health': () => ({ ok: true, grpcPort: opts.grpcPort }),
     'GET /calls': (_b, q) => store.calls.filter((c) => (!q.get('method') || c.method === q.get('method')) && c.seq > Number(q.get('after') ?? 0)),
-    'DELETE /calls': () => ((store.calls = []), {}),
+    'DELETE /calls': () => ((store.calls = []), (store.callCounts = {}), {}),
+    'GET /calls/counts': () => store.callCounts,
     'GET /jobs': (_b, q) =>
       Object.values(store.state.jobs)
         .filter((j) => !q.get('kind') || j.kind === q.get('kind'))

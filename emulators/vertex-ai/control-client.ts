@@ -30,6 +30,9 @@ export class VertexEmulatorControl {
 
   clearCalls = () => this.call<object>('DELETE', '/calls');
 
+  /** Calls by method since the last reset: the log keeps the last 10,000, these count all. */
+  callCounts = () => this.call<Record<string, number>>('GET', '/calls/counts');
+
   jobs = (opts: { kind?: JobKind; labels?: Record<string, string> } = {}) => {
     const q = new URLSearchParams();
     if (opts.kind) q.set('kind', opts.kind);

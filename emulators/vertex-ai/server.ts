@@ -45,7 +45,8 @@ export async function startEmulator(opts: { host?: string; port: number; storage
   const longrunning = defs.google!.longrunning as unknown as Record<string, { service: grpc.ServiceDefinition }>;
 
   const log = (entry: Omit<CallLogEntry, 'seq'>) => {
-    store.calls.push({ seq: store.calls.length + 1, ...entry });
+    store.calls.push({ seq: ++store.callSeq, ...entry });
+    store.callCounts[entry.method] = (store.callCounts[entry.method] ?? 0) + 1;
     if (store.calls.length > MAX_LOG) store.calls.splice(0, store.calls.length - MAX_LOG);
   };
 

@@ -95,6 +95,9 @@ const emptyState = (): EmulatorState => ({ settings: defaultSettings(), jobs: {}
 export class Store {
   state: EmulatorState;
   calls: CallLogEntry[] = [];
+  /** Every call by method since the last reset, beyond the log's window (benchmarks count these). */
+  callCounts: Record<string, number> = {};
+  callSeq = 0;
   private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly file?: string) {
@@ -133,6 +136,7 @@ export class Store {
   reset(): void {
     this.state = emptyState();
     this.calls = [];
+    this.callCounts = {};
     this.changed();
   }
 }

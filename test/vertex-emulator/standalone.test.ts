@@ -107,6 +107,11 @@ test('added latency per method holds the answer back, as the call log shows', as
     expect(get.durationMs).toBeGreaterThanOrEqual(250);
     expect(create.durationMs).toBeLessThan(250);
     expect(get.codeName).toBe('OK');
+    // Counts by method outlive the log's window (benchmarks read them); the log's seq keeps rising.
+    expect(await running.control.callCounts()).toEqual({ CreatePipelineJob: 1, GetPipelineJob: 1 });
+    expect(calls.map((c) => c.seq)).toEqual([1, 2]);
+    await running.control.clearCalls();
+    expect(await running.control.callCounts()).toEqual({});
   } finally {
     await running.stop();
   }
