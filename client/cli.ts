@@ -10,7 +10,7 @@ import type { PipelineConfig } from '../config/pipeline-config';
 import { temporalConnectionOptions } from '../config/temporal';
 import { decideCandidate } from './model';
 import { startPredictionRun } from './prediction';
-import { sendDataReady, startTrainingRun, TrainingRequestError } from './training';
+import { sendDataReady, startTrainingFanout, startTrainingRun, TrainingRequestError } from './training';
 
 const EXIT_USAGE = 2;
 
@@ -87,11 +87,17 @@ program
   .requiredOption('--env <environment>', 'environment, e.g. staging')
   .requiredOption('--partition <partition>', 'partition, e.g. 2026-11-21')
   .option('--segment <segment>', 'country-sns segment, e.g. jp-instagram')
+  .option('--all-segments', 'train every segment of the partition, at most fanOut.maxConcurrentRuns at once')
   .option('--param <name=value...>', 'override a pipeline parameter (checked against the compiled spec)', [])
   .option('--assume-data-ready', 'do not wait for data-ready')
   .option('--rerun', 'train a partition whose run already finished, again')
-  .action(async (o: { pipeline: string; env: string; partition: string; segment?: string; param: string[]; assumeDataReady?: boolean; rerun?: boolean }) => {
+  .action(async (o: { pipeline: string; env: string; partition: string; segment?: string; allSegments?: boolean; param: string[]; assumeDataReady?: boolean; rerun?: boolean }) => {
     const config = loadConfig(globals().config);
+    if (o.allSegments) {
+      if (o.segment || o.param.length || o.rerun) throw new TrainingRequestError('--all-segments takes no --segment, --param or --rerun');
+      const fanout = await withClient(config, o.env, (client) => startTrainingFanout(client, config, { pipeline: o.pipeline, environment: o.env, partition: o.partition, assumeDataReady: o.assumeDataReady }));
+      return print(globals().json ?? false, { workflowId: fanout.workflowId }, () => `training fan-out ${fanout.workflowId} started (or already running)`);
+    }
     const input = { pipeline: o.pipeline, environment: o.env, partition: o.partition, segment: o.segment, parameters: parseParams(o.param), assumeDataReady: o.assumeDataReady };
     const handle = await withClient(config, o.env, (client) => startTrainingRun(client, config, input, { rerun: o.rerun }));
     print(globals().json ?? false, { workflowId: handle.workflowId }, () => `training run ${handle.workflowId} started (or already running)`);

@@ -14,10 +14,14 @@ import {
   trainingRunId,
   TrainingRunInput,
   trainingRunWorkflowType,
+  TrainingFanoutInput,
+  trainingFanoutId,
+  trainingFanoutWorkflowType,
   type DataReadyReport,
   type TrainingPhase,
 } from '../contracts';
-import type { trainingRun } from '../workflows';
+import { trainingFanoutPlan } from '../activities/training/fanout-plan';
+import type { trainingFanout, trainingRun } from '../workflows';
 
 // The library operators, schedules and Airflow use to start training runs and report data-ready.
 // Everything is checked against the config here, so bad input is refused to the caller and never
@@ -130,6 +134,26 @@ export async function sendDataReady(client: Client, config: PipelineConfig, raw:
   );
   report.reached.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
   return report;
+}
+
+/** Starts the training of every segment of a partition (at most fanOut.maxConcurrentRuns at once). */
+export async function startTrainingFanout(client: Client, config: PipelineConfig, raw: unknown, opts: RunOptions = {}): Promise<WorkflowHandle<typeof trainingFanout>> {
+  const parsed = TrainingFanoutInput.safeParse(raw);
+  if (!parsed.success) throw new TrainingRequestError(`invalid training fan-out:\n${z.prettifyError(parsed.error)}`);
+  let plan;
+  try {
+    plan = trainingFanoutPlan(config, parsed.data);
+  } catch (err) {
+    throw new TrainingRequestError((err as Error).message);
+  }
+  const env = config.pipelines[parsed.data.pipeline]!.environments[parsed.data.environment]!;
+  return client.workflow.start<typeof trainingFanout>(trainingFanoutWorkflowType, {
+    workflowId: trainingFanoutId(parsed.data),
+    taskQueue: opts.taskQueue ?? env.temporal.taskQueue,
+    args: [parsed.data],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `Training ${parsed.data.pipeline} · ${parsed.data.environment} · ${plan.segments.length} segments · ${parsed.data.partition}`,
+  });
 }
 
 export type { DataReadyReport, TrainingPhase };

@@ -131,6 +131,8 @@ export const Pipeline = z.strictObject({
     .strictObject({ interval: Duration.prefault('60s'), chunk: Duration.prefault('15m') })
     .prefault({}),
   segments: Segments.optional(),
+  /** `ct train --all-segments`: one training run per segment, at most this many at once (Vertex's training quota). */
+  fanOut: z.strictObject({ maxConcurrentRuns: z.number().int().min(1).max(1000).default(10) }).prefault({}),
   model: ModelPolicy.optional(),
   /** Batch prediction per segment with the pipeline's model (see config/prediction-config.ts). */
   prediction: Prediction.optional(),

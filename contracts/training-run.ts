@@ -167,3 +167,21 @@ export interface DataReadyReport {
   /** Runs of this partition that already finished: data-ready starts nothing for them. */
   finished: { workflowId: string; pipeline: string; segment?: string }[];
 }
+
+// Training every segment of a partition (the same sliding window as batch prediction).
+export const trainingFanoutWorkflowType = 'trainingFanout';
+export const TrainingFanoutInput = z.strictObject({
+  pipeline: Name,
+  environment: Name,
+  partition: z.string().regex(/^[0-9T-]{7,13}$/, 'a partition like 2026-11-21'),
+  /** Only these segments (default: all the pipeline trains). */
+  segments: z.array(z.string().regex(/^[a-z]{2}-[a-z][a-z0-9]*$/)).min(1).optional(),
+  assumeDataReady: z.boolean().optional(),
+});
+export type TrainingFanoutInput = z.input<typeof TrainingFanoutInput>;
+export const trainingFanoutId = (r: { environment: string; pipeline: string; partition: string }) => `training-fanout:${r.environment}:${r.pipeline}:${r.partition}`;
+
+export interface TrainingFanoutResult {
+  verdict: 'succeeded' | 'partial' | 'cancelled';
+  runs: { segment: string; workflowId: string; outcome: TrainingRunResult['status'] | 'running' | 'failed' | 'cancelled' | 'already-started'; reason?: string; model?: string }[];
+}

@@ -6,3 +6,4 @@ export { routeDataReady } from './route-data-ready';
 export { waitForModel } from './wait-for-model';
 export { predictionRun } from './prediction-run';
 export { predictionSegment } from './prediction-segment';
+export { trainingFanout } from './training-fanout';

@@ -3,7 +3,6 @@ import {
   CancellationScope,
   ChildWorkflowCancellationType,
   ChildWorkflowFailure,
-  condition,
   continueAsNew,
   executeChild,
   isCancellation,
@@ -24,6 +23,7 @@ import {
   type PredictionSummary,
   type SegmentResult,
 } from '../contracts';
+import { slidingWindow } from './fan-out';
 import { predictionSegment } from './prediction-segment';
 
 // A prediction run per (environment, pipeline, partition): one child per segment, at most
@@ -81,7 +81,6 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
     ]);
   }
   const running = new Set<string>();
-  let finished = 0;
 
   const progress = (): PredictionProgress => {
     const count = (o: SegmentResult['outcome']) => [...results.values()].filter((r) => r.outcome === o).length;
@@ -141,7 +140,6 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
       }
     } finally {
       running.delete(segment);
-      finished++;
       refresh();
     }
   };
@@ -161,16 +159,7 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
 
   const tasks: Promise<void>[] = [];
   try {
-    let started = 0;
-    for (;;) {
-      while (!stopped && queue.length && running.size < plan.maxConcurrentJobs && started < CHILDREN_PER_RUN) {
-        started++;
-        tasks.push(runChild(queue.shift()!));
-      }
-      if (running.size === 0 && (stopped || !queue.length || started >= CHILDREN_PER_RUN)) break;
-      const before = finished;
-      await condition(() => finished !== before);
-    }
+    await slidingWindow({ queue, maxInFlight: plan.maxConcurrentJobs, perRun: CHILDREN_PER_RUN, run: runChild, stopped: () => stopped }, tasks);
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Cancelled: the children were asked to cancel (each cancels its Vertex job); wait for them.

@@ -4,6 +4,7 @@ import type { PipelineConfig } from '../../config/pipeline-config';
 import type { VertexClientFactory } from '../../config/vertex';
 import { createAwaitActivity } from './await-job';
 import { createDelegateActivity } from './delegate';
+import { createFanoutPlanActivity } from './fanout-plan';
 import { createResolveActivity } from './resolve';
 import { createRouteActivity } from './route';
 import { createVertexJobActivities } from './vertex-job';
@@ -24,5 +25,6 @@ export function createTrainingActivities(deps: TrainingDeps) {
     awaitTrainingJob: createAwaitActivity((req) => vertexJobs.readTrainingJob(req)),
     startCanonicalRun: createDelegateActivity(deps),
     routeDataReady: createRouteActivity(deps),
+    planTrainingFanout: createFanoutPlanActivity(deps),
   };
 }

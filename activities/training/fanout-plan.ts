@@ -1,0 +1,26 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { PipelineConfig } from '../../config/pipeline-config';
+import { checkRunIdentity, segmentsOf } from '../../config/runs';
+import { TrainingFanoutInput } from '../../contracts';
+
+/** The segments a training fan-out starts and how many at once; shared with the client's checks. */
+export function trainingFanoutPlan(config: PipelineConfig, raw: unknown): { segments: string[]; maxConcurrentRuns: number } {
+  const input = TrainingFanoutInput.parse(raw);
+  const pipeline = config.pipelines[input.pipeline];
+  const all = pipeline ? segmentsOf(pipeline) : [];
+  if (pipeline && !all.length) throw new Error(`pipeline ${input.pipeline} has no segments: start its one run with ct train`);
+  const segments = input.segments ?? all;
+  // Every run's identity is checked before any starts (unknown pipeline, environment, segment, partition).
+  for (const segment of segments) checkRunIdentity(config, { ...input, segment });
+  return { segments, maxConcurrentRuns: pipeline!.fanOut.maxConcurrentRuns };
+}
+
+export function createFanoutPlanActivity(deps: { config: PipelineConfig }) {
+  return function planTrainingFanout(raw: unknown): Promise<{ segments: string[]; maxConcurrentRuns: number }> {
+    try {
+      return Promise.resolve(trainingFanoutPlan(deps.config, raw));
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidRun');
+    }
+  };
+}

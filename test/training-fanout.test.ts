@@ -1,0 +1,45 @@
+// Training every segment of a partition with the fan-out machinery: bounded concurrency, canonical
+// run ids (a run data-ready already started is reported, not duplicated).
+import { randomInt } from 'node:crypto';
+import { startTrainingFanout, startTrainingRun } from '../client/training';
+import { testConfig, withWorker } from './helpers/temporal';
+import { emulatorControl } from './helpers/vertex';
+
+jest.setTimeout(120_000);
+const control = emulatorControl();
+const config = testConfig();
+const partitionOf = () => `22${randomInt(10, 99)}-0${randomInt(1, 10)}-${randomInt(10, 29)}`;
+
+test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex jobs at once', async () => {
+  await withWorker(async (ctx) => {
+    const partition = partitionOf();
+    await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { runningMs: 1_500 } });
+    const handle = await startTrainingFanout(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+    const result = await handle.result();
+    expect(result.verdict).toBe('succeeded');
+    expect(result.runs.map((r) => [r.segment, r.outcome, r.workflowId])).toEqual([
+      ['jp-instagram', 'succeeded', `training:staging:engagement:jp-instagram:${partition}`],
+      ['jp-youtube', 'succeeded', `training:staging:engagement:jp-youtube:${partition}`],
+      ['us-instagram', 'succeeded', `training:staging:engagement:us-instagram:${partition}`],
+    ]);
+    const jobs = await control.jobs({ labels: { 'ct-partition': partition } });
+    expect(jobs).toHaveLength(3);
+    const edges = jobs.flatMap((j) => [[Date.parse(j.createTime), 1], [Date.parse(j.endTime!), -1]] as [number, number][]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let alive = 0;
+    const peak = Math.max(...edges.map(([, d]) => (alive += d)));
+    expect(peak).toBe(2);
+  });
+});
+
+test('a segment whose run data-ready already started is reported, not started twice', async () => {
+  await withWorker(async (ctx) => {
+    const partition = partitionOf();
+    const early = await startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' }, { taskQueue: ctx.taskQueue });
+    const handle = await startTrainingFanout(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+    const result = await handle.result();
+    expect(result.runs.find((r) => r.segment === 'jp-youtube')).toMatchObject({ outcome: 'already-started', workflowId: early.workflowId });
+    expect(result.runs.filter((r) => r.outcome === 'succeeded').map((r) => r.segment)).toEqual(['jp-instagram', 'us-instagram']);
+    await early.cancel();
+    await expect(startTrainingFanout(ctx.client, config, { pipeline: 'churn', environment: 'staging', partition: '2030-01' })).rejects.toThrow('pipeline churn has no segments: start its one run with ct train');
+  });
+});
