@@ -3,6 +3,7 @@ import { createModelArtifactActivities } from './model/artifacts';
 import { createModelRegistryActivities } from './model/registry';
 import { createResolveModelActivity } from './model/resolve-model';
 import { createPredictionActivities } from './prediction';
+import { createStartScheduledActivity } from './schedules/start-canonical';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
 
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     announceModel: createAnnounceActivity(deps),
     resolveModelRef: createResolveModelActivity(deps),
     ...createPredictionActivities(deps),
+    startScheduledRun: createStartScheduledActivity(deps),
   };
 }
 

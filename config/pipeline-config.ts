@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Prediction } from './prediction-config';
+import { Schedules } from './schedule-config';
 import { Duration, GcsUri, Json, LabelMap, PartitionFormat, partitionExamples, partitionPatterns, PLACEHOLDERS, Segments, template } from './primitives';
 
 // The pipeline definitions file (config/pipelines.yaml): what each pipeline trains, where, on what
@@ -136,6 +137,8 @@ export const Pipeline = z.strictObject({
   model: ModelPolicy.optional(),
   /** Batch prediction per segment with the pipeline's model (see config/prediction-config.ts). */
   prediction: Prediction.optional(),
+  /** Temporal Schedules for this pipeline (`ct schedules sync --env E` reconciles them). */
+  schedules: Schedules.optional(),
 }).superRefine((p, ctx) => {
   const promotion = p.model?.promotion;
   if (p.prediction && !p.model) ctx.addIssue({ code: 'custom', path: ['prediction'], message: 'prediction uses the model this pipeline registers: add a model: section' });
@@ -145,6 +148,12 @@ export const Pipeline = z.strictObject({
   }
   if (p.prediction?.startOnModelReady && p.prediction.partition !== p.data.partition) {
     ctx.addIssue({ code: 'custom', path: ['prediction', 'startOnModelReady'], message: `a model trained on a ${p.data.partition} partition starts the prediction of that partition: prediction.partition must be ${p.data.partition} too` });
+  }
+  for (const [name, sched] of Object.entries(p.schedules ?? {})) {
+    for (const env of sched.environments ?? []) {
+      if (!(env in p.environments)) ctx.addIssue({ code: 'custom', path: ['schedules', name, 'environments'], message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}` });
+    }
+    if (sched.action === 'prediction' && !p.prediction) ctx.addIssue({ code: 'custom', path: ['schedules', name, 'action'], message: 'this pipeline has no prediction: section to schedule' });
   }
   for (const env of promotion?.mode === 'approval' ? (promotion.environments ?? []) : []) {
     if (!(env in p.environments)) {

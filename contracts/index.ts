@@ -7,3 +7,4 @@ export * from './stack-check';
 export * from './training-run';
 export * from './model';
 export * from './prediction';
+export * from './schedules';

@@ -14,6 +14,8 @@ export const searchAttributes = {
   modelVersion: defineSearchAttributeKey('modelVersion', SearchAttributeType.KEYWORD),
   /** Set by a consumer while it waits for a model ("env/pipeline/segment"): how a training run finds whom to tell. */
   awaitingModel: defineSearchAttributeKey('awaitingModel', SearchAttributeType.KEYWORD),
+  /** On a managed schedule: the hash of its config, so a sync that changes nothing writes nothing. */
+  scheduleHash: defineSearchAttributeKey('scheduleHash', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The Temporal CLI's spelling of each type, for `--search-attribute KEY=TYPE`. */

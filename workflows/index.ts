@@ -7,3 +7,4 @@ export { waitForModel } from './wait-for-model';
 export { predictionRun } from './prediction-run';
 export { predictionSegment } from './prediction-segment';
 export { trainingFanout } from './training-fanout';
+export { scheduledRun } from './scheduled-run';

@@ -1,0 +1,74 @@
+import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import { MANAGED_BY } from '../../contracts';
+import { TrainingRequestError } from '../training';
+
+// The day-to-day operations on this project's schedules: list, describe, pause and unpause with a
+// note, trigger now, backfill a time range.
+
+export interface ScheduleView {
+  id: string;
+  pipeline?: string;
+  schedule?: string;
+  paused: boolean;
+  note?: string;
+  recentActions: { scheduledAt: string; workflowId: string }[];
+  nextActionTimes: string[];
+}
+
+const view = (id: string, d: ScheduleDescription): ScheduleView => ({
+  id,
+  pipeline: d.memo?.pipeline as string | undefined,
+  schedule: d.memo?.schedule as string | undefined,
+  paused: d.state.paused,
+  note: d.state.note,
+  recentActions: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+  nextActionTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
+});
+
+export async function listSchedules(client: Client, environment?: string): Promise<{ id: string; paused: boolean; note?: string; pipeline?: string }[]> {
+  const out = [];
+  for await (const s of client.schedule.list()) {
+    if (s.memo?.managedBy !== MANAGED_BY || (environment && !s.scheduleId.startsWith(`ct:${environment}:`))) continue;
+    out.push({ id: s.scheduleId, paused: s.state.paused, note: s.state.note, pipeline: s.memo.pipeline as string | undefined });
+  }
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+async function managed(client: Client, id: string) {
+  const handle = client.schedule.getHandle(id);
+  let d: ScheduleDescription;
+  try {
+    d = await handle.describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw new TrainingRequestError(`no schedule ${id}`);
+    throw err;
+  }
+  if (d.memo?.managedBy !== MANAGED_BY) throw new TrainingRequestError(`schedule ${id} is not managed by ct-coordinator; use the Temporal CLI for it`);
+  return { handle, d };
+}
+
+export async function describeSchedule(client: Client, id: string): Promise<ScheduleView> {
+  return view(id, (await managed(client, id)).d);
+}
+
+export async function pauseSchedule(client: Client, id: string, pause: boolean, note: string): Promise<ScheduleView> {
+  if (!note.trim()) throw new TrainingRequestError(`say why (--note): it shows in describe and in the UI`);
+  const { handle } = await managed(client, id);
+  await (pause ? handle.pause(note) : handle.unpause(note));
+  return view(id, await handle.describe());
+}
+
+export async function triggerSchedule(client: Client, id: string): Promise<void> {
+  const { handle } = await managed(client, id);
+  await handle.trigger('ALLOW_ALL');
+}
+
+/**
+ * Runs every firing between from and to (inclusive of from). Each firing's scheduledRun lands on the
+ * partition's one run: days that already ran start nothing new.
+ */
+export async function backfillSchedule(client: Client, id: string, from: Date, to: Date): Promise<void> {
+  if (!(from < to)) throw new TrainingRequestError('--from must be before --to');
+  const { handle } = await managed(client, id);
+  await handle.backfill([{ start: from, end: to, overlap: 'ALLOW_ALL' }]);
+}

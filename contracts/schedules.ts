@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+// What a schedule's firing runs: `scheduledRun` works out the partition from the scheduled time
+// and hands over to the one canonical run of that partition (whoever fires first, the others attach).
+
+export const scheduledRunWorkflowType = 'scheduledRun';
+export const ScheduledRunInput = z.strictObject({
+  environment: z.string().min(1),
+  pipeline: z.string().min(1),
+  schedule: z.string().min(1),
+  action: z.enum(['training', 'prediction']),
+  format: z.enum(['daily', 'hourly', 'monthly']),
+  /** Partition units to move from the scheduled time (-1: the one before). */
+  offset: z.number().int(),
+  timezone: z.string().min(1),
+});
+export type ScheduledRunInput = z.infer<typeof ScheduledRunInput>;
+
+export interface ScheduledRunResult {
+  partition: string;
+  scheduledAt: string;
+  workflowId: string;
+  /** started: this firing started it; attached: it was running; finished: it already ran (nothing new). */
+  outcome: 'started' | 'attached' | 'finished';
+}
+
+/** Schedule ids this project manages; the memo marks them too, and sync touches no other. */
+export const scheduleId = (environment: string, pipeline: string, name: string) => `ct:${environment}:${pipeline}:${name}`;
+export const MANAGED_BY = 'ct-coordinator';
+
+/** The partition a time falls in, in a time zone, moved by `offset` units of the format. */
+export function partitionAt(time: Date, format: 'daily' | 'hourly' | 'monthly', offset: number, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' }).formatToParts(time).map((p) => [p.type, p.value]),
+  ) as Record<string, string>;
+  // Calendar arithmetic on the local wall-clock date, in UTC (no DST surprises).
+  const local = new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour)));
+  if (format === 'monthly') local.setUTCMonth(local.getUTCMonth() + offset, 1);
+  else if (format === 'daily') local.setUTCDate(local.getUTCDate() + offset);
+  else local.setUTCHours(local.getUTCHours() + offset);
+  const iso = local.toISOString();
+  return format === 'monthly' ? iso.slice(0, 7) : format === 'daily' ? iso.slice(0, 10) : iso.slice(0, 13);
+}

@@ -1,0 +1,142 @@
+// Schedules from the config, reconciled into real Temporal Schedules on the test dev server: sync
+// creates, updates in place, deletes only what it made, writes nothing twice; pause / unpause;
+// trigger and backfill land on the partition's one run.
+import { Client, Connection, type ScheduleHandle } from '@temporalio/client';
+import { pauseSchedule, triggerSchedule, backfillSchedule, describeSchedule } from '../client/schedules/operate';
+import { applySync, formatPlan, planSync } from '../client/schedules/sync';
+import { sendDataReady } from '../client/training';
+import type { PipelineConfig } from '../config/pipeline-config';
+import { partitionAt, scheduledRunWorkflowType, type ScheduledRunResult } from '../contracts';
+import { eventually, testConfig, withWorker } from './helpers/temporal';
+import { testStack } from './setup/test-stack';
+
+jest.setTimeout(120_000);
+
+const ENV = 'sched';
+const DAILY = 'ct:sched:nightly:daily';
+const WEEKLY = 'ct:sched:nightly:weekly-retrain';
+
+let connection: Connection;
+let client: Client;
+beforeAll(async () => {
+  connection = await Connection.connect({ address: testStack().CT_TEST_TEMPORAL_ADDRESS });
+  client = new Client({ connection, namespace: testStack().CT_TEST_NAMESPACE });
+});
+afterAll(() => connection.close());
+
+const withSchedules = (change: (s: NonNullable<PipelineConfig['pipelines'][string]['schedules']>) => void, base = testConfig()): PipelineConfig => {
+  const config = structuredClone(base);
+  change(config.pipelines.nightly!.schedules!);
+  return config;
+};
+
+async function scheduledRuns(scheduleId: string): Promise<ScheduledRunResult[]> {
+  const out: ScheduledRunResult[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = "${scheduledRunWorkflowType}" AND TemporalScheduledById = "${scheduleId}"` })) {
+    out.push(await client.workflow.getHandle<() => Promise<ScheduledRunResult>>(w.workflowId, w.runId).result());
+  }
+  return out;
+}
+
+test('partitions from the scheduled time: yesterday in Tokyo, last month, the previous hour', () => {
+  const t = new Date('2026-11-21T18:30:00Z'); // 03:30 on the 22nd in Tokyo
+  expect(partitionAt(t, 'daily', -1, 'Asia/Tokyo')).toBe('2026-11-21');
+  expect(partitionAt(t, 'daily', -1, 'UTC')).toBe('2026-11-20');
+  expect(partitionAt(new Date('2026-03-01T02:00:00Z'), 'monthly', -1, 'UTC')).toBe('2026-02');
+  expect(partitionAt(new Date('2026-01-01T00:10:00Z'), 'hourly', -1, 'UTC')).toBe('2025-12-31T23');
+});
+
+test('sync: creates, a repeated sync writes nothing, a change updates in place (keeping a pause), a removed schedule is deleted, an unmanaged one survives', async () => {
+  const config = testConfig();
+  // Someone else's schedule, even under our id prefix: not ours (no memo marker), never touched.
+  const foreign: ScheduleHandle = await client.schedule.create({
+    scheduleId: 'ct:sched:legacy:cloud-scheduler-import',
+    spec: { intervals: [{ every: '1d' }] },
+    action: { type: 'startWorkflow', workflowType: 'somethingElse', taskQueue: 'elsewhere', args: [] },
+    state: { paused: true, note: 'not ours' },
+  });
+
+  const first = await planSync(client, config, ENV);
+  expect(first.entries.map((e) => [e.op, e.id])).toEqual([
+    ['create', DAILY],
+    ['create', WEEKLY],
+  ]);
+  expect(await applySync(client, first)).toBe(2);
+  const weekly = await describeSchedule(client, WEEKLY);
+  expect(weekly).toMatchObject({ paused: true, note: 'waiting for the new feature set' });
+  const created = await client.schedule.getHandle(DAILY).describe();
+  expect(created.spec.timezone).toBe('Asia/Tokyo');
+  expect(created.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 3_600_000, pauseOnFailure: false });
+
+  const again = await planSync(client, config, ENV);
+  expect(again).toMatchObject({ entries: [], unchanged: 2 });
+  expect(await applySync(client, again)).toBe(0);
+
+  // An operator pauses daily; then the config changes its time. Updated in place, still paused.
+  await pauseSchedule(client, DAILY, true, 'incident 4711');
+  const changed = withSchedules((s) => (s.daily!.cron = '30 4 * * *'));
+  const update = await planSync(client, changed, ENV);
+  expect(update.entries).toMatchObject([{ op: 'update', id: DAILY, changes: { cron: { from: '0 3 * * *', to: '30 4 * * *' } } }]);
+  expect(formatPlan(update)).toContain(`~ ${DAILY}  cron: "0 3 * * *" → "30 4 * * *"`);
+  await applySync(client, update);
+  const updated = await client.schedule.getHandle(DAILY).describe();
+  expect(updated.info.createdAt).toEqual(created.info.createdAt);
+  expect(updated.state).toMatchObject({ paused: true, note: 'incident 4711' });
+
+  // The weekly schedule leaves the config: deleted. The foreign one stays.
+  const removed = withSchedules((s) => delete s['weekly-retrain'], changed);
+  const del = await planSync(client, removed, ENV);
+  expect(del.entries.map((e) => [e.op, e.id])).toEqual([['delete', WEEKLY]]);
+  await applySync(client, del);
+  const ids: string[] = [];
+  for await (const s of client.schedule.list()) ids.push(s.scheduleId);
+  expect(ids).toEqual(expect.arrayContaining([DAILY, 'ct:sched:legacy:cloud-scheduler-import']));
+  expect(ids).not.toContain(WEEKLY);
+  expect((await foreign.describe()).state).toMatchObject({ paused: true, note: 'not ours' });
+  await foreign.delete();
+});
+
+test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second one starts none; data-ready and a firing for one partition are one run', async () => {
+  await withWorker(
+    async () => {
+      const config = testConfig();
+      await applySync(client, await planSync(client, config, ENV));
+      await pauseSchedule(client, DAILY, false, 'back to normal');
+      expect(await describeSchedule(client, DAILY)).toMatchObject({ paused: false, note: 'back to normal' });
+
+      await triggerSchedule(client, DAILY);
+      const [triggered] = await eventually(async () => {
+        const runs = await scheduledRuns(DAILY);
+        return runs.length ? runs : undefined;
+      }, 30_000);
+      expect(triggered!.outcome).toBe('started');
+      expect(triggered!.workflowId).toBe(`training:sched:nightly:all:${triggered!.partition}`);
+      expect(await (await client.workflow.getHandle(triggered!.workflowId).describe()).staticSummary()).toBe(`Training nightly · sched · ${triggered!.partition} (scheduled)`);
+
+      // Data-ready for one day of the backfill range arrives first: the firing attaches to that run.
+      await sendDataReady(client, config, { environment: ENV, dataset: 'nightly_data', partition: '2031-03-04' }, { taskQueue: 'ct-test-sched' });
+      const from = new Date('2031-03-01T17:00:00Z'); // 02:00 on 3/2 in Tokyo; fires 03:00 Tokyo → partition 3/1
+      const to = new Date('2031-03-08T17:00:00Z');
+      const before = (await scheduledRuns(DAILY)).length;
+      await backfillSchedule(client, DAILY, from, to);
+      const firstBackfill = await eventually(async () => {
+        const runs = (await scheduledRuns(DAILY)).filter((r) => r.partition.startsWith('2031-03'));
+        return runs.length === 7 ? runs : undefined;
+      }, 60_000);
+      expect(firstBackfill.map((r) => r.partition).sort()).toEqual(['2031-03-01', '2031-03-02', '2031-03-03', '2031-03-04', '2031-03-05', '2031-03-06', '2031-03-07']);
+      expect(firstBackfill.filter((r) => r.outcome === 'started')).toHaveLength(6);
+      expect(firstBackfill.find((r) => r.partition === '2031-03-04')?.outcome).toBe('attached');
+
+      await backfillSchedule(client, DAILY, from, to);
+      const second = await eventually(async () => {
+        const runs = (await scheduledRuns(DAILY)).filter((r) => r.partition.startsWith('2031-03'));
+        return runs.length === 14 ? runs : undefined;
+      }, 60_000);
+      expect(second.filter((r) => r.outcome === 'started')).toHaveLength(6); // the first backfill's, none new
+      expect((await scheduledRuns(DAILY)).length).toBe(before + 14);
+      for (const r of firstBackfill) await client.workflow.getHandle(r.workflowId).cancel();
+      await client.workflow.getHandle(triggered!.workflowId).cancel();
+    },
+    { taskQueue: 'ct-test-sched' },
+  );
+});
