@@ -2,7 +2,7 @@
 // test stack (the test config's staging environment points at namespace ct-test, queue ct-test-cli).
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTrainingRun } from '../client/training';
@@ -97,4 +97,39 @@ test('predict: bad input gets the reason and exit 1', async () => {
   const segment = await ct('predict', '--pipeline', 'predicted', '--env', 'predict', '--partition', '2030-01-01', '--segment', 'de-tiktok');
   expect(segment.code).toBe(1);
   expect(segment.stderr).toMatch(/^ct: not in predicted's prediction matrix: de-tiktok; it has jp-instagram, /);
+});
+
+test('schedules: dry-run writes nothing, an invalid config writes nothing, sync then a no-op sync, bad ids and missing notes refused', async () => {
+  // An environment of its own (clisched), so the schedule tests running beside this one see none of it.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-sched-cli-'));
+  const good = path.join(dir, 'pipelines.yaml');
+  writeFileSync(good, readFileSync(testConfigPath, 'utf8').replace('\n      sched:\n', '\n      clisched:\n'));
+  const run = (...args: string[]) => ct(...args.flatMap((a) => (a === '@good' ? ['--config', good] : [a])));
+
+  const dry = await run('@good', '--json', 'schedules', 'sync', '--env', 'clisched', '--dry-run');
+  expect([dry.code, dry.stderr]).toEqual([0, '']);
+  expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, writes: 0, entries: [{ op: 'create', id: 'ct:clisched:nightly:daily' }, { op: 'create', id: 'ct:clisched:nightly:weekly-retrain' }] });
+  expect(JSON.parse((await run('@good', '--json', 'schedules', 'list', '--env', 'clisched')).stdout)).toEqual([]);
+
+  const bad = path.join(dir, 'broken.yaml');
+  writeFileSync(bad, readFileSync(good, 'utf8').replace("cron: '0 3 * * *'", "cron: '0 3 * * *'\n        interval: 1d"));
+  const refused = await ct('--config', bad, 'schedules', 'sync', '--env', 'clisched');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/broken\.yaml.*pipelines\.nightly\.schedules\.daily.*give exactly one of cron, interval, calendar/s);
+  expect(JSON.parse((await run('@good', '--json', 'schedules', 'list', '--env', 'clisched')).stdout)).toEqual([]);
+
+  const sync = await run('@good', 'schedules', 'sync', '--env', 'clisched');
+  expect(sync.code).toBe(0);
+  expect(sync.stdout).toContain('+ ct:clisched:nightly:daily');
+  expect(sync.stdout).toContain('applied: 2 write(s)');
+  const noop = await run('@good', 'schedules', 'sync', '--env', 'clisched');
+  expect(noop.stdout.trim().split('\n')).toEqual(['clisched: 0 to create, 0 to update, 0 to delete, 2 unchanged', 'applied: 0 write(s)']);
+
+  const paused = await run('@good', 'schedules', 'pause', 'ct:clisched:nightly:daily', '--note', 'incident 12');
+  expect([paused.code, paused.stdout.trim()]).toEqual([0, 'ct:clisched:nightly:daily: paused — incident 12']);
+  const noNote = await run('@good', 'schedules', 'unpause', 'ct:clisched:nightly:daily');
+  expect(noNote.code).toBe(2);
+  expect(noNote.stderr).toMatch(/required option '--note <why>' not specified/);
+  const badId = await run('@good', 'schedules', 'describe', 'daily');
+  expect([badId.code, badId.stderr.trim()]).toEqual([1, 'ct: "daily" is not a ct schedule id (ct:{environment}:{pipeline}:{name}); see ct schedules list']);
 });

@@ -1,12 +1,18 @@
 // Schedules from the config, reconciled into real Temporal Schedules on the test dev server: sync
 // creates, updates in place, deletes only what it made, writes nothing twice; pause / unpause;
 // trigger and backfill land on the partition's one run.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Client, Connection, type ScheduleHandle } from '@temporalio/client';
 import { pauseSchedule, triggerSchedule, backfillSchedule, describeSchedule } from '../client/schedules/operate';
 import { applySync, formatPlan, planSync } from '../client/schedules/sync';
 import { sendDataReady } from '../client/training';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { partitionAt, scheduledRunWorkflowType, type ScheduledRunResult } from '../contracts';
+import { freePort } from '../scripts/stack/process';
+import { startTemporalDevServer } from '../scripts/stack/temporal-server';
+import { readToolPaths } from '../scripts/stack/tools';
 import { eventually, testConfig, withWorker } from './helpers/temporal';
 import { testStack } from './setup/test-stack';
 
@@ -139,4 +145,29 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
     },
     { taskQueue: 'ct-test-sched' },
   );
+});
+
+test('schedules (and an operator pause) survive a restart of the dev server on its SQLite file', async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-sched-restart-'));
+  const ports = { port: await freePort(), httpPort: await freePort(), metricsPort: await freePort() };
+  const start = () =>
+    startTemporalDevServer({ binary: readToolPaths().temporal, ip: '127.0.0.1', ...ports, namespace: 'ct-test', dbFile: path.join(tmp, 'temporal.sqlite'), logFile: path.join(tmp, 'temporal.log') });
+  let server = await start();
+  try {
+    let own = await Connection.connect({ address: server.address });
+    let c = new Client({ connection: own, namespace: 'ct-test' });
+    expect(await applySync(c, await planSync(c, testConfig(), ENV))).toBe(2);
+    await pauseSchedule(c, DAILY, true, 'paused before the restart');
+    await own.close();
+
+    await server.service.stop();
+    server = await start();
+    own = await Connection.connect({ address: server.address });
+    c = new Client({ connection: own, namespace: 'ct-test' });
+    expect(await describeSchedule(c, DAILY)).toMatchObject({ paused: true, note: 'paused before the restart' });
+    expect(await planSync(c, testConfig(), ENV)).toMatchObject({ entries: [], unchanged: 2 });
+    await own.close();
+  } finally {
+    await server.service.stop();
+  }
 });
