@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { InvalidEnvironment, loadTemporalEnv } from '../config/env';
 import { ConfigError, loadConfig } from '../config/load-config';
 import type { PipelineConfig } from '../config/pipeline-config';
-import { temporalConnectionOptions } from '../config/temporal';
+import { temporalConnectConfig } from '../config/temporal';
 import { decideCandidate } from './model';
 import { backfillSchedule, describeSchedule, listSchedules, pauseSchedule, triggerSchedule } from './schedules/operate';
 import { applySync, formatPlan, planSync } from './schedules/sync';
@@ -17,10 +17,10 @@ import { sendDataReady, startTrainingFanout, startTrainingRun, TrainingRequestEr
 const EXIT_USAGE = 2;
 
 async function withClient<T>(config: PipelineConfig, environment: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const env = loadTemporalEnv();
+  const connect = temporalConnectConfig(loadTemporalEnv());
   // Each environment names its own namespace in the config (staging and production apart).
-  const namespace = Object.values(config.pipelines).find((p) => p.environments[environment])?.environments[environment]?.temporal.namespace ?? env.TEMPORAL_NAMESPACE;
-  const connection = await Connection.connect(temporalConnectionOptions(env));
+  const namespace = Object.values(config.pipelines).find((p) => p.environments[environment])?.environments[environment]?.temporal.namespace ?? connect.namespace;
+  const connection = await Connection.connect(connect.options);
   try {
     return await fn(new Client({ connection, namespace }));
   } finally {

@@ -1,19 +1,37 @@
-import type { TemporalEnv } from './env';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { InvalidEnvironment, type TemporalEnv } from './env';
 
 export interface TemporalConnectionOptions {
   address: string;
-  tls: boolean;
+  tls?: ReturnType<typeof loadClientConnectConfig>['connectionOptions']['tls'];
   apiKey?: string;
+  metadata?: ReturnType<typeof loadClientConnectConfig>['connectionOptions']['metadata'];
 }
 
 /**
- * Options accepted by both Connection (clients) and NativeConnection (workers). An API key
- * implies TLS, as Temporal Cloud requires.
+ * How the worker and `ct` connect: the way the Temporal CLI does. A profile from the envconfig
+ * TOML file (TEMPORAL_CONFIG_FILE or ~/.config/temporalio/temporal.toml, TEMPORAL_PROFILE picks
+ * one) with the TEMPORAL_* variables over it (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH …), so Temporal Cloud works
+ * unchanged. An API key implies TLS, as Temporal Cloud requires. Options fit both Connection
+ * (clients) and NativeConnection (workers).
  */
-export function temporalConnectionOptions(env: TemporalEnv): TemporalConnectionOptions {
+export function temporalConnectConfig(env: TemporalEnv, runtimeEnv: NodeJS.ProcessEnv = process.env): { options: TemporalConnectionOptions; namespace: string } {
+  let loaded;
+  try {
+    loaded = loadClientConnectConfig({ profile: runtimeEnv.TEMPORAL_PROFILE, overrideEnvVars: runtimeEnv as Record<string, string> });
+  } catch (err) {
+    throw new InvalidEnvironment(`Temporal connection profile: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const c = loaded.connectionOptions;
+  const apiKey = typeof c.apiKey === 'string' ? c.apiKey : env.TEMPORAL_API_KEY;
   return {
-    address: env.TEMPORAL_ADDRESS,
-    tls: env.TEMPORAL_TLS ?? Boolean(env.TEMPORAL_API_KEY),
-    apiKey: env.TEMPORAL_API_KEY,
+    options: {
+      address: c.address ?? env.TEMPORAL_ADDRESS,
+      tls: c.tls ?? env.TEMPORAL_TLS ?? Boolean(apiKey),
+      apiKey,
+      ...(c.metadata ? { metadata: c.metadata } : {}),
+    },
+    namespace: loaded.namespace ?? env.TEMPORAL_NAMESPACE,
   };
 }

@@ -14,10 +14,14 @@ const root = path.join(__dirname, '..');
 
 /** Runs the CLI as a separate process; async, so this process's worker keeps serving meanwhile. */
 function ct(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return ctWith({ TEMPORAL_ADDRESS: testStack().CT_TEST_TEMPORAL_ADDRESS }, ...args);
+}
+
+function ctWith(env: Record<string, string | undefined>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // bin/ct.cjs is what `npx ct` runs from a clone.
   const child = spawn(process.execPath, [path.join(root, 'bin', 'ct.cjs'), '--config', testConfigPath, ...args], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: testStack().CT_TEST_TEMPORAL_ADDRESS },
+    env: { ...process.env, TEMPORAL_ADDRESS: undefined, ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -132,4 +136,16 @@ test('schedules: dry-run writes nothing, an invalid config writes nothing, sync 
   expect(noNote.stderr).toMatch(/required option '--note <why>' not specified/);
   const badId = await run('@good', 'schedules', 'describe', 'daily');
   expect([badId.code, badId.stderr.trim()]).toEqual([1, 'ct: "daily" is not a ct schedule id (ct:{environment}:{pipeline}:{name}); see ct schedules list']);
+});
+
+test('connects the way the Temporal CLI does: an envconfig profile from a TOML file; an unknown profile is refused', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-profile-'));
+  const toml = path.join(dir, 'temporal.toml');
+  writeFileSync(toml, `[profile.ci]\naddress = "${testStack().CT_TEST_TEMPORAL_ADDRESS}"\nnamespace = "ct-test"\n`);
+  const ok = await ctWith({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'ci' }, '--json', 'schedules', 'list', '--env', 'nowhere');
+  expect([ok.code, ok.stderr]).toEqual([0, '']);
+  expect(JSON.parse(ok.stdout)).toEqual([]);
+  const missing = await ctWith({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod' }, 'schedules', 'list');
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/^ct: Temporal connection profile: .*prod/);
 });

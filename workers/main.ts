@@ -3,7 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadGcpEnv, loadTemporalEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
 import { loadConfig } from '../config/load-config';
-import { temporalConnectionOptions } from '../config/temporal';
+import { temporalConnectConfig } from '../config/temporal';
 import { createVertexClientFactory } from '../config/vertex';
 import { createWorker } from './worker';
 
@@ -12,25 +12,26 @@ async function main(): Promise<void> {
   const gcpEnv = loadGcpEnv();
   // Parsed once at start: a bad config stops the worker with every problem listed.
   const config = loadConfig();
-  const connectionOptions = temporalConnectionOptions(temporalEnv);
+  const connect = temporalConnectConfig(temporalEnv);
+  const connectionOptions = connect.options;
   const nativeConnection = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
   const vertex = createVertexClientFactory(gcpEnv);
   try {
     const worker = await createWorker({
       connection: nativeConnection,
-      namespace: temporalEnv.TEMPORAL_NAMESPACE,
+      namespace: connect.namespace,
       taskQueue: temporalEnv.CT_TASK_QUEUE,
       workflowBundle: temporalEnv.CT_WORKFLOW_BUNDLE ? { codePath: temporalEnv.CT_WORKFLOW_BUNDLE } : undefined,
       deps: {
         storage: createStorage(gcpEnv),
         vertex,
         config,
-        temporal: new Client({ connection: clientConnection, namespace: temporalEnv.TEMPORAL_NAMESPACE }),
+        temporal: new Client({ connection: clientConnection, namespace: connect.namespace }),
       },
     });
     console.log(
-      `worker: polling task queue ${temporalEnv.CT_TASK_QUEUE} in namespace ${temporalEnv.TEMPORAL_NAMESPACE} at ${temporalEnv.TEMPORAL_ADDRESS} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
+      `worker: polling task queue ${temporalEnv.CT_TASK_QUEUE} in namespace ${connect.namespace} at ${connect.options.address} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
     );
     // run() resolves after SIGINT/SIGTERM: the SDK's runtime drains in-flight tasks first.
     await worker.run();
