@@ -8,6 +8,7 @@ import path from 'node:path';
 import { startTrainingRun } from '../client/training';
 import { trainingRunId, trainingStatusQuery } from '../contracts';
 import { eventually, testConfig, testConfigPath, withWorker } from './helpers/temporal';
+import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 
 const root = path.join(__dirname, '..');
@@ -148,4 +149,44 @@ test('connects the way the Temporal CLI does: an envconfig profile from a TOML f
   const missing = await ctWith({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod' }, 'schedules', 'list');
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/^ct: Temporal connection profile: .*prod/);
+});
+
+test('status, list and cancel a run by its identity; the cancel reaches the Vertex job', async () => {
+  await withWorker(
+    async () => {
+      const month = `21${randomInt(10, 99)}-1${randomInt(0, 3)}`; // churn is monthly
+      await emulatorControl().addRule({ match: { labels: { 'ct-partition': month } }, script: { holdIn: 'RUNNING' } });
+      const run = ['--pipeline', 'churn', '--env', 'staging', '--partition', month];
+      const started = await ct('train', ...run, '--assume-data-ready');
+      expect(started.code).toBe(0);
+      const id = `training:staging:churn:all:${month}`;
+      const status = await eventually(async () => {
+        const s = await ct('--json', 'status', ...run);
+        const parsed = JSON.parse(s.stdout) as { status: string; detail?: { phase: string; job?: { consoleUrl: string } } };
+        return parsed.detail?.phase === 'running' ? parsed : undefined;
+      }, 30_000);
+      expect(status).toMatchObject({ status: 'RUNNING', detail: { job: { consoleUrl: expect.stringContaining('console.cloud.google.com') as unknown } } });
+      const human = await ct('status', '--id', id);
+      expect(human.stdout).toMatch(new RegExp(`^${id}: running · running\\nVertex job (QUEUED|PENDING|RUNNING): https://console.cloud.google.com/`));
+
+      const listed = await eventually(async () => {
+        const l = JSON.parse((await ct('--json', 'list', '--pipeline', 'churn', '--env', 'staging', '--status', 'running')).stdout) as { workflowId: string }[];
+        return l.some((r) => r.workflowId === id) ? l : undefined;
+      });
+      expect(listed.find((r) => r.workflowId === id)).toMatchObject({ status: 'RUNNING', type: 'trainingRun' });
+
+      const cancelled = await ct('cancel', ...run);
+      expect(cancelled.stdout.trim()).toBe(`${id}: cancel requested; the run cancels its Vertex job and ends Cancelled when the job has`);
+      await eventually(async () => (JSON.parse((await ct('--json', 'status', '--id', id)).stdout) as { status: string }).status === 'CANCELLED' || undefined, 30_000);
+      const jobs = await emulatorControl().jobs({ labels: { 'ct-partition': month } });
+      expect(jobs.map((j) => j.state.replace('JOB_STATE_', ''))).toEqual(['CANCELLED']);
+
+      const badStatus = await ct('list', '--status', 'sleeping');
+      expect([badStatus.code, badStatus.stderr.trim()]).toEqual([1, 'ct: --status is one of running, completed, failed, cancelled, terminated, timed-out']);
+      const noId = await ct('status', '--pipeline', 'churn');
+      expect(noId.code).toBe(1);
+      expect(noId.stderr).toContain('name the run: --id, or --pipeline, --env and --partition');
+    },
+    { taskQueue: 'ct-test-cli' },
+  );
 });

@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load-config';
+import type { CliContext } from './cli-context';
+import { backfillSchedule, describeSchedule, listSchedules, pauseSchedule, triggerSchedule } from './schedules/operate';
+import { applySync, formatPlan, planSync } from './schedules/sync';
+import { TrainingRequestError } from './training';
+
+// `ct schedules …`: sync (plan and apply) and the operations on this project's schedules.
+
+export function registerScheduleCommands(program: Command, { globals, withClient, print }: CliContext): void {
+  const schedules = program.command('schedules').description('Temporal Schedules from the config: sync (plan and apply), and the operations on them');
+  /** Schedule ids are ct:{environment}:{pipeline}:{name}; the environment picks the namespace. */
+  const envOfId = (id: string) => {
+    const m = /^ct:([^:]+):[^:]+:[^:]+$/.exec(id);
+    if (!m) throw new TrainingRequestError(`"${id}" is not a ct schedule id (ct:{environment}:{pipeline}:{name}); see ct schedules list`);
+    return m[1]!;
+  };
+  schedules
+    .command('sync')
+    .description("make the environment's schedules what the config says: + create, ~ update in place, - delete (only schedules ct made)")
+    .requiredOption('--env <environment>', 'environment, e.g. production')
+    .option('--dry-run', 'print the plan, change nothing')
+    .action(async (o: { env: string; dryRun?: boolean }) => {
+      // The whole config is parsed (and refused with file and path) before anything is written.
+      const config = loadConfig(globals().config);
+      await withClient(config, o.env, async (client) => {
+        const plan = await planSync(client, config, o.env);
+        const writes = o.dryRun ? 0 : await applySync(client, plan);
+        print(globals().json ?? false, { environment: o.env, dryRun: !!o.dryRun, writes, unchanged: plan.unchanged, entries: plan.entries.map(({ op, id, changes }) => ({ op, id, changes })) }, () =>
+          `${formatPlan(plan)}${o.dryRun ? '\n(dry run: nothing written)' : `\napplied: ${writes} write(s)`}`,
+        );
+      });
+    });
+  schedules
+    .command('list')
+    .description("this project's schedules")
+    .option('--env <environment>', 'only this environment')
+    .action(async (o: { env?: string }) => {
+      const config = loadConfig(globals().config);
+      const env = o.env ?? Object.keys(Object.values(config.pipelines)[0]?.environments ?? {})[0] ?? 'default';
+      const list = await withClient(config, env, (client) => listSchedules(client, o.env));
+      print(globals().json ?? false, list, () => list.map((s) => `${s.id}  ${s.paused ? `paused (${s.note ?? ''})` : 'active'}`).join('\n') || 'no schedules');
+    });
+  schedules
+    .command('describe')
+    .argument('<id>', 'schedule id, e.g. ct:production:sns-engagement:daily-training')
+    .description('state, note, recent and next firings')
+    .action(async (id: string) => {
+      const config = loadConfig(globals().config);
+      const d = await withClient(config, envOfId(id), (client) => describeSchedule(client, id));
+      print(globals().json ?? false, d, () =>
+        [`${d.id}: ${d.paused ? 'paused' : 'active'}${d.note ? ` — ${d.note}` : ''}`, `next: ${d.nextActionTimes.join(', ') || 'none'}`, ...d.recentActions.map((a) => `ran: ${a.scheduledAt} ${a.workflowId}`)].join('\n'),
+      );
+    });
+  for (const verb of ['pause', 'unpause'] as const) {
+    schedules
+      .command(verb)
+      .argument('<id>', 'schedule id')
+      .requiredOption('--note <why>', 'why (shows in describe and in the UI)')
+      .description(verb === 'pause' ? 'stop firing until unpaused' : 'fire again')
+      .action(async (id: string, o: { note: string }) => {
+        const config = loadConfig(globals().config);
+        const d = await withClient(config, envOfId(id), (client) => pauseSchedule(client, id, verb === 'pause', o.note));
+        print(globals().json ?? false, d, () => `${d.id}: ${d.paused ? 'paused' : 'active'} — ${d.note ?? ''}`);
+      });
+  }
+  schedules
+    .command('trigger')
+    .argument('<id>', 'schedule id')
+    .description('fire now (the partition is worked out from now)')
+    .action(async (id: string) => {
+      const config = loadConfig(globals().config);
+      await withClient(config, envOfId(id), (client) => triggerSchedule(client, id));
+      print(globals().json ?? false, { id, triggered: true }, () => `${id}: triggered`);
+    });
+  schedules
+    .command('backfill')
+    .argument('<id>', 'schedule id')
+    .requiredOption('--from <time>', 'ISO time, e.g. 2026-11-01T00:00:00Z')
+    .requiredOption('--to <time>', 'ISO time')
+    .description('run the firings of a past range; partitions that already ran start nothing new')
+    .action(async (id: string, o: { from: string; to: string }) => {
+      const [from, to] = [new Date(o.from), new Date(o.to)];
+      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw new TrainingRequestError('--from and --to take ISO times like 2026-11-01T00:00:00Z');
+      const config = loadConfig(globals().config);
+      await withClient(config, envOfId(id), (client) => backfillSchedule(client, id, from, to));
+      print(globals().json ?? false, { id, from: from.toISOString(), to: to.toISOString() }, () => `${id}: backfill ${from.toISOString()} … ${to.toISOString()} requested`);
+    });
+}
