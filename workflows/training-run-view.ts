@@ -27,7 +27,9 @@ export function currentDetails(status: TrainingRunStatus, plan: RunPlan | undefi
     lines.push('', 'Data:', ...status.datasets.map((d) => `- [${d.ready ? 'x' : ' '}] ${d.dataset}${d.uri ? ` (${d.uri})` : ''}`));
   }
   if (status.job) {
-    lines.push('', `Vertex AI ${status.job.kind === 'pipelineJob' ? 'PipelineJob' : 'CustomJob'} attempt ${status.job.attempt}${plan ? `/${plan.maxAttempts}` : ''}: ${status.job.state ?? ''} — [open in the console](${status.job.consoleUrl})`);
+    // The watch reports only when the job ends (that is what keeps it cheap): the state shown is the
+    // one last seen, and the console has the live one.
+    lines.push('', `Vertex AI ${status.job.kind === 'pipelineJob' ? 'PipelineJob' : 'CustomJob'} attempt ${status.job.attempt}${plan ? `/${plan.maxAttempts}` : ''} (last seen ${status.job.state ?? 'unknown'}) — [open in the console](${status.job.consoleUrl})`);
   }
   for (const a of status.attempts) lines.push(`- attempt ${a.attempt}: ${a.state}${a.error ? ` — ${a.error}` : ''}`);
   if (status.gate) {
