@@ -147,6 +147,9 @@ ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
 Start an example training run (Airflow would send these data-ready calls):
   ${ctPrefix}npm run ct -- data-ready --env staging --dataset instagram_posts --partition 2026-11-21
   ${ctPrefix}npm run ct -- data-ready --env staging --dataset user_profiles --partition 2026-11-21
+Then predict with the new champions, and put the config's schedules into Temporal:
+  ${ctPrefix}npm run ct -- predict --pipeline sns-engagement --env staging --partition 2026-11-21 --segment jp-instagram --wait
+  ${ctPrefix}npm run ct -- schedules sync --env staging
 Check the deployment end to end (holds 5 minutes, or until signalled "release"):
   ${cli} workflow start${addressFlag} --namespace ${ns} --task-queue ${TASK_QUEUE} --type ${stackCheckWorkflowType} --workflow-id stack-check-$(date +%s) --input '${input}'
 

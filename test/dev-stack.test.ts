@@ -112,6 +112,9 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
     const manifest = (await (await fetch(manifestUrl)).json()) as Record<string, unknown>;
     expect(manifest).toMatchObject({ pipeline: 'sns-engagement', environment: 'staging', segment: 'jp-instagram', partition: '2026-11-21', aliases: ['candidate', 'champion'] });
     expect(manifest.model).toMatch(/\/models\/sns-engagement-jp-instagram$/);
+    // The printed schedules sync puts the example's two schedules into Temporal.
+    const syncLine = banner.match(/^\s+(\S*\s*npm run ct -- schedules sync .*)$/m)![1]!;
+    expect(execSync(syncLine.trim(), { cwd: root, encoding: 'utf8', stdio: 'pipe' })).toContain('staging: 2 to create, 0 to update, 0 to delete, 0 unchanged');
 
     const second = startDev(env);
     expect(await second.exited).toBe('1');
