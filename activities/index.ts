@@ -3,6 +3,7 @@ import { createModelArtifactActivities } from './model/artifacts';
 import { createModelRegistryActivities } from './model/registry';
 import { createResolveModelActivity } from './model/resolve-model';
 import { createPredictionActivities } from './prediction';
+import { createAwaitScheduledActivity } from './schedules/await-run';
 import { createStartScheduledActivity } from './schedules/start-canonical';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     resolveModelRef: createResolveModelActivity(deps),
     ...createPredictionActivities(deps),
     startScheduledRun: createStartScheduledActivity(deps),
+    awaitScheduledRun: createAwaitScheduledActivity(deps),
   };
 }
 

@@ -1,3 +1,4 @@
+import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
 
 // What a schedule's firing runs: `scheduledRun` works out the partition from the scheduled time
@@ -15,6 +16,15 @@ export const ScheduledRunInput = z.strictObject({
   timezone: z.string().min(1),
 });
 export type ScheduledRunInput = z.infer<typeof ScheduledRunInput>;
+
+export interface ScheduledRunStatus {
+  state: 'starting' | 'following' | 'done';
+  partition?: string;
+  scheduledAt?: string;
+  workflowId?: string;
+  outcome?: ScheduledRunResult['outcome'];
+}
+export const scheduledRunQuery = defineQuery<ScheduledRunStatus>('status');
 
 export interface ScheduledRunResult {
   partition: string;

@@ -9,7 +9,7 @@ import { pauseSchedule, triggerSchedule, backfillSchedule, describeSchedule } fr
 import { applySync, formatPlan, planSync } from '../client/schedules/sync';
 import { sendDataReady } from '../client/training';
 import type { PipelineConfig } from '../config/pipeline-config';
-import { partitionAt, scheduledRunWorkflowType, type ScheduledRunResult } from '../contracts';
+import { partitionAt, scheduledRunQuery, scheduledRunWorkflowType, type ScheduledRunResult } from '../contracts';
 import { freePort } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
@@ -36,10 +36,13 @@ const withSchedules = (change: (s: NonNullable<PipelineConfig['pipelines'][strin
   return config;
 };
 
+/** What each firing of a schedule did (its query answers once it has started or found the run). */
 async function scheduledRuns(scheduleId: string): Promise<ScheduledRunResult[]> {
   const out: ScheduledRunResult[] = [];
   for await (const w of client.workflow.list({ query: `WorkflowType = "${scheduledRunWorkflowType}" AND TemporalScheduledById = "${scheduleId}"` })) {
-    out.push(await client.workflow.getHandle<() => Promise<ScheduledRunResult>>(w.workflowId, w.runId).result());
+    const s = await client.workflow.getHandle(w.workflowId, w.runId).query(scheduledRunQuery);
+    if (s.state === 'starting') throw new Error(`${w.workflowId} has not started its run yet`);
+    out.push({ partition: s.partition!, workflowId: s.workflowId!, outcome: s.outcome!, scheduledAt: s.scheduledAt! });
   }
   return out;
 }
@@ -133,13 +136,14 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
       expect(firstBackfill.filter((r) => r.outcome === 'started')).toHaveLength(6);
       expect(firstBackfill.find((r) => r.partition === '2031-03-04')?.outcome).toBe('attached');
 
+      // The same firings again: each one's id (schedule id + scheduled time) is still following its
+      // run, so the server starts nothing; had they finished, each would find its run finished.
       await backfillSchedule(client, DAILY, from, to);
-      const second = await eventually(async () => {
-        const runs = (await scheduledRuns(DAILY)).filter((r) => r.partition.startsWith('2031-03'));
-        return runs.length === 14 ? runs : undefined;
-      }, 60_000);
-      expect(second.filter((r) => r.outcome === 'started')).toHaveLength(6); // the first backfill's, none new
-      expect((await scheduledRuns(DAILY)).length).toBe(before + 14);
+      await new Promise((r) => setTimeout(r, 5_000));
+      const second = (await scheduledRuns(DAILY)).filter((r) => r.partition.startsWith('2031-03'));
+      expect(second).toHaveLength(7);
+      expect((await scheduledRuns(DAILY)).length).toBe(before + 7);
+      for (const p of ['2031-03-01', '2031-03-07']) expect((await client.workflow.getHandle(`training:sched:nightly:all:${p}`).describe()).status.name).toBe('RUNNING');
       for (const r of firstBackfill) await client.workflow.getHandle(r.workflowId).cancel();
       await client.workflow.getHandle(triggered!.workflowId).cancel();
     },
@@ -170,4 +174,23 @@ test('schedules (and an operator pause) survive a restart of the dev server on i
   } finally {
     await server.service.stop();
   }
+});
+
+test('pause-on-failure: a firing whose run fails pauses its schedule, with the reason in the note', async () => {
+  await withWorker(
+    async () => {
+      const id = 'ct:doom:impatient-fail:every-15s';
+      await applySync(client, await planSync(client, testConfig(), 'doom'));
+      // The run waits 2 s for data that never comes and fails; the firing that follows it fails too.
+      const paused = await eventually(async () => {
+        const d = await describeSchedule(client, id);
+        return d.paused ? d : undefined;
+      }, 60_000);
+      expect(paused.note).toMatch(/fail/i);
+      const firings = await scheduledRuns(id);
+      expect(firings.filter((f) => f.outcome === 'started')).toHaveLength(1);
+      expect(firings[0]!.workflowId).toMatch(/^training:doom:impatient-fail:all:/);
+    },
+    { taskQueue: 'ct-test-doom' },
+  );
 });

@@ -1,11 +1,12 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { parsePayload, partitionAt, ScheduledRunInput, type ScheduledRunResult } from '../contracts';
+import { parsePayload, partitionAt, ScheduledRunInput, scheduledRunQuery, type ScheduledRunResult, type ScheduledRunStatus } from '../contracts';
 
 // A Temporal Schedule's action. The schedule appends its timestamp to this workflow's id, so this
-// is not the partition's run: it works out the partition from the scheduled time and starts (or
-// attaches to, or finds finished) the canonical run that data-ready and operators reach as well.
+// is not the partition's run: it works out the partition from the scheduled time, starts (or
+// attaches to, or finds finished) the canonical run that data-ready and operators reach as well,
+// and follows it to its end, so the schedule's overlap policy and pause-on-failure see that run.
 
 const { startScheduledRun } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -17,10 +18,22 @@ const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime'
 export async function scheduledRun(rawInput: ScheduledRunInput): Promise<ScheduledRunResult> {
   const input = parsePayload(ScheduledRunInput, rawInput, 'scheduledRun input');
   const info = workflowInfo();
+  const status: ScheduledRunStatus = { state: 'starting' };
+  setHandler(scheduledRunQuery, () => status);
   // Set by the schedule (also for backfills and triggers); a run started by hand uses its start time.
   const scheduledAt = info.typedSearchAttributes.get(scheduledStartTime) ?? info.startTime;
   const partition = partitionAt(scheduledAt, input.format, input.offset, input.timezone);
-  const result = await startScheduledRun({ environment: input.environment, pipeline: input.pipeline, action: input.action, partition });
-  setCurrentDetails(`**${input.schedule}** fired for ${scheduledAt.toISOString()} → partition ${partition}: ${result.outcome} ${result.workflowId}`);
-  return { ...result, scheduledAt: scheduledAt.toISOString() };
+  const { follow, ...started } = await startScheduledRun({ environment: input.environment, pipeline: input.pipeline, action: input.action, partition });
+  Object.assign(status, { ...started, scheduledAt: scheduledAt.toISOString(), state: started.outcome === 'finished' ? 'done' : 'following' });
+  setCurrentDetails(`**${input.schedule}** fired for ${scheduledAt.toISOString()} → partition ${partition}: ${started.outcome} ${started.workflowId}`);
+  if (started.outcome !== 'finished') {
+    const { awaitScheduledRun } = proxyActivities<Activities>({
+      startToCloseTimeout: follow.chunkMs + 30_000,
+      // STILL_RUNNING hands over to the next attempt at once; a failed run is non-retryable.
+      retry: { initialInterval: '1 second', backoffCoefficient: 1, maximumInterval: '1 second' },
+    });
+    await awaitScheduledRun({ workflowId: started.workflowId, ...follow });
+    status.state = 'done';
+  }
+  return { ...started, scheduledAt: scheduledAt.toISOString() };
 }

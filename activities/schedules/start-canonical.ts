@@ -18,11 +18,18 @@ import {
 // (so a backfill over days that ran starts nothing new for them).
 
 export function createStartScheduledActivity(deps: { config: PipelineConfig; temporal: Client }) {
-  return async function startScheduledRun(req: { environment: string; pipeline: string; action: 'training' | 'prediction'; partition: string }): Promise<Omit<ScheduledRunResult, 'scheduledAt'>> {
+  return async function startScheduledRun(req: {
+    environment: string;
+    pipeline: string;
+    action: 'training' | 'prediction';
+    partition: string;
+  }): Promise<Omit<ScheduledRunResult, 'scheduledAt'> & { follow: { pollIntervalMs: number; chunkMs: number } }> {
     const pipeline = deps.config.pipelines[req.pipeline];
     if (!pipeline?.environments[req.environment]) throw ApplicationFailure.nonRetryable(`the config has no pipeline ${req.pipeline} in ${req.environment} any more`, 'InvalidRun');
     const id = { environment: req.environment, pipeline: req.pipeline, partition: req.partition };
     const perSegment = segmentsOf(pipeline).length > 0;
+    // The firing follows the run as the run follows its Vertex job: same interval, same chunks.
+    const follow = { pollIntervalMs: pipeline.polling.interval, chunkMs: pipeline.polling.chunk };
     const [workflowType, workflowId] =
       req.action === 'prediction'
         ? [predictionRunWorkflowType, predictionRunId(id)]
@@ -38,11 +45,11 @@ export function createStartScheduledActivity(deps: { config: PipelineConfig; tem
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `${req.action === 'prediction' ? 'Prediction' : 'Training'} ${req.pipeline} · ${req.environment} · ${req.partition} (scheduled)`,
       });
-      return { partition: req.partition, workflowId, outcome: 'started' };
+      return { partition: req.partition, workflowId, outcome: 'started', follow };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       const { status } = await deps.temporal.workflow.getHandle(workflowId).describe();
-      return { partition: req.partition, workflowId, outcome: status.name === 'RUNNING' ? 'attached' : 'finished' };
+      return { partition: req.partition, workflowId, outcome: status.name === 'RUNNING' ? 'attached' : 'finished', follow };
     }
   };
 }

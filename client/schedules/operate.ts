@@ -60,7 +60,8 @@ export async function pauseSchedule(client: Client, id: string, pause: boolean, 
 
 export async function triggerSchedule(client: Client, id: string): Promise<void> {
   const { handle } = await managed(client, id);
-  await handle.trigger('ALLOW_ALL');
+  // The schedule's own overlap policy: the server then follows the firing, so pause-on-failure applies.
+  await handle.trigger();
 }
 
 /**
