@@ -55,7 +55,7 @@ test('partitions from the scheduled time: yesterday in Tokyo, last month, the pr
   expect(partitionAt(new Date('2026-01-01T00:10:00Z'), 'hourly', -1, 'UTC')).toBe('2025-12-31T23');
 });
 
-test('sync: creates, a repeated sync writes nothing, a change updates in place (keeping a pause), a removed schedule is deleted, an unmanaged one survives', async () => {
+test('sync: creates, a repeated sync writes nothing, a change updates in place (keeping a pause), removed schedules and pipelines are deleted, an unmanaged one survives', async () => {
   const config = testConfig();
   // Someone else's schedule, even under our id prefix: not ours (no memo marker), never touched.
   const foreign: ScheduleHandle = await client.schedule.create({
@@ -101,6 +101,15 @@ test('sync: creates, a repeated sync writes nothing, a change updates in place (
   for await (const s of client.schedule.list()) ids.push(s.scheduleId);
   expect(ids).toEqual(expect.arrayContaining([DAILY, 'ct:sched:legacy:cloud-scheduler-import']));
   expect(ids).not.toContain(WEEKLY);
+  // The whole pipeline leaves the config: its remaining schedule goes too; the foreign one stays.
+  const withoutPipeline = structuredClone(removed);
+  delete withoutPipeline.pipelines.nightly;
+  const gone = await planSync(client, withoutPipeline, ENV);
+  expect(gone.entries.map((e) => [e.op, e.id])).toEqual([['delete', DAILY]]);
+  await applySync(client, gone);
+  const left: string[] = [];
+  for await (const s of client.schedule.list()) left.push(s.scheduleId);
+  expect(left).not.toContain(DAILY);
   expect((await foreign.describe()).state).toMatchObject({ paused: true, note: 'not ours' });
   await foreign.delete();
 });

@@ -33,10 +33,11 @@ async function managedIn(client: Client, environment: string) {
 }
 
 export async function planSync(client: Client, config: PipelineConfig, environment: string): Promise<SyncPlan> {
-  const known = Object.values(config.pipelines).some((p) => p.environments[environment]);
-  if (!known) throw new TrainingRequestError(`no pipeline in the config has environment "${environment}"`);
   const desired = desiredSchedules(config, environment);
   const existing = await managedIn(client, environment);
+  // An environment the config does not know is a typo, unless its last pipeline just left (then its schedules go).
+  const known = Object.values(config.pipelines).some((p) => p.environments[environment]);
+  if (!known && existing.size === 0) throw new TrainingRequestError(`no pipeline in the config has environment "${environment}", and no schedule of it exists`);
   const entries: PlanEntry[] = [];
   let unchanged = 0;
   for (const d of desired) {
