@@ -10,7 +10,7 @@ import { testStack } from './setup/test-stack';
 const histories = loadSavedHistories();
 
 test('committed histories exist for the workflows', () => {
-  expect(histories.map((h) => h.name)).toEqual(expect.arrayContaining(['stack-check-signalled', 'training-run-succeeded', 'training-run-cancelled', 'training-run-published', 'training-run-approved', 'wait-for-model-announced', 'prediction-run-succeeded', 'prediction-segment-partial']));
+  expect(histories.map((h) => h.name)).toEqual(expect.arrayContaining(['stack-check-signalled', 'training-run-succeeded', 'training-run-cancelled', 'training-run-published', 'training-run-approved', 'wait-for-model-announced', 'prediction-run-succeeded', 'prediction-segment-partial', 'training-fanout-succeeded', 'scheduled-run-failed']));
 });
 
 test('every committed history replays against the current workflow code', async () => {

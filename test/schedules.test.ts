@@ -13,6 +13,7 @@ import { partitionAt, scheduledRunQuery, scheduledRunWorkflowType, type Schedule
 import { freePort } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
+import { maybeSaveHistory } from './helpers/histories';
 import { eventually, testConfig, withWorker } from './helpers/temporal';
 import { testStack } from './setup/test-stack';
 
@@ -197,6 +198,8 @@ test('pause-on-failure: a firing whose run fails pauses its schedule, with the r
       }, 60_000);
       expect(paused.note).toMatch(/fail/i);
       const firings = await scheduledRuns(id);
+      const firstFiring = (await describeSchedule(client, id)).recentActions[0]!.workflowId;
+      await maybeSaveHistory(client.workflow.getHandle(firstFiring), 'scheduled-run-failed');
       expect(firings.filter((f) => f.outcome === 'started')).toHaveLength(1);
       expect(firings[0]!.workflowId).toMatch(/^training:doom:impatient-fail:all:/);
     },

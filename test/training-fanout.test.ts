@@ -2,6 +2,7 @@
 // run ids (a run data-ready already started is reported, not duplicated).
 import { randomInt } from 'node:crypto';
 import { startTrainingFanout, startTrainingRun } from '../client/training';
+import { maybeSaveHistory } from './helpers/histories';
 import { testConfig, withWorker } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 
@@ -16,6 +17,7 @@ test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex job
     await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { runningMs: 1_500 } });
     const handle = await startTrainingFanout(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
     const result = await handle.result();
+    await maybeSaveHistory(handle, 'training-fanout-succeeded');
     expect(result.verdict).toBe('succeeded');
     expect(result.runs.map((r) => [r.segment, r.outcome, r.workflowId])).toEqual([
       ['jp-instagram', 'succeeded', `training:staging:engagement:jp-instagram:${partition}`],
