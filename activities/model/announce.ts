@@ -1,8 +1,9 @@
 import type { Storage } from '@google-cloud/storage';
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { modelKey, modelReadySignal, predictionRunId, predictionRunWorkflowType, searchAttributes as sa, type ModelReady } from '../../contracts';
+import { startOrFind } from '../canonical-start';
 import { writeModelReadyFiles } from './artifacts';
 
 // Model-ready, told two ways: files in GCS for today's flag-file consumers, and a signal to every
@@ -28,18 +29,13 @@ export function createAnnounceActivity(deps: { storage: Storage; temporal: Clien
     if (!deps.config.pipelines[m.pipeline]?.prediction?.startOnModelReady) return { consumersTold: told };
     // The config asks for predictions with every new model: the partition's run, once (a retry attaches).
     const workflowId = predictionRunId(m);
-    try {
-      await deps.temporal.workflow.start(predictionRunWorkflowType, {
-        workflowId,
-        taskQueue: Context.current().info.taskQueue,
-        args: [{ pipeline: m.pipeline, environment: m.environment, partition: m.partition }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `Prediction ${m.pipeline} · ${m.environment} · ${m.partition} · started by model-ready ${m.version}`,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err; // already ran for this partition
-    }
+    await startOrFind(deps.temporal, {
+      workflowType: predictionRunWorkflowType,
+      workflowId,
+      taskQueue: Context.current().info.taskQueue,
+      args: [{ pipeline: m.pipeline, environment: m.environment, partition: m.partition }],
+      staticSummary: `Prediction ${m.pipeline} · ${m.environment} · ${m.partition} · started by model-ready ${m.version}`,
+    });
     return { consumersTold: told, predictionStarted: workflowId };
   };
 }

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { segmentsOf } from '../../config/runs';
@@ -12,6 +12,7 @@ import {
   trainingRunWorkflowType,
   type ScheduledRunResult,
 } from '../../contracts';
+import { startOrFind } from '../canonical-start';
 
 // A schedule's firing starts the partition's canonical run, the one Airflow's data-ready and
 // operators reach too: started here if nobody has, attached if it runs, nothing if it already ran
@@ -36,20 +37,13 @@ export function createStartScheduledActivity(deps: { config: PipelineConfig; tem
         : perSegment
           ? [trainingFanoutWorkflowType, trainingFanoutId(id)]
           : [trainingRunWorkflowType, trainingRunId(id)];
-    try {
-      await deps.temporal.workflow.start(workflowType, {
-        workflowId,
-        taskQueue: Context.current().info.taskQueue,
-        args: [{ pipeline: req.pipeline, environment: req.environment, partition: req.partition }],
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `${req.action === 'prediction' ? 'Prediction' : 'Training'} ${req.pipeline} · ${req.environment} · ${req.partition} (scheduled)`,
-      });
-      return { partition: req.partition, workflowId, outcome: 'started', follow };
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      const { status } = await deps.temporal.workflow.getHandle(workflowId).describe();
-      return { partition: req.partition, workflowId, outcome: status.name === 'RUNNING' ? 'attached' : 'finished', follow };
-    }
+    const outcome = await startOrFind(deps.temporal, {
+      workflowType,
+      workflowId,
+      taskQueue: Context.current().info.taskQueue,
+      args: [{ pipeline: req.pipeline, environment: req.environment, partition: req.partition }],
+      staticSummary: `${req.action === 'prediction' ? 'Prediction' : 'Training'} ${req.pipeline} · ${req.environment} · ${req.partition} (scheduled)`,
+    });
+    return { partition: req.partition, workflowId, outcome, follow };
   };
 }
