@@ -10,7 +10,7 @@ import { startPredictionRun } from '../client/prediction';
 import { parseConfig } from '../config/load-config';
 import { Duration } from '../config/primitives';
 import { predictionRunId } from '../contracts';
-import type { JobView } from '../emulators/vertex-ai/control-schema';
+import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import { startBenchStack } from './stack';
 
 const { values } = parseArgs({
@@ -27,14 +27,6 @@ const countries = Array.from({ length: Math.ceil(N / snsCount) }, (_, i) => Stri
 const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
 const overflow = countries.length * snsCount - N;
 const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
-
-function peakConcurrency(jobs: JobView[]): number {
-  const edges = jobs.flatMap((j) => [[Date.parse(j.createTime), 1] as const, [Date.parse(j.endTime ?? new Date().toISOString()), -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let peak = 0;
-  for (const [, d] of edges) peak = Math.max(peak, (now += d));
-  return peak;
-}
 
 async function main(): Promise<void> {
   const configText = JSON.stringify({

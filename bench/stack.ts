@@ -15,7 +15,8 @@ import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
 import { workflowsPath } from '../workers/worker';
 
 // A private stack for a benchmark: dev server (with the metrics endpoint), fake GCS, the Vertex
-// emulator on free ports, and the worker as a process on task queue "bench"; nothing shared with `npm run dev`.
+// emulator on free ports, and the worker (in this process, or as its own) on task queue "bench";
+// nothing shared with `npm run dev`.
 
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
@@ -77,6 +78,9 @@ export async function startBenchStack(bucket = 'ct-bench') {
     control,
     client,
     vertex,
+    /** For a worker in this process (bench:training measures the workflows, not the worker's memory). */
+    native,
+    bundle,
     tmp,
     close: async () => {
       await vertex.close();

@@ -6,30 +6,19 @@
 // Counts depend only on the ratios of job length, poll interval and chunk, so they are the same as
 // unscaled; lags are reported both measured and multiplied back.
 //   npm run bench:training [-- --scale 60 --latency-runs 100]
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Storage } from '@google-cloud/storage';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { sendDataReady } from '../client/training';
 import { parseConfig } from '../config/load-config';
-import { createVertexClientFactory } from '../config/vertex';
 import { trainingRunId, type TrainingRunResult } from '../contracts';
-import { VertexEmulatorControl } from '../emulators/vertex-ai/control-client';
-import { ensureBuckets, startFakeGcs } from '../scripts/stack/gcs-server';
-import { freePort } from '../scripts/stack/process';
-import { startTemporalDevServer } from '../scripts/stack/temporal-server';
-import { readToolPaths, repoRoot } from '../scripts/stack/tools';
-import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
-import { createWorker, workflowsPath } from '../workers/worker';
+import { repoRoot } from '../scripts/stack/tools';
+import { createWorker } from '../workers/worker';
+import { startBenchStack } from './stack';
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: '60' }, 'latency-runs': { type: 'string', default: '100' } } });
 const scale = Number(values.scale);
 const latencyRuns = Number(values['latency-runs']);
 const MIN = 60_000;
-const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 async function actions(metricsUrl: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();
@@ -43,17 +32,9 @@ async function actions(metricsUrl: string): Promise<number> {
 const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 async function main(): Promise<void> {
-  process.env.METADATA_SERVER_DETECTION = 'none';
-  const tools = readToolPaths();
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
-  const ports = { t: await freePort(), h: await freePort(), m: await freePort(), g: await freePort(), v: await freePort(), c: await freePort() };
-  const temporal = await startTemporalDevServer({ binary: tools.temporal, ip: '127.0.0.1', port: ports.t, httpPort: ports.h, metricsPort: ports.m, namespace: 'ct-bench', logFile: path.join(tmp, 'temporal.log') });
-  const gcs = await startFakeGcs({ binary: tools.fakeGcsServer, port: ports.g, logFile: path.join(tmp, 'gcs.log') });
-  await ensureBuckets(gcs.endpoint, 'ct-bench', ['ct-bench']);
-  const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'ct-bench', useAuthWithCustomEndpoint: false });
+  const stack = await startBenchStack();
+  const { temporal, storage, control, client } = stack;
   await storage.bucket('ct-bench').upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), { destination: 'spec.yaml', resumable: false });
-  const vertexEmu = await startVertexEmulator({ port: ports.v, controlPort: ports.c, gcsEndpoint: gcs.endpoint, projectId: 'ct-bench', logFile: path.join(tmp, 'vertex.log') });
-  const control = new VertexEmulatorControl(vertexEmu.controlUrl);
   const config = parseConfig(
     `version: 1
 pipelines:
@@ -78,12 +59,7 @@ pipelines:
 `,
     'bench config',
   );
-  const vertex = createVertexClientFactory({ VERTEX_API_ENDPOINT: `${vertexEmu.host}:${vertexEmu.port}` });
-  const native = await NativeConnection.connect({ address: temporal.address });
-  const connection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection, namespace: 'ct-bench' });
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quiet });
-  const worker = await createWorker({ connection: native, namespace: 'ct-bench', taskQueue: 'bench', deps: { storage, vertex, config, temporal: client }, workflowBundle: bundle });
+  const worker = await createWorker({ connection: stack.native, namespace: 'ct-bench', taskQueue: 'bench', deps: { storage, vertex: stack.vertex, config, temporal: client }, workflowBundle: stack.bundle });
 
   const day = (i: number) => `2030-${String(1 + Math.floor(i / 28)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
   const runOnce = async (partition: string, jobMinutes: number, pipeline = 'bench') => {
@@ -139,10 +115,7 @@ pipelines:
     dataReadyToCreateP99MsMax: 250,
   };
   console.log(JSON.stringify({ bench: 'training-run', timeScale: scale, pollIntervalMs: MIN, chunkMs: 15 * MIN, ...out, targets, node: process.version }, null, 2));
-  await vertex.close();
-  await connection.close();
-  await native.close();
-  await Promise.all([temporal.service.stop(), gcs.service.stop(), vertexEmu.service.stop()]);
+  await stack.close();
 }
 
 main().catch((err: unknown) => {

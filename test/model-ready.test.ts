@@ -2,15 +2,14 @@
 // that asks after the fact finds the champion in the registry; one nobody satisfies times out with
 // the reason. And the worker killed mid-upload leaves one version.
 import { randomInt } from 'node:crypto';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { startWaitForModel } from '../client/model';
 import { startTrainingRun } from '../client/training';
 import { modelWaitStatusQuery, searchAttributes as sa } from '../contracts';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, testConfig, uniqueId, withWorker } from './helpers/temporal';
+import { connectTestClient, eventually, testConfig, uniqueId, withWorker } from './helpers/temporal';
 import { emulatorControl, vertexClients } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
-import { testStack } from './setup/test-stack';
 
 jest.setTimeout(120_000);
 
@@ -70,8 +69,7 @@ test('worker SIGKILLed mid-upload: the retry finds the version the dead worker m
   const partition = `20${year}-04-01`;
   // Vertex accepts the upload (the version appears) but the answer is held back until after the kill.
   await control.addFault({ method: 'UploadModel', project: 'ct-test-upload', code: 'UNAVAILABLE', mode: 'lose-response', delayMs: 30_000, times: 1 });
-  const connection = await Connection.connect({ address: testStack().CT_TEST_TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: testStack().CT_TEST_NAMESPACE });
+  const { client, close } = await connectTestClient();
   let worker = await startWorkerProcess({ taskQueue });
   try {
     const handle = await startTrainingRun(client, config, { pipeline: 'fragile', environment: 'chaos', partition, assumeDataReady: true }, { taskQueue });
@@ -86,6 +84,6 @@ test('worker SIGKILLed mid-upload: the retry finds the version the dead worker m
     expect((await control.calls({ method: 'UploadModel' })).filter((c) => JSON.stringify(c.request).includes(partition))).toHaveLength(1);
   } finally {
     await worker.stop();
-    await connection.close();
+    await close();
   }
 });

@@ -1,13 +1,11 @@
 // The worker process is SIGKILLed in the middle of a fan-out and another one started: the run
 // finishes with exactly one Vertex job per segment.
 import { randomInt } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
-import { eventually, testConfig, testStorage, uniqueId } from './helpers/temporal';
+import { connectTestClient, eventually, testConfig, testStorage, uniqueId } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
-import { testStack } from './setup/test-stack';
 
 jest.setTimeout(240_000);
 
@@ -24,8 +22,7 @@ test('worker SIGKILLed mid-fan-out and restarted: no duplicate jobs, every segme
     await storage.bucket('ct-test-bucket').file(`predict-in/predicted/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`).save('{"user":1}\n', { resumable: false });
   }
   await control.addRule({ match: { kind: 'batchPredictionJob', labels: { 'ct-partition': partition } }, script: { runningMs: 3_000 } });
-  const connection = await Connection.connect({ address: testStack().CT_TEST_TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: testStack().CT_TEST_NAMESPACE });
+  const { client, close } = await connectTestClient();
   let worker = await startWorkerProcess({ taskQueue });
   try {
     // A champion to predict with.
@@ -42,6 +39,6 @@ test('worker SIGKILLed mid-fan-out and restarted: no duplicate jobs, every segme
     expect(made).toEqual([...segments].sort());
   } finally {
     await worker.stop();
-    await connection.close();
+    await close();
   }
 });

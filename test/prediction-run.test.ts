@@ -6,6 +6,7 @@ import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
 import { predictionProgressQuery, type PredictionSummary } from '../contracts';
+import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import type { JobView } from '../emulators/vertex-ai/control-schema';
 import { maybeSaveHistory } from './helpers/histories';
 import { eventually, testConfig, withWorker, type WorkerContext } from './helpers/temporal';
@@ -40,15 +41,6 @@ async function champion(ctx: WorkerContext, pipeline: string) {
 
 const jobsOf = async (pipeline: string, partition: string) => (await control.jobs({ kind: 'batchPredictionJob', labels: { 'ct-pipeline': pipeline, 'ct-partition': partition } })).sort((a, b) => a.createTime.localeCompare(b.createTime));
 const segmentOf = (j: JobView) => `${j.labels['ct-country']}-${j.labels['ct-sns']}`;
-
-/** The most jobs alive at once: each job lives from its creation to its end. */
-function peakConcurrency(jobs: JobView[]): number {
-  const edges = jobs.flatMap((j) => [[Date.parse(j.createTime), 1] as const, [Date.parse(j.endTime ?? new Date().toISOString()), -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let peak = 0;
-  for (const [, d] of edges) peak = Math.max(peak, (now += d));
-  return peak;
-}
 
 test('3 × 3 end to end: outputs in GCS, never more than 2 jobs at once, creates paced by the quota, summary returned and written', async () => {
   await withWorker(async (ctx) => {

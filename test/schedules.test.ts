@@ -14,8 +14,7 @@ import { freePort } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, testConfig, withWorker } from './helpers/temporal';
-import { testStack } from './setup/test-stack';
+import { connectTestClient, eventually, testConfig, withWorker } from './helpers/temporal';
 
 jest.setTimeout(120_000);
 
@@ -23,13 +22,10 @@ const ENV = 'sched';
 const DAILY = 'ct:sched:nightly:daily';
 const WEEKLY = 'ct:sched:nightly:weekly-retrain';
 
-let connection: Connection;
 let client: Client;
-beforeAll(async () => {
-  connection = await Connection.connect({ address: testStack().CT_TEST_TEMPORAL_ADDRESS });
-  client = new Client({ connection, namespace: testStack().CT_TEST_NAMESPACE });
-});
-afterAll(() => connection.close());
+let close: () => Promise<void>;
+beforeAll(async () => ({ client, close } = await connectTestClient()));
+afterAll(() => close());
 
 const withSchedules = (change: (s: NonNullable<PipelineConfig['pipelines'][string]['schedules']>) => void, base = testConfig()): PipelineConfig => {
   const config = structuredClone(base);

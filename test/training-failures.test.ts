@@ -10,10 +10,9 @@ import { trainingRunId, trainingStatusQuery } from '../contracts';
 import { freePort, type Service } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
-import { eventually, testConfig, uniqueId } from './helpers/temporal';
+import { connectTestClient, eventually, testConfig, uniqueId } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
-import { testStack } from './setup/test-stack';
 
 jest.setTimeout(240_000);
 
@@ -21,13 +20,10 @@ const control = emulatorControl();
 const config = testConfig();
 const uniquePartition = () => `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
 
-let connection: Connection;
 let client: Client;
-beforeAll(async () => {
-  connection = await Connection.connect({ address: testStack().CT_TEST_TEMPORAL_ADDRESS });
-  client = new Client({ connection, namespace: testStack().CT_TEST_NAMESPACE });
-});
-afterAll(() => connection.close());
+let close: () => Promise<void>;
+beforeAll(async () => ({ client, close } = await connectTestClient()));
+afterAll(() => close());
 
 function kill(worker: Service): Promise<unknown> {
   process.kill(worker.pid, 'SIGKILL');

@@ -1,7 +1,7 @@
 import { ActivityCancellationType, ApplicationFailure } from '@temporalio/common';
 import { CancellationScope, isCancellation, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities, BatchJobRef, BatchProgress, SegmentPlan } from '../activities';
-import { BATCH_PREDICTION_FAILED, modelKey, NO_MODEL, searchAttributes as sa, VERTEX_REJECTED, type PredictionSegmentInput, type SegmentResult } from '../contracts';
+import { BATCH_PREDICTION_FAILED, formatDuration, modelKey, NO_MODEL, searchAttributes as sa, VERTEX_REJECTED, type PredictionSegmentInput, type SegmentResult } from '../contracts';
 import { createQueueFor } from './create-queue';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
 
@@ -38,7 +38,7 @@ export async function predictionSegment(input: PredictionSegmentInput): Promise<
     onLook: (_, seen) => show(`Waiting for a model fresh enough (${key}): ${seen}.`),
   });
   if ('timedOut' in model) {
-    throw ApplicationFailure.nonRetryable(`no model to predict ${input.segment} with: ${model.seen}${plan.maxAgeMs ? ` (want one registered in the last ${plan.maxAgeMs / 3_600_000} h)` : ''}`, NO_MODEL);
+    throw ApplicationFailure.nonRetryable(`no model to predict ${input.segment} with: ${model.seen}${plan.maxAgeMs ? ` (want one registered in the last ${formatDuration(plan.maxAgeMs)})` : ''}`, NO_MODEL);
   }
   const modelVersion = `${model.model}@${model.version}`;
 

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { Duration } from '../config/primitives';
 import { modelKey, modelWaitStatusQuery, parsePayload, searchAttributes as sa, WaitForModelInput, type ModelWaitStatus, type WaitForModelResult } from '../contracts';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
 
@@ -12,10 +13,8 @@ const { resolveModelRef } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-const ms = (d: string) => {
-  const [, n, unit] = /^([0-9]+)(ms|s|m|h|d)$/.exec(d)!;
-  return Number(n) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms'];
-};
+// The input was checked against the same pattern: these durations parse.
+const ms = (d: string) => Duration.parse(d);
 
 export async function waitForModel(rawInput: WaitForModelInput): Promise<WaitForModelResult> {
   const input = parsePayload(WaitForModelInput, rawInput, 'waitForModel input');

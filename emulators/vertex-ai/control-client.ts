@@ -63,3 +63,12 @@ export class VertexEmulatorControl {
 
   reset = () => this.call<object>('POST', '/reset');
 }
+
+/** The most jobs alive at once, as the emulator saw them: each lives from its creation to its end (or now). */
+export function peakConcurrency(jobs: Pick<JobView, 'createTime' | 'endTime'>[]): number {
+  const edges = jobs.flatMap((j) => [[Date.parse(j.createTime), 1] as const, [Date.parse(j.endTime ?? new Date().toISOString()), -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let alive = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (alive += d));
+  return peak;
+}

@@ -56,6 +56,13 @@ export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts
   }
 }
 
+/** A client of the test namespace without a worker (for tests whose worker is a separate process). */
+export async function connectTestClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const env = testStack();
+  const connection = await Connection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
+  return { client: new Client({ connection, namespace: env.CT_TEST_NAMESPACE }), close: () => connection.close() };
+}
+
 /** Polls until `check` returns a value other than undefined (e.g. a query reaching a phase). */
 export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
