@@ -1,11 +1,11 @@
-import { v1 } from '@google-cloud/aiplatform';
 import * as grpc from '@grpc/grpc-js';
+import { JobServiceClient, ModelServiceClient, PipelineServiceClient } from './aiplatform';
 import type { GcpEnv } from './env';
 
 export interface VertexClients {
-  pipelines: v1.PipelineServiceClient;
-  jobs: v1.JobServiceClient;
-  models: v1.ModelServiceClient;
+  pipelines: PipelineServiceClient;
+  jobs: JobServiceClient;
+  models: ModelServiceClient;
 }
 export type VertexClientFactory = (region: string) => VertexClients;
 
@@ -19,14 +19,14 @@ export function createVertexClientFactory(env: Pick<GcpEnv, 'VERTEX_API_ENDPOINT
     const key = env.VERTEX_API_ENDPOINT ?? region;
     let clients = cache.get(key);
     if (!clients) {
-      let opts: ConstructorParameters<typeof v1.PipelineServiceClient>[0];
+      let opts: ConstructorParameters<typeof PipelineServiceClient>[0];
       if (env.VERTEX_API_ENDPOINT) {
         const [host, port] = env.VERTEX_API_ENDPOINT.split(':');
         opts = { apiEndpoint: host, port: Number(port), sslCreds: grpc.credentials.createInsecure() };
       } else {
         opts = { apiEndpoint: `${region}-aiplatform.googleapis.com` };
       }
-      clients = { pipelines: new v1.PipelineServiceClient(opts), jobs: new v1.JobServiceClient(opts), models: new v1.ModelServiceClient(opts) };
+      clients = { pipelines: new PipelineServiceClient(opts), jobs: new JobServiceClient(opts), models: new ModelServiceClient(opts) };
       cache.set(key, clients);
     }
     return clients;

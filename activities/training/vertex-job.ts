@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { helpers, type protos } from '@google-cloud/aiplatform';
+import type { protos } from '@google-cloud/aiplatform';
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
+import { toValue as valueOf } from '../../config/aiplatform';
 import type { VertexClientFactory } from '../../config/vertex';
 import type { TrainingJobRef } from '../../contracts';
 import { readSpec, withCaching } from './kfp-spec';
@@ -9,7 +10,7 @@ import type { JobProgress, RunPlan, SubmitRequest } from './types';
 import { grpcCode, vertexFailure } from './vertex-errors';
 
 type IValue = protos.google.protobuf.IValue;
-const toValue = (v: unknown) => helpers.toValue(v as object) as IValue;
+const toValue = (v: unknown) => valueOf(v as object) as IValue;
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED', 'PAUSED']);
 /** JOB_STATE_X / PIPELINE_STATE_X → X. PAUSED counts as an end here: nothing in v1 resumes it. */
