@@ -11,6 +11,7 @@ import { parseConfig } from '../config/load-config';
 import { Duration } from '../config/primitives';
 import { predictionRunId } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
+import { workerNodeOptions } from '../scripts/stack/worker-command';
 import { startBenchStack } from './stack';
 
 const { values } = parseArgs({
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   const partition = '2030-06-01';
   await control.addRule({ match: { kind: 'batchPredictionJob' }, script: { queuedMs: 0, pendingMs: 0, runningMs: D } });
 
+  let idleWorkerRssMb: number | undefined;
   const summary = await (async () => {
     // A champion to predict with, registered directly: the bench measures prediction only.
     const [op] = await stack.vertex('us-central1').models.uploadModel({
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
       model: { displayName: 'fanout', artifactUri: 'gs://ct-bench/model/', containerSpec: { imageUri: 'img' }, versionAliases: ['champion'] },
     });
     await op.promise();
+    idleWorkerRssMb = worker.rssMb();
     const started = Date.now();
     const handle = await startPredictionRun(client, config, { pipeline: 'fanout', environment: 'bench', partition }, { taskQueue: 'bench' });
     const result = await handle.result();
@@ -110,9 +113,11 @@ async function main(): Promise<void> {
         vertexCallsByMethod: byMethod,
         vertexJobs: jobs.length,
         peakConcurrency: peakConcurrency(jobs),
+        idleWorkerRssMb,
         peakWorkerRssMb,
         targets: { overheadMsMax: 60_000, parentEventsPerRunMax: 10_000, workerRssMbMax: 512, peakConcurrency: M },
-        note: 'the worker is workers/main.ts in its own process; peak RSS is its VmHWM',
+        note: 'the worker is the compiled dist/workers/main.js in its own process, with package.json config.workerNodeOptions; peak RSS is its VmHWM',
+        workerNodeOptions,
         node: process.version,
       },
       null,

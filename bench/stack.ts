@@ -12,7 +12,8 @@ import { freePort, Service, waitUntilReady } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths, repoRoot } from '../scripts/stack/tools';
 import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
-import { workflowsPath } from '../workers/worker';
+import { compileWorker, workerCommand } from '../scripts/stack/worker-command';
+import { bundleOptions } from '../workers/bundle';
 
 // A private stack for a benchmark: dev server (with the metrics endpoint), fake GCS, the Vertex
 // emulator on free ports, and the worker (in this process, or as its own) on task queue "bench";
@@ -35,21 +36,22 @@ export async function startBenchStack(bucket = 'ct-bench') {
   const native = await NativeConnection.connect({ address: temporal.address });
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: 'ct-bench' });
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+  const bundle = await bundleWorkflowCode({ ...bundleOptions, logger: quiet });
 
   /**
-   * The production worker (workers/main.ts) as its own process, so its memory is its own: the
-   * bench's client, the bundler and the emulators are elsewhere. Peak RSS is the kernel's VmHWM.
+   * The production worker (compiled: `node <config.workerNodeOptions> dist/workers/main.js`) as its
+   * own process, so its memory is its own: the bench's client, the bundler and the emulators are
+   * elsewhere. Peak RSS is the kernel's VmHWM.
    */
   const startWorkerProcess = async (configText: string) => {
+    await compileWorker();
     const configFile = path.join(tmp, 'pipelines.json');
     const bundleFile = path.join(tmp, 'workflows-bundle.js');
     writeFileSync(configFile, configText);
     writeFileSync(bundleFile, bundle.code);
     const service = Service.start({
       name: 'worker',
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'workers', 'main.ts')],
+      ...workerCommand('compiled'),
       cwd: repoRoot,
       logFile: path.join(tmp, 'worker.log'),
       env: {
@@ -65,11 +67,11 @@ export async function startBenchStack(bucket = 'ct-bench') {
       },
     });
     await waitUntilReady(service, () => hasRecentPoller(temporal.address, 'ct-bench', 'bench'), 60_000);
-    const peakRssMb = () => {
-      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'));
-      return hwm ? Math.round(Number(hwm[1]) / 1024) : undefined;
+    const statusMb = (field: 'VmHWM' | 'VmRSS') => {
+      const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'));
+      return kb ? Math.round(Number(kb[1]) / 1024) : undefined;
     };
-    return { service, peakRssMb };
+    return { service, peakRssMb: () => statusMb('VmHWM'), rssMb: () => statusMb('VmRSS') };
   };
   return {
     startWorkerProcess,

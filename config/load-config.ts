@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -14,7 +14,14 @@ export class ConfigError extends Error {
   }
 }
 
-export const defaultConfigPath = path.join(__dirname, 'pipelines.yaml');
+/** The clone's root: found upwards, so the compiled worker (dist/config/) reads the same file as tsx does. */
+function packageRoot(dir: string): string {
+  if (existsSync(path.join(dir, 'package.json'))) return dir;
+  const parent = path.dirname(dir);
+  return parent === dir ? path.join(__dirname, '..') : packageRoot(parent);
+}
+
+export const defaultConfigPath = path.join(packageRoot(__dirname), 'config', 'pipelines.yaml');
 
 /** Parses config text; every problem names the file, line, the path inside it and what is wrong. */
 export function parseConfig(text: string, file: string): z.output<typeof PipelineConfig> {

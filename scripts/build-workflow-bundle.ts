@@ -3,10 +3,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowsPath } from '../workers/worker';
+import { bundleOptions } from '../workers/bundle';
 
 async function main(): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath });
+  const { code } = await bundleWorkflowCode(bundleOptions);
   const out = path.join(__dirname, '..', 'dist', 'workflow-bundle.js');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, code);

@@ -13,6 +13,7 @@ import { isPortFree, Service, waitUntilReady } from './stack/process';
 import { startTemporalDevServer } from './stack/temporal-server';
 import { startVertexEmulator } from './stack/vertex-emulator';
 import { readToolPaths, repoRoot } from './stack/tools';
+import { workerCommand } from './stack/worker-command';
 
 const TASK_QUEUE = 'ct-coordinator';
 
@@ -101,8 +102,7 @@ async function main(): Promise<void> {
 
     const worker = Service.start({
       name: 'worker',
-      command: process.execPath,
-      args: ['--import', 'tsx', path.join(repoRoot, 'workers', 'main.ts')],
+      ...workerCommand('source'),
       cwd: repoRoot,
       detached: true,
       env: {

@@ -2,8 +2,7 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import { createActivities, type ActivityDeps } from '../activities';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { createQueueFor } from '../workflows/create-queue';
-
-export const workflowsPath = require.resolve('../workflows');
+import { bundleOptions } from './bundle';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -47,7 +46,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
     activities,
     // Training runs and prediction segments hold one long-polling activity per running Vertex job (a timer, no CPU).
     maxConcurrentActivityTaskExecutions: 1000,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: bundleOptions.workflowsPath, bundlerOptions: { preloadModules: bundleOptions.preloadModules } }),
   });
   const creators = await Promise.all(
     createQueues(opts.deps.config, opts.taskQueue).map(({ queue, perMinute }) =>

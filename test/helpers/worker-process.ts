@@ -1,14 +1,15 @@
 import path from 'node:path';
 import { hasRecentPoller } from '../../scripts/stack/pollers';
 import { Service, waitUntilReady } from '../../scripts/stack/process';
+import { workerCommand } from '../../scripts/stack/worker-command';
 import { testStack } from '../setup/test-stack';
 import { testConfigPath, uniqueId } from './temporal';
 
 const root = path.join(__dirname, '..', '..');
 
 /**
- * The production worker (workers/main.ts) as its own process, so a test can SIGKILL it the way
- * a node or container dies, and start another.
+ * The production worker (dist/workers/main.js, compiled by the global setup) as its own process,
+ * so a test can SIGKILL it the way a node or container dies, and start another.
  */
 export async function startWorkerProcess(opts: { taskQueue: string; address?: string; namespace?: string; logFile?: string }): Promise<Service> {
   const env = testStack();
@@ -16,8 +17,7 @@ export async function startWorkerProcess(opts: { taskQueue: string; address?: st
   const namespace = opts.namespace ?? env.CT_TEST_NAMESPACE;
   const worker = Service.start({
     name: 'worker',
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join(root, 'workers', 'main.ts')],
+    ...workerCommand('compiled'),
     cwd: root,
     logFile: opts.logFile ?? path.join(env.CT_TEST_TMP_DIR, `${uniqueId('worker')}.log`),
     env: {

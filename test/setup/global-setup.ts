@@ -10,7 +10,8 @@ import { freePort, type Service } from '../../scripts/stack/process';
 import { startTemporalDevServer } from '../../scripts/stack/temporal-server';
 import { readToolPaths } from '../../scripts/stack/tools';
 import { startVertexEmulator } from '../../scripts/stack/vertex-emulator';
-import { workflowsPath } from '../../workers/worker';
+import { compileWorker } from '../../scripts/stack/worker-command';
+import { bundleOptions } from '../../workers/bundle';
 import type { TestStackEnvVars } from './test-stack';
 
 declare global {
@@ -46,7 +47,9 @@ export default async function globalSetup(): Promise<void> {
       logFile: path.join(tmp, 'temporal.log'),
     }),
     startFakeGcs({ binary: tools.fakeGcsServer, port: gcsPort, logFile: path.join(tmp, 'fake-gcs-server.log') }),
-    bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
+    bundleWorkflowCode({ ...bundleOptions, logger: quietLogger }),
+    // The tests that kill and restart worker processes run the compiled worker, as production does.
+    compileWorker(),
   ]);
   globalThis.__CT_TEST_SERVICES__ = [temporal.service, gcs.service];
   await ensureBuckets(gcs.endpoint, project, [bucket]);
