@@ -56,6 +56,8 @@ export async function startBenchStack(bucket = 'ct-bench') {
       logFile: path.join(tmp, 'worker.log'),
       env: {
         ...process.env,
+        // Exactly the production flags (workerCommand), whatever the bench itself was started with.
+        NODE_OPTIONS: '',
         TEMPORAL_ADDRESS: temporal.address,
         TEMPORAL_NAMESPACE: 'ct-bench',
         CT_TASK_QUEUE: 'bench',
