@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { InvalidEnvironment, loadTemporalEnv } from '../config/env';
 import { ConfigError, loadConfig } from '../config/load-config';
 import type { PipelineConfig } from '../config/pipeline-config';
-import { temporalConnectConfig } from '../config/temporal';
+import { connectTo, TemporalUnreachable, temporalConnectConfig } from '../config/temporal';
 import { predictionProgressQuery } from '../contracts';
 import { decideCandidate } from './model';
 import { registerRunCommands } from './cli-runs';
@@ -22,7 +22,7 @@ async function withClient<T>(config: PipelineConfig, environment: string, fn: (c
   const connect = temporalConnectConfig(loadTemporalEnv());
   // Each environment names its own namespace in the config (staging and production apart).
   const namespace = Object.values(config.pipelines).find((p) => p.environments[environment])?.environments[environment]?.temporal.namespace ?? connect.namespace;
-  const connection = await Connection.connect(connect.options);
+  const connection = await connectTo(connect.options, (o) => Connection.connect(o));
   try {
     return await fn(new Client({ connection, namespace }));
   } finally {
@@ -174,7 +174,7 @@ program
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
-  const known = err instanceof TrainingRequestError || err instanceof ConfigError || err instanceof InvalidEnvironment;
+  const known = err instanceof TrainingRequestError || err instanceof ConfigError || err instanceof InvalidEnvironment || err instanceof TemporalUnreachable;
   console.error(`ct: ${known ? (err).message : `unexpected error: ${err instanceof Error ? err.message : String(err)}`}`);
   process.exit(1);
 });

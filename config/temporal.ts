@@ -35,3 +35,25 @@ export function temporalConnectConfig(env: TemporalEnv, runtimeEnv: NodeJS.Proce
     namespace: loaded.namespace ?? env.TEMPORAL_NAMESPACE,
   };
 }
+
+export class TemporalUnreachable extends Error {
+  override name = 'TemporalUnreachable';
+}
+
+/**
+ * Connects (Connection for clients, NativeConnection for workers) and, when the server cannot be
+ * reached, says where it looked and how to point elsewhere: the SDK's own message ("Failed to
+ * connect before the deadline", a tonic transport error) names neither.
+ */
+export async function connectTo<C>(options: TemporalConnectionOptions, connect: (o: TemporalConnectionOptions) => Promise<C>): Promise<C> {
+  try {
+    return await connect(options);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new TemporalUnreachable(
+      `cannot reach Temporal at ${options.address}${options.tls ? ' (TLS)' : ''}: ${reason}. Is the server up? ` +
+        'Point TEMPORAL_ADDRESS (or a TEMPORAL_PROFILE in the envconfig file) at it; `npm run dev` starts one on 127.0.0.1:7233.',
+      { cause: err },
+    );
+  }
+}

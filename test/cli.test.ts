@@ -8,6 +8,7 @@ import path from 'node:path';
 import { startTrainingRun } from '../client/training';
 import { trainingRunId, trainingStatusQuery } from '../contracts';
 import { eventually, testConfig, testConfigPath, withWorker } from './helpers/temporal';
+import { freePort } from '../scripts/stack/process';
 import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 
@@ -149,6 +150,12 @@ test('connects the way the Temporal CLI does: an envconfig profile from a TOML f
   const missing = await ctWith({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod' }, 'schedules', 'list');
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/^ct: Temporal connection profile: .*prod/);
+  // Nothing listens there: the operator is told where ct looked and how to point it elsewhere.
+  const nowhere = `127.0.0.1:${await freePort()}`;
+  const unreachable = await ctWith({ TEMPORAL_ADDRESS: nowhere }, 'schedules', 'list');
+  expect(unreachable.code).toBe(1);
+  expect(unreachable.stderr).toMatch(new RegExp(`^ct: cannot reach Temporal at ${nowhere}: .*TEMPORAL_ADDRESS`));
+  expect(unreachable.stderr).not.toMatch(/\n\s+at /);
 });
 
 test('status, list and cancel a run by its identity; the cancel reaches the Vertex job', async () => {

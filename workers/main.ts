@@ -3,7 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadGcpEnv, loadTemporalEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
 import { loadConfig } from '../config/load-config';
-import { temporalConnectConfig } from '../config/temporal';
+import { connectTo, temporalConnectConfig } from '../config/temporal';
 import { createVertexClientFactory } from '../config/vertex';
 import { createWorker } from './worker';
 
@@ -14,8 +14,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const connect = temporalConnectConfig(temporalEnv);
   const connectionOptions = connect.options;
-  const nativeConnection = await NativeConnection.connect(connectionOptions);
-  const clientConnection = await Connection.connect(connectionOptions);
+  const nativeConnection = await connectTo(connectionOptions, (o) => NativeConnection.connect(o));
+  const clientConnection = await connectTo(connectionOptions, (o) => Connection.connect(o));
   const vertex = createVertexClientFactory(gcpEnv);
   try {
     const worker = await createWorker({
