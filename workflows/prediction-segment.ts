@@ -1,8 +1,9 @@
-import { ActivityCancellationType, ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { CancellationScope, isCancellation, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities, BatchJobRef, BatchProgress, SegmentPlan } from '../activities';
-import { BATCH_PREDICTION_FAILED, formatDuration, modelKey, NO_MODEL, searchAttributes as sa, VERTEX_REJECTED, type PredictionSegmentInput, type SegmentResult } from '../contracts';
+import { BATCH_PREDICTION_FAILED, formatDuration, modelKey, NO_MODEL, searchAttributes as sa, type PredictionSegmentInput, type SegmentResult } from '../contracts';
 import { createQueueFor } from './create-queue';
+import { jobWatchOptions } from './job-watch';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
 
 // One segment's batch prediction, a child of predictionRun. It owns its BatchPredictionJob: finds
@@ -48,11 +49,7 @@ export async function predictionSegment(input: PredictionSegmentInput): Promise<
     startToCloseTimeout: '45 seconds',
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 15 },
   });
-  const { awaitBatchPrediction } = proxyActivities<Activities>({
-    startToCloseTimeout: plan.pollChunkMs + 30_000,
-    retry: { initialInterval: '1 second', backoffCoefficient: 1, maximumInterval: '1 second', nonRetryableErrorTypes: [VERTEX_REJECTED] },
-    cancellationType: ActivityCancellationType.ABANDON,
-  });
+  const { awaitBatchPrediction } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
   const watch = async (job: BatchJobRef, pollIntervalMs: number): Promise<BatchProgress> => {
     for (;;) {
       const p = await awaitBatchPrediction({ job, region: plan.region, pollIntervalMs, chunkMs: plan.pollChunkMs });

@@ -1,4 +1,4 @@
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import {
   CancellationScope,
   condition,
@@ -18,7 +18,6 @@ import {
   searchAttributes as sa,
   TrainingRunInput,
   trainingStatusQuery,
-  VERTEX_REJECTED,
   type DatasetStatus,
   type TrainingJobRef,
   type TrainingPhase,
@@ -26,6 +25,7 @@ import {
   type TrainingRunStatus,
 } from '../contracts';
 import { installApprovalHandlers } from './approval';
+import { jobWatchOptions } from './job-watch';
 import { publishModel } from './publish-model';
 import { currentDetails, jobIdFor } from './training-run-view';
 
@@ -141,13 +141,7 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
 
   let job: TrainingJobRef | undefined;
   let last: JobProgress | undefined;
-  const { awaitTrainingJob } = proxyActivities<Activities>({
-    startToCloseTimeout: plan.pollChunkMs + 30_000,
-    // STILL_RUNNING hands over to the next attempt at once; attempts are unlimited while the job runs.
-    retry: { initialInterval: '1 second', backoffCoefficient: 1, maximumInterval: '1 second', nonRetryableErrorTypes: [VERTEX_REJECTED] },
-    // It does not heartbeat, so it cannot learn of a cancel: do not wait for it to.
-    cancellationType: ActivityCancellationType.ABANDON,
-  });
+  const { awaitTrainingJob } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
   const watch = async (ref: TrainingJobRef, pollIntervalMs: number): Promise<JobProgress> => {
     for (;;) {
       const progress = await awaitTrainingJob({ job: ref, region: plan.region, pollIntervalMs, chunkMs: plan.pollChunkMs });

@@ -18,8 +18,8 @@ export const workerNodeOptions: string[] = pkg.config.workerNodeOptions.split(/\
  * runs workers/main.ts through tsx, for `npm run dev` (edit and restart, no build).
  */
 export function workerCommand(form: 'compiled' | 'source'): { command: string; args: string[] } {
-  const entry = form === 'compiled' ? ['dist/workers/main.js'] : ['--import', 'tsx', 'workers/main.ts'];
-  return { command: process.execPath, args: [...workerNodeOptions, ...entry.map((a) => (a.includes('/') ? path.join(repoRoot, a) : a))] };
+  const entry = form === 'compiled' ? [path.join(repoRoot, 'dist', 'workers', 'main.js')] : ['--import', 'tsx', path.join(repoRoot, 'workers', 'main.ts')];
+  return { command: process.execPath, args: [...workerNodeOptions, ...entry] };
 }
 
 /** `npm run build`'s compile step (dist/), so a spawned worker is the code of this checkout. */
