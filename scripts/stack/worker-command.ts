@@ -14,7 +14,7 @@ export const workerNodeOptions: string[] = pkg.config.workerNodeOptions.split(/\
 
 /**
  * How a worker process is launched. `compiled` is the production form (`npm run build`, then
- * `node dist/workers/main.js`): what the tests that kill workers and the benches run. `source`
+ * `node dist/workers/main.js`): what the tests that kill workers and bench:prediction run. `source`
  * runs workers/main.ts through tsx, for `npm run dev` (edit and restart, no build).
  */
 export function workerCommand(form: 'compiled' | 'source'): { command: string; args: string[] } {
