@@ -1,4 +1,5 @@
-import { condition, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancelledFailure } from '@temporalio/common';
+import { CancellationScope, condition, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities, RunPlan } from '../activities';
 import {
   formatDuration,
@@ -51,7 +52,9 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
   // UploadModel has no idempotency key: the retry of an attempt whose worker died must come after
   // that upload finished, so it finds the version by label instead of making a second one.
   const { registerCandidate } = proxyActivities<Activities>({ startToCloseTimeout: m.uploadTimeoutMs ?? '5 minutes', retry });
-  const version = await registerCandidate({
+  // Not cancellable: an upload cannot be taken back, so a cancel waits for it and the run reports
+  // the version it made (as `candidate` only) instead of leaving one the run never heard of.
+  const version = await CancellationScope.nonCancellable(() => registerCandidate({
     ...ref,
     displayName: m.displayName,
     servingImage: m.servingImage,
@@ -60,7 +63,7 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
     runLabel: job.id,
     metrics,
     partition: plan.partition,
-  });
+  }));
   const modelVersion = `${m.modelId}@${version.versionId}`;
   upsertSearchAttributes([{ key: sa.modelVersion, value: modelVersion }]);
   const consoleUrl = `https://console.cloud.google.com/vertex-ai/models/locations/${plan.region}/models/${m.modelId}/versions/${version.versionId}?project=${plan.project}`;
@@ -84,31 +87,37 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
     }
   }
 
-  // One call moves champion off the previous version: there is no moment without a champion.
-  await promoteVersion({ region: plan.region, model: version.model, versionId: version.versionId, aliases: ['champion'] });
-  status.model = { ...status.model, aliases: ['candidate', 'champion'] };
-  const manifest: ModelReady = {
-    environment: plan.environment,
-    pipeline: plan.pipeline,
-    segment: plan.segment ?? null,
-    model: version.model,
-    version: version.versionId,
-    modelVersionName: `${version.model}@${version.versionId}`,
-    aliases: ['candidate', 'champion'],
-    metrics,
-    partition: plan.partition,
-    trainedAt: new Date().toISOString(),
-    trainingJob: job.name,
-    workflowId: plan.workflowId,
-    runId,
-    manifestUri: m.manifestUri,
-  };
-  // patched: runs recorded before announcements signalled consumers replay with the files only.
-  if (patched('announce-model')) {
-    const told = await announceModel({ manifest, manifestUri: m.manifestUri, flagUri: m.flagUri });
-    status.model = { ...status.model, ...told };
-  } else if (m.manifestUri) {
-    await writeModelReady({ manifestUri: m.manifestUri, flagUri: m.flagUri, manifest });
-  }
+  // A cancel that came while the upload finished stops the run here, before the champion moves.
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('run cancelled before its candidate was promoted');
+  // Past this point the champion moves: finish announcing it even if the run is cancelled meanwhile,
+  // or consumers would never hear of the model that now serves.
+  await CancellationScope.nonCancellable(async () => {
+    // One call moves champion off the previous version: there is no moment without a champion.
+    await promoteVersion({ region: plan.region, model: version.model, versionId: version.versionId, aliases: ['champion'] });
+    status.model = { ...status.model!, aliases: ['candidate', 'champion'] };
+    const manifest: ModelReady = {
+      environment: plan.environment,
+      pipeline: plan.pipeline,
+      segment: plan.segment ?? null,
+      model: version.model,
+      version: version.versionId,
+      modelVersionName: `${version.model}@${version.versionId}`,
+      aliases: ['candidate', 'champion'],
+      metrics,
+      partition: plan.partition,
+      trainedAt: new Date().toISOString(),
+      trainingJob: job.name,
+      workflowId: plan.workflowId,
+      runId,
+      manifestUri: m.manifestUri,
+    };
+    // patched: runs recorded before announcements signalled consumers replay with the files only.
+    if (patched('announce-model')) {
+      const told = await announceModel({ manifest, manifestUri: m.manifestUri, flagUri: m.flagUri });
+      status.model = { ...status.model, ...told };
+    } else if (m.manifestUri) {
+      await writeModelReady({ manifestUri: m.manifestUri, flagUri: m.flagUri, manifest });
+    }
+  });
   return { status: 'succeeded', gate, model: status.model, approval: status.approval };
 }

@@ -139,7 +139,10 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     ...(plan.sns ? [{ key: sa.sns, value: plan.sns }] : []),
   ]);
 
+  // The Vertex job this run owns right now and whether it has ended. Set together at each submit,
+  // so a cancel always acts on the current attempt's job, never on an earlier attempt's end state.
   let job: TrainingJobRef | undefined;
+  let jobEnded = false;
   let last: JobProgress | undefined;
   const { awaitTrainingJob } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
   const watch = async (ref: TrainingJobRef, pollIntervalMs: number): Promise<JobProgress> => {
@@ -173,9 +176,11 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       // name, so the cancel path below can cancel it on Vertex rather than leave it running.
       const attemptPlan = plan;
       job = await CancellationScope.nonCancellable(() => submitTrainingJob({ plan: attemptPlan, attempt, jobId: jobIdFor(attemptPlan, info.runId, attempt) }));
+      jobEnded = false;
       status.job = job;
       setPhase('running');
       last = await watch(job, plan.pollIntervalMs);
+      jobEnded = true;
       if (last.state === 'SUCCEEDED') {
         const t = plan.training;
         const dir = t.kind === 'pipelineJob' ? `${t.pipelineRoot.replace(/\/+$/, '')}/${job.id}` : t.baseOutputDirectory.replace(/\/+$/, '');
@@ -195,7 +200,9 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       }
       // FAILED, EXPIRED, PAUSED, or CANCELLED by someone outside this run: not a model.
       status.attempts.push({ attempt, jobName: job.name, state: last.state, error: last.error?.message });
-      if (last.state === 'PAUSED') await cancelTrainingJob({ job, region: plan.region });
+      // A paused job still holds its resources: cancel it even if the run is being cancelled meanwhile.
+      const paused = job;
+      if (last.state === 'PAUSED') await CancellationScope.nonCancellable(() => cancelTrainingJob({ job: paused, region: plan.region }));
       job = undefined;
     }
     const lastAttempt = status.attempts.at(-1)!;
@@ -205,7 +212,7 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        if (job && !last?.terminal) {
+        if (job && !jobEnded) {
           setPhase('cancelling');
           // Vertex's cancel is asynchronous and best effort: wait until the job really ended.
           await cancelTrainingJob({ job, region: plan.region });

@@ -53,14 +53,21 @@ export function startControlApi(opts: { host?: string; port: number; store: Stor
     return job;
   };
 
+  // ?project=X narrows a read or a clear to one project (id or number), so a test that owns a
+  // project sees and removes only its own jobs, calls, rules, faults and models.
+  const inProject = (q: URLSearchParams, project: string | undefined) => !q.get('project') || (project !== undefined && sameProject(project, q.get('project')!));
+  const projectOfCall = (request: unknown) => /"(?:parent|name)":"projects\/([^/"]+)\//.exec(JSON.stringify(request ?? {}))?.[1];
+
   const routes: Record<string, (body: unknown, q: URLSearchParams) => unknown> = {
     'GET /health': () => ({ ok: true, grpcPort: opts.grpcPort }),
-    'GET /calls': (_b, q) => store.calls.filter((c) => (!q.get('method') || c.method === q.get('method')) && c.seq > Number(q.get('after') ?? 0)),
+    'GET /calls': (_b, q) =>
+      store.calls.filter((c) => (!q.get('method') || c.method === q.get('method')) && c.seq > Number(q.get('after') ?? 0) && inProject(q, projectOfCall(c.request))),
     'DELETE /calls': () => ((store.calls = []), (store.callCounts = {}), {}),
     'GET /calls/counts': () => store.callCounts,
     'GET /jobs': (_b, q) =>
       Object.values(store.state.jobs)
         .filter((j) => !q.get('kind') || j.kind === q.get('kind'))
+        .filter((j) => inProject(q, j.ref.project))
         .filter((j) => q.getAll('label').every((l) => (j.resource.labels as Record<string, string> | undefined)?.[l.split('=')[0]!] === l.split('=').slice(1).join('=')))
         .map(view),
     'GET /job': (_b, q) => view(findJob(q.get('name') ?? '')),
@@ -84,7 +91,7 @@ export function startControlApi(opts: { host?: string; port: number; store: Stor
       store.state.rules.push({ ...rule, id, remaining: rule.times });
       return { id };
     },
-    'DELETE /rules': () => ((store.state.rules = []), {}),
+    'DELETE /rules': (_b, q) => ((store.state.rules = q.get('project') ? store.state.rules.filter((r) => !r.match?.project || !inProject(q, r.match.project)) : []), {}),
     'GET /faults': () => store.state.faults,
     'POST /faults': (b) => {
       const fault = parse(Fault, b);
@@ -107,7 +114,10 @@ export function startControlApi(opts: { host?: string; port: number; store: Stor
       store.changed();
       return store.state.settings;
     },
-    'GET /models': () => Object.values(store.state.models).map((m) => ({ name: clientName(m.ref, store.state.settings.projectNumbers), versions: m.versions.map((v) => ({ versionId: v.versionId, aliases: v.aliases, displayName: v.resource.displayName, labels: v.resource.labels })) })),
+    'GET /models': (_b, q) =>
+      Object.values(store.state.models)
+        .filter((m) => inProject(q, m.ref.project))
+        .map((m) => ({ name: clientName(m.ref, store.state.settings.projectNumbers), versions: m.versions.map((v) => ({ versionId: v.versionId, aliases: v.aliases, displayName: v.resource.displayName, labels: v.resource.labels })) })),
     'POST /reset': () => {
       store.reset();
       policy.resetWindows();

@@ -21,8 +21,9 @@ export class VertexEmulatorControl {
 
   health = () => this.call<{ ok: boolean; grpcPort: number }>('GET', '/health');
 
-  calls = (opts: { method?: string; after?: number } = {}) => {
+  calls = (opts: { method?: string; after?: number; project?: string } = {}) => {
     const q = new URLSearchParams();
+    if (opts.project) q.set('project', opts.project);
     if (opts.method) q.set('method', opts.method);
     if (opts.after) q.set('after', String(opts.after));
     return this.call<CallLogEntry[]>('GET', `/calls?${q.toString()}`);
@@ -33,8 +34,9 @@ export class VertexEmulatorControl {
   /** Calls by method since the last reset: the log keeps the last 10,000, these count all. */
   callCounts = () => this.call<Record<string, number>>('GET', '/calls/counts');
 
-  jobs = (opts: { kind?: JobKind; labels?: Record<string, string> } = {}) => {
+  jobs = (opts: { kind?: JobKind; labels?: Record<string, string>; project?: string } = {}) => {
     const q = new URLSearchParams();
+    if (opts.project) q.set('project', opts.project);
     if (opts.kind) q.set('kind', opts.kind);
     for (const [k, v] of Object.entries(opts.labels ?? {})) q.append('label', `${k}=${v}`);
     return this.call<JobView[]>('GET', `/jobs?${q.toString()}`);
@@ -50,7 +52,8 @@ export class VertexEmulatorControl {
 
   /** Scripts jobs created from now on that match (first matching rule wins). */
   addRule = (rule: ScriptRuleInput) => this.call<{ id: number }>('POST', '/rules', rule);
-  clearRules = () => this.call<object>('DELETE', '/rules');
+  /** Clears every rule, or only those scoped to one project (`match.project`). */
+  clearRules = (project?: string) => this.call<object>('DELETE', `/rules${project ? `?project=${encodeURIComponent(project)}` : ''}`);
 
   addFault = (fault: FaultInput) => this.call<{ id: number }>('POST', '/faults', fault);
   /** Clears every fault, or only those scoped to one project. */
@@ -59,7 +62,11 @@ export class VertexEmulatorControl {
   settings = () => this.call<Settings>('GET', '/settings');
   patchSettings = (patch: SettingsPatch) => this.call<Settings>('PATCH', '/settings', patch);
 
-  models = () => this.call<{ name: string; versions: { versionId: string; aliases: string[]; displayName?: string }[] }[]>('GET', '/models');
+  models = (project?: string) =>
+    this.call<{ name: string; versions: { versionId: string; aliases: string[]; displayName?: string; labels?: Record<string, string> }[] }[]>(
+      'GET',
+      `/models${project ? `?project=${encodeURIComponent(project)}` : ''}`,
+    );
 
   reset = () => this.call<object>('POST', '/reset');
 }

@@ -32,7 +32,7 @@ export interface WorkerContext {
  * Runs `fn` while a real worker (the production createWorker, with real clients against the
  * test stack) polls a task queue of its own; the worker is shut down when `fn` settles.
  */
-export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string } = {}): Promise<R> {
+export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string; config?: ReturnType<typeof testConfig> } = {}): Promise<R> {
   const env = testStack();
   const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const storage = testStorage();
@@ -45,7 +45,7 @@ export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts
       connection: nativeConnection,
       namespace: env.CT_TEST_NAMESPACE,
       taskQueue,
-      deps: { storage, vertex, config: testConfig(), temporal: client },
+      deps: { storage, vertex, config: opts.config ?? testConfig(), temporal: client },
       workflowBundle: { codePath: env.CT_TEST_WORKFLOW_BUNDLE },
     });
     return await worker.runUntil(fn({ client, taskQueue, storage }));

@@ -11,7 +11,7 @@ const root = path.join(__dirname, '..', '..');
  * The production worker (dist/workers/main.js, compiled by the global setup) as its own process,
  * so a test can SIGKILL it the way a node or container dies, and start another.
  */
-export async function startWorkerProcess(opts: { taskQueue: string; address?: string; namespace?: string; logFile?: string }): Promise<Service> {
+export async function startWorkerProcess(opts: { taskQueue: string; address?: string; namespace?: string; logFile?: string; configPath?: string }): Promise<Service> {
   const env = testStack();
   const address = opts.address ?? env.CT_TEST_TEMPORAL_ADDRESS;
   const namespace = opts.namespace ?? env.CT_TEST_NAMESPACE;
@@ -26,7 +26,7 @@ export async function startWorkerProcess(opts: { taskQueue: string; address?: st
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: namespace,
       CT_TASK_QUEUE: opts.taskQueue,
-      CT_CONFIG: testConfigPath,
+      CT_CONFIG: opts.configPath ?? testConfigPath,
       CT_WORKFLOW_BUNDLE: env.CT_TEST_WORKFLOW_BUNDLE,
       GCS_API_ENDPOINT: env.CT_TEST_GCS_ENDPOINT,
       GOOGLE_CLOUD_PROJECT: env.CT_TEST_PROJECT,

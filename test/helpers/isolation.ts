@@ -1,0 +1,49 @@
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../config/load-config';
+import { testConfigPath } from './temporal';
+import { emulatorControl, uniqueProject } from './vertex';
+
+// What keeps parallel tests apart on the shared servers. Workflow ids and task queues are unique
+// per test; emulator rules, faults, jobs and models are scoped by Vertex project, so each test that
+// scripts Vertex or reads what it did gets a project of its own and removes its rules after.
+
+/** A partition no other test is likely to use, in the pipeline's own format (a real calendar value). */
+export function uniquePartition(format: 'daily' | 'monthly' | 'hourly' = 'daily'): string {
+  const year = 2030 + randomInt(0, 900);
+  const month = String(randomInt(1, 13)).padStart(2, '0');
+  if (format === 'monthly') return `${year}-${month}`;
+  const day = `${year}-${month}-${String(randomInt(1, 29)).padStart(2, '0')}`;
+  return format === 'daily' ? day : `${day}T${String(randomInt(0, 24)).padStart(2, '0')}`;
+}
+
+export interface IsolatedProject {
+  /** The Vertex project every environment of the test's config uses. */
+  project: string;
+  /** The fixture config with every environment moved into that project. */
+  config: ReturnType<typeof parseConfig>;
+  /** The same config as a file, for worker processes and the CLI (CT_CONFIG). */
+  configPath: string;
+  /** Removes the project's rules and faults from the emulator. */
+  cleanup: () => Promise<void>;
+}
+
+/** The test fixture config moved into a Vertex project of the test's own. */
+export function isolatedProject(): IsolatedProject {
+  const project = uniqueProject();
+  const text = readFileSync(testConfigPath, 'utf8').replace(/^(\s*project:\s*)ct-test-[a-z0-9-]+\s*$/gm, `$1${project}`);
+  const configPath = path.join(mkdtempSync(path.join(os.tmpdir(), 'ct-project-')), 'pipelines.yaml');
+  writeFileSync(configPath, text);
+  const control = emulatorControl();
+  return {
+    project,
+    config: parseConfig(text, configPath),
+    configPath,
+    cleanup: async () => {
+      await control.clearRules(project);
+      await control.clearFaults(project);
+    },
+  };
+}
