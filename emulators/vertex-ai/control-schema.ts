@@ -51,22 +51,41 @@ export const ScriptRule = z.strictObject({
 export type ScriptRuleInput = z.input<typeof ScriptRule>;
 
 export const FaultCode = z.enum(['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'DEADLINE_EXCEEDED', 'INTERNAL', 'INVALID_ARGUMENT', 'PERMISSION_DENIED', 'FAILED_PRECONDITION']);
-export const Fault = z.strictObject({
-  /** Full method name like "CreatePipelineJob", or "*" for every Vertex method. */
-  method: z.string().min(1),
-  /** Only calls on this project (id or number, either matches); all projects when omitted. */
-  project: z.string().optional(),
-  code: FaultCode,
-  message: z.string().optional(),
-  /** Fail with this probability (0–1)… */
-  probability: z.number().min(0).max(1).optional(),
-  /** …or for the next N calls (default 1 when probability is not given). */
-  times: z.number().int().min(1).optional(),
-  /** lose-response: the call takes effect (the job is stored) but the caller gets the error. */
-  mode: z.enum(['reject', 'lose-response']).default('reject'),
-  /** Hold the answer back this long after the call took effect (a caller that dies meanwhile never hears it). */
-  delayMs: z.number().int().min(0).max(600_000).optional(),
-});
+export const Fault = z
+  .strictObject({
+    /** Full method name like "CreatePipelineJob", or "*" for every Vertex method. */
+    method: z.string().min(1),
+    /** Only calls on this project (id or number, either matches); all projects when omitted. */
+    project: z.string().optional(),
+    /** The error the caller gets (reject, lose-response, commit-late). */
+    code: FaultCode.optional(),
+    message: z.string().optional(),
+    /** Fail with this probability (0–1)… */
+    probability: z.number().min(0).max(1).optional(),
+    /** …or for the next N calls (default 1 when probability is not given). */
+    times: z.number().int().min(1).optional(),
+    /**
+     * reject: the call fails and has no effect. lose-response: it takes effect (the job is stored) but
+     * the caller gets the error. commit-late: the caller gets the error (after delayMs) and the call
+     * takes effect only commitAfterMs later — a create that outlived the client's deadline. delay: the
+     * call succeeds, its answer held back delayMs. stale-list: a List does not yet show what was
+     * created in the last lagMs (Vertex's listings are eventually consistent).
+     */
+    mode: z.enum(['reject', 'lose-response', 'commit-late', 'delay', 'stale-list']).default('reject'),
+    /** Hold the answer back this long after the call took effect (a caller that dies meanwhile never hears it). */
+    delayMs: z.number().int().min(0).max(600_000).optional(),
+    /** commit-late: when the call takes effect, counted from its arrival. */
+    commitAfterMs: z.number().int().min(0).max(600_000).optional(),
+    /** stale-list: how far behind the listing is. */
+    lagMs: z.number().int().min(0).max(600_000).optional(),
+  })
+  .superRefine((f, ctx) => {
+    const needsCode = f.mode === 'reject' || f.mode === 'lose-response' || f.mode === 'commit-late';
+    if (needsCode && !f.code) ctx.addIssue({ code: 'custom', path: ['code'], message: `mode ${f.mode} needs the error code the caller gets` });
+    if (f.mode === 'commit-late' && f.commitAfterMs === undefined) ctx.addIssue({ code: 'custom', path: ['commitAfterMs'], message: 'mode commit-late needs commitAfterMs' });
+    if (f.mode === 'stale-list' && f.lagMs === undefined) ctx.addIssue({ code: 'custom', path: ['lagMs'], message: 'mode stale-list needs lagMs' });
+    if (f.mode === 'stale-list' && !f.method.startsWith('List')) ctx.addIssue({ code: 'custom', path: ['method'], message: 'mode stale-list applies to List methods' });
+  });
 export type FaultInput = z.input<typeof Fault>;
 
 export const Settings = z.strictObject({

@@ -1,5 +1,5 @@
 import { Violations } from './errors';
-import { type JobRepository, renderJob } from './jobs';
+import { type CallContext, type JobRepository, renderJob } from './jobs';
 import type { ModelRegistry } from './model-registry';
 import { numericId, parseParent } from './names';
 import type { Store } from './store';
@@ -86,8 +86,8 @@ export function jobService(store: Store, jobs: JobRepository, models: ModelRegis
       return renderJob(jobs.create('customJob', req.parent!, numericId(), req.customJob!), numbers());
     },
     GetCustomJob: (req: { name?: string }) => renderJob(jobs.get('customJob', req.name), numbers()),
-    ListCustomJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }) {
-      const page = jobs.list('customJob', req, CUSTOM_FIELDS);
+    ListCustomJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, ctx: CallContext = {}) {
+      const page = jobs.list('customJob', req, CUSTOM_FIELDS, ctx);
       return { customJobs: page.items.map((j) => renderJob(j, numbers(), true)), nextPageToken: page.nextPageToken };
     },
     CancelCustomJob(req: { name?: string }) {
@@ -108,8 +108,8 @@ export function jobService(store: Store, jobs: JobRepository, models: ModelRegis
       return renderJob(record, numbers());
     },
     GetBatchPredictionJob: (req: { name?: string }) => renderJob(jobs.get('batchPredictionJob', req.name), numbers()),
-    ListBatchPredictionJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }) {
-      const page = jobs.list('batchPredictionJob', req, BATCH_FIELDS);
+    ListBatchPredictionJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, ctx: CallContext = {}) {
+      const page = jobs.list('batchPredictionJob', req, BATCH_FIELDS, ctx);
       return { batchPredictionJobs: page.items.map((j) => renderJob(j, numbers(), true)), nextPageToken: page.nextPageToken };
     },
     CancelBatchPredictionJob(req: { name?: string }) {

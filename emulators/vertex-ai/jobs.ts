@@ -8,6 +8,11 @@ import { sameProject } from './policy';
 import { toTimestamp } from './protos';
 import type { JobRecord, Store } from './store';
 
+/** How one call is served: `createdBefore` hides newer resources from a List (a stale listing). */
+export interface CallContext {
+  createdBefore?: number;
+}
+
 // What Create/Get/List/Cancel share across PipelineJob, CustomJob and BatchPredictionJob.
 
 export const collectionOf: Record<JobKind, string> = {
@@ -88,7 +93,7 @@ export class JobRepository {
     this.engine.cancel(job, stateName(job));
   }
 
-  list(kind: JobKind, req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, allowedFields: readonly string[]) {
+  list(kind: JobKind, req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, allowedFields: readonly string[], ctx: CallContext = {}) {
     const p = parseParent(req.parent);
     const prefix = `projects/${projectNumberOf(p.project)}/locations/${p.location}/${collectionOf[kind]}/`;
     let matches: (j: JobRecord) => boolean;
@@ -113,6 +118,7 @@ export class JobRepository {
     }
     const all = Object.values(this.store.state.jobs)
       .filter((j) => j.kind === kind && j.key.startsWith(prefix) && matches(j))
+      .filter((j) => ctx.createdBefore === undefined || j.createTime < ctx.createdBefore)
       .sort((a, b) => b.createTime - a.createTime || b.seq - a.seq); // create_time desc, Vertex's default
     return paginate(all, req);
   }

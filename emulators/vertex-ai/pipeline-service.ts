@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { RpcError, Violations } from './errors';
-import { type JobRepository, renderJob } from './jobs';
+import { type CallContext, type JobRepository, renderJob } from './jobs';
 import { numericId, parseParent } from './names';
 import type { ProtoStruct, ProtoValue } from './protos';
 import type { Store } from './store';
@@ -52,8 +52,8 @@ export function pipelineService(store: Store, jobs: JobRepository) {
     GetPipelineJob(req: { name?: string }) {
       return renderJob(jobs.get('pipelineJob', req.name), numbers());
     },
-    ListPipelineJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }) {
-      const page = jobs.list('pipelineJob', req, LIST_FIELDS);
+    ListPipelineJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, ctx: CallContext = {}) {
+      const page = jobs.list('pipelineJob', req, LIST_FIELDS, ctx);
       return { pipelineJobs: page.items.map((j) => renderJob(j, numbers(), true)), nextPageToken: page.nextPageToken };
     },
     CancelPipelineJob(req: { name?: string }) {

@@ -76,7 +76,8 @@ export class CallPolicy {
   }
 
   static errorFor(fault: StoredFault): RpcError {
-    return new RpcError(codes[fault.code], fault.message ?? defaultMessages[fault.code]);
+    const code = fault.code ?? 'UNAVAILABLE';
+    return new RpcError(codes[code], fault.message ?? defaultMessages[code]);
   }
 
   resetWindows(): void {

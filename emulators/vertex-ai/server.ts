@@ -3,7 +3,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { CallLogEntry } from './control-schema';
 import { RpcError } from './errors';
 import { jobService } from './job-service';
-import { JobRepository } from './jobs';
+import { type CallContext, JobRepository } from './jobs';
 import { JobEngine } from './lifecycle';
 import { ModelRegistry } from './model-registry';
 import { GcsOutputWriter } from './outputs';
@@ -12,7 +12,7 @@ import { CallPolicy } from './policy';
 import { loadServiceDefinitions } from './protos';
 import { Store } from './store';
 
-type Handler = (req: Record<string, unknown>) => unknown;
+type Handler = (req: Record<string, unknown>, ctx: CallContext) => unknown;
 
 const MAX_LOG = 10_000;
 
@@ -72,12 +72,36 @@ export async function startEmulator(opts: { host?: string; port: number; storage
           const project = projectOf(req);
           policy.checkQuota(method, project);
           const fault = policy.takeFault(method, project);
-          if (fault && fault.mode !== 'lose-response') throw CallPolicy.errorFor(fault);
-          const res = handler(req);
-          // "Created but the answer lost": the effect stays, the caller sees only the error.
-          const answer = () => (fault ? finish(CallPolicy.errorFor(fault)) : finish(null, res));
-          if (fault?.delayMs) setTimeout(answer, fault.delayMs);
-          else answer();
+          if (!fault) return finish(null, handler(req, {}));
+          switch (fault.mode) {
+            case 'reject':
+              throw CallPolicy.errorFor(fault);
+            case 'commit-late': {
+              // The caller hears the error first; the call's effect lands after it has given up.
+              setTimeout(() => finish(CallPolicy.errorFor(fault)), fault.delayMs ?? 0);
+              setTimeout(() => {
+                try {
+                  handler(req, {});
+                } catch {
+                  // A late commit that fails validation simply never happens.
+                }
+              }, fault.commitAfterMs);
+              return;
+            }
+            case 'stale-list': {
+              const res = handler(req, { createdBefore: Date.now() - fault.lagMs! });
+              return finish(null, res);
+            }
+            case 'delay':
+            case 'lose-response': {
+              const res = handler(req, {});
+              // "Created but the answer lost": the effect stays, the caller sees only the error.
+              const answer = () => (fault.mode === 'delay' ? finish(null, res) : finish(CallPolicy.errorFor(fault)));
+              if (fault.delayMs) setTimeout(answer, fault.delayMs);
+              else answer();
+              return;
+            }
+          }
         } catch (err) {
           finish(err instanceof RpcError ? err : new RpcError(grpc.status.INTERNAL, `emulator bug: ${String(err)}`));
         }

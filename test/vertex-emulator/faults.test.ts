@@ -138,6 +138,55 @@ describe('"created, but the answer was lost" (lose-response)', () => {
   });
 });
 
+describe('creates that outlive the caller, slow answers and stale listings', () => {
+  test('commit-late: the caller gets DEADLINE_EXCEEDED with nothing stored; the job appears after it gave up', async () => {
+    const project = uniqueProject();
+    const run = uniqueId('run');
+    await control.addFault({ method: 'CreateCustomJob', project, code: 'DEADLINE_EXCEEDED', mode: 'commit-late', commitAfterMs: 1_500 });
+    const list = async () => (await jobs.listCustomJobs({ parent: parentOf(project), filter: `labels.run="${run}"` }))[0];
+
+    expect((await rpcError(jobs.createCustomJob({ parent: parentOf(project), customJob: customJob(run) }))).code).toBe(4);
+    expect(await list()).toHaveLength(0);
+    await waitFor(async () => (await list()).length === 1, 5_000);
+    expect((await list())[0]).toMatchObject({ displayName: `train-${run}` });
+  });
+
+  test('delay: the call succeeds, its answer held back', async () => {
+    const project = uniqueProject();
+    await control.addFault({ method: 'CreateCustomJob', project, mode: 'delay', delayMs: 1_000 });
+    const started = Date.now();
+    const [job] = await jobs.createCustomJob({ parent: parentOf(project), customJob: customJob(uniqueId('run')) });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(job.name).toMatch(/customJobs\/\d{19}$/);
+  });
+
+  test('stale-list: a List does not show a job created within the lag; Get does', async () => {
+    const project = uniqueProject();
+    const run = uniqueId('run');
+    await control.addFault({ method: 'ListBatchPredictionJobs', project, mode: 'stale-list', lagMs: 60_000, times: 1 });
+    await control.addFault({ method: 'ListCustomJobs', project, mode: 'stale-list', lagMs: 60_000, times: 1 });
+    const [created] = await jobs.createCustomJob({ parent: parentOf(project), customJob: customJob(run) });
+    const list = async () => (await jobs.listCustomJobs({ parent: parentOf(project), filter: `labels.run="${run}"` }))[0];
+    expect(await list()).toHaveLength(0); // the stale listing
+    expect(await list()).toHaveLength(1); // the fault was for one call
+    expect((await jobs.getCustomJob({ name: created.name! }))[0].name).toBe(created.name);
+  });
+
+  test('a fault that cannot play out is refused with the field named', async () => {
+    await expect(control.addFault({ method: 'CreateCustomJob', mode: 'commit-late', code: 'DEADLINE_EXCEEDED' })).rejects.toThrow(/commitAfterMs/);
+    await expect(control.addFault({ method: 'CreateCustomJob', mode: 'reject' })).rejects.toThrow(/code/);
+    await expect(control.addFault({ method: 'GetCustomJob', mode: 'stale-list', lagMs: 5 })).rejects.toThrow(/method/);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 // Quota settings are global (only the project list scopes them) and changing them resets the
 // emulator's per-minute windows, so every quota check lives in this one test.
 test('per-minute quotas: CRUD and create calls over the limit are RESOURCE_EXHAUSTED, per project', async () => {
