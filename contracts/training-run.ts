@@ -72,6 +72,13 @@ export interface TrainingJobRef {
   attempt: number;
   consoleUrl: string;
   state?: string;
+  /** The label that finds this attempt's job again (server-made ids only): see activities/vertex-duplicates.ts. */
+  findBy?: JobLabel;
+}
+
+export interface JobLabel {
+  key: string;
+  value: string;
 }
 
 export interface DatasetStatus {

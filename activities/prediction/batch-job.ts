@@ -1,7 +1,10 @@
 import type { protos } from '@google-cloud/aiplatform';
+import { Context } from '@temporalio/activity';
+import type { JobLabel } from '../../contracts';
+import { cancelDuplicates } from '../vertex-duplicates';
 import type { VertexClientFactory } from '../../config/vertex';
 import { createAwaitActivity } from '../training/await-job';
-import { bareState } from '../training/vertex-job';
+import { bareState, LIST_SETTLE_MS } from '../training/vertex-job';
 import { grpcCode, vertexFailure } from '../training/vertex-errors';
 import type { BatchJobRef, BatchProgress, SegmentPlan } from './types';
 
@@ -10,9 +13,9 @@ import type { BatchJobRef, BatchProgress, SegmentPlan } from './types';
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED']);
 const consoleUrl = (region: string, project: string, id: string) => `https://console.cloud.google.com/vertex-ai/locations/${region}/batch-predictions/${id}?project=${project}`;
-const ref = (plan: Pick<SegmentPlan, 'region' | 'project'>, name: string, state: unknown): BatchJobRef => {
+const ref = (plan: Pick<SegmentPlan, 'region' | 'project'>, name: string, state: unknown, findBy: JobLabel): BatchJobRef => {
   const id = name.split('/').pop()!;
-  return { name, id, consoleUrl: consoleUrl(plan.region, plan.project, id), state: bareState(state) };
+  return { name, id, consoleUrl: consoleUrl(plan.region, plan.project, id), state: bareState(state), findBy };
 };
 
 const iso = (t: protos.google.protobuf.ITimestamp | null | undefined) => (t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined);
@@ -41,10 +44,19 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
     async submitBatchPrediction({ plan, model, label }: { plan: SegmentPlan; model: string; label: string }): Promise<BatchJobRef> {
       const { jobs } = deps.vertex(plan.region);
       const parent = `projects/${plan.project}/locations/${plan.region}`;
-      const [existing] = await jobs.listBatchPredictionJobs({ parent, filter: `labels.ct-run="${label}"` }).catch((e: unknown) => {
-        throw vertexFailure(e, 'looking for an earlier BatchPredictionJob of this segment run');
-      });
-      if (existing[0]) return ref(plan, existing[0].name!, existing[0].state);
+      const findBy = { key: 'ct-run', value: label };
+      const earlier = async () => {
+        const [found] = await jobs.listBatchPredictionJobs({ parent, filter: `labels.${findBy.key}="${findBy.value}"` }).catch((e: unknown) => {
+          throw vertexFailure(e, 'looking for an earlier BatchPredictionJob of this segment run');
+        });
+        return found.at(-1); // the oldest, if a late create made two
+      };
+      let existing = await earlier();
+      if (!existing && Context.current().info.attempt > 1) {
+        await Context.current().sleep(LIST_SETTLE_MS);
+        existing = await earlier();
+      }
+      if (existing) return ref(plan, existing.name!, existing.state, findBy);
       const j = plan.job;
       const bq = (uri: string) => uri.startsWith('bq://');
       try {
@@ -60,7 +72,7 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
             dedicatedResources: { machineSpec: { machineType: j.machine.machineType }, startingReplicaCount: j.machine.startingReplicaCount, maxReplicaCount: j.machine.maxReplicaCount },
           },
         });
-        return ref(plan, created.name!, created.state);
+        return ref(plan, created.name!, created.state, findBy);
       } catch (err) {
         throw vertexFailure(err, `creating the BatchPredictionJob of ${plan.segment}`);
       }
@@ -75,6 +87,11 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
       }
     },
 
-    awaitBatchPrediction: createAwaitActivity<BatchJobRef, BatchProgress>(read),
+    awaitBatchPrediction: createAwaitActivity<BatchJobRef, BatchProgress>(read, ({ job, region }) =>
+      cancelDuplicates(job, {
+        list: async (parent, filter) => (await deps.vertex(region).jobs.listBatchPredictionJobs({ parent, filter }))[0],
+        cancel: (name) => deps.vertex(region).jobs.cancelBatchPredictionJob({ name }),
+      }),
+    ),
   };
 }

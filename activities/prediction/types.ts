@@ -1,4 +1,4 @@
-import type { SegmentResult } from '../../contracts';
+import type { JobLabel, SegmentResult } from '../../contracts';
 
 /** One segment's batch prediction, resolved from the config once (and so recorded in history). */
 export interface SegmentPlan {
@@ -41,6 +41,8 @@ export interface BatchJobRef {
   id: string;
   consoleUrl: string;
   state?: string;
+  /** The label that finds this segment run's job again: see activities/vertex-duplicates.ts. */
+  findBy?: JobLabel;
 }
 
 export interface BatchProgress {

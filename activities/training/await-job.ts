@@ -21,17 +21,30 @@ export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
  */
 export function createAwaitActivity<J extends { name: string } = TrainingJobRef, P extends { terminal: boolean; state: string } = JobProgress>(
   read: (req: { job: J; region: string }) => Promise<P>,
+  /** Cancels other jobs of the same attempt (activities/vertex-duplicates.ts). */
+  sweep?: (req: { job: J; region: string }) => Promise<unknown>,
 ) {
   return async function awaitVertexJob(req: AwaitRequest<J>): Promise<P> {
     const ctx = Context.current();
     // The previous attempt read the job just before it handed over: keep to one read per interval.
     if (ctx.info.attempt > 1) await ctx.sleep(req.pollIntervalMs);
     const deadline = Date.now() + req.chunkMs;
+    if (sweep) {
+      try {
+        await sweep(req);
+      } catch (err) {
+        ctx.log.warn('looking for duplicate Vertex jobs failed; the next chunk and the end look again', { job: req.job.name, error: (err as Error).message });
+      }
+    }
     let last: P | undefined;
     for (;;) {
       try {
         last = await read(req);
-        if (last.terminal) return last;
+        if (last.terminal) {
+          // Not caught: the run moves on only once no duplicate runs (a failure here is retried).
+          await sweep?.(req);
+          return last;
+        }
       } catch (err) {
         // A 429 or 503 on one read is no reason to stop watching; a rejected read (NOT_FOUND) is.
         if (err instanceof ApplicationFailure && err.nonRetryable) throw err;

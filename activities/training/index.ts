@@ -18,11 +18,12 @@ export interface TrainingDeps {
 }
 
 export function createTrainingActivities(deps: TrainingDeps) {
-  const vertexJobs = createVertexJobActivities(deps);
+  // Reading a job and sweeping its duplicates are steps of the watch, not activities of their own.
+  const { readTrainingJob, sweepDuplicateTrainingJobs, ...vertexJobs } = createVertexJobActivities(deps);
   return {
     resolveTrainingRun: createResolveActivity(deps),
     ...vertexJobs,
-    awaitTrainingJob: createAwaitActivity((req) => vertexJobs.readTrainingJob(req)),
+    awaitTrainingJob: createAwaitActivity(readTrainingJob, sweepDuplicateTrainingJobs),
     startCanonicalRun: createDelegateActivity(deps),
     routeDataReady: createRouteActivity(deps),
     planTrainingFanout: createFanoutPlanActivity(deps),

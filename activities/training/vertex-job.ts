@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { protos } from '@google-cloud/aiplatform';
 import type { Storage } from '@google-cloud/storage';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { toValue as valueOf } from '../../config/aiplatform';
 import type { VertexClientFactory } from '../../config/vertex';
-import type { TrainingJobRef } from '../../contracts';
+import type { JobLabel, TrainingJobRef } from '../../contracts';
+import { cancelDuplicates } from '../vertex-duplicates';
 import { readSpec, withCaching } from './kfp-spec';
 import type { JobProgress, RunPlan, SubmitRequest } from './types';
 import { grpcCode, vertexFailure } from './vertex-errors';
@@ -27,10 +29,16 @@ export function consoleUrl(kind: TrainingJobRef['kind'], region: string, project
 /** A label value unique to this run and attempt (CustomJob ids are server-made; labels find them). */
 export const attemptLabel = (jobId: string) => createHash('sha256').update(jobId).digest('hex').slice(0, 32);
 
-function ref(plan: RunPlan, attempt: number, name: string, state: unknown): TrainingJobRef {
+function ref(plan: RunPlan, attempt: number, name: string, state: unknown, findBy?: JobLabel): TrainingJobRef {
   const id = name.split('/').pop()!;
-  return { kind: plan.training.kind, name, id, attempt, consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id), state: bareState(state) };
+  return { kind: plan.training.kind, name, id, attempt, consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id), state: bareState(state), ...(findBy ? { findBy } : {}) };
 }
+
+/**
+ * A retried submit that finds no earlier job looks once more after this long before it creates:
+ * Vertex's listings can lag behind a create that an earlier try's lost answer had made.
+ */
+export const LIST_SETTLE_MS = 5_000;
 
 export function createVertexJobActivities(deps: { storage: Storage; vertex: VertexClientFactory }) {
   return {
@@ -73,11 +81,19 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
           return ref(plan, attempt, job.name!, job.state);
         }
       }
-      const filter = `labels.ct-attempt="${labels['ct-attempt']}"`;
-      const [existing] = await jobs.listCustomJobs({ parent: parentOf(plan), filter }).catch((e: unknown) => {
-        throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
-      });
-      if (existing[0]) return ref(plan, attempt, existing[0].name!, existing[0].state);
+      const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
+      const earlier = async () => {
+        const [found] = await jobs.listCustomJobs({ parent: parentOf(plan), filter: `labels.${findBy.key}="${findBy.value}"` }).catch((e: unknown) => {
+          throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
+        });
+        return found.at(-1); // the oldest, if a late create made two
+      };
+      let existing = await earlier();
+      if (!existing && Context.current().info.attempt > 1) {
+        await Context.current().sleep(LIST_SETTLE_MS);
+        existing = await earlier();
+      }
+      if (existing) return ref(plan, attempt, existing.name!, existing.state, findBy);
       try {
         const [job] = await jobs.createCustomJob({
           parent: parentOf(plan),
@@ -95,7 +111,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
             },
           },
         });
-        return ref(plan, attempt, job.name!, job.state);
+        return ref(plan, attempt, job.name!, job.state, findBy);
       } catch (err) {
         throw vertexFailure(err, `creating CustomJob ${t.displayName}`);
       }
@@ -113,8 +129,17 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
       }
     },
 
+    /** Cancels other live jobs of the attempt that a late create made (see vertex-duplicates.ts). */
+    sweepDuplicateTrainingJobs: async ({ job, region }: { job: TrainingJobRef; region: string }): Promise<string[]> => {
+      const { jobs } = deps.vertex(region);
+      return cancelDuplicates(job, {
+        list: async (parent, filter) => (await jobs.listCustomJobs({ parent, filter }))[0],
+        cancel: (name) => jobs.cancelCustomJob({ name }),
+      });
+    },
+
     /** One read of the job's state. */
-    async readTrainingJob({ job, region }: { job: TrainingJobRef; region: string }): Promise<JobProgress> {
+    readTrainingJob: async ({ job, region }: { job: TrainingJobRef; region: string }): Promise<JobProgress> => {
       const { pipelines, jobs } = deps.vertex(region);
       const [j] = await (job.kind === 'pipelineJob' ? pipelines.getPipelineJob({ name: job.name }) : jobs.getCustomJob({ name: job.name })).catch(
         (e: unknown) => {

@@ -1,0 +1,36 @@
+import { Context } from '@temporalio/activity';
+import type { JobLabel } from '../contracts';
+import { grpcCode } from './training/vertex-errors';
+
+// CustomJob and BatchPredictionJob ids are made by Vertex, so a retried submit finds its earlier
+// job by a label instead of by id. That misses a job whose create committed after the caller gave
+// up (DEADLINE_EXCEEDED: the server went on) or that a lagging List did not show yet; the retry
+// then makes a second job with the same label. Nothing can stop that second create, but the watch
+// can make sure no such job runs on unwatched: at the start of every chunk and once the watched
+// job has ended it lists the label and cancels every other live job that carries it.
+
+export interface DuplicateSweep {
+  list: (parent: string, filter: string) => Promise<{ name?: string | null; state?: unknown }[]>;
+  cancel: (name: string) => Promise<unknown>;
+}
+
+const ENDED = /(SUCCEEDED|FAILED|CANCELLED|CANCELLING|EXPIRED|PARTIALLY_SUCCEEDED)$/;
+
+/** Cancels the other live jobs labelled like `job`; returns their names. */
+export async function cancelDuplicates(job: { name: string; findBy?: JobLabel }, ops: DuplicateSweep): Promise<string[]> {
+  if (!job.findBy) return [];
+  const parent = job.name.replace(/\/[^/]+\/[^/]+$/, '');
+  const others = (await ops.list(parent, `labels.${job.findBy.key}="${job.findBy.value}"`)).filter(
+    (j) => j.name && j.name !== job.name && !ENDED.test(typeof j.state === 'string' ? j.state : ''),
+  );
+  for (const j of others) {
+    try {
+      await ops.cancel(j.name!);
+    } catch (err) {
+      // It ended meanwhile (FAILED_PRECONDITION) or is gone (NOT_FOUND): nothing left running.
+      if (grpcCode(err) !== 9 && grpcCode(err) !== 5) throw err;
+    }
+    Context.current().log.warn('cancelled a duplicate Vertex job of this attempt (its create committed late)', { job: j.name, kept: job.name });
+  }
+  return others.map((j) => j.name!);
+}
