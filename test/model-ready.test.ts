@@ -8,6 +8,7 @@ import { startTrainingRun } from '../client/training';
 import { modelWaitStatusQuery, searchAttributes as sa } from '../contracts';
 import { maybeSaveHistory } from './helpers/histories';
 import { connectTestClient, eventually, testConfig, uniqueId, withWorker } from './helpers/temporal';
+import { isolatedProject } from './helpers/isolation';
 import { emulatorControl, vertexClients } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 
@@ -65,25 +66,35 @@ test('a consumer that no model satisfies fails after its timeout with what it sa
 });
 
 test('worker SIGKILLed mid-upload: the retry finds the version the dead worker made, so there is one', async () => {
+  const iso = isolatedProject();
   const taskQueue = uniqueId('kill-upload');
   const partition = `20${year}-04-01`;
-  // Vertex accepts the upload (the version appears) but the answer is held back until after the kill.
-  await control.addFault({ method: 'UploadModel', project: 'ct-test-upload', code: 'UNAVAILABLE', mode: 'lose-response', delayMs: 30_000, times: 1 });
+  // Vertex stores the version at once and answers 8 s later: well within the 15 s upload timeout,
+  // so without the kill the first attempt would hear its answer and no retry would happen.
+  await control.addFault({ method: 'UploadModel', project: iso.project, mode: 'delay', delayMs: 8_000, times: 1 });
   const { client, close } = await connectTestClient();
-  let worker = await startWorkerProcess({ taskQueue });
+  let worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath });
   try {
-    const handle = await startTrainingRun(client, config, { pipeline: 'fragile', environment: 'chaos', partition, assumeDataReady: true }, { taskQueue });
-    await eventually(async () => ((await control.calls({ method: 'UploadModel' })).some((c) => JSON.stringify(c.request).includes(partition)) ? true : undefined), 60_000);
+    const handle = await startTrainingRun(client, iso.config, { pipeline: 'fragile', environment: 'chaos', partition, assumeDataReady: true }, { taskQueue });
+    // The version exists, and its upload is still unanswered: kill the worker now.
+    await eventually(async () => ((await control.models(iso.project)).some((m) => m.versions.length > 0) ? true : undefined), 60_000);
+    expect(await control.calls({ method: 'UploadModel', project: iso.project })).toEqual([]);
     process.kill(worker.pid, 'SIGKILL');
     await worker.exited;
-    worker = await startWorkerProcess({ taskQueue });
+    worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath });
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'succeeded', model: { version: '1' } });
-    const [versions] = await clients.models.listModelVersions({ name: 'projects/ct-test-upload/locations/us-central1/models/fragile-chaos', filter: `labels.ct-partition="${partition}"` });
+    const [versions] = await clients.models.listModelVersions({ name: `projects/${iso.project}/locations/us-central1/models/fragile-chaos`, filter: `labels.ct-partition="${partition}"` });
     expect(versions).toHaveLength(1);
-    expect((await control.calls({ method: 'UploadModel' })).filter((c) => JSON.stringify(c.request).includes(partition))).toHaveLength(1);
+    // The one upload is the dead worker's; the registration that completed was a later attempt.
+    expect(await control.calls({ method: 'UploadModel', project: iso.project })).toHaveLength(1);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const registerId = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'registerCandidate')?.eventId;
+    const started = events.find((e) => e.activityTaskStartedEventAttributes && String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(registerId));
+    expect(started?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThanOrEqual(2);
   } finally {
     await worker.stop();
     await close();
+    await iso.cleanup();
   }
 });
