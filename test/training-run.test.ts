@@ -1,7 +1,6 @@
 // The training run end to end: real worker and dev server, the Vertex AI emulator through the real
 // aiplatform client, fake-gcs-server. Each test uses a partition of its own, so runs, emulator
 // rules and jobs of parallel tests never meet.
-import { randomInt } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { type ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -9,15 +8,19 @@ import { sendDataReady, startTrainingRun, TrainingRequestError } from '../client
 import { trainingRunId, trainingStatusQuery, type TrainingRunResult } from '../contracts';
 import type { trainingRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, testConfig, uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
+import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
+import { eventually, uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 
 const { EventType } = temporal.api.enums.v1;
 const control = emulatorControl();
-const config = testConfig();
 
-/** A daily partition no other test uses. */
-const uniquePartition = () => `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
+// Each test in a Vertex project of its own: its rules, faults and jobs meet no other test's.
+let iso: IsolatedProject;
+let config: IsolatedProject['config'];
+beforeEach(() => ({ config } = iso = isolatedProject()));
+afterEach(() => iso.cleanup());
+const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { config: iso.config });
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure | CancelledFailure> {
   const err = await p.then(
@@ -32,7 +35,7 @@ const handleOf = (ctx: WorkerContext, id: { pipeline: string; environment: strin
   ctx.client.workflow.getHandle<typeof trainingRun>(trainingRunId(id));
 
 test('happy path: data-ready starts the runs it concerns, a duplicate changes nothing, one PipelineJob trains', async () => {
-  await withWorker(async (ctx) => {
+  await inProject(async (ctx) => {
     const partition = uniquePartition();
     const opts = { taskQueue: ctx.taskQueue };
     const first = await sendDataReady(ctx.client, config, { environment: 'staging', dataset: 'instagram_posts', partition, uri: 'gs://lake/ig', source: 'test' }, opts);
@@ -52,12 +55,12 @@ test('happy path: data-ready starts the runs it concerns, a duplicate changes no
     expect(result).toMatchObject({ status: 'succeeded', pipeline: 'engagement', segment: 'jp-instagram', partition, attempts: 1 });
     expect(result.job).toMatchObject({ kind: 'pipelineJob', state: 'SUCCEEDED', attempt: 1 });
     expect(result.job!.name).toMatch(/^projects\/\d{12}\/locations\/us-central1\/pipelineJobs\/engagement-jp-instagram-/);
-    expect(result.job!.consoleUrl).toContain(`/pipelines/runs/${result.job!.id}?project=ct-test-staging`);
+    expect(result.job!.consoleUrl).toContain(`/pipelines/runs/${result.job!.id}?project=${iso.project}`);
     expect(result.outputs!.metricsUri).toBe(`gs://ct-test-bucket/root/staging/${result.job!.id}/metrics.json`);
     const [metrics] = await ctx.storage.bucket('ct-test-bucket').file(`root/staging/${result.job!.id}/metrics.json`).download();
     expect(JSON.parse(metrics.toString())).toHaveProperty('auc');
 
-    const jobs = await control.jobs({ kind: 'pipelineJob', labels: { 'ct-partition': partition, 'ct-segment': 'jp-instagram' } });
+    const jobs = await control.jobs({ kind: 'pipelineJob', project: iso.project, labels: { 'ct-partition': partition, 'ct-segment': 'jp-instagram' } });
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.labels).toMatchObject({ 'ct-pipeline': 'engagement', 'ct-environment': 'staging', team: 'ml-platform' });
     const status = await handle.query(trainingStatusQuery);
@@ -79,13 +82,13 @@ test('happy path: data-ready starts the runs it concerns, a duplicate changes no
     const waiting = handleOf(ctx, { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' });
     await waiting.cancel();
     expect(await failureOf(waiting.result())).toBeInstanceOf(CancelledFailure);
-    expect(await control.jobs({ labels: { 'ct-partition': partition, 'ct-segment': 'jp-youtube' } })).toEqual([]);
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition, 'ct-segment': 'jp-youtube' } })).toEqual([]);
   });
 });
 
 test('a CustomJob run trains and reports its base output directory', async () => {
-  await withWorker(async (ctx) => {
-    const partition = `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}`;
+  await inProject(async (ctx) => {
+    const partition = uniquePartition('monthly');
     const report = await sendDataReady(ctx.client, config, { environment: 'staging', dataset: 'creator_activity', partition }, { taskQueue: ctx.taskQueue });
     expect(report.reached).toHaveLength(1);
     const result = await handleOf(ctx, { pipeline: 'churn', environment: 'staging', partition }).result();
@@ -101,34 +104,34 @@ test.each([
   ['fail', 'impatient-fail'],
   ['skip', 'impatient-skip'],
 ])('data that never comes: onTimeout %s', async (mode, pipeline) => {
-  await withWorker(async (ctx) => {
+  await inProject(async (ctx) => {
     const partition = uniquePartition();
     const handle = await startTrainingRun(ctx.client, config, { pipeline, environment: 'staging', partition }, { taskQueue: ctx.taskQueue });
     if (mode === 'skip') {
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'skipped' });
-      expect(result.reason).toMatch(/still waiting for late_data/);
+      expect(result.reason).toBe(`data for partition ${partition} not ready after 2s; still waiting for late_data`);
     } else {
       const cause = (await failureOf(handle.result())) as ApplicationFailure;
       expect(cause.type).toBe('DataTimeout');
-      expect(cause.message).toMatch(/not ready after .* still waiting for late_data/);
+      expect(cause.message).toBe(`data for partition ${partition} not ready after 2s; still waiting for late_data`);
     }
-    expect(await control.jobs({ labels: { 'ct-partition': partition } })).toEqual([]);
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toEqual([]);
   });
 });
 
 test('a FAILED job is retried as a new job; when every attempt fails the run fails with Vertex’s message', async () => {
-  await withWorker(async (ctx) => {
+  await inProject(async (ctx) => {
     const [p1, p2] = [uniquePartition(), uniquePartition()];
-    await control.addRule({ match: { labels: { 'ct-partition': p1 } }, script: { outcome: 'FAILED', error: { code: 9, message: 'OOM in trainer' } }, times: 1 });
-    await control.addRule({ match: { labels: { 'ct-partition': p2 } }, script: { outcome: 'FAILED', error: { code: 9, message: 'OOM in trainer' } } });
+    await control.addRule({ match: { project: iso.project, labels: { 'ct-partition': p1 } }, script: { outcome: 'FAILED', error: { code: 9, message: 'OOM in trainer' } }, times: 1 });
+    await control.addRule({ match: { project: iso.project, labels: { 'ct-partition': p2 } }, script: { outcome: 'FAILED', error: { code: 9, message: 'OOM in trainer' } } });
     const start = (partition: string) =>
       startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, segment: 'us-instagram', assumeDataReady: true }, { taskQueue: ctx.taskQueue });
     const [h1, h2] = await Promise.all([start(p1), start(p2)]);
 
     const retried = await h1.result();
     expect(retried).toMatchObject({ status: 'succeeded', attempts: 2 });
-    expect(await control.jobs({ labels: { 'ct-partition': p1 } })).toHaveLength(2);
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': p1 } })).toHaveLength(2);
 
     const cause = (await failureOf(h2.result())) as ApplicationFailure;
     expect(cause.type).toBe('TrainingJobFailed');
@@ -136,25 +139,36 @@ test('a FAILED job is retried as a new job; when every attempt fails the run fai
   });
 });
 
-test('PAUSED and EXPIRED are not success', async () => {
-  await withWorker(async (ctx) => {
-    const [p1, month] = [uniquePartition(), `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}`];
-    await control.addRule({ match: { labels: { 'ct-partition': p1 } }, script: { outcome: 'PAUSED' } });
-    await control.addRule({ match: { labels: { 'ct-partition': month } }, script: { outcome: 'EXPIRED' } });
-    const paused = await startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition: p1, segment: 'jp-youtube', assumeDataReady: true }, { taskQueue: ctx.taskQueue });
-    const expired = await startTrainingRun(ctx.client, config, { pipeline: 'churn', environment: 'staging', partition: month, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
-    expect(((await failureOf(paused.result())) as ApplicationFailure).message).toMatch(/ended PAUSED/);
-    expect(((await failureOf(expired.result())) as ApplicationFailure).message).toMatch(/after 1 attempt\(s\).* ended EXPIRED/);
-    // A paused job is cancelled rather than left holding resources.
-    const pausedJobs = await control.jobs({ labels: { 'ct-partition': p1 } });
-    expect(pausedJobs.every((j) => j.cancelRequested)).toBe(true);
+// PipelineState has no EXPIRED (JobState has): EXPIRED is a CustomJob's end.
+test.each([
+  ['PAUSED', 'engagement', 'daily', 'PIPELINE_STATE_CANCELLED'],
+  ['EXPIRED', 'churn', 'monthly', 'JOB_STATE_EXPIRED'],
+] as const)('%s is not success: the job is retried as a new one (a paused job is cancelled first)', async (outcome, pipeline, format, firstEnd) => {
+  await inProject(async (ctx) => {
+    const [once, always] = [uniquePartition(format), uniquePartition(format)];
+    await control.addRule({ match: { project: iso.project, labels: { 'ct-partition': once } }, script: { outcome }, times: 1 });
+    await control.addRule({ match: { project: iso.project, labels: { 'ct-partition': always } }, script: { outcome } });
+    const segment = pipeline === 'engagement' ? 'jp-youtube' : undefined;
+    const start = (partition: string) => startTrainingRun(ctx.client, config, { pipeline, environment: 'staging', partition, segment, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+    const [retried, failing] = await Promise.all([start(once), start(always)]);
+
+    expect(await retried.result()).toMatchObject({ status: 'succeeded', attempts: 2 });
+    const first = await control.jobs({ project: iso.project, labels: { 'ct-partition': once } });
+    expect(first.map((j) => j.state.replace(/^(PIPELINE|JOB)_STATE_/, ''))).toEqual([firstEnd.replace(/^(PIPELINE|JOB)_STATE_/, ''), 'SUCCEEDED']);
+
+    const failure = (await failureOf(failing.result())) as ApplicationFailure;
+    expect(failure.message).toMatch(new RegExp(`^training failed after 2 attempt\\(s\\); last job projects/\\d+/locations/us-central1/\\w+Jobs/\\S+ ended ${outcome}$`));
+    const jobs = await control.jobs({ project: iso.project, labels: { 'ct-partition': always } });
+    expect(jobs).toHaveLength(2);
+    // A paused job still holds resources: each one is cancelled before the next attempt.
+    expect(jobs.map((j) => j.cancelRequested)).toEqual(outcome === 'PAUSED' ? [true, true] : [false, false]);
   });
 });
 
 test('cancelling a running run cancels its Vertex job at once and ends Cancelled once the job has ended', async () => {
-  await withWorker(async (ctx) => {
+  await inProject(async (ctx) => {
     const partition = uniquePartition();
-    await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING', cancellingMs: 500 } });
+    await control.addRule({ match: { project: iso.project, labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING', cancellingMs: 500 } });
     const handle = await startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-instagram', assumeDataReady: true }, { taskQueue: ctx.taskQueue });
     const running = await eventually(async () => {
       const s = await handle.query(trainingStatusQuery);
@@ -174,20 +188,18 @@ test('cancelling a running run cancels its Vertex job at once and ends Cancelled
   });
 });
 
-test('injected 429/UNAVAILABLE and a lost create response: the run succeeds with exactly one job', async () => {
-  await withWorker(async (ctx) => {
+test('a lost create response and three 429s: the run retries through them and succeeds with exactly one job', async () => {
+  await inProject(async (ctx) => {
     const partition = uniquePartition();
-    await control.addFault({ method: 'CreatePipelineJob', project: 'ct-test-faulty', code: 'UNAVAILABLE', mode: 'lose-response', times: 1 });
-    await control.addFault({ method: '*', project: 'ct-test-faulty', code: 'RESOURCE_EXHAUSTED', probability: 0.2 });
-    try {
-      const handle = await startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'faulty', partition, segment: 'jp-instagram', assumeDataReady: true }, { taskQueue: ctx.taskQueue });
-      expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1 });
-      expect(await control.jobs({ labels: { 'ct-partition': partition } })).toHaveLength(1);
-      const creates = (await control.calls({ method: 'CreatePipelineJob' })).filter((c) => JSON.stringify(c.request).includes(partition));
-      expect(creates.some((c) => c.codeName === 'UNAVAILABLE')).toBe(true);
-    } finally {
-      await control.clearFaults('ct-test-faulty');
-    }
+    // The first create is stored but its answer lost; the three calls after it are refused with 429.
+    await control.addFault({ method: 'CreatePipelineJob', project: iso.project, code: 'UNAVAILABLE', mode: 'lose-response', times: 1 });
+    await control.addFault({ method: '*', project: iso.project, code: 'RESOURCE_EXHAUSTED', times: 3 });
+    const handle = await startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'faulty', partition, segment: 'jp-instagram', assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+    expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await control.jobs({ project: iso.project })).toHaveLength(1);
+    const calls = await control.calls({ project: iso.project });
+    expect(calls.filter((c) => c.method === 'CreatePipelineJob').map((c) => c.codeName)[0]).toBe('UNAVAILABLE');
+    expect(calls.filter((c) => c.codeName === 'RESOURCE_EXHAUSTED')).toHaveLength(3);
   });
 });
 
@@ -195,9 +207,9 @@ test.each([
   ['INVALID_ARGUMENT', /INVALID_ARGUMENT: Request contains an invalid argument/],
   ['PERMISSION_DENIED', /PERMISSION_DENIED: Permission 'aiplatform.pipelineJobs.create' denied/],
 ] as const)('a request Vertex rejects (%s) fails the run at once with Vertex’s reason', async (code, message) => {
-  await withWorker(async (ctx) => {
+  await inProject(async (ctx) => {
     const partition = uniquePartition();
-    await control.addFault({ method: 'CreatePipelineJob', project: 'ct-test-faulty', code, times: 1 });
+    await control.addFault({ method: 'CreatePipelineJob', project: iso.project, code, times: 1 });
     const handle = await startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'faulty', partition, segment: 'us-instagram', assumeDataReady: true }, { taskQueue: ctx.taskQueue });
     const cause = (await failureOf(handle.result())) as ApplicationFailure;
     expect(cause.type).toBe('VertexRejected');
@@ -209,7 +221,7 @@ test.each([
 });
 
 test('parameter overrides are checked against the compiled spec before anything is submitted', async () => {
-  await withWorker(async (ctx) => {
+  await inProject(async (ctx) => {
     const partition = uniquePartition();
     const handle = await startTrainingRun(
       ctx.client,
@@ -221,12 +233,12 @@ test('parameter overrides are checked against the compiled spec before anything 
     expect(cause.type).toBe('InvalidPipelineParameters');
     expect(cause.message).toMatch(/"epochs" must be NUMBER_INTEGER, got "ten"/);
     expect(cause.message).toMatch(/"learningrate" is not a parameter of the pipeline \(it has: .*learning_rate/);
-    expect(await control.jobs({ labels: { 'ct-partition': partition } })).toEqual([]);
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toEqual([]);
   });
 });
 
 test('bad requests are refused to the caller; bad input typed in the UI fails the run at once', async () => {
-  await withWorker(async (ctx) => {
+  await inProject(async (ctx) => {
     const opts = { taskQueue: ctx.taskQueue };
     await expect(startTrainingRun(ctx.client, config, { pipeline: 'nope', environment: 'staging', partition: '2030-01-01' }, opts)).rejects.toThrow(
       /unknown pipeline "nope"; the config has: engagement, churn/,
@@ -248,7 +260,7 @@ test('bad requests are refused to the caller; bad input typed in the UI fails th
 });
 
 test('a run started under another workflow id hands over to the partition’s own run', async () => {
-  await withWorker(async (ctx) => {
+  await inProject(async (ctx) => {
     const partition = uniquePartition();
     const input = { pipeline: 'engagement', environment: 'staging', partition, segment: 'us-instagram', assumeDataReady: true };
     const launched = await ctx.client.workflow.start('trainingRun', { taskQueue: ctx.taskQueue, workflowId: `ui-typed-${partition}`, args: [input] });
@@ -258,6 +270,6 @@ test('a run started under another workflow id hands over to the partition’s ow
     // The partition has run: another launch starts nothing new.
     const again = await ctx.client.workflow.start('trainingRun', { taskQueue: ctx.taskQueue, workflowId: `scheduled-${partition}`, args: [input] });
     expect(((await again.result()) as TrainingRunResult).reason).toMatch(/already ran/);
-    expect(await control.jobs({ labels: { 'ct-partition': partition } })).toHaveLength(1);
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
   });
 });

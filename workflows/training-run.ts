@@ -14,6 +14,7 @@ import type { Activities, JobProgress, RunPlan } from '../activities';
 import {
   checkDataReady,
   dataReadyUpdate,
+  formatDuration,
   parsePayload,
   searchAttributes as sa,
   TrainingRunInput,
@@ -159,7 +160,7 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       setPhase('waiting-for-data');
       const allReady = await condition(() => waitingFor().length === 0, plan.dataTimeoutMs);
       if (!allReady) {
-        const reason = `data for partition ${plan.partition} not ready after ${plan.dataTimeoutMs / 60_000} min; still waiting for ${waitingFor().join(', ')}`;
+        const reason = `data for partition ${plan.partition} not ready after ${formatDuration(plan.dataTimeoutMs)}; still waiting for ${waitingFor().join(', ')}`;
         if (plan.onDataTimeout === 'skip') {
           setPhase('skipped', reason);
           return { ...identity, status: 'skipped', reason, timings: { startedAt, endedAt: new Date().toISOString() }, attempts: 0 };
