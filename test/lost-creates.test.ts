@@ -29,7 +29,7 @@ test('the create’s answer is lost after the job was stored: the retry finds th
       const jobs = await control.jobs({ project: iso.project });
       expect(jobs.map((j) => [j.name, j.state])).toEqual([[result.job!.name, 'JOB_STATE_SUCCEEDED']]);
     },
-    { config: iso.config },
+    { project: iso },
   );
 });
 
@@ -43,7 +43,7 @@ test('the answer is lost and the listing lags behind the create: the retry looks
       expect(await creates()).toEqual(['UNAVAILABLE']);
       expect((await control.jobs({ project: iso.project })).map((j) => j.state)).toEqual(['JOB_STATE_SUCCEEDED']);
     },
-    { config: iso.config },
+    { project: iso },
   );
 });
 
@@ -59,11 +59,11 @@ test('a create that commits after the caller’s deadline: the second job trains
         const s = await run.query(trainingStatusQuery);
         return s.phase === 'running' ? s.job : undefined;
       }, 30_000);
-      const late = await eventually(async () => (await control.jobs({ project: iso.project })).find((j) => j.name !== watched!.name), 30_000);
-      await eventually(async () => ((await control.job(watched!.name)).state === 'JOB_STATE_RUNNING' ? true : undefined));
-      await control.advance(watched!.name); // the watched job succeeds
+      const late = await eventually(async () => (await control.jobs({ project: iso.project })).find((j) => j.name !== watched.name), 30_000);
+      await eventually(async () => ((await control.job(watched.name)).state === 'JOB_STATE_RUNNING' ? true : undefined));
+      await control.advance(watched.name); // the watched job succeeds
       const result = await run.result();
-      expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: watched!.name } });
+      expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: watched.name } });
       expect(await creates()).toEqual(['DEADLINE_EXCEEDED', 'OK']);
       // The run did not move on while its attempt's other job ran.
       expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain((await control.job(late.name)).state);
@@ -71,6 +71,6 @@ test('a create that commits after the caller’s deadline: the second job trains
       const cancels = (await control.calls({ method: 'CancelCustomJob', project: iso.project })).map((c) => (c.request as { name: string }).name);
       expect(cancels).toEqual([late.name]);
     },
-    { config: iso.config },
+    { project: iso },
   );
 });

@@ -20,7 +20,7 @@ afterAll(() => clients.close());
 const partitionOf = () => `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
 
 async function train(ctx: WorkerContext, pipeline: string, partition: string, auc = 0.9) {
-  await control.addRule({ match: { labels: { 'ct-partition': partition, 'ct-pipeline': pipeline } }, script: { metrics: { auc } } });
+  await control.addRule({ match: { project: ctx.project, labels: { 'ct-partition': partition, 'ct-pipeline': pipeline } }, script: { metrics: { auc } } });
   return startTrainingRun(ctx.client, config, { pipeline, environment: 'models', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
 }
 
@@ -31,9 +31,9 @@ const reached = (handle: WorkflowHandle<typeof trainingRun>, phase: TrainingPhas
   }, 30_000);
 
 /** Version id → its aliases, through the real client. */
-async function aliases(pipeline: string): Promise<Record<string, string[]>> {
+async function aliases(ctx: WorkerContext, pipeline: string): Promise<Record<string, string[]>> {
   try {
-    const [versions] = await clients.models.listModelVersions({ name: `projects/ct-test-models/locations/us-central1/models/${pipeline}-models` });
+    const [versions] = await clients.models.listModelVersions({ name: `projects/${ctx.project}/locations/us-central1/models/${pipeline}-models` });
     return Object.fromEntries(versions.map((v) => [v.versionId!, [...(v.versionAliases ?? [])].sort()]));
   } catch (err) {
     if ((err as { code?: number }).code === 5) return {}; // no version yet
@@ -50,8 +50,8 @@ test('approve: the candidate waits as `candidate`, an approval promotes it; a se
     const waiting = await reached(handle, 'awaiting-approval');
     expect(waiting.gate).toMatchObject({ passed: true, checks: [{ check: 'auc >= 0.8', candidate: 0.9, against: 0.8, passed: true }] });
     expect(waiting.model!.aliases).toEqual(['candidate']);
-    expect(waiting.model!.consoleUrl).toContain(`/models/reviewed-models/versions/${waiting.model!.version}?project=ct-test-models`);
-    expect((await aliases('reviewed'))[waiting.model!.version]).not.toContain('champion');
+    expect(waiting.model!.consoleUrl).toContain(`/models/reviewed-models/versions/${waiting.model!.version}?project=${ctx.project}`);
+    expect((await aliases(ctx, 'reviewed'))[waiting.model!.version]).not.toContain('champion');
     // The UI's current details show the verdict, the numbers and the version's console link.
     const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     expect(meta.currentDetails).toContain('**Waiting for approval**');
@@ -66,7 +66,7 @@ test('approve: the candidate waits as `candidate`, an approval promotes it; a se
     const result = await handle.result();
     await maybeSaveHistory(handle, 'training-run-approved');
     expect(result).toMatchObject({ status: 'succeeded', approval: { decision: 'approved', by: 'alice', reason: 'looks good on JP' }, model: { aliases: ['candidate', 'champion'] } });
-    expect((await aliases('reviewed'))[result.model!.version]).toEqual(expect.arrayContaining(['candidate', 'champion']));
+    expect((await aliases(ctx, 'reviewed'))[result.model!.version]).toEqual(expect.arrayContaining(['candidate', 'champion']));
     // Finished: nothing is waiting any more.
     await expect(decideCandidate(ctx.client, config, run, 'reject', { by: 'bob', reason: 'late' })).rejects.toThrow(/reject refused: run training:models:reviewed:all:\S+ has finished: succeeded; its candidate was approved by alice at /);
   });
@@ -78,7 +78,7 @@ test('reject: champion stays where it was; the result says who rejected and why;
     const run = { pipeline: 'reviewed', environment: 'models', partition };
     const handle = await train(ctx, 'reviewed', partition);
     const waiting = await reached(handle, 'awaiting-approval');
-    const before = await aliases('reviewed');
+    const before = await aliases(ctx, 'reviewed');
 
     await expect(decideCandidate(ctx.client, config, run, 'reject', { by: 'carol' })).rejects.toThrow('a reject must say why (--reason)');
     await expect(decideCandidate(ctx.client, config, run, 'approve', { by: '  ' })).rejects.toThrow(/say who decides/);
@@ -86,14 +86,14 @@ test('reject: champion stays where it was; the result says who rejected and why;
 
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'rejected', reason: 'rejected by carol: drift in US traffic', approval: { decision: 'rejected', by: 'carol' }, model: { version: waiting.model!.version, aliases: ['candidate'] } });
-    expect(Object.entries(await aliases('reviewed')).filter(([, a]) => a.includes('champion'))).toEqual(Object.entries(before).filter(([, a]) => a.includes('champion')));
+    expect(Object.entries(await aliases(ctx, 'reviewed')).filter(([, a]) => a.includes('champion'))).toEqual(Object.entries(before).filter(([, a]) => a.includes('champion')));
   });
 });
 
 test('an approve for a run that is not waiting for approval is refused with its phase', async () => {
   await withWorker(async (ctx) => {
     const partition = partitionOf();
-    await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING' } });
+    await control.addRule({ match: { project: ctx.project, labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING' } });
     const handle = await train(ctx, 'reviewed', partition);
     await reached(handle, 'running');
     await expect(decideCandidate(ctx.client, config, { pipeline: 'reviewed', environment: 'models', partition }, 'approve', { by: 'alice' })).rejects.toThrow(
@@ -108,14 +108,17 @@ test('cancel while waiting for approval: the run ends cancelled and no alias mov
     const partition = partitionOf();
     const handle = await train(ctx, 'reviewed', partition);
     const waiting = await reached(handle, 'awaiting-approval');
-    const before = await aliases('reviewed');
+    const before = await aliases(ctx, 'reviewed');
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    expect(await aliases('reviewed')).toEqual(before);
-    expect(before[waiting.model!.version]).toEqual(['candidate']);
+    expect(await aliases(ctx, 'reviewed')).toEqual(before);
+    // Vertex gives a model's first version `default` itself; nobody made it champion.
+    expect(before[waiting.model!.version]).toEqual(['candidate', 'default']);
     expect((await handle.query(trainingStatusQuery)).phase).toBe('cancelled');
+    // The training job had SUCCEEDED before the wait: the cancel has no Vertex job to stop.
+    expect((await control.calls({ project: ctx.project })).filter((c) => c.method.startsWith('Cancel'))).toEqual([]);
   });
 });
 
@@ -126,8 +129,8 @@ test('silence: after the timeout one pipeline rejects and the other promotes, as
     expect(r).toMatchObject({ status: 'rejected', approval: { decision: 'timed-out' }, model: { aliases: ['candidate'] } });
     expect(r.reason).toBe('rejected: no decision within 2s; the config says reject');
     expect(p).toMatchObject({ status: 'succeeded', approval: { decision: 'timed-out' }, model: { aliases: ['candidate', 'champion'] } });
-    expect((await aliases('silence-promotes'))[p.model!.version]).toContain('champion');
-    expect(Object.values(await aliases('silence-rejects')).flat()).not.toContain('champion');
+    expect((await aliases(ctx, 'silence-promotes'))[p.model!.version]).toContain('champion');
+    expect(Object.values(await aliases(ctx, 'silence-rejects')).flat()).not.toContain('champion');
   });
 });
 

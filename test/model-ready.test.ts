@@ -43,7 +43,7 @@ test('a consumer waiting for a fresher model is told by the training run that pr
     expect(typeof ready.metrics.auc).toBe('number');
 
     // The manifest in GCS says the same as the signal.
-    const [manifest] = await ctx.storage.bucket('ct-test-bucket').file('models/announced/models/manifest.json').download();
+    const [manifest] = await ctx.storage.bucket('ct-test-bucket').file(`models/${ctx.project}/announced/models/manifest.json`).download();
     expect(JSON.parse(manifest.toString())).toMatchObject({ version: trained.model!.version, partition, trainedAt: ready.trainedAt, runId: ready.runId });
 
     // Asked after the fact, the registry's champion is fresh enough: no waiting.

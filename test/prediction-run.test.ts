@@ -20,7 +20,7 @@ const control = emulatorControl();
 let iso: IsolatedProject;
 beforeEach(() => (iso = isolatedProject()));
 afterEach(() => iso.cleanup());
-const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { config: iso.config });
+const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
 const ENV = 'predict';
 const MATRIX = ['br-instagram', 'br-tiktok', 'br-youtube', 'jp-instagram', 'jp-tiktok', 'jp-youtube', 'us-instagram', 'us-tiktok', 'us-youtube'];
 const year = randomInt(30, 99);

@@ -63,7 +63,7 @@ test('cancel while the first attempt is being submitted: the job it made is canc
       expect(jobs.map((j) => j.state)).toEqual(['PIPELINE_STATE_CANCELLED']);
       expect([...(await cancelsByJob()).values()]).toEqual([1]);
     },
-    { config: iso.config },
+    { project: iso },
   );
 });
 
@@ -78,7 +78,7 @@ test('cancel while the first attempt runs: its job is cancelled on Vertex', asyn
       expect((await control.job(s.job!.name)).state).toBe('PIPELINE_STATE_CANCELLED');
       expect(Object.fromEntries(await cancelsByJob())).toEqual({ [s.job!.name]: 1 });
     },
-    { config: iso.config },
+    { project: iso },
   );
 });
 
@@ -102,7 +102,7 @@ test('cancel while the second attempt is being submitted: attempt 1’s failed j
       expect(second.state).toBe('PIPELINE_STATE_CANCELLED');
       expect(Object.fromEntries(await cancelsByJob())).toEqual({ [second.name]: 1 });
     },
-    { config: iso.config },
+    { project: iso },
   );
 });
 
@@ -124,7 +124,7 @@ test('cancel while the second attempt runs: that job is cancelled, not left runn
         [2, 'CANCELLED'],
       ]);
     },
-    { config: iso.config },
+    { project: iso },
   );
 });
 
@@ -145,6 +145,6 @@ test('cancel while the model is being registered: the upload finishes as a candi
       expect(status.phase).toBe('cancelled');
       expect(await cancelsByJob()).toEqual(new Map()); // the training job had SUCCEEDED: nothing to cancel
     },
-    { config: iso.config },
+    { project: iso },
   );
 });

@@ -15,7 +15,7 @@ const partitionOf = () => `22${randomInt(10, 99)}-0${randomInt(1, 10)}-${randomI
 test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex jobs at once', async () => {
   await withWorker(async (ctx) => {
     const partition = partitionOf();
-    await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { runningMs: 1_500 } });
+    await control.addRule({ match: { project: ctx.project, labels: { 'ct-partition': partition } }, script: { runningMs: 1_500 } });
     const handle = await startTrainingFanout(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
     const result = await handle.result();
     await maybeSaveHistory(handle, 'training-fanout-succeeded');
@@ -25,7 +25,7 @@ test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex job
       ['jp-youtube', 'succeeded', `training:staging:engagement:jp-youtube:${partition}`],
       ['us-instagram', 'succeeded', `training:staging:engagement:us-instagram:${partition}`],
     ]);
-    const jobs = await control.jobs({ labels: { 'ct-partition': partition } });
+    const jobs = await control.jobs({ project: ctx.project, labels: { 'ct-partition': partition } });
     expect(jobs).toHaveLength(3);
     expect(peakConcurrency(jobs)).toBe(2);
   });

@@ -20,7 +20,7 @@ let iso: IsolatedProject;
 let config: IsolatedProject['config'];
 beforeEach(() => ({ config } = iso = isolatedProject()));
 afterEach(() => iso.cleanup());
-const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { config: iso.config });
+const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure | CancelledFailure> {
   const err = await p.then(

@@ -7,6 +7,7 @@ import { loadConfig } from '../../config/load-config';
 import { createVertexClientFactory } from '../../config/vertex';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
+import { isolatedProject, type IsolatedProject } from './isolation';
 
 /** Ids unique per test, so test files can share one server and run in parallel. */
 export function uniqueId(prefix: string): string {
@@ -26,14 +27,22 @@ export interface WorkerContext {
   client: Client;
   taskQueue: string;
   storage: Storage;
+  /** The Vertex project every environment of the worker's config uses: the test's own. */
+  project: string;
+  /** The worker's config (the fixture, moved into that project). */
+  config: ReturnType<typeof testConfig>;
 }
 
 /**
  * Runs `fn` while a real worker (the production createWorker, with real clients against the
- * test stack) polls a task queue of its own; the worker is shut down when `fn` settles.
+ * test stack) polls a task queue of its own; the worker is shut down when `fn` settles. Unless
+ * given a config, the worker runs the fixture moved into a Vertex project of the test's own, whose
+ * emulator rules and faults are removed afterwards.
  */
-export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string; config?: ReturnType<typeof testConfig> } = {}): Promise<R> {
+export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string; project?: IsolatedProject } = {}): Promise<R> {
   const env = testStack();
+  const own = opts.project ? undefined : isolatedProject();
+  const { project, config } = opts.project ?? own!;
   const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const storage = testStorage();
   const nativeConnection = await NativeConnection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
@@ -45,11 +54,12 @@ export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts
       connection: nativeConnection,
       namespace: env.CT_TEST_NAMESPACE,
       taskQueue,
-      deps: { storage, vertex, config: opts.config ?? testConfig(), temporal: client },
+      deps: { storage, vertex, config, temporal: client },
       workflowBundle: { codePath: env.CT_TEST_WORKFLOW_BUNDLE },
     });
-    return await worker.runUntil(fn({ client, taskQueue, storage }));
+    return await worker.runUntil(fn({ client, taskQueue, storage, project, config }));
   } finally {
+    await own?.cleanup();
     await vertex.close();
     await connection.close();
     await nativeConnection.close();
