@@ -1,6 +1,5 @@
 // Correct under failure: the worker process is SIGKILLed mid-submit and mid-wait, and the Temporal
 // server itself is killed and restarted on its SQLite file while a run waits for data.
-import { randomInt } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,15 +9,20 @@ import { trainingRunId, trainingStatusQuery } from '../contracts';
 import { freePort, type Service } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
-import { connectTestClient, eventually, testConfig, uniqueId } from './helpers/temporal';
+import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
+import { connectTestClient, eventually, uniqueId } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 
 jest.setTimeout(240_000);
 
 const control = emulatorControl();
-const config = testConfig();
-const uniquePartition = () => `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
+
+// Each test in a Vertex project of its own (the worker processes load its config file).
+let iso: IsolatedProject;
+let config: IsolatedProject['config'];
+beforeEach(() => ({ config } = iso = isolatedProject()));
+afterEach(() => iso.cleanup());
 
 let client: Client;
 let close: () => Promise<void>;
@@ -33,17 +37,26 @@ function kill(worker: Service): Promise<unknown> {
 test('worker SIGKILLed after Vertex created the job but before it heard back: a new worker finds that job', async () => {
   const taskQueue = uniqueId('kill-submit');
   const partition = uniquePartition();
-  // The job is stored at once; the answer is held back long enough for the worker to die first.
-  await control.addFault({ method: 'CreatePipelineJob', project: 'ct-test-chaos', code: 'UNAVAILABLE', mode: 'lose-response', delayMs: 20_000, times: 1 });
-  let worker = await startWorkerProcess({ taskQueue });
+  // The job is stored at once and its (successful) answer held back 20 s: within the submit's
+  // 45 s timeout, so only the kill makes a second attempt necessary.
+  await control.addFault({ method: 'CreatePipelineJob', project: iso.project, mode: 'delay', delayMs: 20_000, times: 1 });
+  let worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath });
   try {
     const handle = await startTrainingRun(client, config, { pipeline: 'engagement', environment: 'chaos', partition, segment: 'jp-instagram', assumeDataReady: true }, { taskQueue });
-    await eventually(async () => ((await control.jobs({ labels: { 'ct-partition': partition } })).length === 1 ? true : undefined), 30_000);
+    await eventually(async () => ((await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).length === 1 ? true : undefined), 30_000);
+    expect(await control.calls({ method: 'CreatePipelineJob', project: iso.project })).toEqual([]); // unanswered
     await kill(worker);
-    worker = await startWorkerProcess({ taskQueue });
-    const result = (await handle.result());
+    worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath });
+    const result = await handle.result();
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
-    expect(await control.jobs({ labels: { 'ct-partition': partition } })).toHaveLength(1);
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
+    // The submit that completed was a later attempt, on the new worker: it found the job (ALREADY_EXISTS).
+    const events = (await handle.fetchHistory()).events ?? [];
+    const submitId = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'submitTrainingJob')?.eventId;
+    const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === String(submitId));
+    expect(started?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThanOrEqual(2);
+    const creates = await control.calls({ method: 'CreatePipelineJob', project: iso.project });
+    expect(creates.map((c) => c.codeName).sort()).toEqual(['ALREADY_EXISTS', 'OK']);
   } finally {
     await worker.stop();
   }
@@ -52,8 +65,8 @@ test('worker SIGKILLed after Vertex created the job but before it heard back: a 
 test('worker SIGKILLed while the job runs: the job ends meanwhile, and a new worker carries the run to success', async () => {
   const taskQueue = uniqueId('kill-wait');
   const partition = uniquePartition();
-  await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING' } });
-  let worker = await startWorkerProcess({ taskQueue });
+  await control.addRule({ match: { project: iso.project, labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING' } });
+  let worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath });
   try {
     const handle = await startTrainingRun(client, config, { pipeline: 'engagement', environment: 'chaos', partition, segment: 'us-instagram', assumeDataReady: true }, { taskQueue });
     const job = await eventually(async () => {
@@ -64,10 +77,17 @@ test('worker SIGKILLed while the job runs: the job ends meanwhile, and a new wor
     // The run says "running" once the job exists; Vertex may still have it QUEUED or PENDING.
     await eventually(async () => ((await control.job(job.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined));
     await control.advance(job.name); // RUNNING → SUCCEEDED while no worker is alive
-    worker = await startWorkerProcess({ taskQueue });
-    const result = (await handle.result());
+    const dead = worker.pid;
+    worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath });
+    const result = await handle.result();
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: job.name } });
-    expect(await control.jobs({ labels: { 'ct-partition': partition } })).toHaveLength(1);
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
+    // The watch that saw the end ran on the new worker (identity pid@host), not the dead one.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const watchIds = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'awaitTrainingJob').map((e) => String(e.eventId));
+    const lastWatch = events.filter((e) => watchIds.includes(String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? ''))).at(-1);
+    expect(lastWatch?.activityTaskStartedEventAttributes?.identity).toMatch(new RegExp(`^${worker.pid}@`));
+    expect(dead).not.toBe(worker.pid);
   } finally {
     await worker.stop();
   }
@@ -81,7 +101,7 @@ test('the Temporal server killed and restarted on its SQLite file while a run wa
   let server = await start();
   const taskQueue = uniqueId('restart');
   const partition = uniquePartition();
-  const worker = await startWorkerProcess({ taskQueue, address: server.address });
+  const worker = await startWorkerProcess({ taskQueue, address: server.address, configPath: iso.configPath });
   const own = await Connection.connect({ address: server.address });
   try {
     const c = new Client({ connection: own, namespace: 'ct-test' });
