@@ -5,12 +5,14 @@
 // test has an environment (a Vertex project) of its own: its jobs, rules and model are its alone,
 // and every rule it adds is bounded by `times` to the jobs it expects.
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
+import { parseConfig } from '../config/load-config';
 import { predictionProgressQuery, type PredictionSummary } from '../contracts';
 import type { JobView } from '../emulators/vertex-ai/control-schema';
 import type { predictionRun } from '../workflows';
-import { eventually, withWorker, testConfig, type WorkerContext } from './helpers/temporal';
+import { eventually, withWorker, testConfig, testConfigPath, type WorkerContext } from './helpers/temporal';
 import { emulatorControl, parentOf, vertexClients } from './helpers/vertex';
 
 jest.setTimeout(180_000);
@@ -80,6 +82,15 @@ async function generationsOf(ctx: WorkerContext, handle: WorkflowHandle<typeof p
   for await (const w of ctx.client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) runs.push({ runId: w.runId, status: w.status.name });
   return runs;
 }
+
+test('prediction.childrenPerRun: 250 unless set, and a value outside 1–1,000 is refused naming the field', () => {
+  expect(config.pipelines.predicted!.prediction!.childrenPerRun).toBe(250);
+  expect(config.pipelines.generations!.prediction!.childrenPerRun).toBe(2);
+  const fixture = readFileSync(testConfigPath, 'utf8');
+  for (const bad of ['0', '1001', '2.5']) {
+    expect(() => parseConfig(fixture.replace('childrenPerRun: 2', `childrenPerRun: ${bad}`), 'pipelines.yaml')).toThrow(/pipelines\.generations\.prediction\.childrenPerRun: /);
+  }
+});
 
 test('5 segments, 2 per generation: 3 runs, each segment run once, progress and results carried across continue-as-new', async () => {
   const [pipeline, environment] = ['generations', 'gen-results'];
