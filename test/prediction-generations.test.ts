@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
 import { parseConfig } from '../config/load-config';
-import { predictionProgressQuery, type PredictionSummary } from '../contracts';
+import { modelReadySignal, predictionProgressQuery, type PredictionSummary } from '../contracts';
 import type { JobView } from '../emulators/vertex-ai/control-schema';
 import type { predictionRun } from '../workflows';
 import { eventually, withWorker, testConfig, testConfigPath, type WorkerContext } from './helpers/temporal';
@@ -195,6 +195,36 @@ test('one model per run: a champion promoted while segments still queue changes 
     expect(jobs).toHaveLength(5);
     const models = await Promise.all(jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model));
     expect(models).toEqual(Array(5).fill(pinned));
+  });
+});
+
+test('with maxAge and no fresh champion at the start: the version the first segment waited for is pinned for the segments after it', async () => {
+  const [pipeline, environment] = ['generations-fresh', 'gen-fresh'];
+  const segments = SEGMENTS.slice(0, 3);
+  await withWorker(async (ctx) => {
+    await seedInputs(ctx, pipeline, segments);
+    await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 3 });
+    const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition, segments }, { taskQueue: ctx.taskQueue });
+    // One at a time: jp-instagram looks at the registry (nothing there) and waits for model-ready.
+    const first = ctx.client.workflow.getHandle(`${handle.workflowId}:jp-instagram`);
+    await eventually(async () => {
+      for await (const _ of ctx.client.workflow.list({ query: `awaitingModel = "${environment}/${pipeline}/all" AND WorkflowId = "${first.workflowId}"` })) return true;
+      return undefined;
+    }, 30_000);
+    const announced = await promote(pipeline, environment);
+    const [model, version] = announced.split('@') as [string, string];
+    await first.signal(modelReadySignal, { environment, pipeline, segment: null, model, version, modelVersionName: announced, aliases: ['champion'], metrics: {}, partition, trainedAt: new Date().toISOString() });
+    const [job] = await heldRunning(pipeline, environment, ['jp-instagram']);
+    // A newer champion, fresh too, before the other segments start (one of them in generation 2).
+    expect(await promote(pipeline, environment)).not.toBe(announced);
+    await control.advance(job!.name);
+    for (const s of segments.slice(1)) for (const j of await heldRunning(pipeline, environment, [s])) await control.advance(j.name);
+    const summary = await handle.result();
+
+    expect(summary).toMatchObject({ verdict: 'succeeded', generations: 2, model: announced });
+    expect(summary.segments.map((s) => [s.segment, s.model])).toEqual([...segments].sort().map((s) => [s, announced]));
+    const jobs = await jobsOf(pipeline, environment);
+    expect(await Promise.all(jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model))).toEqual(Array(3).fill(announced));
   });
 });
 
