@@ -25,7 +25,7 @@ async function withSchedules(client: Client, fn: () => Promise<void>) {
     await fn();
   } finally {
     const gone = structuredClone(config);
-    delete gone.pipelines.backfilled;
+    for (const [name, p] of Object.entries(gone.pipelines)) if (p.environments[ENV]) delete gone.pipelines[name];
     await applySync(client, await planSync(client, gone, ENV));
   }
 }
@@ -76,6 +76,32 @@ test('a backfill over partitions that already ran starts nothing new: each firin
         }
         const jobsAfter = await control.jobs({ kind: 'customJob', labels: { 'ct-pipeline': 'backfilled', 'ct-environment': ENV } });
         expect(jobsAfter.map((j) => j.name).sort()).toEqual(jobsBefore.map((j) => j.name).sort());
+      });
+    },
+    { taskQueue: TASK_QUEUE },
+  );
+});
+
+test('an hourly schedule in New York backfilled over the spring-forward night: each firing works on the previous real hour, and 02 never exists', async () => {
+  await withWorker(
+    async ({ client }) => {
+      await withSchedules(client, async () => {
+        const id = 'ct:catchup:hourly-ny:hourly';
+        // Firings at :30 local: 00:30 EST, 01:30 EST, (02:30 does not exist), 03:30 EDT, 04:30 EDT.
+        const from = new Date('2026-03-08T05:00:00Z');
+        const to = new Date('2026-03-08T08:59:00Z');
+        await backfillSchedule(client, id, from, to);
+        const done = await eventually(async () => {
+          const f = await firings(client, id, from, to);
+          return f.length === 4 ? f : undefined;
+        }, 60_000);
+        expect(done.map((f) => [f.scheduledAt, f.partition])).toEqual([
+          ['2026-03-08T05:30:00.000Z', '2026-03-07T23'],
+          ['2026-03-08T06:30:00.000Z', '2026-03-08T00'],
+          ['2026-03-08T07:30:00.000Z', '2026-03-08T01'],
+          ['2026-03-08T08:30:00.000Z', '2026-03-08T03'],
+        ]);
+        expect(done.map((f) => f.workflowId)).toEqual(done.map((f) => `training:${ENV}:hourly-ny:all:${f.partition}`));
       });
     },
     { taskQueue: TASK_QUEUE },
