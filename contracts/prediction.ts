@@ -75,8 +75,9 @@ export interface PredictionSummary {
   startedAt: string;
   endedAt: string;
   /**
-   * The one model version (model@version) the run pinned for every segment, when one model serves
-   * them all. Absent when each segment has a model of its own, or no segment found a model.
+   * The one model version (model@version) the run pinned for every segment it ran, when one model
+   * serves them all (`reused` segments keep the version they ran with). Absent when each segment
+   * has a model of its own, or no segment found a model.
    */
   model?: string;
   /** Runs of this workflow (continue-as-new generations) it took. */

@@ -1,13 +1,19 @@
 // Schedules on the shared dev server, in an environment of their own (`catchup`: own task queue,
 // own Vertex project), deleted after each test so nothing fires mid-suite: a backfill over
 // partitions that already ran starts nothing new, and what a pause does to the firings it spans.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { backfillSchedule, describeSchedule, pauseSchedule } from '../client/schedules/operate';
 import { applySync, planSync } from '../client/schedules/sync';
 import { sendDataReady } from '../client/training';
 import { scheduledRunQuery, scheduledRunWorkflowType, type ScheduledRunStatus, type TrainingRunResult } from '../contracts';
-import { eventually, testConfig, withWorker } from './helpers/temporal';
+import { eventually, testConfig, testConfigPath, withWorker } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
+import { testStack } from './setup/test-stack';
+
+const execFileAsync = promisify(execFile);
 
 jest.setTimeout(120_000);
 
@@ -17,6 +23,19 @@ const DAILY = 'ct:catchup:backfilled:daily';
 const EVERY_2S = 'ct:catchup:backfilled:every-2s';
 const config = testConfig();
 const control = emulatorControl();
+
+/** The `ct` CLI as a separate process (bin/ct.cjs, what `npx ct` runs), against the test server. */
+async function ct(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = path.join(__dirname, '..', 'bin', 'ct.cjs');
+  const env = { ...process.env, TEMPORAL_ADDRESS: testStack().CT_TEST_TEMPORAL_ADDRESS };
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, '--config', testConfigPath, ...args], { env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 /** Creates this environment's schedules (paused, as the config says), runs fn, then deletes them. */
 async function withSchedules(client: Client, fn: () => Promise<void>) {
@@ -149,8 +168,12 @@ test('a pause skips the firings it spans even within catchupWindow (the server d
 
         // Unpause with catch-up: each skipped tick still within the window (1h) runs, as a backfill.
         const q0 = await pauseFor(7_000);
-        const caught = await pauseSchedule(client, EVERY_2S, false, 'test: back, catching up', { catchUp: true });
+        // As an operator would: `ct schedules unpause … --catch-up`.
+        const cli = await ct('--json', 'schedules', 'unpause', EVERY_2S, '--note', 'test: back, catching up', '--catch-up');
+        expect([cli.code, cli.stderr]).toEqual([0, '']);
+        const caught = JSON.parse(cli.stdout) as Awaited<ReturnType<typeof pauseSchedule>>;
         const q1 = Date.now();
+        expect(caught).toMatchObject({ paused: false, note: 'test: back, catching up' });
         expect(caught.caughtUp).toMatchObject({ requested: true });
         expect(Date.parse(caught.caughtUp!.from)).toBeLessThanOrEqual(q0 + 1_000);
         const missed = ticksWithin(q0, q1);
