@@ -101,12 +101,12 @@ test('a backfill over partitions that already ran starts nothing new: each firin
   );
 });
 
-test('an hourly schedule in New York backfilled over the spring-forward night: each firing works on the previous real hour, and 02 never exists', async () => {
+test('an hourly schedule in New York backfilled over both daylight-saving nights: each firing works on the previous real hour; 02 never exists in spring, 01 is one run in autumn', async () => {
   await withWorker(
     async ({ client }) => {
       await withSchedules(client, async () => {
         const id = 'ct:catchup:hourly-ny:hourly';
-        // Firings at :30 local: 00:30 EST, 01:30 EST, (02:30 does not exist), 03:30 EDT, 04:30 EDT.
+        // Spring forward. Firings at :30 local: 00:30 EST, 01:30 EST, (02:30 does not exist), 03:30 EDT, 04:30 EDT.
         const from = new Date('2026-03-08T05:00:00Z');
         const to = new Date('2026-03-08T08:59:00Z');
         await backfillSchedule(client, id, from, to);
@@ -121,6 +121,24 @@ test('an hourly schedule in New York backfilled over the spring-forward night: e
           ['2026-03-08T08:30:00.000Z', '2026-03-08T03'],
         ]);
         expect(done.map((f) => f.workflowId)).toEqual(done.map((f) => `training:${ENV}:hourly-ny:all:${f.partition}`));
+
+
+        // Fall back: 01:30 happens twice (EDT, then EST) and the server fires at both. The hour
+        // before 01:30 EST is 01:30 EDT: both of 01's real hours are one partition, one run.
+        const back = { from: new Date('2026-11-01T04:00:00Z'), to: new Date('2026-11-01T07:59:00Z') };
+        await backfillSchedule(client, id, back.from, back.to);
+        const fell = await eventually(async () => {
+          const f = await firings(client, id, back.from, back.to);
+          return f.length === 4 ? f : undefined;
+        }, 60_000);
+        expect(fell.map((f) => [f.scheduledAt, f.partition])).toEqual([
+          ['2026-11-01T04:30:00.000Z', '2026-10-31T23'], // 00:30 EDT
+          ['2026-11-01T05:30:00.000Z', '2026-11-01T00'], // 01:30 EDT
+          ['2026-11-01T06:30:00.000Z', '2026-11-01T01'], // 01:30 EST
+          ['2026-11-01T07:30:00.000Z', '2026-11-01T01'], // 02:30 EST
+        ]);
+        // Backfilled firings race each other: whichever comes second attaches to (or finds) the first one's run.
+        expect(fell.slice(2).map((f) => (f.outcome === 'started' ? 'started' : 'joined')).sort()).toEqual(['joined', 'started']);
       });
     },
     { taskQueue: TASK_QUEUE },
