@@ -37,8 +37,9 @@ export const Prediction = z.strictObject({
    */
   createsPerMinute: z.number().int().min(1).max(600).default(60),
   /**
-   * Children one workflow run starts before it drains and continues as new. Each child costs the
-   * parent ~6 events; 1,000 keeps a generation under Temporal's 10,240-event warning.
+   * Children one workflow run starts before it drains and continues as new. A child costs the
+   * parent ~6 events with its workflow tasks (bench:prediction: ≤ 1,472 per run of 250), so 1,000
+   * keeps a generation under Temporal's 10,240-event warning.
    */
   childrenPerRun: z.number().int().min(1).max(1000).default(250),
   /** continue: the other segments finish; fail-fast: the first failure cancels the rest. */

@@ -80,7 +80,6 @@ export async function predictionSegment(input: PredictionSegmentInput): Promise<
   return result;
 }
 
-
 async function findModel(input: PredictionSegmentInput, plan: SegmentPlan, show: (text: string) => void): Promise<string> {
   const key = modelKey(plan.modelKey);
   const bound = plan.maxAgeMs ? { trainedAfter: new Date(Date.now() - plan.maxAgeMs).toISOString() } : {};
