@@ -53,16 +53,18 @@ export function registerScheduleCommands(program: Command, { globals, withClient
       );
     });
   for (const verb of ['pause', 'unpause'] as const) {
-    schedules
+    const command = schedules
       .command(verb)
       .argument('<id>', 'schedule id')
       .requiredOption('--note <why>', 'why (shows in describe and in the UI)')
-      .description(verb === 'pause' ? 'stop firing until unpaused' : 'fire again')
-      .action(async (id: string, o: { note: string }) => {
-        const config = loadConfig(globals().config);
-        const d = await withClient(config, envOfId(id), (client) => pauseSchedule(client, id, verb === 'pause', o.note));
-        print(globals().json ?? false, d, () => `${d.id}: ${d.paused ? 'paused' : 'active'} — ${d.note ?? ''}`);
-      });
+      .description(verb === 'pause' ? 'stop firing until unpaused (the firings a pause spans are skipped)' : 'fire again');
+    if (verb === 'unpause') command.option('--catch-up', "also run the firings the pause skipped that are still within the schedule's catchupWindow");
+    command.action(async (id: string, o: { note: string; catchUp?: boolean }) => {
+      const config = loadConfig(globals().config);
+      const d = await withClient(config, envOfId(id), (client) => pauseSchedule(client, id, verb === 'pause', o.note, { catchUp: o.catchUp }));
+      const caught = d.caughtUp ? `\n${d.caughtUp.requested ? `catching up the firings from ${d.caughtUp.from} to ${d.caughtUp.to}` : 'no skipped firing is within the catch-up window'}` : '';
+      print(globals().json ?? false, d, () => `${d.id}: ${d.paused ? 'paused' : 'active'} — ${d.note ?? ''}${caught}`);
+    });
   }
   schedules
     .command('trigger')

@@ -36,6 +36,12 @@ export const Prediction = z.strictObject({
    * through a task queue per project and region whose activity rate limit all workers share.
    */
   createsPerMinute: z.number().int().min(1).max(600).default(60),
+  /**
+   * Children one workflow run starts before it drains and continues as new. A child costs the
+   * parent ~6 events with its workflow tasks (bench:prediction: ≤ 1,472 per run of 250), so 1,000
+   * keeps a generation under Temporal's 10,240-event warning.
+   */
+  childrenPerRun: z.number().int().min(1).max(1000).default(250),
   /** continue: the other segments finish; fail-fast: the first failure cancels the rest. */
   onFailure: z.enum(['continue', 'fail-fast']).default('continue'),
   /** A job where some instances failed: count it as succeeded (errors file kept) or failed. */

@@ -34,7 +34,10 @@ export const ScheduleDef = z
     timezone: TimeZone.default('UTC'),
     jitter: Duration.optional(),
     overlap: z.enum(['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all']).default('skip'),
-    /** How late a missed firing (server down, paused) may still run. */
+    /**
+     * How late a firing missed while the server was down may still run. The server skips the
+     * firings a pause spans; `ct schedules unpause --catch-up` runs those still within this window.
+     */
     catchupWindow: Duration.prefault('1d'),
     pauseOnFailure: z.boolean().default(false),
     startAt: z.iso.datetime({ offset: true }).optional(),

@@ -32,6 +32,8 @@ export interface PredictionSegmentInput {
   pipeline: string;
   partition: string;
   segment: string;
+  /** The model version (model@version) the run pinned: the segment predicts with it and looks nothing up. */
+  model?: string;
 }
 
 /** How one segment ended. `reused`: succeeded in an earlier run of the partition; nothing ran now. */
@@ -72,6 +74,12 @@ export interface PredictionSummary {
   summaryUri: string;
   startedAt: string;
   endedAt: string;
+  /**
+   * The one model version (model@version) the run pinned for every segment it ran, when one model
+   * serves them all (`reused` segments keep the version they ran with). Absent when each segment
+   * has a model of its own, or no segment found a model.
+   */
+  model?: string;
   /** Runs of this workflow (continue-as-new generations) it took. */
   generations: number;
 }

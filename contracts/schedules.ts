@@ -38,16 +38,28 @@ export interface ScheduledRunResult {
 export const scheduleId = (environment: string, pipeline: string, name: string) => `ct:${environment}:${pipeline}:${name}`;
 export const MANAGED_BY = 'ct-coordinator';
 
-/** The partition a time falls in, in a time zone, moved by `offset` units of the format. */
+/**
+ * The partition a time falls in, in a time zone, moved by `offset` units of the format. Hours move
+ * in absolute time, then take the local wall-clock hour: across a daylight-saving change the hour
+ * before 03:30 EDT is 01:30 EST (02 does not exist that day), and the repeated 01 at the fall-back
+ * is one partition reached from either of its real hours. Days and months move on the local
+ * calendar, where a 23- or 25-hour day is still one day.
+ */
 export function partitionAt(time: Date, format: 'daily' | 'hourly' | 'monthly', offset: number, timeZone: string): string {
+  if (format === 'hourly') return wallClock(new Date(time.getTime() + offset * 3_600_000), timeZone).toISOString().slice(0, 13);
+  const local = wallClock(time, timeZone);
+  if (format === 'monthly') {
+    local.setUTCMonth(local.getUTCMonth() + offset, 1);
+    return local.toISOString().slice(0, 7);
+  }
+  local.setUTCDate(local.getUTCDate() + offset);
+  return local.toISOString().slice(0, 10);
+}
+
+/** A time's local wall-clock date and hour in a time zone, written as that instant in UTC (for calendar arithmetic). */
+function wallClock(time: Date, timeZone: string): Date {
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' }).formatToParts(time).map((p) => [p.type, p.value]),
   ) as Record<string, string>;
-  // Calendar arithmetic on the local wall-clock date, in UTC (no DST surprises).
-  const local = new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour)));
-  if (format === 'monthly') local.setUTCMonth(local.getUTCMonth() + offset, 1);
-  else if (format === 'daily') local.setUTCDate(local.getUTCDate() + offset);
-  else local.setUTCHours(local.getUTCHours() + offset);
-  const iso = local.toISOString();
-  return format === 'monthly' ? iso.slice(0, 7) : format === 'daily' ? iso.slice(0, 10) : iso.slice(0, 13);
+  return new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour)));
 }

@@ -7,6 +7,7 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -14,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, PredictionPlan } from '../activities';
 import {
+  isFreshEnough,
   parsePayload,
   PredictionRunInput,
   predictionProgressQuery,
@@ -31,21 +33,35 @@ import { predictionSegment } from './prediction-segment';
 // creations are paced by the children's rate-limited create queue, not here.
 //
 // History: each child costs the parent ~3 events plus its share of workflow tasks. After
-// CHILDREN_PER_RUN children the run drains its window and continues as new with the results so
-// far, so 1,000 segments never come near the history limits. Draining first means no child is in
-// flight across the continue-as-new, so the REQUEST_CANCEL parent-close policy always reaches the
-// children of the run an operator cancels.
+// `prediction.childrenPerRun` children (CHILDREN_PER_RUN for runs planned before it was a knob) the
+// run drains its window and continues as new with the results so far, so 1,000 segments never come
+// near the history limits. Draining first means no child is in flight across the continue-as-new,
+// so the REQUEST_CANCEL parent-close policy always reaches the children of the run an operator
+// cancels.
+//
+// One model per run: when one model serves every segment, the run reads its champion once, before
+// the fan-out, and every child predicts with that version (carried across continue-as-new), so a
+// promotion mid-run cannot split the partition across versions. With `model.maxAge`, freshness is
+// judged once, at the start: a champion fresh enough then is pinned even if the run outlives
+// maxAge (the run predicts one partition, with one model). If none is fresh enough, nothing is
+// pinned yet: started segments wait for model-ready as before, and the first version a segment
+// reports is pinned for the segments not yet started (segments already waiting all receive the same
+// announcement, so they agree unless two promotions land within one wait). A pipeline with a model
+// per segment has nothing to split: each model serves one segment, which looks it up at its start
+// (reading 1,000 champions up front would spend Vertex's ~600 reads/minute quota in one burst).
 
 export const CHILDREN_PER_RUN = 250;
+const PIN_MODEL = 'prediction-run-pins-model';
 
-const { planPrediction, writePredictionSummary } = proxyActivities<Activities>({
+const { planPrediction, writePredictionSummary, findChampion } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
 /** What a run hands to its continuation. */
 export interface PredictionCarry {
-  plan: Omit<PredictionPlan, 'segments' | 'reused'>;
+  /** `model`: the pinned model@version, once known. */
+  plan: Omit<PredictionPlan, 'segments' | 'reused'> & { model?: string };
   queue: string[];
   results: SegmentResult[];
   startedAt: string;
@@ -70,7 +86,8 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
     for (const r of carry.results) results.set(r.segment, r);
   } else {
     const full = await planPrediction(input);
-    plan = { summaryUri: full.summaryUri, maxConcurrentJobs: full.maxConcurrentJobs, onFailure: full.onFailure };
+    const { segments: _segments, reused: _reused, ...rest } = full;
+    plan = rest;
     queue = full.segments;
     for (const r of full.reused) results.set(r.segment, r);
     upsertSearchAttributes([
@@ -79,7 +96,15 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
       { key: sa.partition, value: input.partition },
       { key: sa.runPhase, value: 'running' },
     ]);
+    if (plan.sharedModel && patched(PIN_MODEL)) {
+      const champion = await findChampion(plan.sharedModel);
+      const bound = plan.maxAgeMs ? { trainedAfter: new Date(Date.now() - plan.maxAgeMs).toISOString() } : {};
+      if (champion && isFreshEnough(champion, bound)) plan.model = `${champion.model}@${champion.version}`;
+    }
   }
+  const pinFrom = (r: SegmentResult) => {
+    if (plan.sharedModel && !plan.model && r.model) plan.model = r.model;
+  };
   const running = new Set<string>();
 
   const progress = (): PredictionProgress => {
@@ -122,7 +147,7 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
       const r = await children.run(() =>
         executeChild(predictionSegment, {
           workflowId: predictionSegmentId({ ...input, segment }),
-          args: [{ environment: input.environment, pipeline: input.pipeline, partition: input.partition, segment }],
+          args: [{ environment: input.environment, pipeline: input.pipeline, partition: input.partition, segment, ...(plan.model ? { model: plan.model } : {}) }],
           // Cancelled, never terminated: a child cancels its Vertex job; the parent waits until it has.
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -131,9 +156,11 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
         }),
       );
       results.set(segment, r);
+      pinFrom(r);
     } catch (err) {
       const r = failedResult(segment, err);
       results.set(segment, r);
+      pinFrom(r);
       if (r.outcome === 'failed' && plan.onFailure === 'fail-fast' && !stopped) {
         stopped = true;
         children.cancel();
@@ -152,6 +179,7 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
     progress: progress(),
     segments: [...results.values()].sort((a, b) => a.segment.localeCompare(b.segment)),
     summaryUri: plan.summaryUri,
+    ...(plan.sharedModel && plan.model ? { model: plan.model } : {}),
     startedAt,
     endedAt: new Date().toISOString(),
     generations: (carry?.generation ?? 0) + 1,
@@ -159,7 +187,7 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
 
   const tasks: Promise<void>[] = [];
   try {
-    await slidingWindow({ queue, maxInFlight: plan.maxConcurrentJobs, perRun: CHILDREN_PER_RUN, run: runChild, stopped: () => stopped }, tasks);
+    await slidingWindow({ queue, maxInFlight: plan.maxConcurrentJobs, perRun: plan.childrenPerRun ?? CHILDREN_PER_RUN, run: runChild, stopped: () => stopped }, tasks);
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Cancelled: the children were asked to cancel (each cancels its Vertex job); wait for them.

@@ -23,25 +23,9 @@ export async function predictionSegment(input: PredictionSegmentInput): Promise<
   const plan: SegmentPlan = await resolveSegmentPrediction(input);
   const show = (text: string) => setCurrentDetails(`**${input.segment}** · ${input.pipeline} · ${input.environment} · partition ${input.partition}\n\n${text}`);
 
-  // The model: the champion, if fresh enough; otherwise wait for a training run to announce one.
-  const key = modelKey(plan.modelKey);
-  const bound = plan.maxAgeMs ? { trainedAfter: new Date(Date.now() - plan.maxAgeMs).toISOString() } : {};
-  const inbox = modelReadyInbox(key, bound);
-  if (plan.maxAgeMs) upsertSearchAttributes([{ key: sa.awaitingModel, value: key }]);
-  const model = await awaitFreshModel({
-    ref: plan.model,
-    key: plan.modelKey,
-    bound,
-    inbox,
-    // Without maxAge any champion will do: one look, no wait.
-    deadline: Date.now() + (plan.maxAgeMs ? plan.waitTimeoutMs : 0),
-    recheckMs: 3_600_000,
-    onLook: (_, seen) => show(`Waiting for a model fresh enough (${key}): ${seen}.`),
-  });
-  if ('timedOut' in model) {
-    throw ApplicationFailure.nonRetryable(`no model to predict ${input.segment} with: ${model.seen}${plan.maxAgeMs ? ` (want one registered in the last ${formatDuration(plan.maxAgeMs)})` : ''}`, NO_MODEL);
-  }
-  const modelVersion = `${model.model}@${model.version}`;
+  // The model: the one the run pinned; else the champion, if fresh enough; otherwise wait for a
+  // training run to announce one.
+  const modelVersion = input.model ?? (await findModel(input, plan, show));
 
   const { submitBatchPrediction } = proxyActivities<Activities>({
     taskQueue: createQueueFor(info.taskQueue, plan.project, plan.region),
@@ -96,3 +80,23 @@ export async function predictionSegment(input: PredictionSegmentInput): Promise<
   return result;
 }
 
+async function findModel(input: PredictionSegmentInput, plan: SegmentPlan, show: (text: string) => void): Promise<string> {
+  const key = modelKey(plan.modelKey);
+  const bound = plan.maxAgeMs ? { trainedAfter: new Date(Date.now() - plan.maxAgeMs).toISOString() } : {};
+  const inbox = modelReadyInbox(key, bound);
+  if (plan.maxAgeMs) upsertSearchAttributes([{ key: sa.awaitingModel, value: key }]);
+  const model = await awaitFreshModel({
+    ref: plan.model,
+    key: plan.modelKey,
+    bound,
+    inbox,
+    // Without maxAge any champion will do: one look, no wait.
+    deadline: Date.now() + (plan.maxAgeMs ? plan.waitTimeoutMs : 0),
+    recheckMs: 3_600_000,
+    onLook: (_, seen) => show(`Waiting for a model fresh enough (${key}): ${seen}.`),
+  });
+  if ('timedOut' in model) {
+    throw ApplicationFailure.nonRetryable(`no model to predict ${input.segment} with: ${model.seen}${plan.maxAgeMs ? ` (want one registered in the last ${formatDuration(plan.maxAgeMs)})` : ''}`, NO_MODEL);
+  }
+  return `${model.model}@${model.version}`;
+}

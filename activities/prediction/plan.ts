@@ -41,7 +41,7 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
       const parsed = PredictionRunInput.safeParse(raw);
       if (!parsed.success) throw refuse(`invalid prediction run: ${parsed.error.message}`);
       const input = parsed.data;
-      const { env, prediction, matrix } = lookup(input);
+      const { env, prediction, matrix, model, trainsPerSegment } = lookup(input);
       const unknown = (input.segments ?? []).filter((s) => !matrix.includes(s));
       if (unknown.length) throw refuse(`not in ${input.pipeline}'s prediction matrix: ${unknown.join(', ')}; it has ${matrix.join(', ')}`);
       const summaryUri = fill(prediction.summary, templateVars({ ...input, segment: undefined }, env.project, env.region));
@@ -53,7 +53,17 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
         reused = previous.segments.filter((s) => (s.outcome === 'succeeded' || s.outcome === 'reused') && segments.includes(s.segment)).map((s) => ({ ...s, outcome: 'reused' as const }));
         segments = segments.filter((s) => !reused.some((r) => r.segment === s));
       }
-      return { segments, summaryUri, maxConcurrentJobs: prediction.maxConcurrentJobs, onFailure: prediction.onFailure, reused };
+      const sharedModel = trainsPerSegment ? undefined : { project: env.project, region: env.region, modelId: fill(model.registry.modelId, templateVars({ ...input, segment: undefined }, env.project, env.region)) };
+      return {
+        segments,
+        summaryUri,
+        maxConcurrentJobs: prediction.maxConcurrentJobs,
+        onFailure: prediction.onFailure,
+        childrenPerRun: prediction.childrenPerRun,
+        sharedModel,
+        maxAgeMs: prediction.model.maxAge,
+        reused,
+      };
     },
 
     resolveSegmentPrediction(input: PredictionSegmentInput): Promise<SegmentPlan> {

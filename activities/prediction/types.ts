@@ -32,6 +32,12 @@ export interface PredictionPlan {
   summaryUri: string;
   maxConcurrentJobs: number;
   onFailure: 'continue' | 'fail-fast';
+  /** Children per workflow run before it continues as new (absent in runs planned before it was a knob). */
+  childrenPerRun?: number;
+  /** The one model every segment predicts with, when the pipeline does not train per segment: the run pins its version. */
+  sharedModel?: { project: string; region: string; modelId: string };
+  /** With model.maxAge: how recently the model must have been registered. */
+  maxAgeMs?: number;
   /** With retryFailed: the previous run's successful segments, carried over as `reused`. */
   reused: SegmentResult[];
 }

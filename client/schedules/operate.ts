@@ -1,4 +1,4 @@
-import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
 import { MANAGED_BY } from '../../contracts';
 import { TrainingRequestError } from '../training';
 
@@ -51,11 +51,35 @@ export async function describeSchedule(client: Client, id: string): Promise<Sche
   return view(id, (await managed(client, id)).d);
 }
 
-export async function pauseSchedule(client: Client, id: string, pause: boolean, note: string): Promise<ScheduleView> {
+export async function pauseSchedule(client: Client, id: string, pause: boolean, note: string, opts: { catchUp?: boolean } = {}): Promise<ScheduleView & { caughtUp?: CatchUp }> {
   if (!note.trim()) throw new TrainingRequestError(`say why (--note): it shows in describe and in the UI`);
-  const { handle } = await managed(client, id);
+  const { handle, d } = await managed(client, id);
   await (pause ? handle.pause(note) : handle.unpause(note));
-  return view(id, await handle.describe());
+  const caughtUp = !pause && opts.catchUp && d.state.paused ? await catchUp(handle, d, new Date()) : undefined;
+  return { ...view(id, await handle.describe()), ...(caughtUp ? { caughtUp } : {}) };
+}
+
+export interface CatchUp {
+  from: string;
+  to: string;
+  /** False when the pause ended before any firing it spanned is still within the catch-up window. */
+  requested: boolean;
+}
+
+/**
+ * The server skips every firing that falls in a pause (catchupWindow covers a server that was down,
+ * not a pause): on unpause, run those still within the schedule's catchupWindow, as a backfill with
+ * the schedule's own overlap policy. The pause began no earlier than the schedule's last update
+ * (the pause itself, or a sync since) and after its last firing; a firing counted twice is harmless,
+ * since it lands on its partition's one run.
+ */
+async function catchUp(handle: ScheduleHandle, d: ScheduleDescription, now: Date): Promise<CatchUp> {
+  const bounds = [d.info.lastUpdatedAt ?? d.info.createdAt, ...d.info.recentActions.map((a) => a.scheduledAt), new Date(now.getTime() - d.policies.catchupWindow)];
+  // The firing at the pause's own first instant ran already if it is the last action: start just after.
+  const from = new Date(Math.max(...bounds.map((t) => t.getTime())) + 1);
+  if (!(from < now)) return { from: from.toISOString(), to: now.toISOString(), requested: false };
+  await handle.backfill([{ start: from, end: now, overlap: d.policies.overlap }]);
+  return { from: from.toISOString(), to: now.toISOString(), requested: true };
 }
 
 export async function triggerSchedule(client: Client, id: string): Promise<void> {

@@ -14,7 +14,7 @@ export const historiesDir = path.join(__dirname, '..', 'histories');
  * Committed histories are replayed against the current workflow code by test/replay.test.ts:
  * a change that would break runs in flight fails there (use patched() to make it safe).
  */
-export async function maybeSaveHistory(handle: WorkflowHandle, name: string): Promise<void> {
+export async function maybeSaveHistory(handle: WorkflowHandle, name: string, runId?: string): Promise<void> {
   if (process.env.CT_SAVE_HISTORIES !== '1') return;
   // The Temporal CLI's JSON is the documented interchange format for replay (and what an
   // operator gets from `temporal workflow show --output json` on a production run).
@@ -29,6 +29,8 @@ export async function maybeSaveHistory(handle: WorkflowHandle, name: string): Pr
     env.CT_TEST_NAMESPACE,
     '--workflow-id',
     handle.workflowId,
+    // One run of a continue-as-new chain (the latest when not given).
+    ...(runId ? ['--run-id', runId] : []),
     '--output',
     'json',
   ]);
