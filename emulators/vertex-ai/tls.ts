@@ -23,8 +23,11 @@ export interface TlsMaterial {
   serverKey: Buffer;
 }
 
+/** The CA certificate clients are told to trust, in a TLS folder. */
+export const caCertPath = (dir: string) => path.join(dir, 'ca.pem');
+
 const files = (dir: string) => ({
-  caCert: path.join(dir, 'ca.pem'),
+  caCert: caCertPath(dir),
   caKey: path.join(dir, 'ca-key.pem'),
   serverCert: path.join(dir, 'server.pem'),
   serverKey: path.join(dir, 'server-key.pem'),
