@@ -42,6 +42,8 @@ export interface ControlApiOptions {
   tlsPort?: number;
   /** Serves POST /token (OAuth2: JWT-bearer and refresh-token grants) when given. */
   tokens?: TokenIssuer;
+  /** The RPCs the gRPC server serves, listed by GET /methods. */
+  methods?: string[];
 }
 
 export function startControlApi(opts: ControlApiOptions) {
@@ -73,6 +75,7 @@ export function startControlApi(opts: ControlApiOptions) {
     'GET /calls': (_b, q) => store.calls.filter((c) => (!q.get('method') || c.method === q.get('method')) && c.seq > Number(q.get('after') ?? 0)),
     'DELETE /calls': () => ((store.calls = []), (store.callCounts = {}), {}),
     'GET /calls/counts': () => store.callCounts,
+    'GET /methods': () => opts.methods ?? [],
     'GET /jobs': (_b, q) =>
       Object.values(store.state.jobs)
         .filter((j) => !q.get('kind') || j.kind === q.get('kind'))

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     grpcPort: emulator.port,
     tlsPort: emulator.tlsPort,
     tokens: emulator.tokens,
+    methods: emulator.methods,
   });
   const controlPort = (control.address() as { port: number }).port;
   const tlsNote = tls ? `, TLS ${env.VERTEX_EMULATOR_HOST}:${emulator.tlsPort} (CA ${tls.material.caCertPath})` : '';

@@ -35,6 +35,8 @@ export interface Emulator {
   port: number;
   /** The same services over TLS, when asked for. */
   tlsPort?: number;
+  /** Every RPC served (method names, as the call log records them). */
+  methods: string[];
   stop(): Promise<void>;
 }
 
@@ -106,7 +108,11 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
     };
   };
 
-  const implement = (handlers: Record<string, Handler>) => Object.fromEntries(Object.entries(handlers).map(([m, h]) => [m, wrap(m, h)]));
+  const methods: string[] = [];
+  const implement = (handlers: Record<string, Handler>) => {
+    methods.push(...Object.keys(handlers));
+    return Object.fromEntries(Object.entries(handlers).map(([m, h]) => [m, wrap(m, h)]));
+  };
 
   const server = new grpc.Server();
   server.addService(v1.PipelineService!.service, implement(pipelineService(store, jobs)));
@@ -144,6 +150,7 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
     grpcServer: server,
     port,
     tlsPort,
+    methods,
     async stop() {
       engine.stop();
       store.flush();

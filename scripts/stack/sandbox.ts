@@ -92,6 +92,9 @@ async function main(): Promise<void> {
       child.on('error', reject);
       child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
     });
+    // Which served RPCs the command called: a suite that claims to cover the API can be held to it.
+    const [methods, counts] = await Promise.all(['methods', 'calls/counts'].map(async (p) => (await fetch(`${vertex.controlUrl}/${p}`)).json()));
+    console.log(`sandbox: calls by method ${JSON.stringify(Object.fromEntries((methods as string[]).map((m) => [m, (counts as Record<string, number>)[m] ?? 0])))}`);
     if (code !== 0) console.error(`sandbox: ${command[0]} exited ${code}; emulator log: ${vertex.service.logTail(30)}`);
   } finally {
     await Promise.all(services.map((s) => s.stop()));

@@ -5,14 +5,21 @@ its own and says where they are in SANDBOX_* variables (test/vertex-emulator/pyt
 runs it in a loopback-only network namespace).
 """
 
-import json
 import os
-import pathlib
-import time
-import urllib.request
-import uuid
 
-import grpc
+# gRPC's own variable for the CA bundle it trusts by default, as a developer's shell would set it:
+# the emulator's local CA (replacing any bundle the machine names). gRPC reads its configuration
+# once, so this comes before `import grpc`.
+if os.environ.get("SANDBOX_VERTEX_CA"):
+    os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = os.environ["SANDBOX_VERTEX_CA"]
+
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+import uuid  # noqa: E402
+
+import grpc  # noqa: E402
 import pytest
 import yaml
 from google.cloud import aiplatform_v1
@@ -119,9 +126,6 @@ def wait_for_state(get, states, timeout=15.0):
 
 
 def upload_model(models, parent: str, display_name: str = "churn-model", **kwargs) -> aiplatform_v1.UploadModelResponse:
-    op = models.upload_model(
-        parent=parent,
-        model={"display_name": display_name, "container_spec": {"image_uri": "us-docker.pkg.dev/p/r/server:1"}, **kwargs.pop("model", {})},
-        **kwargs,
-    )
+    model = {"display_name": display_name, "container_spec": {"image_uri": "us-docker.pkg.dev/p/r/server:1"}, **kwargs.pop("model", {})}
+    op = models.upload_model(request={"parent": parent, "model": model, **kwargs})
     return op.result(timeout=30)
