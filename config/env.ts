@@ -66,6 +66,7 @@ export function loadLocalStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       FAKE_GCS_PORT: port(4443),
       VERTEX_EMULATOR_PORT: port(8590),
       VERTEX_EMULATOR_CONTROL_PORT: port(8591),
+      VERTEX_EMULATOR_TLS_PORT: port(8592),
       GOOGLE_CLOUD_PROJECT: z.string().min(1).default('ct-local'),
       GCS_BUCKETS: z
         .string()

@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       'fake-gcs-server': [env.FAKE_GCS_PORT, 'FAKE_GCS_PORT'],
       'Vertex AI emulator': [env.VERTEX_EMULATOR_PORT, 'VERTEX_EMULATOR_PORT'],
       'Vertex AI emulator control API': [env.VERTEX_EMULATOR_CONTROL_PORT, 'VERTEX_EMULATOR_CONTROL_PORT'],
+      'Vertex AI emulator TLS': [env.VERTEX_EMULATOR_TLS_PORT, 'VERTEX_EMULATOR_TLS_PORT'],
     });
     const t0 = Date.now();
     const [temporalServer, gcs] = await Promise.all([
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
       gcsEndpoint: gcs.endpoint,
       projectId: env.GOOGLE_CLOUD_PROJECT,
       stateFile: path.join(dataDir, 'vertex-ai', 'state.json'),
+      tls: { port: env.VERTEX_EMULATOR_TLS_PORT, dir: path.join(dataDir, 'vertex-ai', 'tls') },
       logFile: path.join(logDir, 'vertex-ai-emulator.log'),
       detached: true,
     });
@@ -141,6 +143,8 @@ ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
   Temporal metrics    ${temporalServer.metricsUrl}
   fake-gcs-server     ${gcs.endpoint}  (buckets: ${[...env.GCS_BUCKETS, ...seeded.buckets].join(', ')})
   Vertex AI emulator  ${vertex.host}:${vertex.port} (gRPC), control API ${vertex.controlUrl}
+                      TLS ${vertex.host}:${vertex.tls!.port}, CA ${vertex.tls!.caCertPath}
+                      token_uri ${vertex.tls!.tokenUri}, grpc_proxy ${vertex.controlUrl}  (README: "Google's own clients")
   worker              task queue ${TASK_QUEUE}, pid ${worker.pid}
   data and logs       ${dataDir}/
 

@@ -1,6 +1,7 @@
 // `npm run dev` as a person uses it: it comes up, prints a working example command, refuses a
 // second copy, keeps its state across a restart, and Ctrl-C leaves no process and no port.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,7 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
     FAKE_GCS_PORT: await freePort(),
     VERTEX_EMULATOR_PORT: await freePort(),
     VERTEX_EMULATOR_CONTROL_PORT: await freePort(),
+    VERTEX_EMULATOR_TLS_PORT: await freePort(),
   };
   const env = {
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
@@ -75,6 +77,11 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
     const banner = await waitForBanner(first);
     const uiUrl = /Temporal UI\s+(\S+)/.exec(banner)![1]!;
     expect((await fetch(uiUrl)).status).toBe(200);
+    // The emulator's TLS port and the local CA its certificate chains to, under the data folder.
+    const [, tlsAddress, caPath] = /TLS (\S+), CA (\S+)/.exec(banner)!;
+    expect(tlsAddress).toBe(`127.0.0.1:${ports.VERTEX_EMULATOR_TLS_PORT}`);
+    expect(caPath).toBe(path.join(env.CT_DATA_DIR, 'vertex-ai', 'tls', 'ca.pem'));
+    expect(new X509Certificate(readFileSync(caPath!)).ca).toBe(true);
 
     // The printed one-liner starts a real run that the worker picks up.
     const example = /^\s+(\S*temporal workflow start .*)$/m.exec(banner)![1]!.replace('$(date +%s)', 'dev-test');

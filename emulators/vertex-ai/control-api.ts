@@ -1,10 +1,12 @@
 import http from 'node:http';
 import { z } from 'zod';
+import { attachConnectProxy } from './connect-proxy';
 import { Fault, JobScript, ScriptRule, Settings, SettingsPatch, type JobView } from './control-schema';
 import { RpcError } from './errors';
 import { collectionOf, stateName } from './jobs';
 import type { JobEngine } from './lifecycle';
 import { clientName, parseResourceName, storageKey } from './names';
+import type { TokenIssuer } from './oauth';
 import { sameProject, type CallPolicy } from './policy';
 import type { JobRecord, Store } from './store';
 
@@ -29,7 +31,22 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   return r.data;
 }
 
-export function startControlApi(opts: { host?: string; port: number; store: Store; engine: JobEngine; policy: CallPolicy; grpcPort: number }) {
+export interface ControlApiOptions {
+  host?: string;
+  port: number;
+  store: Store;
+  engine: JobEngine;
+  policy: CallPolicy;
+  grpcPort: number;
+  /** With TLS: the emulator's TLS port, for /health and the CONNECT proxy to Vertex's host names. */
+  tlsPort?: number;
+  /** Serves POST /token (OAuth2: JWT-bearer and refresh-token grants) when given. */
+  tokens?: TokenIssuer;
+  /** The RPCs the gRPC server serves, listed by GET /methods. */
+  methods?: string[];
+}
+
+export function startControlApi(opts: ControlApiOptions) {
   const { store, engine, policy } = opts;
   const view = (j: JobRecord): JobView => ({
     kind: j.kind,
@@ -59,11 +76,12 @@ export function startControlApi(opts: { host?: string; port: number; store: Stor
   const projectOfCall = (request: unknown) => /"(?:parent|name)":"projects\/([^/"]+)\//.exec(JSON.stringify(request ?? {}))?.[1];
 
   const routes: Record<string, (body: unknown, q: URLSearchParams) => unknown> = {
-    'GET /health': () => ({ ok: true, grpcPort: opts.grpcPort }),
+    'GET /health': () => ({ ok: true, grpcPort: opts.grpcPort, tlsPort: opts.tlsPort }),
     'GET /calls': (_b, q) =>
       store.calls.filter((c) => (!q.get('method') || c.method === q.get('method')) && c.seq > Number(q.get('after') ?? 0) && inProject(q, projectOfCall(c.request))),
     'DELETE /calls': () => ((store.calls = []), (store.callCounts = {}), {}),
     'GET /calls/counts': () => store.callCounts,
+    'GET /methods': () => opts.methods ?? [],
     'GET /jobs': (_b, q) =>
       Object.values(store.state.jobs)
         .filter((j) => !q.get('kind') || j.kind === q.get('kind'))
@@ -131,6 +149,12 @@ export function startControlApi(opts: { host?: string; port: number; store: Stor
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
+      // OAuth2 speaks form-encoded requests and its own error body (RFC 6749 §5), not this API's JSON.
+      if (opts.tokens && req.method === 'POST' && url.pathname === '/token') {
+        const answer = opts.tokens.grant(Object.fromEntries(new URLSearchParams(raw)));
+        res.writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer.body));
+        return;
+      }
       void (async () => {
         try {
           if (!route) throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
@@ -144,6 +168,11 @@ export function startControlApi(opts: { host?: string; port: number; store: Stor
       })();
     });
   });
+  if (opts.tlsPort !== undefined) {
+    attachConnectProxy(server, opts.tlsPort, (d) => {
+      if (!d.allowed) console.warn(`vertex-ai emulator: proxy refused CONNECT ${d.target}`);
+    });
+  }
   return new Promise<http.Server>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve(server));

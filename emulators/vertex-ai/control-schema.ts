@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AuthKind } from './oauth';
 
 // Shapes of the emulator's control API (HTTP JSON on the side port), shared by the server and the
 // typed client that tests use. Everything a test scripts about Vertex's behaviour goes through here.
@@ -130,6 +131,8 @@ export interface CallLogEntry {
   codeName: string;
   message?: string;
   durationMs: number;
+  /** How the call authenticated: a token from the emulator's token endpoint, a self-signed JWT, none… */
+  auth?: AuthKind;
 }
 
 export interface JobView {

@@ -40,11 +40,17 @@ function protoRoot(): protobuf.Root {
   return root;
 }
 
-/** Packs a message into google.protobuf.Any with the type URL Vertex uses (clients may check it). */
-export function packAny(typeName: string, value: object): { typeUrl: string; value: Buffer } {
+/**
+ * Packs a message into google.protobuf.Any with the type URL Vertex uses. Python's client unpacks
+ * with Any.Unpack and refuses an empty or different type URL (Node's ignores it).
+ */
+export function packAny(typeName: string, value: object): { type_url: string; value: Buffer } {
   const type = protoRoot().lookupType(typeName);
+  // `type_url`, not `typeUrl`: protobufjs serves google/protobuf/any.proto from its own bundled
+  // descriptor, whose field names stay snake_case whatever keepCase says, so a camelCase key is
+  // silently dropped and the client gets an empty type URL.
   // fromObject (not verify) so int64 fields may be decimal strings, as elsewhere in the emulator.
-  return { typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(type.encode(type.fromObject(value)).finish()) };
+  return { type_url: `type.googleapis.com/${typeName}`, value: Buffer.from(type.encode(type.fromObject(value)).finish()) };
 }
 
 // google.protobuf.Struct / Value as proto-loader decodes them (with the `kind` oneof name).

@@ -6,11 +6,13 @@ import { jobService } from './job-service';
 import { type CallContext, JobRepository } from './jobs';
 import { JobEngine } from './lifecycle';
 import { ModelRegistry } from './model-registry';
+import { TokenIssuer } from './oauth';
 import { GcsOutputWriter } from './outputs';
 import { pipelineService } from './pipeline-service';
 import { CallPolicy } from './policy';
 import { loadServiceDefinitions } from './protos';
 import { Store } from './store';
+import type { TlsMaterial } from './tls';
 
 type Handler = (req: Record<string, unknown>, ctx: CallContext) => unknown;
 
@@ -27,17 +29,33 @@ export interface Emulator {
   engine: JobEngine;
   models: ModelRegistry;
   policy: CallPolicy;
+  /** Access tokens the control API's token endpoint issued; calls are logged with how they authenticated. */
+  tokens: TokenIssuer;
   grpcServer: grpc.Server;
   port: number;
+  /** The same services over TLS, when asked for. */
+  tlsPort?: number;
+  /** Every RPC served (method names, as the call log records them). */
+  methods: string[];
   stop(): Promise<void>;
 }
 
-export async function startEmulator(opts: { host?: string; port: number; storage: Storage; stateFile?: string }): Promise<Emulator> {
+export interface StartOptions {
+  host?: string;
+  port: number;
+  storage: Storage;
+  stateFile?: string;
+  /** Also serve TLS on this port with this certificate (0 = any free port). */
+  tls?: { port: number; material: TlsMaterial };
+}
+
+export async function startEmulator(opts: StartOptions): Promise<Emulator> {
   const store = new Store(opts.stateFile);
   const engine = new JobEngine(store, new GcsOutputWriter(opts.storage));
   const models = new ModelRegistry(store);
   const jobs = new JobRepository(store, engine);
   const policy = new CallPolicy(store);
+  const tokens = new TokenIssuer();
   engine.onTick = () => Promise.resolve(models.completeDue());
 
   const defs = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>;
@@ -54,6 +72,7 @@ export async function startEmulator(opts: { host?: string; port: number; storage
     return (call, callback) => {
       const started = Date.now();
       const req = call.request;
+      const auth = tokens.classify(call.metadata.get('authorization')[0]?.toString());
       const finish = (err: RpcError | null, res?: unknown) => {
         log({
           time: new Date(started).toISOString(),
@@ -63,6 +82,7 @@ export async function startEmulator(opts: { host?: string; port: number; storage
           codeName: grpc.status[err ? err.code : grpc.status.OK],
           message: err?.message,
           durationMs: Date.now() - started,
+          auth,
         });
         if (err) callback({ code: err.code, details: err.message, metadata: err.metadata, name: 'RpcError', message: err.message });
         else callback(null, res);
@@ -112,7 +132,11 @@ export async function startEmulator(opts: { host?: string; port: number; storage
     };
   };
 
-  const implement = (handlers: Record<string, Handler>) => Object.fromEntries(Object.entries(handlers).map(([m, h]) => [m, wrap(m, h)]));
+  const methods: string[] = [];
+  const implement = (handlers: Record<string, Handler>) => {
+    methods.push(...Object.keys(handlers));
+    return Object.fromEntries(Object.entries(handlers).map(([m, h]) => [m, wrap(m, h)]));
+  };
 
   const server = new grpc.Server();
   server.addService(v1.PipelineService!.service, implement(pipelineService(store, jobs)));
@@ -134,17 +158,23 @@ export async function startEmulator(opts: { host?: string; port: number; storage
     }),
   );
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const bind = (port: number, creds: grpc.ServerCredentials) =>
+    new Promise<number>((resolve, reject) => server.bindAsync(`${opts.host ?? '127.0.0.1'}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await bind(opts.port, grpc.ServerCredentials.createInsecure());
+  const tlsPort = opts.tls
+    ? await bind(opts.tls.port, grpc.ServerCredentials.createSsl(null, [{ cert_chain: opts.tls.material.serverCert, private_key: opts.tls.material.serverKey }], false))
+    : undefined;
   engine.start();
   return {
     store,
     engine,
     models,
     policy,
+    tokens,
     grpcServer: server,
     port,
+    tlsPort,
+    methods,
     async stop() {
       engine.stop();
       store.flush();

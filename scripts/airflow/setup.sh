@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Provisions the Airflow the integration test (test/airflow.test.ts) runs: a venv at
-# .tools/airflow-venv with Airflow and the Temporal Python SDK, installed from the hash-pinned
+# Provisions the Airflow the integration tests run (test/airflow.test.ts, and
+# test/vertex-emulator/airflow-provider.test.ts for Airflow's Google provider): a venv at
+# .tools/airflow-venv with Airflow, the Temporal Python SDK and apache-airflow-providers-google,
+# installed from the hash-pinned
 # integrations/airflow/requirements.txt. Idempotent: the venv is rebuilt only when that file's
 # sha256 differs from the one recorded after the last good install, so a warm run costs nothing.
 #
@@ -42,7 +44,7 @@ mkdir -p "$(dirname "$venv")"
 "$python" -m venv "$venv" >&2 || die "$python -m venv failed." \
   "On Debian: apt-get install python3-venv. Or set AIRFLOW_PYTHON to a Python that has venv."
 
-step "installing Airflow $AIRFLOW_VERSION and temporalio (hash-pinned, ~130 packages; about 30 s with a warm pip cache)…"
+step "installing Airflow $AIRFLOW_VERSION, temporalio and the Google provider (hash-pinned, ~265 packages; about 2 min with a warm pip cache, 6 cold)…"
 # --require-hashes: every package, transitive ones included, is exactly the one compiled and
 # checked; nothing is resolved at install time.
 "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r "$requirements" >&2 ||

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { caCertPath } from '../../emulators/vertex-ai/tls';
 import { httpOk, Service, waitUntilReady } from './process';
 import { repoRoot } from './tools';
 
@@ -11,6 +12,8 @@ export interface VertexEmulatorOptions {
   stateFile?: string;
   logFile?: string;
   detached?: boolean;
+  /** Also serve TLS on this port, with the local CA and server certificate kept in `tlsDir`. */
+  tls?: { port: number; dir: string };
 }
 
 export interface VertexEmulator {
@@ -19,6 +22,8 @@ export interface VertexEmulator {
   host: string;
   port: number;
   controlUrl: string;
+  /** With TLS: its port, the CA file clients trust, and the OAuth2 token endpoint a key file's token_uri names. */
+  tls?: { port: number; caCertPath: string; tokenUri: string };
 }
 
 export async function startVertexEmulator(o: VertexEmulatorOptions): Promise<VertexEmulator> {
@@ -36,9 +41,13 @@ export async function startVertexEmulator(o: VertexEmulatorOptions): Promise<Ver
       VERTEX_EMULATOR_STATE_FILE: o.stateFile ?? '',
       GCS_API_ENDPOINT: o.gcsEndpoint,
       GOOGLE_CLOUD_PROJECT: o.projectId,
+      VERTEX_EMULATOR_TLS: String(!!o.tls),
+      VERTEX_EMULATOR_TLS_PORT: o.tls ? String(o.tls.port) : '',
+      VERTEX_EMULATOR_TLS_DIR: o.tls?.dir ?? '',
     },
   });
   const controlUrl = `http://127.0.0.1:${o.controlPort}`;
   await waitUntilReady(service, () => httpOk(`${controlUrl}/health`));
-  return { service, host: '127.0.0.1', port: o.port, controlUrl };
+  const tls = o.tls && { port: o.tls.port, caCertPath: caCertPath(path.resolve(repoRoot, o.tls.dir)), tokenUri: `${controlUrl}/token` };
+  return { service, host: '127.0.0.1', port: o.port, controlUrl, tls };
 }
