@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { checkRunIdentity } from '../config/runs';
+import { checkRunIdentity, InvalidRunError, modelOf } from '../config/runs';
 import type { PipelineConfig } from '../config/pipeline-config';
 import {
   approveUpdate,
@@ -64,10 +64,13 @@ export async function startWaitForModel(client: Client, config: PipelineConfig, 
   const parsed = WaitForModelInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid model wait:\n${z.prettifyError(parsed.error)}`);
   const input = parsed.data;
-  const pipeline = config.pipelines[input.pipeline];
-  const env = pipeline?.environments[input.environment];
-  if (!pipeline || !env) throw new TrainingRequestError(`unknown pipeline/environment ${input.pipeline}/${input.environment}`);
-  if (!pipeline.model) throw new TrainingRequestError(`pipeline ${input.pipeline} registers no model (no model: section)`);
+  let env;
+  try {
+    ({ env } = modelOf(config, input));
+  } catch (err) {
+    if (err instanceof InvalidRunError) throw new TrainingRequestError(err.message);
+    throw err;
+  }
   return client.workflow.start<typeof waitForModel>(waitForModelWorkflowType, {
     workflowId: opts.workflowId ?? `model-wait:${modelKey(input).replace(/\//g, ':')}:${randomUUID().slice(0, 8)}`,
     taskQueue: opts.taskQueue ?? env.temporal.taskQueue,

@@ -1,5 +1,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { predictionProgressQuery, predictionRunId, predictionRunWorkflowType, searchAttributes as sa, trainingRunId, trainingRunWorkflowType, trainingStatusQuery } from '../contracts';
+import { predictionOf } from '../activities/prediction/plan';
+import type { PipelineConfig } from '../config/pipeline-config';
+import { checkRunIdentity } from '../config/runs';
 import { TrainingRequestError } from './training';
 
 // Finding, watching and cancelling runs, for `ct status | cancel | list`.
@@ -13,9 +16,18 @@ export interface RunAddress {
   prediction?: boolean;
 }
 
-export function runIdOf(a: RunAddress): string {
+/** A run's id, from its id or its identity; an identity is checked against the config when one is given. */
+export function runIdOf(a: RunAddress, config?: PipelineConfig): string {
   if (a.id) return a.id;
   if (!a.pipeline || !a.environment || !a.partition) throw new TrainingRequestError('name the run: --id, or --pipeline, --env and --partition (and --segment, or --prediction)');
+  if (config) {
+    try {
+      if (a.prediction) predictionOf(config, { pipeline: a.pipeline, environment: a.environment, partition: a.partition });
+      else checkRunIdentity(config, { pipeline: a.pipeline, environment: a.environment, partition: a.partition, segment: a.segment });
+    } catch (err) {
+      throw new TrainingRequestError((err as Error).message);
+    }
+  }
   return a.prediction ? predictionRunId({ environment: a.environment, pipeline: a.pipeline, partition: a.partition }) : trainingRunId({ environment: a.environment, pipeline: a.pipeline, partition: a.partition, segment: a.segment });
 }
 

@@ -186,8 +186,8 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
   await withWorker(async (ctx) => {
     const partition = uniquePartition();
     const unknown = uniqueId('no_such_posts');
-    // An unknown dataset is refused by the routing activity (InvalidDataReady); a name over 200
-    // characters by the workflow's own input check (InvalidInput): both paths of the operator.
+    // An unknown dataset is refused by the routing activity; a name over 200 characters by the
+    // workflow's own input check: both end the workflow as InvalidInput with the reason on top.
     const tooLong = 'p'.repeat(201);
     const started = Date.now();
     const run = await runExampleDag(ctx, partition, { conf: { posts_dataset: unknown, profiles_dataset: tooLong }, via: 'connection' });
@@ -195,7 +195,7 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('DagRun failed');
     expect(run.output).toContain(
-      `ct-coordinator refused data-ready (InvalidDataReady): no pipeline in environment "staging" waits for dataset "${unknown}" in partition "${partition}"`,
+      `ct-coordinator refused data-ready (InvalidInput): no pipeline in environment "staging" waits for dataset "${unknown}" in partition "${partition}"`,
     );
     expect(run.output).toMatch(/ct-coordinator refused data-ready \(InvalidInput\): invalid data-ready:[\s\S]*dataset/);
     // AirflowFailException: failed outright, no retry (the DAG's tasks have retries=2, 30 s apart).

@@ -102,7 +102,7 @@ test('predict: bad input gets the reason and exit 1', async () => {
   expect([none.code, none.stderr.trim()]).toEqual([1, 'ct: pipeline engagement has no prediction: section']);
   const segment = await ct('predict', '--pipeline', 'predicted', '--env', 'predict', '--partition', '2030-01-01', '--segment', 'de-tiktok');
   expect(segment.code).toBe(1);
-  expect(segment.stderr).toMatch(/^ct: not in predicted's prediction matrix: de-tiktok; it has jp-instagram, /);
+  expect(segment.stderr).toMatch(/^ct: segment de-tiktok not in predicted's prediction matrix; it has jp-instagram, /);
 });
 
 test('schedules: dry-run writes nothing, an invalid config writes nothing, sync then a no-op sync, bad ids and missing notes refused', async () => {

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, PredictionPlan } from '../activities';
 import {
+  liftInvalidInput,
   parsePayload,
   PredictionRunInput,
   predictionProgressQuery,
@@ -69,7 +70,9 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
     ({ plan, queue } = carry);
     for (const r of carry.results) results.set(r.segment, r);
   } else {
-    const full = await planPrediction(input);
+    const full = await planPrediction(input).catch((err: unknown) => {
+      throw liftInvalidInput(err);
+    });
     plan = { summaryUri: full.summaryUri, maxConcurrentJobs: full.maxConcurrentJobs, onFailure: full.onFailure };
     queue = full.segments;
     for (const r of full.reused) results.set(r.segment, r);

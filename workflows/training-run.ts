@@ -14,6 +14,7 @@ import type { Activities, JobProgress, RunPlan } from '../activities';
 import {
   checkDataReady,
   dataReadyUpdate,
+  invalidInput,
   parsePayload,
   searchAttributes as sa,
   TrainingRunInput,
@@ -91,6 +92,8 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     refresh();
   };
   const waitingFor = () => (plan ? plan.datasets.filter((d) => !ready.has(d)) : []);
+  const unknownDataset = (dataset: string) =>
+    plan && !plan.datasets.includes(dataset) ? `dataset: run ${info.workflowId} does not wait for dataset "${dataset}"; it waits for ${plan.datasets.join(', ')}` : undefined;
 
   setHandler(trainingStatusQuery, () => status);
   installApprovalHandlers(info.workflowId, status);
@@ -100,9 +103,8 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       const args = checkDataReady(raw, input.partition);
       // Data-ready may arrive with the start (update-with-start), before the plan is known.
       await condition(() => plan !== undefined);
-      if (!plan!.datasets.includes(args.dataset)) {
-        throw ApplicationFailure.nonRetryable(`run ${info.workflowId} does not wait for dataset "${args.dataset}"; it waits for ${plan!.datasets.join(', ')}`, 'UnknownDataset');
-      }
+      const unknown = unknownDataset(args.dataset);
+      if (unknown) throw invalidInput(unknown);
       const accepted = !ready.has(args.dataset);
       if (accepted) {
         ready.set(args.dataset, { dataset: args.dataset, ready: true, uri: args.uri, source: args.source, at: new Date().toISOString() });
@@ -110,7 +112,13 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       }
       return { workflowId: info.workflowId, accepted, waitingFor: waitingFor(), phase: status.phase };
     },
-    { validator: (raw) => void checkDataReady(raw, input.partition) },
+    {
+      validator: (raw) => {
+        // Once the plan is known, a dataset the run does not wait for is refused here, out of history.
+        const unknown = unknownDataset(checkDataReady(raw, input.partition).dataset);
+        if (unknown) throw new Error(unknown);
+      },
+    },
   );
   refresh();
 

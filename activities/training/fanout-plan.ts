@@ -1,14 +1,16 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { checkRunIdentity, segmentsOf } from '../../config/runs';
-import { TrainingFanoutInput } from '../../contracts';
+import { INVALID_INPUT, parsePayload, TrainingFanoutInput } from '../../contracts';
 
 /** The segments a training fan-out starts and how many at once; shared with the client's checks. */
 export function trainingFanoutPlan(config: PipelineConfig, raw: unknown): { segments: string[]; maxConcurrentRuns: number } {
-  const input = TrainingFanoutInput.parse(raw);
+  const input = parsePayload(TrainingFanoutInput, raw, 'training fan-out');
   const pipeline = config.pipelines[input.pipeline];
   const all = pipeline ? segmentsOf(pipeline) : [];
   if (pipeline && !all.length) throw new Error(`pipeline ${input.pipeline} has no segments: start its one run with ct train`);
+  const unknown = input.segments?.filter((s) => !all.includes(s)) ?? [];
+  if (pipeline && unknown.length) throw new Error(`segment ${unknown.join(', ')} not trained by ${input.pipeline}; its segments: ${all.join(', ')}`);
   const segments = input.segments ?? all;
   // Every run's identity is checked before any starts (unknown pipeline, environment, segment, partition).
   for (const segment of segments) checkRunIdentity(config, { ...input, segment });
@@ -20,7 +22,7 @@ export function createFanoutPlanActivity(deps: { config: PipelineConfig }) {
     try {
       return Promise.resolve(trainingFanoutPlan(deps.config, raw));
     } catch (err) {
-      throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidRun');
+      throw ApplicationFailure.nonRetryable((err as Error).message, INVALID_INPUT);
     }
   };
 }

@@ -3,14 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ModelPolicy, PipelineConfig } from '../../config/pipeline-config';
 import { checkRunIdentity, datasetsOf, InvalidRunError, templateVars } from '../../config/runs';
 import { fill, fillDeep, TemplateError } from '../../config/templates';
-import { trainingRunId, type TrainingRunInput } from '../../contracts';
+import { INVALID_INPUT, trainingRunId, type TrainingRunInput } from '../../contracts';
 import { readGcsText } from '../gcs';
 import { checkParameters, readSpec } from './kfp-spec';
 import type { ModelPlan, RunPlan } from './types';
 
-export const INVALID_RUN = 'InvalidRun';
-
-const reject = (message: string) => ApplicationFailure.nonRetryable(message, INVALID_RUN);
+const reject = (message: string) => ApplicationFailure.nonRetryable(message, INVALID_INPUT);
 
 export function createResolveActivity(deps: { config: PipelineConfig; storage: Storage }) {
   return async function resolveTrainingRun(input: TrainingRunInput): Promise<RunPlan> {
