@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { httpOk, Service, waitUntilReady } from './process';
+import { httpOk, Service, waitUntilReady, type ServiceOptions } from './process';
 import { repoRoot } from './tools';
 
 export interface VertexEmulatorOptions {
@@ -11,6 +11,7 @@ export interface VertexEmulatorOptions {
   stateFile?: string;
   logFile?: string;
   detached?: boolean;
+  onSpawn?: ServiceOptions['onSpawn'];
 }
 
 export interface VertexEmulator {
@@ -29,6 +30,7 @@ export async function startVertexEmulator(o: VertexEmulatorOptions): Promise<Ver
     cwd: repoRoot,
     logFile: o.logFile,
     detached: o.detached,
+    onSpawn: o.onSpawn,
     env: {
       ...process.env,
       VERTEX_EMULATOR_PORT: String(o.port),
