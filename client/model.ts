@@ -12,14 +12,15 @@ import {
   WaitForModelInput,
   waitForModelWorkflowType,
   type ApprovalAck,
-  type TrainingRunInput,
+  TrainingRunInput,
 } from '../contracts';
 import type { trainingRun, waitForModel } from '../workflows';
 import { TrainingRequestError, type RunOptions } from './training';
 
 // Deciding on a candidate (approve / reject) and waiting for a model, for the CLI and for scripts.
 
-type RunIdentity = Pick<TrainingRunInput, 'pipeline' | 'environment' | 'partition' | 'segment'>;
+const RunIdentity = TrainingRunInput.pick({ pipeline: true, environment: true, partition: true, segment: true });
+type RunIdentity = z.input<typeof RunIdentity>;
 
 /**
  * Approves or rejects the candidate of a run that waits for approval. The run's Update validator
@@ -28,7 +29,9 @@ type RunIdentity = Pick<TrainingRunInput, 'pipeline' | 'environment' | 'partitio
 export async function decideCandidate(client: Client, config: PipelineConfig, run: RunIdentity, decision: 'approve' | 'reject', raw: unknown): Promise<ApprovalAck> {
   let args;
   try {
-    checkRunIdentity(config, run);
+    const identity = RunIdentity.safeParse(run);
+    if (!identity.success) throw new Error(`invalid run:\n${z.prettifyError(identity.error)}`);
+    checkRunIdentity(config, identity.data);
     args = checkApproval(raw, decision);
   } catch (err) {
     // Both are the caller's mistake, said in words (unknown pipeline, a reject without a reason).

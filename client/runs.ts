@@ -70,8 +70,8 @@ const STATUSES: Record<string, string> = { running: 'Running', completed: 'Compl
 const TYPES: Record<string, string> = { training: trainingRunWorkflowType, prediction: predictionRunWorkflowType };
 
 export async function listRuns(client: Client, f: { pipeline?: string; environment?: string; status?: string; type?: string; limit?: number }) {
-  if (f.status && !STATUSES[f.status]) throw new TrainingRequestError(`--status is one of ${Object.keys(STATUSES).join(', ')}`);
-  if (f.type && !TYPES[f.type]) throw new TrainingRequestError(`--type is one of ${Object.keys(TYPES).join(', ')}`);
+  if (f.status !== undefined && !STATUSES[f.status]) throw new TrainingRequestError(`--status is one of ${Object.keys(STATUSES).join(', ')}`);
+  if (f.type !== undefined && !TYPES[f.type]) throw new TrainingRequestError(`--type is one of ${Object.keys(TYPES).join(', ')}`);
   const clauses = [
     f.type ? `WorkflowType = "${TYPES[f.type]}"` : `WorkflowType IN ("${trainingRunWorkflowType}", "${predictionRunWorkflowType}")`,
     ...(f.pipeline ? [`${sa.pipeline.name} = "${f.pipeline.replace(/"/g, '')}"`] : []),

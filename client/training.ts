@@ -153,7 +153,7 @@ export async function startTrainingFanout(client: Client, config: PipelineConfig
   try {
     plan = trainingFanoutPlan(config, parsed.data);
   } catch (err) {
-    throw new TrainingRequestError((err as Error).message);
+    refuse(err);
   }
   const env = config.pipelines[parsed.data.pipeline]!.environments[parsed.data.environment]!;
   return client.workflow.start<typeof trainingFanout>(trainingFanoutWorkflowType, {

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import path from 'node:path';
 import { loadConfig } from '../../config/load-config';
+import type { PipelineConfig } from '../../config/pipeline-config';
 import { createVertexClientFactory } from '../../config/vertex';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
@@ -32,7 +33,7 @@ export interface WorkerContext {
  * Runs `fn` while a real worker (the production createWorker, with real clients against the
  * test stack) polls a task queue of its own; the worker is shut down when `fn` settles.
  */
-export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string } = {}): Promise<R> {
+export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string; config?: PipelineConfig } = {}): Promise<R> {
   const env = testStack();
   const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const storage = testStorage();
@@ -45,7 +46,7 @@ export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts
       connection: nativeConnection,
       namespace: env.CT_TEST_NAMESPACE,
       taskQueue,
-      deps: { storage, vertex, config: testConfig(), temporal: client },
+      deps: { storage, vertex, config: opts.config ?? testConfig(), temporal: client },
       workflowBundle: { codePath: env.CT_TEST_WORKFLOW_BUNDLE },
     });
     return await worker.runUntil(fn({ client, taskQueue, storage }));
