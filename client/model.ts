@@ -12,14 +12,14 @@ import {
   WaitForModelInput,
   waitForModelWorkflowType,
   type ApprovalAck,
-  TrainingRunInput,
 } from '../contracts';
 import type { trainingRun, waitForModel } from '../workflows';
 import { TrainingRequestError, type RunOptions } from './training';
 
 // Deciding on a candidate (approve / reject) and waiting for a model, for the CLI and for scripts.
 
-const RunIdentity = TrainingRunInput.pick({ pipeline: true, environment: true, partition: true, segment: true });
+// Types only: the config check that follows says what is wrong with the values, naming the field.
+const RunIdentity = z.object({ pipeline: z.string(), environment: z.string(), partition: z.string(), segment: z.string().optional() });
 type RunIdentity = z.input<typeof RunIdentity>;
 
 /**

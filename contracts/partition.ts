@@ -33,8 +33,8 @@ export const isPartition = (value: unknown, format: PartitionFormat) => partitio
 export function partitionProblem(value: string, format: PartitionFormat, whose: string): string | undefined {
   if (isPartition(value, format)) return undefined;
   const other = partitionFormatOf(value);
-  const why = other ? `is ${other}, not ${format}` : 'is not a real calendar value';
-  return `partition "${value}" ${why} (like ${partitionExamples[format]}) as ${whose} expects`;
+  const why = other ? `it is ${other}` : `a real ${{ daily: 'day', hourly: 'hour', monthly: 'month' }[format]} like ${partitionExamples[format]}`;
+  return `partition "${value}" is not ${format} (${why}) as ${whose} expects`;
 }
 
 /** Any partition a pipeline may have; the pipeline's own format is checked against the config. */
