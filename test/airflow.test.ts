@@ -212,3 +212,16 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
     expect(err).toBeInstanceOf(WorkflowNotFoundError);
   });
 });
+
+test('a partition that is no real date is refused on Airflow’s side, before anything is sent', async () => {
+  await withWorker(async (ctx) => {
+    const logicalDate = uniquePartition();
+    const run = await runExampleDag(ctx, logicalDate, { conf: { partition: '2026-02-30' } });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("ct-coordinator refused data-ready (InvalidInput): partition '2026-02-30' is not a real calendar partition");
+    expect(run.output).not.toContain('up_for_retry');
+    // No routing workflow was started: the operator refused it without calling Temporal.
+    const err = await ctx.client.workflow.getHandle(routeDataReadyId({ environment: 'staging', dataset: 'instagram_posts', partition: '2026-02-30' })).describe().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowNotFoundError);
+  });
+});
