@@ -99,7 +99,15 @@ const wrongSegments = fc.array(fc.stringMatching(/^[a-z]{2}-[a-z]{3,8}$/).filter
 const workflowCases: Record<string, Case[]> = {
   trainingRun: cases(
     { pipeline: 'fz-daily', environment: 'fuzz', partition: '2031-05-05', segment: 'jp-instagram' },
-    { pipeline: badName(pipelines), environment: badName(['fuzz']), partition: badPartition('daily'), segment: badName(segments), assumeDataReady: notAString.filter((v) => typeof v !== 'boolean') },
+    {
+      pipeline: badName(pipelines),
+      environment: badName(['fuzz']),
+      partition: badPartition('daily'),
+      segment: badName(segments),
+      assumeDataReady: notAString.filter((v) => typeof v !== 'boolean'),
+      // Checked against the compiled spec in GCS by the run itself (a client has no spec to read).
+      parameters: fc.oneof(fc.constant({ epochs: 'ten' }), fc.dictionary(fc.stringMatching(/^zz[a-z]{1,6}$/), fc.jsonValue(), { minKeys: 1, maxKeys: 3 }), fc.constantFrom(42, 'x', null, [1])),
+    },
   ),
   trainingFanout: cases(
     { pipeline: 'fz-daily', environment: 'fuzz', partition: '2031-05-05' },
@@ -213,7 +221,7 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
       // ---- The library functions operators and integrations call (refused before anything starts).
       const opts = { taskQueue: TASK_QUEUE };
       const library: { name: string; cs: Case[]; call: (c: Client, p: unknown) => Promise<unknown> }[] = [
-        { name: 'startTrainingRun', cs: workflowCases.trainingRun!, call: (c, p) => startTrainingRun(c, config, p, opts) },
+        { name: 'startTrainingRun', cs: workflowCases.trainingRun!.filter((c) => c.field !== 'parameters' || typeof (c.payload as { parameters: unknown }).parameters !== 'object'), call: (c, p) => startTrainingRun(c, config, p, opts) },
         { name: 'startTrainingFanout', cs: workflowCases.trainingFanout!, call: (c, p) => startTrainingFanout(c, config, p, opts) },
         { name: 'startPredictionRun', cs: workflowCases.predictionRun!, call: (c, p) => startPredictionRun(c, config, p, opts) },
         { name: 'sendDataReady', cs: workflowCases.routeDataReady!, call: (c, p) => sendDataReady(c, config, p, opts) },

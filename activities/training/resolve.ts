@@ -41,7 +41,7 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
     const { spec, sha256 } = await readSpec(deps.storage, uri);
     const fromFile = t.parameterValuesUri ? await readJsonObject(deps.storage, fill(t.parameterValuesUri, vars)) : {};
     const parameterValues = { ...fromFile, ...(fillDeep(t.parameterValues, vars) as Record<string, unknown>), ...(input.parameters ?? {}) };
-    checkParameters(spec, parameterValues, uri);
+    checkParameters(spec, parameterValues, uri, input.parameters);
     training = { kind: 'pipelineJob', displayName, pipelineSpecUri: uri, specSha256: sha256, pipelineRoot: fill(env.pipelineRoot, vars), parameterValues, enableCaching: t.enableCaching };
   } else {
     if (input.parameters) throw reject(`pipeline ${input.pipeline} runs a CustomJob, which takes no parameter overrides`);
