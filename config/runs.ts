@@ -56,7 +56,10 @@ export function modelOf(config: PipelineConfig, req: { environment: string; pipe
   if (!pipeline) throw new InvalidRunError(`unknown pipeline "${req.pipeline}"; the config has: ${Object.keys(config.pipelines).join(', ')}`);
   const env = pipeline.environments[req.environment];
   if (!env) throw new InvalidRunError(`pipeline ${req.pipeline} has no environment "${req.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
-  if (!pipeline.model) throw new InvalidRunError(`pipeline ${req.pipeline} registers no model (no model: section)`);
+  if (!pipeline.model) {
+    const withModels = Object.keys(config.pipelines).filter((name) => config.pipelines[name]!.model);
+    throw new InvalidRunError(`pipeline ${req.pipeline} registers no model (no model: section); pipelines that do: ${withModels.join(', ') || 'none'}`);
+  }
   const wrongPartition = req.minPartition && partitionProblem(req.minPartition, pipeline.data.partition, `pipeline ${req.pipeline}`);
   if (wrongPartition) throw new InvalidRunError(`minPartition: ${wrongPartition}`);
   const segments = segmentsOf(pipeline);

@@ -18,7 +18,10 @@ export function predictionOf(config: PipelineConfig, input: { pipeline: string; 
   const env = pipeline.environments[input.environment];
   if (!env) throw new Error(`pipeline ${input.pipeline} has no environment "${input.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
   const prediction = pipeline.prediction;
-  if (!prediction || !pipeline.model) throw new Error(`pipeline ${input.pipeline} has no prediction: section`);
+  if (!prediction || !pipeline.model) {
+    const predicting = Object.keys(config.pipelines).filter((name) => config.pipelines[name]!.prediction);
+    throw new Error(`pipeline ${input.pipeline} has no prediction: section; pipelines that predict: ${predicting.join(', ') || 'none'}`);
+  }
   const wrongPartition = partitionProblem(input.partition, prediction.partition, `${input.pipeline}'s prediction`);
   if (wrongPartition) throw new Error(wrongPartition);
   const matrix = segmentsOf({ ...pipeline, segments: prediction.segments ?? pipeline.segments });
