@@ -47,7 +47,7 @@ export function registerRunCommands(program: Command, { globals, withClient, pri
     .option('--limit <n>', 'at most this many', '100')
     .action(async (o: { pipeline?: string; env?: string; status?: string; type?: string; limit: string }) => {
       const config = loadConfig(globals().config);
-      const runs = await withClient(config, o.env ?? '', (client) => listRuns(client, { pipeline: o.pipeline, environment: o.env, status: o.status, type: o.type, limit: Number(o.limit) }));
+      const runs = await withClient(config, o.env ?? '', (client) => listRuns(client, { pipeline: o.pipeline, environment: o.env, status: o.status, type: o.type, limit: /^\s*$/.test(o.limit) ? NaN : Number(o.limit) }));
       print(globals().json ?? false, runs, () => runs.map((r) => `${r.workflowId}  ${r.status.toLowerCase()}${r.phase ? ` · ${r.phase}` : ''}  ${r.startTime}`).join('\n') || 'no runs');
     });
 }

@@ -70,6 +70,7 @@ const STATUSES: Record<string, string> = { running: 'Running', completed: 'Compl
 const TYPES: Record<string, string> = { training: trainingRunWorkflowType, prediction: predictionRunWorkflowType };
 
 export async function listRuns(client: Client, f: { pipeline?: string; environment?: string; status?: string; type?: string; limit?: number }) {
+  if (f.limit !== undefined && !(Number.isInteger(f.limit) && f.limit >= 1 && f.limit <= 10_000)) throw new TrainingRequestError('--limit takes a whole number from 1 to 10000');
   if (f.status !== undefined && !STATUSES[f.status]) throw new TrainingRequestError(`--status is one of ${Object.keys(STATUSES).join(', ')}`);
   if (f.type !== undefined && !TYPES[f.type]) throw new TrainingRequestError(`--type is one of ${Object.keys(TYPES).join(', ')}`);
   const clauses = [

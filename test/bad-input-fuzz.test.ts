@@ -4,11 +4,14 @@
 // fail its run at once as InvalidInput with a message naming that field, and afterwards: no
 // workflow task failed, no run is left running, and nothing was made on Vertex or in GCS.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import fc from 'fast-check';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { runCli } from '../client/cli-program';
 import { decideCandidate } from '../client/model';
 import { startWaitForModel } from '../client/model';
@@ -26,6 +29,7 @@ const { EventType } = temporal.api.enums.v1;
 const configPath = path.join(__dirname, 'fixtures', 'config', 'fuzz.yaml');
 const config = loadConfig(configPath);
 const TASK_QUEUE = 'ct-test-fuzz';
+const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'ct-fuzz-'));
 const SEED = Number(process.env.CT_FUZZ_SEED ?? Date.now() % 1_000_000);
 /** Cases per entry point, scaled so one CI run throws well over 1,000 in all. */
 const RUNS = Number(process.env.CT_FUZZ_RUNS ?? 40);
@@ -66,14 +70,15 @@ const badName = (known: string[]) =>
     .filter((v) => !known.includes(v))
     .map((v) => v as unknown)
     .chain((v) => fc.oneof({ weight: 5, arbitrary: fc.constant(v) }, { weight: 1, arbitrary: notAString }));
-const badTimeZone = fc.oneof(fc.constantFrom('Mars/Olympus_Mons', 'UTC+25', 'Asia/Tokio', 'EST5EDTX', '', 'Europe/'), fc.stringMatching(/^[A-Z][a-z]{2,8}\/[A-Z][a-z]{2,8}$/)).filter((tz) => {
+const isTimeZone = (tz: string) => {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return false;
-  } catch {
     return true;
+  } catch {
+    return false;
   }
-});
+};
+const badTimeZone = fc.oneof(fc.constantFrom('Mars/Olympus_Mons', 'UTC+25', 'Asia/Tokio', 'EST5EDTX', '', 'Europe/'), fc.stringMatching(/^[A-Z][a-z]{2,8}\/[A-Z][a-z]{2,8}$/)).filter((tz) => !isTimeZone(tz));
 const extraKey = fc.stringMatching(/^[a-z][a-zA-Z]{3,10}$/).map((k) => `zz${k}`);
 
 interface Case {
@@ -91,6 +96,18 @@ function cases(base: Record<string, unknown>, wrong: Record<string, fc.Arbitrary
 }
 
 // ---- The entry points' valid inputs and what may be wrong in each.
+
+/** The fuzz config with one setting wrong, as a file for `ct validate` (field: where it goes). */
+function brokenConfig(field: string, value: string): string {
+  const doc = parseYaml(readFileSync(configPath, 'utf8')) as { pipelines: Record<string, { data: { partition: unknown }; schedules?: Record<string, { timezone?: unknown; environments?: unknown }> }> };
+  const daily = doc.pipelines['fz-daily']!;
+  if (field === 'partition') daily.data.partition = ['daily', 'hourly', 'monthly'].includes(value) ? `${value}ly` : value;
+  if (field === 'timezone') daily.schedules!.nightly!.timezone = isTimeZone(value) ? `${value}/Nowhere` : value;
+  if (field === 'environments') daily.schedules!.nightly!.environments = [value === 'fuzz' ? 'fuzzy' : value];
+  const file = path.join(tmpDir, `broken-${randomUUID().slice(0, 8)}.yaml`);
+  writeFileSync(file, stringifyYaml(doc));
+  return file;
+}
 
 const segments = ['jp-instagram', 'jp-youtube', 'us-instagram', 'us-youtube'];
 const pipelines = Object.keys(config.pipelines);
@@ -260,6 +277,8 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
           fc.record({ field: fc.constantFrom('status', 'cancel'), v: badName(pipelines) }).map(({ field, v }) => ({ field: 'pipeline', argv: [field, '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05'] })),
           fc.record({ field: fc.constantFrom('status', 'cancel'), v: badPartition('monthly') }).map(({ field, v }) => ({ field: 'partition', argv: [field, '--pipeline', 'fz-monthly', '--env', 'fuzz', '--partition', flag(v)] })),
           fc.record({ field: fc.constant('status'), v: badName(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out']) }).map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--status', flag(v)] })),
+          fc.record({ field: fc.constant('limit'), v: fc.oneof(fc.constantFrom('0', '-1', '1.5', 'ten', '', '1e9', ' '), fc.integer({ min: 10_001 }).map(String)) }).map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--limit', v] })),
+          fc.record({ field: fc.constantFrom('partition', 'timezone', 'environments'), v: fc.oneof(fc.string({ maxLength: 12 }), badTimeZone) }).map(({ field, v }) => ({ field, argv: ['validate', brokenConfig(field, v)] })),
           fc.record({ field: fc.constant('type'), v: badName(['training', 'prediction']) }).map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--type', flag(v)] })),
           fc.record({ field: fc.constant('environment'), v: badName(['fuzz']) }).map(({ field, v }) => ({ field, argv: ['schedules', 'sync', '--dry-run', '--env', flag(v)] })),
           fc.record({ field: fc.constantFrom('describe', 'trigger', 'pause', 'unpause'), v: fc.string({ maxLength: 20 }).filter((s) => !/^ct:[^:]+:[^:]+:[^:]+$/.test(s) && !s.startsWith('-')) }).map(({ field, v }) => ({ field: 'id', argv: ['schedules', field, v, ...(field.endsWith('pause') ? ['--note', 'n'] : [])] })),
