@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import fc from 'fast-check';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -24,6 +25,8 @@ import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 
 jest.setTimeout(600_000);
+// A thousand runs that fail on purpose: the worker's per-run warnings would bury the counts.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const { EventType } = temporal.api.enums.v1;
 const configPath = path.join(__dirname, 'fixtures', 'config', 'fuzz.yaml');
