@@ -19,7 +19,7 @@ export function registerRunCommands(program: Command, { globals, withClient, pri
 
   addressed(program.command('status').description('where a run is: phase, data, Vertex job and console link, or prediction progress')).action(async (o: Addressed) => {
     const config = loadConfig(globals().config);
-    const id = runIdOf(addressOf(o));
+    const id = runIdOf(addressOf(o), config);
     const s = await withClient(config, o.env ?? id.split(':')[1] ?? '', (client) => runStatus(client, id));
     print(globals().json ?? false, s, () => {
       const d = s.detail as { phase?: string; reason?: string; job?: { state?: string; consoleUrl?: string }; total?: number; succeeded?: number; failed?: number; running?: number; pending?: number } | undefined;
@@ -32,7 +32,7 @@ export function registerRunCommands(program: Command, { globals, withClient, pri
 
   addressed(program.command('cancel').description('cancel a run: its Vertex jobs are cancelled, then it ends Cancelled')).action(async (o: Addressed) => {
     const config = loadConfig(globals().config);
-    const id = runIdOf(addressOf(o));
+    const id = runIdOf(addressOf(o), config);
     await withClient(config, o.env ?? id.split(':')[1] ?? '', (client) => cancelRun(client, id));
     print(globals().json ?? false, { workflowId: id, cancelRequested: true }, () => `${id}: cancel requested; the run cancels its Vertex job and ends Cancelled when the job has`);
   });
@@ -47,7 +47,7 @@ export function registerRunCommands(program: Command, { globals, withClient, pri
     .option('--limit <n>', 'at most this many', '100')
     .action(async (o: { pipeline?: string; env?: string; status?: string; type?: string; limit: string }) => {
       const config = loadConfig(globals().config);
-      const runs = await withClient(config, o.env ?? '', (client) => listRuns(client, { pipeline: o.pipeline, environment: o.env, status: o.status, type: o.type, limit: Number(o.limit) }));
+      const runs = await withClient(config, o.env ?? '', (client) => listRuns(client, { pipeline: o.pipeline, environment: o.env, status: o.status, type: o.type, limit: /^\s*$/.test(o.limit) ? NaN : Number(o.limit) }));
       print(globals().json ?? false, runs, () => runs.map((r) => `${r.workflowId}  ${r.status.toLowerCase()}${r.phase ? ` · ${r.phase}` : ''}  ${r.startTime}`).join('\n') || 'no runs');
     });
 }

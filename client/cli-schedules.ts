@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load-config';
 import type { CliContext } from './cli-context';
 import { backfillSchedule, describeSchedule, listSchedules, pauseSchedule, triggerSchedule } from './schedules/operate';
 import { applySync, formatPlan, planSync } from './schedules/sync';
+import { isPartition } from '../contracts';
 import { TrainingRequestError } from './training';
 
 // `ct schedules …`: sync (plan and apply) and the operations on this project's schedules.
@@ -82,10 +83,17 @@ export function registerScheduleCommands(program: Command, { globals, withClient
     .requiredOption('--to <time>', 'ISO time')
     .description('run the firings of a past range; partitions that already ran start nothing new')
     .action(async (id: string, o: { from: string; to: string }) => {
-      const [from, to] = [new Date(o.from), new Date(o.to)];
-      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw new TrainingRequestError('--from and --to take ISO times like 2026-11-01T00:00:00Z');
+      const [from, to] = [isoTime(o.from), isoTime(o.to)];
+      if (!from || !to) throw new TrainingRequestError(`--${from ? 'to' : 'from'} takes an ISO time like 2026-11-01T00:00:00Z (a real date, with its offset)`);
       const config = loadConfig(globals().config);
       await withClient(config, envOfId(id), (client) => backfillSchedule(client, id, from, to));
       print(globals().json ?? false, { id, from: from.toISOString(), to: to.toISOString() }, () => `${id}: backfill ${from.toISOString()} … ${to.toISOString()} requested`);
     });
+}
+
+/** An ISO time with offset on a real calendar day (Date alone rolls 2026-02-30 over to March). */
+function isoTime(text: string): Date | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  const at = new Date(text);
+  return m && isPartition(m[1], 'daily') && !Number.isNaN(at.getTime()) ? at : undefined;
 }

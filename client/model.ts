@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { checkRunIdentity } from '../config/runs';
+import { checkRunIdentity, InvalidRunError, modelOf } from '../config/runs';
 import type { PipelineConfig } from '../config/pipeline-config';
 import {
   approveUpdate,
@@ -12,14 +12,15 @@ import {
   WaitForModelInput,
   waitForModelWorkflowType,
   type ApprovalAck,
-  type TrainingRunInput,
 } from '../contracts';
 import type { trainingRun, waitForModel } from '../workflows';
 import { TrainingRequestError, type RunOptions } from './training';
 
 // Deciding on a candidate (approve / reject) and waiting for a model, for the CLI and for scripts.
 
-type RunIdentity = Pick<TrainingRunInput, 'pipeline' | 'environment' | 'partition' | 'segment'>;
+// Types only: the config check that follows says what is wrong with the values, naming the field.
+const RunIdentity = z.object({ pipeline: z.string(), environment: z.string(), partition: z.string(), segment: z.string().optional() });
+type RunIdentity = z.input<typeof RunIdentity>;
 
 /**
  * Approves or rejects the candidate of a run that waits for approval. The run's Update validator
@@ -28,7 +29,9 @@ type RunIdentity = Pick<TrainingRunInput, 'pipeline' | 'environment' | 'partitio
 export async function decideCandidate(client: Client, config: PipelineConfig, run: RunIdentity, decision: 'approve' | 'reject', raw: unknown): Promise<ApprovalAck> {
   let args;
   try {
-    checkRunIdentity(config, run);
+    const identity = RunIdentity.safeParse(run);
+    if (!identity.success) throw new Error(`invalid run:\n${z.prettifyError(identity.error)}`);
+    checkRunIdentity(config, identity.data);
     args = checkApproval(raw, decision);
   } catch (err) {
     // Both are the caller's mistake, said in words (unknown pipeline, a reject without a reason).
@@ -64,10 +67,13 @@ export async function startWaitForModel(client: Client, config: PipelineConfig, 
   const parsed = WaitForModelInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid model wait:\n${z.prettifyError(parsed.error)}`);
   const input = parsed.data;
-  const pipeline = config.pipelines[input.pipeline];
-  const env = pipeline?.environments[input.environment];
-  if (!pipeline || !env) throw new TrainingRequestError(`unknown pipeline/environment ${input.pipeline}/${input.environment}`);
-  if (!pipeline.model) throw new TrainingRequestError(`pipeline ${input.pipeline} registers no model (no model: section)`);
+  let env;
+  try {
+    ({ env } = modelOf(config, input));
+  } catch (err) {
+    if (err instanceof InvalidRunError) throw new TrainingRequestError(err.message);
+    throw err;
+  }
   return client.workflow.start<typeof waitForModel>(waitForModelWorkflowType, {
     workflowId: opts.workflowId ?? `model-wait:${modelKey(input).replace(/\//g, ':')}:${randomUUID().slice(0, 8)}`,
     taskQueue: opts.taskQueue ?? env.temporal.taskQueue,

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { predictionOf } from '../activities/prediction/plan';
+import { predictionOf, unknownSegments } from '../activities/prediction/plan';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { predictionRunId, PredictionRunInput, predictionRunWorkflowType } from '../contracts';
 import type { predictionRun } from '../workflows';
@@ -17,7 +17,7 @@ export async function startPredictionRun(client: Client, config: PipelineConfig,
   try {
     const found = predictionOf(config, input);
     const unknown = (input.segments ?? []).filter((s) => !found.matrix.includes(s));
-    if (unknown.length) throw new Error(`not in ${input.pipeline}'s prediction matrix: ${unknown.join(', ')}; it has ${found.matrix.join(', ')}`);
+    if (unknown.length) throw new Error(unknownSegments(input.pipeline, unknown, found.matrix));
     env = found.env;
   } catch (err) {
     throw new TrainingRequestError((err as Error).message);

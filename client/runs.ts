@@ -1,5 +1,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { predictionProgressQuery, predictionRunId, predictionRunWorkflowType, searchAttributes as sa, trainingRunId, trainingRunWorkflowType, trainingStatusQuery } from '../contracts';
+import { predictionOf } from '../activities/prediction/plan';
+import type { PipelineConfig } from '../config/pipeline-config';
+import { checkRunIdentity } from '../config/runs';
 import { TrainingRequestError } from './training';
 
 // Finding, watching and cancelling runs, for `ct status | cancel | list`.
@@ -13,9 +16,18 @@ export interface RunAddress {
   prediction?: boolean;
 }
 
-export function runIdOf(a: RunAddress): string {
+/** A run's id, from its id or its identity; an identity is checked against the config when one is given. */
+export function runIdOf(a: RunAddress, config?: PipelineConfig): string {
   if (a.id) return a.id;
   if (!a.pipeline || !a.environment || !a.partition) throw new TrainingRequestError('name the run: --id, or --pipeline, --env and --partition (and --segment, or --prediction)');
+  if (config) {
+    try {
+      if (a.prediction) predictionOf(config, { pipeline: a.pipeline, environment: a.environment, partition: a.partition });
+      else checkRunIdentity(config, { pipeline: a.pipeline, environment: a.environment, partition: a.partition, segment: a.segment });
+    } catch (err) {
+      throw new TrainingRequestError((err as Error).message);
+    }
+  }
   return a.prediction ? predictionRunId({ environment: a.environment, pipeline: a.pipeline, partition: a.partition }) : trainingRunId({ environment: a.environment, pipeline: a.pipeline, partition: a.partition, segment: a.segment });
 }
 
@@ -58,8 +70,9 @@ const STATUSES: Record<string, string> = { running: 'Running', completed: 'Compl
 const TYPES: Record<string, string> = { training: trainingRunWorkflowType, prediction: predictionRunWorkflowType };
 
 export async function listRuns(client: Client, f: { pipeline?: string; environment?: string; status?: string; type?: string; limit?: number }) {
-  if (f.status && !STATUSES[f.status]) throw new TrainingRequestError(`--status is one of ${Object.keys(STATUSES).join(', ')}`);
-  if (f.type && !TYPES[f.type]) throw new TrainingRequestError(`--type is one of ${Object.keys(TYPES).join(', ')}`);
+  if (f.limit !== undefined && !(Number.isInteger(f.limit) && f.limit >= 1 && f.limit <= 10_000)) throw new TrainingRequestError('--limit takes a whole number from 1 to 10000');
+  if (f.status !== undefined && !STATUSES[f.status]) throw new TrainingRequestError(`--status is one of ${Object.keys(STATUSES).join(', ')}`);
+  if (f.type !== undefined && !TYPES[f.type]) throw new TrainingRequestError(`--type is one of ${Object.keys(TYPES).join(', ')}`);
   const clauses = [
     f.type ? `WorkflowType = "${TYPES[f.type]}"` : `WorkflowType IN ("${trainingRunWorkflowType}", "${predictionRunWorkflowType}")`,
     ...(f.pipeline ? [`${sa.pipeline.name} = "${f.pipeline.replace(/"/g, '')}"`] : []),

@@ -7,10 +7,12 @@ import {
 } from '@temporalio/client';
 import { z } from 'zod';
 import { checkRunIdentity, datasetsOf, InvalidRunError, segmentsOf } from '../config/runs';
-import { partitionPatterns, type PipelineConfig } from '../config/pipeline-config';
+import type { PipelineConfig } from '../config/pipeline-config';
 import {
-  DataReadyArgs,
   dataReadyUpdate,
+  partitionExamples,
+  RouteDataReadyInput,
+  isPartition,
   trainingRunId,
   TrainingRunInput,
   trainingRunWorkflowType,
@@ -75,21 +77,23 @@ export async function startTrainingRun(client: Client, config: PipelineConfig, r
   }
 }
 
-export interface DataReadyRequest extends DataReadyArgs {
-  environment: string;
-}
+export type DataReadyRequest = RouteDataReadyInput;
 
 /** The runs (pipeline × segment) of an environment that wait for this dataset in this partition. */
 export function runsWaitingFor(config: PipelineConfig, req: DataReadyRequest) {
   const runs: { pipeline: string; segment?: string }[] = [];
   const known = new Set<string>();
+  /** Formats of the pipelines that wait for the dataset but not in a partition of this shape. */
+  const otherFormats = new Set<string>();
   for (const [name, pipeline] of Object.entries(config.pipelines)) {
     if (!pipeline.environments[req.environment]) continue;
     const segments = segmentsOf(pipeline);
     for (const segment of segments.length ? segments : [undefined]) {
       const id = { pipeline: name, environment: req.environment, partition: req.partition, segment };
-      if (!partitionPatterns[pipeline.data.partition].test(req.partition)) {
+      if (!isPartition(req.partition, pipeline.data.partition)) {
         for (const d of pipeline.data.datasets) known.add(d);
+        const vars = { ...id, partition: partitionExamples[pipeline.data.partition] };
+        if (datasetsOf(config, vars).includes(req.dataset)) otherFormats.add(`${name}: ${pipeline.data.partition}`);
         continue;
       }
       const datasets = datasetsOf(config, id);
@@ -97,7 +101,7 @@ export function runsWaitingFor(config: PipelineConfig, req: DataReadyRequest) {
       if (datasets.includes(req.dataset)) runs.push({ pipeline: name, segment });
     }
   }
-  return { runs, known: [...known].sort() };
+  return { runs, known: [...known].sort(), otherFormats: [...otherFormats].sort() };
 }
 
 /**
@@ -105,10 +109,15 @@ export function runsWaitingFor(config: PipelineConfig, req: DataReadyRequest) {
  * not exist yet (update-with-start, USE_EXISTING), and reports what each still waits for.
  */
 export async function sendDataReady(client: Client, config: PipelineConfig, raw: unknown, opts: RunOptions = {}): Promise<DataReadyReport> {
-  const parsed = DataReadyArgs.extend({ environment: z.string().min(1) }).safeParse(raw);
+  const parsed = RouteDataReadyInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid data-ready:\n${z.prettifyError(parsed.error)}`);
   const req = parsed.data;
-  const { runs, known } = runsWaitingFor(config, req);
+  const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))].sort();
+  if (!environments.includes(req.environment)) throw new TrainingRequestError(`environment "${req.environment}" is not in the config; it has: ${environments.join(', ')}`);
+  const { runs, known, otherFormats } = runsWaitingFor(config, req);
+  if (!runs.length && otherFormats.length) {
+    throw new TrainingRequestError(`partition "${req.partition}" is not in the format of the pipelines that wait for dataset "${req.dataset}" (${otherFormats.join(', ')})`);
+  }
   if (!runs.length) {
     throw new TrainingRequestError(
       `no pipeline in environment "${req.environment}" waits for dataset "${req.dataset}" in partition "${req.partition}"; datasets it knows: ${known.join(', ') || 'none'}`,
@@ -144,7 +153,7 @@ export async function startTrainingFanout(client: Client, config: PipelineConfig
   try {
     plan = trainingFanoutPlan(config, parsed.data);
   } catch (err) {
-    throw new TrainingRequestError((err as Error).message);
+    refuse(err);
   }
   const env = config.pipelines[parsed.data.pipeline]!.environments[parsed.data.environment]!;
   return client.workflow.start<typeof trainingFanout>(trainingFanoutWorkflowType, {

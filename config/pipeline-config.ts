@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { Prediction } from './prediction-config';
 import { Schedules } from './schedule-config';
-import { Duration, GcsUri, Json, LabelMap, PartitionFormat, partitionExamples, partitionPatterns, PLACEHOLDERS, Segments, template } from './primitives';
+import { Duration, GcsUri, Json, LabelMap, PartitionFormat, partitionExamples, PLACEHOLDERS, Segments, template } from './primitives';
 
 // The pipeline definitions file (config/pipelines.yaml): what each pipeline trains, where, on what
 // data, per environment and per segment. Parsed once at the boundary (worker start, CLI command);
 // everything downstream gets typed values. `npm run config:schema` writes the JSON Schema editors
 // use (config/pipelines.schema.json) from this same schema.
 
-export { Duration, PartitionFormat, partitionExamples, partitionPatterns, PLACEHOLDERS, Segments };
+export { Duration, PartitionFormat, partitionExamples, PLACEHOLDERS, Segments };
 
 export const Environment = z.strictObject({
   project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id'),

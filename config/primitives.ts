@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { PARTITION_FORMATS, partitionExamples, TimeZone } from '../contracts/partition';
+
+export { partitionExamples, TimeZone };
 
 // The building blocks of the config schemas: templates, durations, labels, segments, partitions.
 
@@ -30,13 +33,7 @@ export const LabelMap = z.record(
   z.string().regex(/^[a-z0-9_-]{0,63}$/, 'label values: [a-z0-9_-], at most 63'),
 );
 
-export const PartitionFormat = z.enum(['daily', 'hourly', 'monthly']);
-export const partitionPatterns: Record<z.infer<typeof PartitionFormat>, RegExp> = {
-  daily: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
-  hourly: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3])$/,
-  monthly: /^\d{4}-(0[1-9]|1[0-2])$/,
-};
-export const partitionExamples = { daily: '2026-11-21', hourly: '2026-11-21T07', monthly: '2026-11' } as const;
+export const PartitionFormat = z.enum(PARTITION_FORMATS);
 
 export const Segments = z.strictObject({
   countries: z.array(z.string().regex(/^[A-Z]{2}$/, 'ISO 3166 alpha-2, upper case')).min(1),

@@ -1,5 +1,5 @@
-import type { TrainingRunInput } from '../contracts';
-import { partitionExamples, partitionPatterns, type PipelineConfig } from './pipeline-config';
+import { partitionProblem, type TrainingRunInput } from '../contracts';
+import type { PipelineConfig } from './pipeline-config';
 import { fill, type TemplateVars } from './templates';
 
 // What a run is, in terms of the config: its pipeline, environment, segment and datasets. Shared
@@ -28,10 +28,8 @@ export function checkRunIdentity(config: PipelineConfig, input: RunIdentity) {
   if (!pipeline) throw new InvalidRunError(`unknown pipeline "${input.pipeline}"; the config has: ${Object.keys(config.pipelines).join(', ')}`);
   const env = pipeline.environments[input.environment];
   if (!env) throw new InvalidRunError(`pipeline ${input.pipeline} has no environment "${input.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
-  const format = pipeline.data.partition;
-  if (!partitionPatterns[format].test(input.partition)) {
-    throw new InvalidRunError(`partition "${input.partition}" is not ${format} (like ${partitionExamples[format]}) as pipeline ${input.pipeline} expects`);
-  }
+  const wrongPartition = partitionProblem(input.partition, pipeline.data.partition, `pipeline ${input.pipeline}`);
+  if (wrongPartition) throw new InvalidRunError(wrongPartition);
   const segments = segmentsOf(pipeline);
   if (segments.length && !input.segment) throw new InvalidRunError(`pipeline ${input.pipeline} trains per segment: give one of ${segments.join(', ')}`);
   if (!segments.length && input.segment) throw new InvalidRunError(`pipeline ${input.pipeline} has no segments, but segment "${input.segment}" was given`);
@@ -51,3 +49,23 @@ export function datasetsOf(config: PipelineConfig, input: RunIdentity): string[]
   return [...new Set(pipeline.data.datasets.map((d) => fill(d, vars)))];
 }
 
+
+/** The Vertex model a consumer means by (environment, pipeline, segment), checked against the config. */
+export function modelOf(config: PipelineConfig, req: { environment: string; pipeline: string; segment?: string; minPartition?: string }) {
+  const pipeline = config.pipelines[req.pipeline];
+  if (!pipeline) throw new InvalidRunError(`unknown pipeline "${req.pipeline}"; the config has: ${Object.keys(config.pipelines).join(', ')}`);
+  const env = pipeline.environments[req.environment];
+  if (!env) throw new InvalidRunError(`pipeline ${req.pipeline} has no environment "${req.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
+  if (!pipeline.model) {
+    const withModels = Object.keys(config.pipelines).filter((name) => config.pipelines[name]!.model);
+    throw new InvalidRunError(`pipeline ${req.pipeline} registers no model (no model: section); pipelines that do: ${withModels.join(', ') || 'none'}`);
+  }
+  const wrongPartition = req.minPartition && partitionProblem(req.minPartition, pipeline.data.partition, `pipeline ${req.pipeline}`);
+  if (wrongPartition) throw new InvalidRunError(`minPartition: ${wrongPartition}`);
+  const segments = segmentsOf(pipeline);
+  if (segments.length && !segments.includes(req.segment ?? '')) throw new InvalidRunError(`pipeline ${req.pipeline} has one model per segment: give segment, one of ${segments.join(', ')}`);
+  if (!segments.length && req.segment) throw new InvalidRunError(`pipeline ${req.pipeline} has no segments, but segment "${req.segment}" was given`);
+  // Model ids do not depend on the partition; fill it with a marker that no id may contain.
+  const modelId = fill(pipeline.model.registry.modelId, templateVars({ ...req, partition: '?' }, env.project, env.region));
+  return { project: env.project, region: env.region, modelId, env };
+}

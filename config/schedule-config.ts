@@ -1,18 +1,9 @@
 import { z } from 'zod';
-import { Duration } from './primitives';
+import { Duration, TimeZone } from './primitives';
 
 // Schedules declared beside the pipelines and reconciled into Temporal Schedules by
 // `ct schedules sync` (client/schedules/). Each becomes one schedule per environment.
 
-const validTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const TimeZone = z.string().refine(validTimeZone, 'must be an IANA time zone like Asia/Tokyo or UTC');
 
 const Calendar = z.strictObject({
   minute: z.array(z.number().int().min(0).max(59)).min(1).default([0]),

@@ -2,6 +2,7 @@
 // queries, updates and their zod schemas. It must stay workflow-safe (no Node built-ins).
 export * from './failure-types';
 export * from './parse';
+export * from './partition';
 export * from './search-attributes';
 export * from './stack-check';
 export * from './training-run';

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { Partition } from './partition';
 
 // The model side of the contracts: approving a candidate, the model-ready announcement, and the
 // consumer that waits for a model (a prediction run, an Airflow sensor, a person's script).
@@ -68,7 +69,7 @@ export const WaitForModelInput = z.strictObject({
   pipeline: z.string().min(1).max(64),
   segment: z.string().min(1).max(64).optional(),
   /** A model is fresh enough when it was trained on this partition or a later one… */
-  minPartition: z.string().min(1).max(40).optional(),
+  minPartition: Partition.optional(),
   /** …and/or registered after this time (ISO 8601). Without either, the current champion will do. */
   trainedAfter: z.iso.datetime({ offset: true }).optional(),
   /** How long to wait before failing with the reason. */

@@ -1,7 +1,13 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { INVALID_INPUT } from './failure-types';
 
-export const INVALID_INPUT = 'InvalidInput';
+export { INVALID_INPUT };
+
+/** The caller's input is wrong: fail at once, with a message that names the field. */
+export function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message });
+}
 
 /**
  * Parses an external payload (workflow input, signal or update argument) with its schema.
@@ -19,4 +25,16 @@ export function parsePayload<S extends z.ZodType>(schema: S, raw: unknown, what:
     message: `invalid ${what}:\n${z.prettifyError(result.error)}`,
     details: [result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))],
   });
+}
+
+/**
+ * An activity that checked the input against the config (unknown pipeline, a segment it does not
+ * train, …) refused it: the run fails as InvalidInput with that reason on top, not as "activity
+ * task failed", so the UI, the CLI and Airflow show what to fix.
+ */
+export function liftInvalidInput(err: unknown): unknown {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_INPUT) {
+    return ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: err.cause.message, cause: err });
+  }
+  return err;
 }

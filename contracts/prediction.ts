@@ -1,5 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
+import { Partition } from './partition';
 
 // Batch prediction: the parent run per (environment, pipeline, partition), one child per segment,
 // the per-segment result and the run's summary.
@@ -13,7 +14,7 @@ const Segment = z.string().regex(/^[a-z]{2}-[a-z][a-z0-9]*$/, 'a segment like jp
 export const PredictionRunInput = z.strictObject({
   pipeline: Name,
   environment: Name,
-  partition: z.string().regex(/^[0-9T-]{7,13}$/, 'a partition like 2026-11-21'),
+  partition: Partition,
   /** Only these segments (default: the whole matrix). */
   segments: z.array(Segment).min(1).optional(),
   /**
@@ -27,14 +28,16 @@ export type PredictionRunInput = z.input<typeof PredictionRunInput>;
 export const predictionRunId = (r: { environment: string; pipeline: string; partition: string }) => `prediction:${r.environment}:${r.pipeline}:${r.partition}`;
 export const predictionSegmentId = (r: { environment: string; pipeline: string; partition: string; segment: string }) => `${predictionRunId(r)}:${r.segment}`;
 
-export interface PredictionSegmentInput {
-  environment: string;
-  pipeline: string;
-  partition: string;
-  segment: string;
+/** A child of predictionRun; also typeable in the UI to re-run one segment by hand. */
+export const PredictionSegmentInput = z.strictObject({
+  environment: Name,
+  pipeline: Name,
+  partition: Partition,
+  segment: Segment,
   /** The model version (model@version) the run pinned: the segment predicts with it and looks nothing up. */
-  model?: string;
-}
+  model: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/models\/[^/@]+@[^/@]+$/, 'must be a model version name (projects/…/models/ID@VERSION)').optional(),
+});
+export type PredictionSegmentInput = z.input<typeof PredictionSegmentInput>;
 
 /** How one segment ended. `reused`: succeeded in an earlier run of the partition; nothing ran now. */
 export type SegmentOutcome = 'succeeded' | 'failed' | 'cancelled' | 'reused';

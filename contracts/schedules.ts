@@ -1,19 +1,21 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
+import { PARTITION_FORMATS, TimeZone } from './partition';
 
 // What a schedule's firing runs: `scheduledRun` works out the partition from the scheduled time
 // and hands over to the one canonical run of that partition (whoever fires first, the others attach).
 
 export const scheduledRunWorkflowType = 'scheduledRun';
 export const ScheduledRunInput = z.strictObject({
-  environment: z.string().min(1),
-  pipeline: z.string().min(1),
-  schedule: z.string().min(1),
+  environment: z.string().min(1).max(64),
+  pipeline: z.string().min(1).max(64),
+  /** The schedule's name in the pipeline's config, which must say the same as the fields below. */
+  schedule: z.string().min(1).max(64),
   action: z.enum(['training', 'prediction']),
-  format: z.enum(['daily', 'hourly', 'monthly']),
+  format: z.enum(PARTITION_FORMATS),
   /** Partition units to move from the scheduled time (-1: the one before). */
-  offset: z.number().int(),
-  timezone: z.string().min(1),
+  offset: z.number().int().min(-366).max(366),
+  timezone: TimeZone,
 });
 export type ScheduledRunInput = z.infer<typeof ScheduledRunInput>;
 

@@ -1,6 +1,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { ApprovalDecision } from './model';
+import { Partition } from './partition';
 
 // The training run's contract: input (small enough to type in the UI's Start Workflow form), the
 // data-ready Update Airflow sends, the status query, and the result the next steps build on.
@@ -13,7 +14,7 @@ export const TrainingRunInput = z.strictObject({
   pipeline: Name,
   environment: Name,
   /** The data partition, in the pipeline's format (daily 2026-11-21, hourly 2026-11-21T07, monthly 2026-11). */
-  partition: z.string().regex(/^[0-9T-]{7,13}$/, 'a partition like 2026-11-21'),
+  partition: Partition,
   /** Country and SNS, e.g. "jp-instagram", for a pipeline with segments. */
   segment: z
     .string()
@@ -33,7 +34,7 @@ export function trainingRunId(run: { environment: string; pipeline: string; segm
 
 export const DataReadyArgs = z.strictObject({
   dataset: z.string().min(1).max(200),
-  partition: z.string().min(1).max(40),
+  partition: Partition,
   uri: z.string().max(2048).optional(),
   /** Who said so (e.g. "airflow:dag_id.task_id"), for the status and the audit trail. */
   source: z.string().max(200).optional(),
@@ -156,14 +157,14 @@ export interface TrainingRunResult {
 export function checkDataReady(raw: unknown, partition: string): DataReadyArgs {
   const parsed = DataReadyArgs.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid data-ready: ${z.prettifyError(parsed.error)}`);
-  if (parsed.data.partition !== partition) throw new Error(`this run is for partition ${partition}, not ${parsed.data.partition}`);
+  if (parsed.data.partition !== partition) throw new Error(`partition: this run is for partition ${partition}, not ${parsed.data.partition}`);
   return parsed.data;
 }
 
 // Data-ready as a workflow, for callers that do not read the pipeline config themselves (Airflow's
 // Python side): the worker, which owns the config, finds the runs and reports back.
 export const routeDataReadyWorkflowType = 'routeDataReady';
-export const RouteDataReadyInput = DataReadyArgs.extend({ environment: z.string().min(1).max(64) });
+export const RouteDataReadyInput = DataReadyArgs.extend({ environment: Name });
 export type RouteDataReadyInput = z.infer<typeof RouteDataReadyInput>;
 export const routeDataReadyId = (r: Pick<RouteDataReadyInput, 'environment' | 'dataset' | 'partition'>) => `data-ready:${r.environment}:${r.dataset}:${r.partition}`;
 
@@ -180,7 +181,7 @@ export const trainingFanoutWorkflowType = 'trainingFanout';
 export const TrainingFanoutInput = z.strictObject({
   pipeline: Name,
   environment: Name,
-  partition: z.string().regex(/^[0-9T-]{7,13}$/, 'a partition like 2026-11-21'),
+  partition: Partition,
   /** Only these segments (default: all the pipeline trains). */
   segments: z.array(z.string().regex(/^[a-z]{2}-[a-z][a-z0-9]*$/)).min(1).optional(),
   assumeDataReady: z.boolean().optional(),

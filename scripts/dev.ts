@@ -39,16 +39,24 @@ async function main(): Promise<void> {
   mkdirSync(path.join(dataDir, 'temporal'), { recursive: true });
 
   const lock = DevLock.acquire(path.join(dataDir, 'dev.lock'));
+  // Every child from the moment it is spawned, ready or not: a stop during start-up ends it too.
   const services: Service[] = [];
   let stopping = false;
+  const onSpawn = (s: Service) => {
+    services.push(s);
+    lock.update({ servicePids: services.map((x) => x.pid) });
+    // Spawned by a start-up step that was already under way when the stop came.
+    if (stopping) void s.stop();
+  };
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping: worker first, then the servers…');
     // Worker first so it drains its tasks while the server is still there to report them to.
-    const [worker, ...servers] = [...services].reverse();
+    const worker = services.find((s) => s.name === 'worker');
     await worker?.stop(15_000);
-    await Promise.all(servers.map((s) => s.stop()));
+    // Until none is left: a start-up step may spawn one more while these stop.
+    while (services.some((s) => s.running)) await Promise.all(services.map((s) => s.stop()));
     lock.release();
     console.log('stopped; nothing left running.');
     process.exit(code);
@@ -79,14 +87,16 @@ async function main(): Promise<void> {
         namespace: env.TEMPORAL_NAMESPACE,
         logFile: path.join(logDir, 'temporal.log'),
         detached: true,
-      }).then((s) => (services.push(s.service), s)),
+        onSpawn,
+      }),
       startFakeGcs({
         binary: tools.fakeGcsServer,
         port: env.FAKE_GCS_PORT,
         root: path.join(dataDir, 'gcs'),
         logFile: path.join(logDir, 'fake-gcs-server.log'),
         detached: true,
-      }).then((s) => (services.push(s.service), s)),
+        onSpawn,
+      }),
     ]);
     await ensureBuckets(gcs.endpoint, env.GOOGLE_CLOUD_PROJECT, env.GCS_BUCKETS);
     const seeded = await seedFromConfig(gcs.endpoint, env.GOOGLE_CLOUD_PROJECT, config);
@@ -99,14 +109,15 @@ async function main(): Promise<void> {
       tls: { port: env.VERTEX_EMULATOR_TLS_PORT, dir: path.join(dataDir, 'vertex-ai', 'tls') },
       logFile: path.join(logDir, 'vertex-ai-emulator.log'),
       detached: true,
+      onSpawn,
     });
-    services.push(vertex.service);
 
     const worker = Service.start({
       name: 'worker',
       ...workerCommand('source'),
       cwd: repoRoot,
       detached: true,
+      onSpawn,
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: temporalServer.address,
@@ -118,8 +129,7 @@ async function main(): Promise<void> {
         METADATA_SERVER_DETECTION: 'none',
       },
     });
-    services.push(worker);
-    lock.update({ uiUrl: temporalServer.uiUrl, servicePids: services.map((s) => s.pid) });
+    lock.update({ uiUrl: temporalServer.uiUrl });
     await waitUntilReady(worker, () => hasRecentPoller(temporalServer.address, env.TEMPORAL_NAMESPACE, TASK_QUEUE), 120_000);
 
     for (const s of services) {
@@ -159,6 +169,8 @@ Check the deployment end to end (holds 5 minutes, or until signalled "release"):
 
 Ctrl-C stops everything.`);
   } catch (err) {
+    // A stop during start-up ends the services being waited for: that is not an error to report.
+    if (stopping) return;
     if (err instanceof PortInUse) {
       console.error(`npm run dev: ${err.message}`);
       lock.release();

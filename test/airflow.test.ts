@@ -186,8 +186,8 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
   await withWorker(async (ctx) => {
     const partition = uniquePartition();
     const unknown = uniqueId('no_such_posts');
-    // An unknown dataset is refused by the routing activity (InvalidDataReady); a name over 200
-    // characters by the workflow's own input check (InvalidInput): both paths of the operator.
+    // An unknown dataset is refused by the routing activity; a name over 200 characters by the
+    // workflow's own input check: both end the workflow as InvalidInput with the reason on top.
     const tooLong = 'p'.repeat(201);
     const started = Date.now();
     const run = await runExampleDag(ctx, partition, { conf: { posts_dataset: unknown, profiles_dataset: tooLong }, via: 'connection' });
@@ -195,7 +195,7 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('DagRun failed');
     expect(run.output).toContain(
-      `ct-coordinator refused data-ready (InvalidDataReady): no pipeline in environment "staging" waits for dataset "${unknown}" in partition "${partition}"`,
+      `ct-coordinator refused data-ready (InvalidInput): no pipeline in environment "staging" waits for dataset "${unknown}" in partition "${partition}"`,
     );
     expect(run.output).toMatch(/ct-coordinator refused data-ready \(InvalidInput\): invalid data-ready:[\s\S]*dataset/);
     // AirflowFailException: failed outright, no retry (the DAG's tasks have retries=2, 30 s apart).
@@ -209,6 +209,19 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
       .getHandle(trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-instagram' }))
       .describe()
       .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowNotFoundError);
+  });
+});
+
+test('a partition that is no real date is refused on Airflow’s side, before anything is sent', async () => {
+  await withWorker(async (ctx) => {
+    const logicalDate = uniquePartition();
+    const run = await runExampleDag(ctx, logicalDate, { conf: { partition: '2026-02-30' } });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("ct-coordinator refused data-ready (InvalidInput): partition '2026-02-30' is not a real calendar partition");
+    expect(run.output).not.toContain('up_for_retry');
+    // No routing workflow was started: the operator refused it without calling Temporal.
+    const err = await ctx.client.workflow.getHandle(routeDataReadyId({ environment: 'staging', dataset: 'instagram_posts', partition: '2026-02-30' })).describe().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowNotFoundError);
   });
 });

@@ -99,10 +99,10 @@ test('approve / reject: exit 0 with the decision, exit 1 with the reason the run
 
 test('predict: bad input gets the reason and exit 1', async () => {
   const none = await ct('predict', '--pipeline', 'engagement', '--env', 'staging', '--partition', '2030-01-01');
-  expect([none.code, none.stderr.trim()]).toEqual([1, 'ct: pipeline engagement has no prediction: section']);
+  expect([none.code, none.stderr.trim()]).toEqual([1, 'ct: pipeline engagement has no prediction: section; pipelines that predict: predicted, predicted-strict, predicted-fresh']);
   const segment = await ct('predict', '--pipeline', 'predicted', '--env', 'predict', '--partition', '2030-01-01', '--segment', 'de-tiktok');
   expect(segment.code).toBe(1);
-  expect(segment.stderr).toMatch(/^ct: not in predicted's prediction matrix: de-tiktok; it has jp-instagram, /);
+  expect(segment.stderr).toMatch(/^ct: segment de-tiktok not in predicted's prediction matrix; it has jp-instagram, /);
 });
 
 test('schedules: dry-run writes nothing, an invalid config writes nothing, sync then a no-op sync, bad ids and missing notes refused', async () => {

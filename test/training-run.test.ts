@@ -230,7 +230,7 @@ test('parameter overrides are checked against the compiled spec before anything 
       { taskQueue: ctx.taskQueue },
     );
     const cause = (await failureOf(handle.result())) as ApplicationFailure;
-    expect(cause.type).toBe('InvalidPipelineParameters');
+    expect(cause.type).toBe('InvalidInput');
     expect(cause.message).toMatch(/"epochs" must be NUMBER_INTEGER, got "ten"/);
     expect(cause.message).toMatch(/"learningrate" is not a parameter of the pipeline \(it has: .*learning_rate/);
     expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toEqual([]);

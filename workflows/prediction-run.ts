@@ -16,6 +16,7 @@ import {
 import type { Activities, PredictionPlan } from '../activities';
 import {
   isFreshEnough,
+  liftInvalidInput,
   parsePayload,
   PredictionRunInput,
   predictionProgressQuery,
@@ -85,7 +86,9 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
     ({ plan, queue } = carry);
     for (const r of carry.results) results.set(r.segment, r);
   } else {
-    const full = await planPrediction(input);
+    const full = await planPrediction(input).catch((err: unknown) => {
+      throw liftInvalidInput(err);
+    });
     const { segments: _segments, reused: _reused, ...rest } = full;
     plan = rest;
     queue = full.segments;

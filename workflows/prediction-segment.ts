@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { CancellationScope, isCancellation, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities, BatchJobRef, BatchProgress, SegmentPlan } from '../activities';
-import { BATCH_PREDICTION_FAILED, formatDuration, modelKey, NO_MODEL, searchAttributes as sa, type PredictionSegmentInput, type SegmentResult } from '../contracts';
+import { BATCH_PREDICTION_FAILED, formatDuration, liftInvalidInput, modelKey, NO_MODEL, parsePayload, PredictionSegmentInput, searchAttributes as sa, type SegmentResult } from '../contracts';
 import { createQueueFor } from './create-queue';
 import { jobWatchOptions } from './job-watch';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
@@ -18,9 +18,12 @@ const { resolveSegmentPrediction, cancelBatchPrediction } = proxyActivities<Acti
 });
 
 
-export async function predictionSegment(input: PredictionSegmentInput): Promise<SegmentResult> {
+export async function predictionSegment(rawInput: PredictionSegmentInput): Promise<SegmentResult> {
+  const input = parsePayload(PredictionSegmentInput, rawInput, 'predictionSegment input');
   const info = workflowInfo();
-  const plan: SegmentPlan = await resolveSegmentPrediction(input);
+  const plan: SegmentPlan = await resolveSegmentPrediction(input).catch((err: unknown) => {
+    throw liftInvalidInput(err);
+  });
   const show = (text: string) => setCurrentDetails(`**${input.segment}** · ${input.pipeline} · ${input.environment} · partition ${input.partition}\n\n${text}`);
 
   // The model: the one the run pinned; else the champion, if fresh enough; otherwise wait for a

@@ -1,6 +1,6 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { parsePayload, RouteDataReadyInput, type DataReadyReport } from '../contracts';
+import { liftInvalidInput, parsePayload, RouteDataReadyInput, type DataReadyReport } from '../contracts';
 
 const { routeDataReady: route } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -15,5 +15,7 @@ const { routeDataReady: route } = proxyActivities<Activities>({
 export async function routeDataReady(rawInput: RouteDataReadyInput): Promise<DataReadyReport> {
   const input = parsePayload(RouteDataReadyInput, rawInput, 'data-ready');
   // Runs start on this workflow's task queue: the environment's, as the caller chose it.
-  return route({ input, taskQueue: workflowInfo().taskQueue });
+  return route({ input, taskQueue: workflowInfo().taskQueue }).catch((err: unknown) => {
+    throw liftInvalidInput(err);
+  });
 }

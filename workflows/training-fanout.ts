@@ -10,7 +10,7 @@ import {
   setCurrentDetails,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { parsePayload, TrainingFanoutInput, trainingRunId, type TrainingFanoutResult } from '../contracts';
+import { liftInvalidInput, parsePayload, TrainingFanoutInput, trainingRunId, type TrainingFanoutResult } from '../contracts';
 import { slidingWindow } from './fan-out';
 import { trainingRun } from './training-run';
 
@@ -23,7 +23,9 @@ const { planTrainingFanout } = proxyActivities<Activities>({ startToCloseTimeout
 
 export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<TrainingFanoutResult> {
   const input = parsePayload(TrainingFanoutInput, rawInput, 'trainingFanout input');
-  const plan = await planTrainingFanout(input);
+  const plan = await planTrainingFanout(input).catch((err: unknown) => {
+    throw liftInvalidInput(err);
+  });
   const runs = new Map<string, TrainingFanoutResult['runs'][number]>();
   const queue = [...plan.segments];
   const show = () => {

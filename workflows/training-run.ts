@@ -15,6 +15,7 @@ import {
   checkDataReady,
   dataReadyUpdate,
   formatDuration,
+  invalidInput,
   parsePayload,
   searchAttributes as sa,
   TrainingRunInput,
@@ -92,6 +93,8 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     refresh();
   };
   const waitingFor = () => (plan ? plan.datasets.filter((d) => !ready.has(d)) : []);
+  const unknownDataset = (dataset: string) =>
+    plan && !plan.datasets.includes(dataset) ? `dataset: run ${info.workflowId} does not wait for dataset "${dataset}"; it waits for ${plan.datasets.join(', ')}` : undefined;
 
   setHandler(trainingStatusQuery, () => status);
   installApprovalHandlers(info.workflowId, status);
@@ -101,9 +104,8 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       const args = checkDataReady(raw, input.partition);
       // Data-ready may arrive with the start (update-with-start), before the plan is known.
       await condition(() => plan !== undefined);
-      if (!plan!.datasets.includes(args.dataset)) {
-        throw ApplicationFailure.nonRetryable(`run ${info.workflowId} does not wait for dataset "${args.dataset}"; it waits for ${plan!.datasets.join(', ')}`, 'UnknownDataset');
-      }
+      const unknown = unknownDataset(args.dataset);
+      if (unknown) throw invalidInput(unknown);
       const accepted = !ready.has(args.dataset);
       if (accepted) {
         ready.set(args.dataset, { dataset: args.dataset, ready: true, uri: args.uri, source: args.source, at: new Date().toISOString() });
@@ -111,7 +113,13 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       }
       return { workflowId: info.workflowId, accepted, waitingFor: waitingFor(), phase: status.phase };
     },
-    { validator: (raw) => void checkDataReady(raw, input.partition) },
+    {
+      validator: (raw) => {
+        // Once the plan is known, a dataset the run does not wait for is refused here, out of history.
+        const unknown = unknownDataset(checkDataReady(raw, input.partition).dataset);
+        if (unknown) throw new Error(unknown);
+      },
+    },
   );
   refresh();
 

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { Duration } from '../config/primitives';
-import { modelKey, modelWaitStatusQuery, parsePayload, searchAttributes as sa, WaitForModelInput, type ModelWaitStatus, type WaitForModelResult } from '../contracts';
+import { liftInvalidInput, modelKey, modelWaitStatusQuery, parsePayload, searchAttributes as sa, WaitForModelInput, type ModelWaitStatus, type WaitForModelResult } from '../contracts';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
 
 // A consumer of model-ready: returns the model once one fresh enough is the champion, holding no
@@ -30,7 +30,9 @@ export async function waitForModel(rawInput: WaitForModelInput): Promise<WaitFor
     { key: sa.environment, value: input.environment },
     ...(input.segment ? [{ key: sa.segment, value: input.segment }] : []),
   ]);
-  const ref = await resolveModelRef({ environment: input.environment, pipeline: input.pipeline, segment: input.segment });
+  const ref = await resolveModelRef({ environment: input.environment, pipeline: input.pipeline, segment: input.segment, minPartition: input.minPartition }).catch((err: unknown) => {
+    throw liftInvalidInput(err);
+  });
   const outcome = await awaitFreshModel({
     ref,
     key: input,

@@ -1,16 +1,15 @@
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipeline-config';
-import { partitionExamples, partitionPatterns } from '../../config/primitives';
 import { segmentsOf, templateVars } from '../../config/runs';
 import { fill } from '../../config/templates';
-import { predictionSegmentId, PredictionRunInput, type PredictionSegmentInput, type PredictionSummary } from '../../contracts';
+import { INVALID_INPUT, partitionProblem, predictionSegmentId, PredictionRunInput, type PredictionSegmentInput, type PredictionSummary } from '../../contracts';
 import { classifyGcsError, GCS_NOT_FOUND } from '../errors';
 import { gcsObject, readGcsText } from '../gcs';
 import type { PredictionPlan, SegmentPlan } from './types';
 
-export const INVALID_PREDICTION = 'InvalidPrediction';
-const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_PREDICTION);
+const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_INPUT);
 
 /** The pipeline's prediction section and environment, or the reason there is none. Shared with the client. */
 export function predictionOf(config: PipelineConfig, input: { pipeline: string; environment: string; partition: string }) {
@@ -19,13 +18,18 @@ export function predictionOf(config: PipelineConfig, input: { pipeline: string; 
   const env = pipeline.environments[input.environment];
   if (!env) throw new Error(`pipeline ${input.pipeline} has no environment "${input.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
   const prediction = pipeline.prediction;
-  if (!prediction || !pipeline.model) throw new Error(`pipeline ${input.pipeline} has no prediction: section`);
-  if (!partitionPatterns[prediction.partition].test(input.partition)) {
-    throw new Error(`partition "${input.partition}" is not ${prediction.partition} (like ${partitionExamples[prediction.partition]}) as ${input.pipeline}'s prediction expects`);
+  if (!prediction || !pipeline.model) {
+    const predicting = Object.keys(config.pipelines).filter((name) => config.pipelines[name]!.prediction);
+    throw new Error(`pipeline ${input.pipeline} has no prediction: section; pipelines that predict: ${predicting.join(', ') || 'none'}`);
   }
+  const wrongPartition = partitionProblem(input.partition, prediction.partition, `${input.pipeline}'s prediction`);
+  if (wrongPartition) throw new Error(wrongPartition);
   const matrix = segmentsOf({ ...pipeline, segments: prediction.segments ?? pipeline.segments });
   return { pipeline, env, prediction, model: pipeline.model, matrix, trainsPerSegment: segmentsOf(pipeline).length > 0 };
 }
+
+export const unknownSegments = (pipeline: string, unknown: string[], matrix: string[]) =>
+  `segment ${unknown.join(', ')} not in ${pipeline}'s prediction matrix; it has ${matrix.join(', ')}`;
 
 export function createPredictionPlanActivities(deps: { config: PipelineConfig; storage: Storage }) {
   const lookup = (input: { pipeline: string; environment: string; partition: string }) => {
@@ -39,11 +43,11 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
   return {
     async planPrediction(raw: unknown): Promise<PredictionPlan> {
       const parsed = PredictionRunInput.safeParse(raw);
-      if (!parsed.success) throw refuse(`invalid prediction run: ${parsed.error.message}`);
+      if (!parsed.success) throw refuse(`invalid prediction run:\n${z.prettifyError(parsed.error)}`);
       const input = parsed.data;
       const { env, prediction, matrix, model, trainsPerSegment } = lookup(input);
       const unknown = (input.segments ?? []).filter((s) => !matrix.includes(s));
-      if (unknown.length) throw refuse(`not in ${input.pipeline}'s prediction matrix: ${unknown.join(', ')}; it has ${matrix.join(', ')}`);
+      if (unknown.length) throw refuse(unknownSegments(input.pipeline, unknown, matrix));
       const summaryUri = fill(prediction.summary, templateVars({ ...input, segment: undefined }, env.project, env.region));
       let segments = input.segments ?? matrix;
       let reused: PredictionPlan['reused'] = [];
@@ -68,7 +72,7 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
 
     resolveSegmentPrediction(input: PredictionSegmentInput): Promise<SegmentPlan> {
       const { pipeline, env, prediction, model, matrix, trainsPerSegment } = lookup(input);
-      if (!matrix.includes(input.segment)) throw refuse(`segment ${input.segment} is not in ${input.pipeline}'s prediction matrix`);
+      if (!matrix.includes(input.segment)) throw refuse(unknownSegments(input.pipeline, [input.segment], matrix));
       const vars = templateVars(input, env.project, env.region);
       // A pipeline that trains per segment predicts each segment with its own model; otherwise one model serves all.
       const modelSegment = trainsPerSegment ? input.segment : undefined;

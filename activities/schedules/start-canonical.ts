@@ -10,6 +10,8 @@ import {
   trainingFanoutWorkflowType,
   trainingRunId,
   trainingRunWorkflowType,
+  INVALID_INPUT,
+  type ScheduledRunInput,
   type ScheduledRunResult,
 } from '../../contracts';
 import { startOrFind } from '../canonical-start';
@@ -24,9 +26,13 @@ export function createStartScheduledActivity(deps: { config: PipelineConfig; tem
     pipeline: string;
     action: 'training' | 'prediction';
     partition: string;
+    /** The firing's own input (runs recorded before it was passed lack it). */
+    scheduled?: ScheduledRunInput;
   }): Promise<Omit<ScheduledRunResult, 'scheduledAt'> & { follow: { pollIntervalMs: number; chunkMs: number } }> {
     const pipeline = deps.config.pipelines[req.pipeline];
-    if (!pipeline?.environments[req.environment]) throw ApplicationFailure.nonRetryable(`the config has no pipeline ${req.pipeline} in ${req.environment} any more`, 'InvalidRun');
+    if (!pipeline) throw refuse(`pipeline: the config has no pipeline "${req.pipeline}"; it has: ${Object.keys(deps.config.pipelines).join(', ')}`);
+    if (!pipeline.environments[req.environment]) throw refuse(`environment: pipeline ${req.pipeline} has no environment "${req.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
+    if (req.scheduled) checkSchedule(pipeline, req.scheduled);
     const id = { environment: req.environment, pipeline: req.pipeline, partition: req.partition };
     const perSegment = segmentsOf(pipeline).length > 0;
     // The firing follows the run as the run follows its Vertex job: same interval, same chunks.
@@ -46,4 +52,22 @@ export function createStartScheduledActivity(deps: { config: PipelineConfig; tem
     });
     return { partition: req.partition, workflowId, outcome, follow };
   };
+}
+
+const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_INPUT);
+
+/**
+ * A firing says what its schedule in the config says, or it is not one of ours: a run started by
+ * hand (the UI's form) with a made-up schedule, action or format would otherwise train for real.
+ */
+function checkSchedule(pipeline: PipelineConfig['pipelines'][string], s: ScheduledRunInput): void {
+  const def = pipeline.schedules?.[s.schedule];
+  const known = Object.keys(pipeline.schedules ?? {});
+  if (!def) throw refuse(`schedule: pipeline ${s.pipeline} has no schedule "${s.schedule}"; it has: ${known.join(', ') || 'none'}`);
+  if (def.environments && !def.environments.includes(s.environment)) {
+    throw refuse(`environment: schedule ${s.schedule} of ${s.pipeline} does not fire in "${s.environment}"; it fires in ${def.environments.join(', ')}`);
+  }
+  if (def.action !== s.action) throw refuse(`action: schedule ${s.schedule} of ${s.pipeline} starts ${def.action}, not ${s.action}`);
+  const format = s.action === 'prediction' ? pipeline.prediction?.partition : pipeline.data.partition;
+  if (format !== s.format) throw refuse(`format: ${s.pipeline}'s ${s.action} partitions are ${format ?? 'not configured'}, not ${s.format}`);
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse } from 'yaml';
+import { INVALID_INPUT } from '../../contracts';
 import { readGcsText } from '../gcs';
 
 // A compiled KFP pipeline (IR, YAML or JSON) read from GCS. Vertex v1 takes it as pipelineSpec
@@ -52,19 +53,25 @@ function typeOk(type: string | undefined, v: unknown): boolean {
   }
 }
 
-/** Checks values against root.inputDefinitions.parameters; every problem is listed at once. */
-export function checkParameters(spec: KfpSpec, values: Record<string, unknown>, uri: string): void {
+/**
+ * Checks values against root.inputDefinitions.parameters; every problem is listed at once. A problem
+ * with one of the run's own `overrides` is the caller's input (InvalidInput); others are the config's.
+ */
+export function checkParameters(spec: KfpSpec, values: Record<string, unknown>, uri: string, overrides: Record<string, unknown> = {}): void {
   const declared = spec.root?.inputDefinitions?.parameters ?? {};
   const problems: string[] = [];
+  let fromInput = false;
   for (const [name, v] of Object.entries(values)) {
     const def = declared[name];
-    if (!def) problems.push(`"${name}" is not a parameter of the pipeline (it has: ${Object.keys(declared).join(', ')})`);
-    else if (!typeOk(def.parameterType, v)) problems.push(`"${name}" must be ${def.parameterType}, got ${JSON.stringify(v)}`);
+    const problem = !def ? `"${name}" is not a parameter of the pipeline (it has: ${Object.keys(declared).join(', ')})` : !typeOk(def.parameterType, v) ? `"${name}" must be ${def.parameterType}, got ${JSON.stringify(v)}` : undefined;
+    if (!problem) continue;
+    problems.push(problem);
+    fromInput ||= name in overrides;
   }
   for (const [name, def] of Object.entries(declared)) {
     if (!def.isOptional && def.defaultValue === undefined && !(name in values)) problems.push(`required parameter "${name}" has no value`);
   }
-  if (problems.length) throw ApplicationFailure.nonRetryable(`parameters do not fit ${uri}: ${problems.join('; ')}`, INVALID_PARAMETERS);
+  if (problems.length) throw ApplicationFailure.nonRetryable(`parameters do not fit ${uri}: ${problems.join('; ')}`, fromInput ? INVALID_INPUT : INVALID_PARAMETERS);
 }
 
 export function withCaching(spec: KfpSpec, enable: boolean): KfpSpec {

@@ -3,14 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ModelPolicy, PipelineConfig } from '../../config/pipeline-config';
 import { checkRunIdentity, datasetsOf, InvalidRunError, templateVars } from '../../config/runs';
 import { fill, fillDeep, TemplateError } from '../../config/templates';
-import { trainingRunId, type TrainingRunInput } from '../../contracts';
+import { INVALID_INPUT, trainingRunId, type TrainingRunInput } from '../../contracts';
 import { readGcsText } from '../gcs';
 import { checkParameters, readSpec } from './kfp-spec';
 import type { ModelPlan, RunPlan } from './types';
 
-export const INVALID_RUN = 'InvalidRun';
-
-const reject = (message: string) => ApplicationFailure.nonRetryable(message, INVALID_RUN);
+const reject = (message: string) => ApplicationFailure.nonRetryable(message, INVALID_INPUT);
 
 export function createResolveActivity(deps: { config: PipelineConfig; storage: Storage }) {
   return async function resolveTrainingRun(input: TrainingRunInput): Promise<RunPlan> {
@@ -43,7 +41,7 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
     const { spec, sha256 } = await readSpec(deps.storage, uri);
     const fromFile = t.parameterValuesUri ? await readJsonObject(deps.storage, fill(t.parameterValuesUri, vars)) : {};
     const parameterValues = { ...fromFile, ...(fillDeep(t.parameterValues, vars) as Record<string, unknown>), ...(input.parameters ?? {}) };
-    checkParameters(spec, parameterValues, uri);
+    checkParameters(spec, parameterValues, uri, input.parameters);
     training = { kind: 'pipelineJob', displayName, pipelineSpecUri: uri, specSha256: sha256, pipelineRoot: fill(env.pipelineRoot, vars), parameterValues, enableCaching: t.enableCaching };
   } else {
     if (input.parameters) throw reject(`pipeline ${input.pipeline} runs a CustomJob, which takes no parameter overrides`);

@@ -37,7 +37,10 @@ export async function planSync(client: Client, config: PipelineConfig, environme
   const existing = await managedIn(client, environment);
   // An environment the config does not know is a typo, unless its last pipeline just left (then its schedules go).
   const known = Object.values(config.pipelines).some((p) => p.environments[environment]);
-  if (!known && existing.size === 0) throw new TrainingRequestError(`no pipeline in the config has environment "${environment}", and no schedule of it exists`);
+  if (!known && existing.size === 0) {
+    const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))].sort();
+    throw new TrainingRequestError(`no pipeline in the config has environment "${environment}", and no schedule of it exists; environments: ${environments.join(', ')}`);
+  }
   const entries: PlanEntry[] = [];
   let unchanged = 0;
   for (const d of desired) {

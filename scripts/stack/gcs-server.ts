@@ -1,5 +1,5 @@
 import { Storage } from '@google-cloud/storage';
-import { httpOk, Service, waitUntilReady } from './process';
+import { httpOk, Service, waitUntilReady, type ServiceOptions } from './process';
 
 export interface FakeGcsOptions {
   binary: string;
@@ -8,6 +8,7 @@ export interface FakeGcsOptions {
   root?: string;
   logFile: string;
   detached?: boolean;
+  onSpawn?: ServiceOptions['onSpawn'];
 }
 
 export interface FakeGcs {
@@ -33,7 +34,7 @@ export async function startFakeGcs(o: FakeGcsOptions): Promise<FakeGcs> {
     'warn',
     ...(o.root ? ['-backend', 'filesystem', '-filesystem-root', o.root] : ['-backend', 'memory']),
   ];
-  const service = Service.start({ name: 'fake-gcs-server', command: o.binary, args, logFile: o.logFile, detached: o.detached });
+  const service = Service.start({ name: 'fake-gcs-server', command: o.binary, args, logFile: o.logFile, detached: o.detached, onSpawn: o.onSpawn });
   await waitUntilReady(service, () => httpOk(`${endpoint}/storage/v1/b`));
   return { service, endpoint };
 }

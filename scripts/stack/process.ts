@@ -16,6 +16,11 @@ export interface ServiceOptions {
    * in order (worker before server). Tests leave it off so the group dies with the test runner.
    */
   detached?: boolean;
+  /**
+   * Told of the process the moment it is spawned, before it is ready: whoever may have to stop
+   * the stack (Ctrl-C during start-up) must know every child, not only the ones that came up.
+   */
+  onSpawn?: (service: Service) => void;
 }
 
 export class ServiceStartError extends Error {
@@ -52,7 +57,9 @@ export class Service {
       });
       // Surface spawn errors (ENOENT, EACCES) through `exited` and logTail instead of crashing.
       child.on('error', (err) => console.error(`${opts.name}: ${err.message}`));
-      return new Service(opts.name, opts.logFile, child, opts.detached ?? false);
+      const service = new Service(opts.name, opts.logFile, child, opts.detached ?? false);
+      opts.onSpawn?.(service);
+      return service;
     } finally {
       if (fd !== undefined) closeSync(fd);
     }

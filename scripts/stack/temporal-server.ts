@@ -1,5 +1,5 @@
 import { searchAttributeCliArgs } from '../../contracts/search-attributes';
-import { httpOk, Service, waitUntilReady } from './process';
+import { httpOk, Service, waitUntilReady, type ServiceOptions } from './process';
 
 export interface TemporalDevServerOptions {
   binary: string;
@@ -14,6 +14,7 @@ export interface TemporalDevServerOptions {
   namespace: string;
   logFile: string;
   detached?: boolean;
+  onSpawn?: ServiceOptions['onSpawn'];
 }
 
 export interface TemporalDevServer {
@@ -45,7 +46,7 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
     ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
     ...(o.uiPort ? ['--ui-port', String(o.uiPort), '--ui-disable-news-fetch'] : ['--headless']),
   ];
-  const service = Service.start({ name: 'temporal', command: o.binary, args, logFile: o.logFile, detached: o.detached });
+  const service = Service.start({ name: 'temporal', command: o.binary, args, logFile: o.logFile, detached: o.detached, onSpawn: o.onSpawn });
   const httpUrl = `http://${o.ip}:${o.httpPort}`;
   // The HTTP API answering for our namespace means frontend, persistence and namespace are ready.
   await waitUntilReady(service, () => httpOk(`${httpUrl}/api/v1/namespaces/${encodeURIComponent(o.namespace)}`));

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { caCertPath } from '../../emulators/vertex-ai/tls';
-import { httpOk, Service, waitUntilReady } from './process';
+import { httpOk, Service, waitUntilReady, type ServiceOptions } from './process';
 import { repoRoot } from './tools';
 
 export interface VertexEmulatorOptions {
@@ -14,6 +14,7 @@ export interface VertexEmulatorOptions {
   detached?: boolean;
   /** Also serve TLS on this port, with the local CA and server certificate kept in `tlsDir`. */
   tls?: { port: number; dir: string };
+  onSpawn?: ServiceOptions['onSpawn'];
 }
 
 export interface VertexEmulator {
@@ -34,6 +35,7 @@ export async function startVertexEmulator(o: VertexEmulatorOptions): Promise<Ver
     cwd: repoRoot,
     logFile: o.logFile,
     detached: o.detached,
+    onSpawn: o.onSpawn,
     env: {
       ...process.env,
       VERTEX_EMULATOR_PORT: String(o.port),

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import path from 'node:path';
 import { loadConfig } from '../../config/load-config';
+import type { PipelineConfig } from '../../config/pipeline-config';
 import { createVertexClientFactory } from '../../config/vertex';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
@@ -39,10 +40,11 @@ export interface WorkerContext {
  * given a config, the worker runs the fixture moved into a Vertex project of the test's own, whose
  * emulator rules and faults are removed afterwards.
  */
-export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string; project?: IsolatedProject } = {}): Promise<R> {
+export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string; project?: IsolatedProject; config?: PipelineConfig } = {}): Promise<R> {
   const env = testStack();
-  const own = opts.project ? undefined : isolatedProject();
-  const { project, config } = opts.project ?? own!;
+  // A config of the test's own (e.g. the fuzz's) is used as it is; otherwise a project of its own.
+  const own = opts.project || opts.config ? undefined : isolatedProject();
+  const { project, config } = opts.config ? { project: firstProject(opts.config), config: opts.config } : (opts.project ?? own!);
   const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const storage = testStorage();
   const nativeConnection = await NativeConnection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
@@ -65,6 +67,8 @@ export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts
     await nativeConnection.close();
   }
 }
+
+const firstProject = (config: PipelineConfig) => Object.values(Object.values(config.pipelines)[0]?.environments ?? {})[0]?.project ?? '';
 
 /** A client of the test namespace without a worker (for tests whose worker is a separate process). */
 export async function connectTestClient(): Promise<{ client: Client; close: () => Promise<void> }> {

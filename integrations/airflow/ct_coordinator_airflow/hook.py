@@ -19,11 +19,15 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
+from ct_coordinator_airflow.partition import partition_problem
+
 #: The workflow type the ct-coordinator worker serves (contracts/training-run.ts).
 ROUTE_DATA_READY_WORKFLOW = "routeDataReady"
 
-#: ApplicationError types meaning "the request is wrong": retrying cannot help.
-INVALID_REQUEST_TYPES = frozenset({"InvalidDataReady", "InvalidInput"})
+#: The ApplicationError type meaning "the request is wrong": retrying cannot help
+#: (INVALID_INPUT in contracts/failure-types.ts). Workers before it was the one name said InvalidDataReady.
+INVALID_INPUT = "InvalidInput"
+INVALID_REQUEST_TYPES = frozenset({INVALID_INPUT, "InvalidDataReady"})
 
 DEFAULT_CONN_ID = "ct_coordinator_default"
 # The same defaults and variable names as the worker's and the Temporal CLI's (config/env.ts),
@@ -188,6 +192,10 @@ class CtCoordinatorHook(BaseHook):
         source: str | None = None,
     ) -> DataReadyReport:
         """Async :meth:`data_ready`, for callers that already run an event loop."""
+        problem = partition_problem(partition)
+        if problem is not None:
+            # Refused here, before any connection: a workflow would refuse it the same way.
+            raise DataReadyRejected(problem, INVALID_INPUT)
         payload: dict[str, str] = {"environment": environment, "dataset": dataset, "partition": partition}
         if uri:
             payload["uri"] = uri
@@ -233,8 +241,8 @@ class CtCoordinatorHook(BaseHook):
 def _rejection(err: WorkflowFailureError) -> DataReadyRejected | None:
     """The refusal behind a failed workflow, if that is what it is.
 
-    Bad input fails the workflow itself (InvalidInput), or the routing activity it runs
-    (InvalidDataReady), in which case the ApplicationError sits under an ActivityError: walk the chain.
+    Bad input fails the workflow with InvalidInput, on top or (older workers) under an
+    ActivityError: walk the chain.
     """
     cause: BaseException | None = err.cause
     while cause is not None:
