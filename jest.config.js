@@ -9,5 +9,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   testTimeout: 60_000,
+  // Two test files at once even on 2 cores: suites are isolated (own ids, task queues and Vertex
+  // projects), and running them side by side is how CI keeps proving it.
+  maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
 };

@@ -160,9 +160,9 @@ test('connects the way the Temporal CLI does: an envconfig profile from a TOML f
 
 test('status, list and cancel a run by its identity; the cancel reaches the Vertex job', async () => {
   await withWorker(
-    async () => {
+    async (ctx) => {
       const month = `21${randomInt(10, 99)}-1${randomInt(0, 3)}`; // churn is monthly
-      await emulatorControl().addRule({ match: { labels: { 'ct-partition': month } }, script: { holdIn: 'RUNNING' } });
+      await emulatorControl().addRule({ match: { project: ctx.project, labels: { 'ct-partition': month } }, script: { holdIn: 'RUNNING' } });
       const run = ['--pipeline', 'churn', '--env', 'staging', '--partition', month];
       const started = await ct('train', ...run, '--assume-data-ready');
       expect(started.code).toBe(0);
@@ -185,7 +185,7 @@ test('status, list and cancel a run by its identity; the cancel reaches the Vert
       const cancelled = await ct('cancel', ...run);
       expect(cancelled.stdout.trim()).toBe(`${id}: cancel requested; the run cancels its Vertex job and ends Cancelled when the job has`);
       await eventually(async () => (JSON.parse((await ct('--json', 'status', '--id', id)).stdout) as { status: string }).status === 'CANCELLED' || undefined, 30_000);
-      const jobs = await emulatorControl().jobs({ labels: { 'ct-partition': month } });
+      const jobs = await emulatorControl().jobs({ project: ctx.project, labels: { 'ct-partition': month } });
       expect(jobs.map((j) => j.state.replace('JOB_STATE_', ''))).toEqual(['CANCELLED']);
 
       const badStatus = await ct('list', '--status', 'sleeping');

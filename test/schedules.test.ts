@@ -25,7 +25,11 @@ const WEEKLY = 'ct:sched:nightly:weekly-retrain';
 let client: Client;
 let close: () => Promise<void>;
 beforeAll(async () => ({ client, close } = await connectTestClient()));
-afterAll(() => close());
+// Schedules live on the shared server: none of this file's may go on firing into other suites.
+afterAll(async () => {
+  for (const id of [DAILY, WEEKLY, 'ct:doom:impatient-fail:every-15s']) await client.schedule.getHandle(id).delete().catch(() => undefined);
+  await close();
+});
 
 const withSchedules = (change: (s: NonNullable<PipelineConfig['pipelines'][string]['schedules']>) => void, base = testConfig()): PipelineConfig => {
   const config = structuredClone(base);

@@ -5,11 +5,11 @@
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomInt } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort } from '../scripts/stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
+import { isolatedProject, uniquePartition } from './helpers/isolation';
 import { eventually, uniqueId } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
@@ -24,7 +24,8 @@ if (!available) {
   if (process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs it with apt-get install chromium`);
   console.warn(`ui.test.ts: skipped — no Chromium at ${CHROMIUM} (apt-get install chromium, or set CT_CHROMIUM_PATH)`);
 }
-const uiTest = available ? test : test.skip;
+// Outside CI without Chromium the suite is skipped, and its name says so in the report.
+const uiTest = (name: string, fn: () => Promise<void>) => (available ? test(name, fn) : test.skip(`${name} [skipped: no Chromium at ${CHROMIUM}]`, fn));
 
 let server: TemporalDevServer;
 let browser: Browser;
@@ -44,9 +45,10 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(sho
 
 uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job is cancelled', async () => {
   const taskQueue = uniqueId('ui');
-  const month = `23${randomInt(10, 99)}-0${randomInt(1, 10)}`;
-  await emulatorControl().addRule({ match: { labels: { 'ct-partition': month } }, script: { holdIn: 'RUNNING' } });
-  const worker = await startWorkerProcess({ taskQueue, address: server.address, namespace: 'ct-test' });
+  const iso = isolatedProject();
+  const month = uniquePartition('monthly');
+  await emulatorControl().addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
+  const worker = await startWorkerProcess({ taskQueue, address: server.address, namespace: 'ct-test', configPath: iso.configPath });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   try {
     const workflowId = `training:staging:churn:all:${month}`;
@@ -83,7 +85,7 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
     }, 30_000);
     expect(text).toContain(`Training on Vertex AI · churn · staging · partition ${month}`);
     expect((await page.frameLocator('#user-metadata-summary').locator('body').innerText()).trim()).toBe(summary);
-    expect(await details.getByRole('link', { name: 'open in the console' }).getAttribute('href')).toMatch(/^https:\/\/console\.cloud\.google\.com\/vertex-ai\/locations\/us-central1\/training\/\d+\/cpu\?project=ct-test-staging$/);
+    expect(await details.getByRole('link', { name: 'open in the console' }).getAttribute('href')).toMatch(new RegExp(`^https://console\\.cloud\\.google\\.com/vertex-ai/locations/us-central1/training/\\d+/cpu\\?project=${iso.project}$`));
     await shot(page, '2-run-current-details');
 
     // Found with a search-attribute filter in the workflow list.
@@ -106,12 +108,13 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
       return true;
     }, 60_000);
     await shot(page, '5-cancelled');
-    const jobs = await emulatorControl().jobs({ labels: { 'ct-partition': month } });
+    const jobs = await emulatorControl().jobs({ project: iso.project, labels: { 'ct-partition': month } });
     expect(jobs.map((j) => [j.state.replace('JOB_STATE_', ''), j.cancelRequested])).toEqual([['CANCELLED', true]]);
-    const cancels = (await emulatorControl().calls({ method: 'CancelCustomJob' })).filter((c) => (c.request as { name?: string }).name === jobs[0]!.name);
+    const cancels = (await emulatorControl().calls({ method: 'CancelCustomJob', project: iso.project })).filter((c) => (c.request as { name?: string }).name === jobs[0]!.name);
     expect(cancels).toHaveLength(1);
   } finally {
     await page.close();
     await worker.stop();
+    await iso.cleanup();
   }
 });
