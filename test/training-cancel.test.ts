@@ -8,7 +8,7 @@ import { trainingStatusQuery, type TrainingRunStatus } from '../contracts';
 import type { trainingRun } from '../workflows';
 import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
 import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
-import { emulatorControl } from './helpers/vertex';
+import { emulatorControl, vertexClients } from './helpers/vertex';
 
 jest.setTimeout(90_000);
 const control = emulatorControl();
@@ -147,4 +147,69 @@ test('cancel while the model is being registered: the upload finishes as a candi
     },
     { project: iso },
   );
+});
+
+describe('cancel races', () => {
+  test.each([
+    ['lose-succeed', 'SUCCEEDED'],
+    ['lose-fail', 'FAILED'],
+  ] as const)('a cancel that loses the race (%s): the run ends Cancelled, reports the job’s real end and publishes no model', async (cancel, end) => {
+    await withWorker(
+      async (ctx) => {
+        await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING', cancel } });
+        const run = await start(ctx, { pipeline: 'scored', environment: 'models' });
+        const s = await until(run, (s) => s.phase === 'running');
+        await eventually(async () => ((await control.job(s.job!.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined));
+        await run.cancel();
+        await expectCancelled(run);
+        expect((await control.job(s.job!.name)).state).toBe(`PIPELINE_STATE_${end}`);
+        const status = await run.query(trainingStatusQuery);
+        expect(status.attempts.map((a) => a.state)).toEqual([end]);
+        expect(status.phase).toBe('cancelled');
+        // An operator asked for no model: even a job that won the race is not registered or announced.
+        expect(await control.models(iso.project)).toEqual([]);
+      },
+      { project: iso },
+    );
+  });
+
+  test('a cancel Vertex answers FAILED_PRECONDITION (the job ended meanwhile): the run ends Cancelled without retrying the cancel', async () => {
+    await withWorker(
+      async (ctx) => {
+        await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
+        await control.addFault({ method: 'CancelPipelineJob', project: iso.project, code: 'FAILED_PRECONDITION', times: 1 });
+        const run = await start(ctx, engagement);
+        const s = await until(run, (s) => s.phase === 'running');
+        await eventually(async () => ((await control.job(s.job!.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined));
+        await run.cancel();
+        // The refused cancel: the run goes on watching until the job ends, here by the test's hand.
+        await eventually(async () => ((await control.calls({ method: 'CancelPipelineJob', project: iso.project })).length === 1 ? true : undefined));
+        await control.advance(s.job!.name);
+        await expectCancelled(run);
+        expect((await control.calls({ method: 'CancelPipelineJob', project: iso.project })).map((c) => c.codeName)).toEqual(['FAILED_PRECONDITION']);
+        expect((await run.query(trainingStatusQuery)).attempts.map((a) => a.state)).toEqual(['SUCCEEDED']);
+      },
+      { project: iso },
+    );
+  });
+
+  test('a job cancelled from outside the run (console, gcloud) is an attempt that failed: the run trains again', async () => {
+    const clients = vertexClients();
+    try {
+      await withWorker(
+        async (ctx) => {
+          await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' }, times: 1 });
+          const run = await start(ctx, engagement);
+          const s = await until(run, (s) => s.phase === 'running' && s.job?.attempt === 1);
+          await clients.pipelines.cancelPipelineJob({ name: s.job!.name });
+          const result = await run.result();
+          expect(result).toMatchObject({ status: 'succeeded', attempts: 2 });
+          expect((await run.query(trainingStatusQuery)).attempts.map((a) => a.state)).toEqual(['CANCELLED']);
+        },
+        { project: iso },
+      );
+    } finally {
+      await clients.close();
+    }
+  });
 });
