@@ -204,7 +204,13 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
     expect(run.output).toContain(`(namespace ${testStack().CT_TEST_NAMESPACE}, task queue ${ctx.taskQueue} at ${testStack().CT_TEST_TEMPORAL_ADDRESS})`);
     expect(Date.now() - started).toBeLessThan(60_000);
 
-    // Nothing was started for the partition.
+    // The refusal came from ct-coordinator (its routing run for the unknown dataset failed with the
+    // reason), and no training run of the partition exists.
+    const routed = await ctx.client.workflow.getHandle(routeDataReadyId({ environment: 'staging', dataset: unknown, partition })).describe();
+    expect(routed.status.name).toBe('FAILED');
+    const runs: string[] = [];
+    for await (const w of ctx.client.workflow.list({ query: `WorkflowType = "trainingRun" AND partition = "${partition}"` })) runs.push(w.workflowId);
+    expect(runs).toEqual([]);
     const err = await ctx.client.workflow
       .getHandle(trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-instagram' }))
       .describe()
