@@ -9,6 +9,23 @@ import { grpcCode } from './training/vertex-errors';
 // can make sure no such job runs on unwatched: at the start of every chunk and once the watched
 // job has ended it lists the label and cancels every other live job that carries it.
 
+/**
+ * A retried submit that finds no earlier job looks once more after this long before it creates:
+ * Vertex's listings can lag behind a create that an earlier try's lost answer had made.
+ */
+export const LIST_SETTLE_MS = 5_000;
+
+/**
+ * The job an earlier try of this submit made, if any: the oldest listed (a late create may have
+ * made two). On a retry an empty listing is read again after LIST_SETTLE_MS before it is believed.
+ */
+export async function findEarlierJob<J>(list: () => Promise<J[]>): Promise<J | undefined> {
+  const found = (await list()).at(-1);
+  if (found || Context.current().info.attempt === 1) return found;
+  await Context.current().sleep(LIST_SETTLE_MS);
+  return (await list()).at(-1);
+}
+
 export interface DuplicateSweep {
   list: (parent: string, filter: string) => Promise<{ name?: string | null; state?: unknown }[]>;
   cancel: (name: string) => Promise<unknown>;

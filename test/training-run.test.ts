@@ -78,11 +78,12 @@ test('happy path: data-ready starts the runs it concerns, a duplicate changes no
       return found.length === 1 ? found : undefined;
     });
 
-    // jp-youtube still waits for youtube_posts: a cancel ends it without making any job.
+    // jp-youtube still waits for youtube_posts (holding no job): a cancel ends that wait as Cancelled.
     const waiting = handleOf(ctx, { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' });
+    expect((await waiting.query(trainingStatusQuery)).phase).toBe('waiting-for-data');
     await waiting.cancel();
     expect(await failureOf(waiting.result())).toBeInstanceOf(CancelledFailure);
-    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition, 'ct-segment': 'jp-youtube' } })).toEqual([]);
+    expect((await waiting.query(trainingStatusQuery)).phase).toBe('cancelled');
   });
 });
 

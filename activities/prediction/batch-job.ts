@@ -1,10 +1,9 @@
 import type { protos } from '@google-cloud/aiplatform';
-import { Context } from '@temporalio/activity';
 import type { JobLabel } from '../../contracts';
-import { cancelDuplicates } from '../vertex-duplicates';
+import { cancelDuplicates, findEarlierJob } from '../vertex-duplicates';
 import type { VertexClientFactory } from '../../config/vertex';
 import { createAwaitActivity } from '../training/await-job';
-import { bareState, LIST_SETTLE_MS } from '../training/vertex-job';
+import { bareState } from '../training/vertex-job';
 import { grpcCode, vertexFailure } from '../training/vertex-errors';
 import type { BatchJobRef, BatchProgress, SegmentPlan } from './types';
 
@@ -45,17 +44,12 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
       const { jobs } = deps.vertex(plan.region);
       const parent = `projects/${plan.project}/locations/${plan.region}`;
       const findBy = { key: 'ct-run', value: label };
-      const earlier = async () => {
+      const existing = await findEarlierJob(async () => {
         const [found] = await jobs.listBatchPredictionJobs({ parent, filter: `labels.${findBy.key}="${findBy.value}"` }).catch((e: unknown) => {
           throw vertexFailure(e, 'looking for an earlier BatchPredictionJob of this segment run');
         });
-        return found.at(-1); // the oldest, if a late create made two
-      };
-      let existing = await earlier();
-      if (!existing && Context.current().info.attempt > 1) {
-        await Context.current().sleep(LIST_SETTLE_MS);
-        existing = await earlier();
-      }
+        return found;
+      });
       if (existing) return ref(plan, existing.name!, existing.state, findBy);
       const j = plan.job;
       const bq = (uri: string) => uri.startsWith('bq://');

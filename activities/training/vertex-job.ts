@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { protos } from '@google-cloud/aiplatform';
 import type { Storage } from '@google-cloud/storage';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { toValue as valueOf } from '../../config/aiplatform';
 import type { VertexClientFactory } from '../../config/vertex';
 import type { JobLabel, TrainingJobRef } from '../../contracts';
-import { cancelDuplicates } from '../vertex-duplicates';
+import { cancelDuplicates, findEarlierJob } from '../vertex-duplicates';
 import { readSpec, withCaching } from './kfp-spec';
 import type { JobProgress, RunPlan, SubmitRequest } from './types';
 import { grpcCode, vertexFailure } from './vertex-errors';
@@ -34,11 +33,6 @@ function ref(plan: RunPlan, attempt: number, name: string, state: unknown, findB
   return { kind: plan.training.kind, name, id, attempt, consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id), state: bareState(state), ...(findBy ? { findBy } : {}) };
 }
 
-/**
- * A retried submit that finds no earlier job looks once more after this long before it creates:
- * Vertex's listings can lag behind a create that an earlier try's lost answer had made.
- */
-export const LIST_SETTLE_MS = 5_000;
 
 export function createVertexJobActivities(deps: { storage: Storage; vertex: VertexClientFactory }) {
   return {
@@ -82,17 +76,12 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
         }
       }
       const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
-      const earlier = async () => {
+      const existing = await findEarlierJob(async () => {
         const [found] = await jobs.listCustomJobs({ parent: parentOf(plan), filter: `labels.${findBy.key}="${findBy.value}"` }).catch((e: unknown) => {
           throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
         });
-        return found.at(-1); // the oldest, if a late create made two
-      };
-      let existing = await earlier();
-      if (!existing && Context.current().info.attempt > 1) {
-        await Context.current().sleep(LIST_SETTLE_MS);
-        existing = await earlier();
-      }
+        return found;
+      });
       if (existing) return ref(plan, attempt, existing.name!, existing.state, findBy);
       try {
         const [job] = await jobs.createCustomJob({
