@@ -20,6 +20,9 @@ jest.setTimeout(180_000);
 
 const control = emulatorControl();
 const config = testConfig();
+// Each test's environment already has a Vertex project of its own in the fixture: the worker runs
+// the fixture as it is, so the models promoted here are the ones it finds.
+const withFixtureWorker = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { config });
 const SEGMENTS = ['jp-instagram', 'us-instagram', 'br-instagram', 'de-instagram', 'fr-instagram']; // queue order
 const partition = `20${randomInt(30, 99)}-0${randomInt(1, 9)}-${String(randomInt(10, 28))}`;
 let vertex: ReturnType<typeof vertexClients>;
@@ -95,7 +98,7 @@ test('prediction.childrenPerRun: 250 unless set, and a value outside 1–1,000 i
 
 test('5 segments, 2 per generation: 3 runs, each segment run once, progress and results carried across continue-as-new', async () => {
   const [pipeline, environment] = ['generations', 'gen-results'];
-  await withWorker(async (ctx) => {
+  await withFixtureWorker(async (ctx) => {
     const model = await promote(pipeline, environment);
     await seedInputs(ctx, pipeline, SEGMENTS);
     await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 5 });
@@ -131,7 +134,7 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
 
 test('cancel in generation 2: its in-flight jobs are cancelled on Vertex, generation 1 stays succeeded, the rest never start', async () => {
   const [pipeline, environment] = ['generations', 'gen-cancel'];
-  await withWorker(async (ctx) => {
+  await withFixtureWorker(async (ctx) => {
     await promote(pipeline, environment);
     await seedInputs(ctx, pipeline, SEGMENTS);
     await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 5 });
@@ -156,7 +159,7 @@ test('cancel in generation 2: its in-flight jobs are cancelled on Vertex, genera
 
 test('fail-fast in generation 2: the failure cancels its sibling, the last generation never starts, the run fails with the whole summary', async () => {
   const [pipeline, environment] = ['generations-strict', 'gen-failfast'];
-  await withWorker(async (ctx) => {
+  await withFixtureWorker(async (ctx) => {
     await promote(pipeline, environment);
     await seedInputs(ctx, pipeline, SEGMENTS);
     const project = projectOf(pipeline, environment);
@@ -177,7 +180,7 @@ test('fail-fast in generation 2: the failure cancels its sibling, the last gener
 
 test('one model per run: a champion promoted while segments still queue changes nothing for this run; the summary names the pinned version', async () => {
   const [pipeline, environment] = ['generations', 'gen-pin'];
-  await withWorker(async (ctx) => {
+  await withFixtureWorker(async (ctx) => {
     const pinned = await promote(pipeline, environment);
     await seedInputs(ctx, pipeline, SEGMENTS);
     await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 5 });
@@ -205,7 +208,7 @@ test('one model per run: a champion promoted while segments still queue changes 
 test('with maxAge and no fresh champion at the start: the version the first segment waited for is pinned for the segments after it', async () => {
   const [pipeline, environment] = ['generations-fresh', 'gen-fresh'];
   const segments = SEGMENTS.slice(0, 3);
-  await withWorker(async (ctx) => {
+  await withFixtureWorker(async (ctx) => {
     await seedInputs(ctx, pipeline, segments);
     await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 3 });
     const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition, segments }, { taskQueue: ctx.taskQueue });
@@ -235,7 +238,7 @@ test('with maxAge and no fresh champion at the start: the version the first segm
 test('no model: each segment waits its waitTimeout for a fresh one, then fails with the reason; no job is created', async () => {
   const [pipeline, environment] = ['unmodelled', 'nomodel'];
   const segments = ['jp-instagram', 'jp-tiktok'];
-  await withWorker(async (ctx) => {
+  await withFixtureWorker(async (ctx) => {
     await seedInputs(ctx, pipeline, segments);
     const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition }, { taskQueue: ctx.taskQueue });
     const summary = await handle.result();

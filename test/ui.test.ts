@@ -81,7 +81,8 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
     const text = await eventually(async () => {
       await page.keyboard.press('r'); // the UI refreshes current details on R
       const t = await details.innerText();
-      return /Vertex AI CustomJob attempt 1.1 \(last seen \w+\)/.test(t) ? t : undefined;
+      // The UI typesets "1/2" with a fraction slash (U+2044).
+      return /Vertex AI CustomJob attempt 1\u20442 \(last seen \w+\)/.test(t) ? t : undefined;
     }, 30_000);
     expect(text).toContain(`Training on Vertex AI · churn · staging · partition ${month}`);
     expect((await page.frameLocator('#user-metadata-summary').locator('body').innerText()).trim()).toBe(summary);
