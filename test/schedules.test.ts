@@ -149,12 +149,17 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
       // The same firings again: each one's id (schedule id + scheduled time) is still following its
       // run, so the server starts nothing; had they finished, each would find its run finished.
       await backfillSchedule(client, DAILY, from, to);
-      await new Promise((r) => setTimeout(r, 5_000));
-      const second = (await scheduledRuns(DAILY)).filter((r) => r.partition.startsWith('2031-03'));
-      expect(second).toHaveLength(7);
-      expect((await scheduledRuns(DAILY)).length).toBe(before + 7);
+      // Then one new day: the scheduler handles backfills in order, so once this firing has run,
+      // the repeated backfill before it has been handled too — and must have added nothing.
+      await backfillSchedule(client, DAILY, to, new Date('2031-03-09T17:00:00Z'));
+      const second = await eventually(async () => {
+        const runs = (await scheduledRuns(DAILY)).filter((r) => r.partition.startsWith('2031-03'));
+        return runs.some((r) => r.partition === '2031-03-08') ? runs : undefined;
+      }, 60_000);
+      expect(second.map((r) => r.partition).sort()).toEqual([...firstBackfill.map((r) => r.partition), '2031-03-08'].sort());
+      expect((await scheduledRuns(DAILY)).length).toBe(before + 8);
       for (const p of ['2031-03-01', '2031-03-07']) expect((await client.workflow.getHandle(`training:sched:nightly:all:${p}`).describe()).status.name).toBe('RUNNING');
-      for (const r of firstBackfill) await client.workflow.getHandle(r.workflowId).cancel();
+      for (const r of second) await client.workflow.getHandle(r.workflowId).cancel();
       await client.workflow.getHandle(triggered!.workflowId).cancel();
     },
     { taskQueue: 'ct-test-sched' },
