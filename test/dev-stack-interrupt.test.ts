@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../scripts/stack/process';
+import { devStackPorts } from './helpers/dev-stack';
 import { eventually } from './helpers/temporal';
 
 jest.setTimeout(300_000);
@@ -55,15 +55,7 @@ const moments: [string, (args: string) => boolean][] = [
 ];
 
 test.each(moments)('Ctrl-C while %s leaves no process and no port', async (_, spawned) => {
-  const ports = {
-    TEMPORAL_PORT: await freePort(),
-    TEMPORAL_UI_PORT: await freePort(),
-    TEMPORAL_HTTP_PORT: await freePort(),
-    TEMPORAL_METRICS_PORT: await freePort(),
-    FAKE_GCS_PORT: await freePort(),
-    VERTEX_EMULATOR_PORT: await freePort(),
-    VERTEX_EMULATOR_CONTROL_PORT: await freePort(),
-  };
+  const ports = await devStackPorts();
   const env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), CT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'ct-dev-int-')) };
   // Its own process group, so the SIGINT reaches npm and the dev script as a terminal's Ctrl-C does.
   const child = spawn('npm', ['run', 'dev'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -5,8 +5,9 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, isPortFree } from '../scripts/stack/process';
+import { isPortFree } from '../scripts/stack/process';
 import { readToolPaths } from '../scripts/stack/tools';
+import { devStackPorts } from './helpers/dev-stack';
 import { eventually } from './helpers/temporal';
 
 jest.setTimeout(240_000);
@@ -57,16 +58,7 @@ async function ctrlC(run: DevRun): Promise<string> {
 }
 
 test('npm run dev: up, example run, second copy refused, restart keeps state, Ctrl-C leaves nothing', async () => {
-  const ports = {
-    TEMPORAL_PORT: await freePort(),
-    TEMPORAL_UI_PORT: await freePort(),
-    TEMPORAL_HTTP_PORT: await freePort(),
-    TEMPORAL_METRICS_PORT: await freePort(),
-    FAKE_GCS_PORT: await freePort(),
-    VERTEX_EMULATOR_PORT: await freePort(),
-    VERTEX_EMULATOR_CONTROL_PORT: await freePort(),
-    VERTEX_EMULATOR_TLS_PORT: await freePort(),
-  };
+  const ports = await devStackPorts();
   const env = {
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
     CT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'ct-dev-')),
