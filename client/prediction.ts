@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { predictionOf, unknownSegments } from '../activities/prediction/plan';
+import { predictionOf, unknownSegments } from '../config/runs';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { predictionRunId, PredictionRunInput, predictionRunWorkflowType } from '../contracts';
 import type { predictionRun } from '../workflows';

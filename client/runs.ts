@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { predictionProgressQuery, predictionRunId, predictionRunWorkflowType, searchAttributes as sa, trainingRunId, trainingRunWorkflowType, trainingStatusQuery } from '../contracts';
-import { predictionOf } from '../activities/prediction/plan';
+import { predictionOf } from '../config/runs';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { checkRunIdentity } from '../config/runs';
 import { TrainingRequestError } from './training';

@@ -22,7 +22,7 @@ import {
   type DataReadyReport,
   type TrainingPhase,
 } from '../contracts';
-import { trainingFanoutPlan } from '../activities/training/fanout-plan';
+import { trainingFanoutPlan } from '../config/runs';
 import type { trainingFanout, trainingRun } from '../workflows';
 
 // The library operators, schedules and Airflow use to start training runs and report data-ready.

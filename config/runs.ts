@@ -1,4 +1,4 @@
-import { partitionProblem, type TrainingRunInput } from '../contracts';
+import { parsePayload, partitionProblem, TrainingFanoutInput, type TrainingRunInput } from '../contracts';
 import type { PipelineConfig } from './pipeline-config';
 import { fill, type TemplateVars } from './templates';
 
@@ -69,3 +69,38 @@ export function modelOf(config: PipelineConfig, req: { environment: string; pipe
   const modelId = fill(pipeline.model.registry.modelId, templateVars({ ...req, partition: '?' }, env.project, env.region));
   return { project: env.project, region: env.region, modelId, env };
 }
+
+/** The segments a training fan-out starts and how many at once; checked by the client before it starts anything, and by the fan-out's planning activity. */
+export function trainingFanoutPlan(config: PipelineConfig, raw: unknown): { segments: string[]; maxConcurrentRuns: number } {
+  const input = parsePayload(TrainingFanoutInput, raw, 'training fan-out');
+  const pipeline = config.pipelines[input.pipeline];
+  if (!pipeline) throw new InvalidRunError(`unknown pipeline "${input.pipeline}"; the config has: ${Object.keys(config.pipelines).join(', ')}`);
+  const all = segmentsOf(pipeline);
+  if (!all.length) throw new InvalidRunError(`pipeline ${input.pipeline} has no segments: start its one run with ct train`);
+  const unknown = input.segments?.filter((s) => !all.includes(s)) ?? [];
+  if (unknown.length) throw new InvalidRunError(`segment ${unknown.join(', ')} not trained by ${input.pipeline}; its segments: ${all.join(', ')}`);
+  const segments = input.segments ?? all;
+  // Every run's identity is checked before any starts (unknown pipeline, environment, segment, partition).
+  for (const segment of segments) checkRunIdentity(config, { ...input, segment });
+  return { segments, maxConcurrentRuns: pipeline.fanOut.maxConcurrentRuns };
+}
+
+/** The pipeline's prediction section and environment, or the reason there is none. Read by the client and by the planning activity. */
+export function predictionOf(config: PipelineConfig, input: { pipeline: string; environment: string; partition: string }) {
+  const pipeline = config.pipelines[input.pipeline];
+  if (!pipeline) throw new Error(`unknown pipeline "${input.pipeline}"; the config has: ${Object.keys(config.pipelines).join(', ')}`);
+  const env = pipeline.environments[input.environment];
+  if (!env) throw new Error(`pipeline ${input.pipeline} has no environment "${input.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
+  const prediction = pipeline.prediction;
+  if (!prediction || !pipeline.model) {
+    const predicting = Object.keys(config.pipelines).filter((name) => config.pipelines[name]!.prediction);
+    throw new Error(`pipeline ${input.pipeline} has no prediction: section; pipelines that predict: ${predicting.join(', ') || 'none'}`);
+  }
+  const wrongPartition = partitionProblem(input.partition, prediction.partition, `${input.pipeline}'s prediction`);
+  if (wrongPartition) throw new Error(wrongPartition);
+  const matrix = segmentsOf({ ...pipeline, segments: prediction.segments ?? pipeline.segments });
+  return { pipeline, env, prediction, model: pipeline.model, matrix, trainsPerSegment: segmentsOf(pipeline).length > 0 };
+}
+
+export const unknownSegments = (pipeline: string, unknown: string[], matrix: string[]) =>
+  `segment ${unknown.join(', ')} not in ${pipeline}'s prediction matrix; it has ${matrix.join(', ')}`;

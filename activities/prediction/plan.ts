@@ -2,34 +2,14 @@ import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipeline-config';
-import { segmentsOf, templateVars } from '../../config/runs';
+import { predictionOf, templateVars, unknownSegments } from '../../config/runs';
 import { fill } from '../../config/templates';
-import { INVALID_INPUT, partitionProblem, predictionSegmentId, PredictionRunInput, type PredictionSegmentInput, type PredictionSummary } from '../../contracts';
+import { INVALID_INPUT, predictionSegmentId, PredictionRunInput, type PredictionSegmentInput, type PredictionSummary } from '../../contracts';
 import { classifyGcsError, GCS_NOT_FOUND } from '../errors';
 import { gcsObject, readGcsText } from '../gcs';
 import type { PredictionPlan, SegmentPlan } from './types';
 
 const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_INPUT);
-
-/** The pipeline's prediction section and environment, or the reason there is none. Shared with the client. */
-export function predictionOf(config: PipelineConfig, input: { pipeline: string; environment: string; partition: string }) {
-  const pipeline = config.pipelines[input.pipeline];
-  if (!pipeline) throw new Error(`unknown pipeline "${input.pipeline}"; the config has: ${Object.keys(config.pipelines).join(', ')}`);
-  const env = pipeline.environments[input.environment];
-  if (!env) throw new Error(`pipeline ${input.pipeline} has no environment "${input.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
-  const prediction = pipeline.prediction;
-  if (!prediction || !pipeline.model) {
-    const predicting = Object.keys(config.pipelines).filter((name) => config.pipelines[name]!.prediction);
-    throw new Error(`pipeline ${input.pipeline} has no prediction: section; pipelines that predict: ${predicting.join(', ') || 'none'}`);
-  }
-  const wrongPartition = partitionProblem(input.partition, prediction.partition, `${input.pipeline}'s prediction`);
-  if (wrongPartition) throw new Error(wrongPartition);
-  const matrix = segmentsOf({ ...pipeline, segments: prediction.segments ?? pipeline.segments });
-  return { pipeline, env, prediction, model: pipeline.model, matrix, trainsPerSegment: segmentsOf(pipeline).length > 0 };
-}
-
-export const unknownSegments = (pipeline: string, unknown: string[], matrix: string[]) =>
-  `segment ${unknown.join(', ')} not in ${pipeline}'s prediction matrix; it has ${matrix.join(', ')}`;
 
 export function createPredictionPlanActivities(deps: { config: PipelineConfig; storage: Storage }) {
   const lookup = (input: { pipeline: string; environment: string; partition: string }) => {
