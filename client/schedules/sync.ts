@@ -1,4 +1,4 @@
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { MANAGED_BY, searchAttributes as sa } from '../../contracts';
 import { TrainingRequestError } from '../training';
@@ -23,7 +23,8 @@ export interface SyncPlan {
   unchanged: number;
 }
 
-async function managedIn(client: Client, environment: string) {
+/** What visibility lists: fast, but eventually consistent (a schedule just created or deleted may be missing or linger). */
+async function listedIn(client: Client, environment: string) {
   const found = new Map<string, string | undefined>();
   for await (const s of client.schedule.list()) {
     if (s.memo?.managedBy !== MANAGED_BY || !s.scheduleId.startsWith(`ct:${environment}:`)) continue;
@@ -32,29 +33,48 @@ async function managedIn(client: Client, environment: string) {
   return found;
 }
 
+/** The schedule as it is now (describe is read from the schedule itself), or undefined if it does not exist. */
+async function describeNow(client: Client, id: string): Promise<ScheduleDescription | undefined> {
+  return client.schedule
+    .getHandle(id)
+    .describe()
+    .catch((err: unknown) => {
+      if (err instanceof ScheduleNotFoundError) return undefined;
+      throw err;
+    });
+}
+
 export async function planSync(client: Client, config: PipelineConfig, environment: string): Promise<SyncPlan> {
   const desired = desiredSchedules(config, environment);
-  const existing = await managedIn(client, environment);
+  const listed = await listedIn(client, environment);
   // An environment the config does not know is a typo, unless its last pipeline just left (then its schedules go).
   const known = Object.values(config.pipelines).some((p) => p.environments[environment]);
-  if (!known && existing.size === 0) {
+  if (!known && listed.size === 0) {
     const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))].sort();
     throw new TrainingRequestError(`no pipeline in the config has environment "${environment}", and no schedule of it exists; environments: ${environments.join(', ')}`);
   }
+  // The list decides only the no-op case (listed with the wanted hash: one list call for a sync that
+  // changes nothing). Anything else is checked with describe, so a sync right after another one plans
+  // from what exists, not from a lagging list (no duplicate create, no phantom delete).
   const entries: PlanEntry[] = [];
   let unchanged = 0;
   for (const d of desired) {
-    if (!existing.has(d.id)) entries.push({ op: 'create', id: d.id, desired: d });
-    else if (existing.get(d.id) !== d.hash) entries.push({ op: 'update', id: d.id, desired: d, changes: await changedFields(client, d) });
-    else unchanged++;
+    if (listed.get(d.id) === d.hash) {
+      unchanged++;
+      continue;
+    }
+    const now = await describeNow(client, d.id);
+    if (!now) entries.push({ op: 'create', id: d.id, desired: d });
+    else if (now.memo?.managedBy !== MANAGED_BY) throw new TrainingRequestError(`schedule ${d.id} exists but was not made by ct (no managedBy memo); delete or rename it, sync never takes over a schedule`);
+    else if (now.typedSearchAttributes.get(sa.scheduleHash) === d.hash) unchanged++;
+    else entries.push({ op: 'update', id: d.id, desired: d, changes: changedFields(now, d) });
   }
   const wanted = new Set(desired.map((d) => d.id));
-  for (const id of existing.keys()) if (!wanted.has(id)) entries.push({ op: 'delete', id });
+  for (const id of listed.keys()) if (!wanted.has(id) && (await describeNow(client, id))) entries.push({ op: 'delete', id });
   return { environment, entries, unchanged };
 }
 
-async function changedFields(client: Client, d: DesiredSchedule): Promise<Record<string, { from: unknown; to: unknown }>> {
-  const described = await client.schedule.getHandle(d.id).describe();
+function changedFields(described: ScheduleDescription, d: DesiredSchedule): Record<string, { from: unknown; to: unknown }> {
   const before = (described.action.memo?.ctFields ?? {}) as Record<string, unknown>;
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(d.fields)])) {
