@@ -34,9 +34,17 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['**/activities', '**/activities/**', '@google-cloud/*', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'],
+              group: [
+                '**/activities',
+                '**/activities/**',
+                '@google-cloud/*',
+                '@temporalio/activity',
+                '@temporalio/worker',
+                '@temporalio/client',
+              ],
               allowTypeImports: true,
-              message: 'Workflows may import activities and clients for their types only (import type …): proxyActivities runs them.',
+              message:
+                'Workflows may import activities and clients for their types only (import type …): proxyActivities runs them.',
             },
           ],
         },

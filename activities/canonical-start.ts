@@ -10,7 +10,11 @@ export async function startOrFind(
   opts: { workflowType: string; workflowId: string; taskQueue: string; args: unknown[]; staticSummary?: string },
 ): Promise<'started' | 'attached' | 'finished'> {
   try {
-    await temporal.workflow.start(opts.workflowType, { ...opts, workflowIdConflictPolicy: 'FAIL', workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+    await temporal.workflow.start(opts.workflowType, {
+      ...opts,
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
     return 'started';
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

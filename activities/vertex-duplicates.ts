@@ -34,7 +34,10 @@ export interface DuplicateSweep {
 const ENDED = /(SUCCEEDED|FAILED|CANCELLED|CANCELLING|EXPIRED|PARTIALLY_SUCCEEDED)$/;
 
 /** Cancels the other live jobs labelled like `job`; returns their names. */
-export async function cancelDuplicates(job: { name: string; findBy?: JobLabel }, ops: DuplicateSweep): Promise<string[]> {
+export async function cancelDuplicates(
+  job: { name: string; findBy?: JobLabel },
+  ops: DuplicateSweep,
+): Promise<string[]> {
   if (!job.findBy) return [];
   const parent = job.name.replace(/\/[^/]+\/[^/]+$/, '');
   const others = (await ops.list(parent, `labels.${job.findBy.key}="${job.findBy.value}"`)).filter(
@@ -47,7 +50,10 @@ export async function cancelDuplicates(job: { name: string; findBy?: JobLabel },
       // It ended meanwhile (FAILED_PRECONDITION) or is gone (NOT_FOUND): nothing left running.
       if (grpcCode(err) !== 9 && grpcCode(err) !== 5) throw err;
     }
-    Context.current().log.warn('cancelled a duplicate Vertex job of this attempt (its create committed late)', { job: j.name, kept: job.name });
+    Context.current().log.warn('cancelled a duplicate Vertex job of this attempt (its create committed late)', {
+      job: j.name,
+      kept: job.name,
+    });
   }
   return others.map((j) => j.name!);
 }

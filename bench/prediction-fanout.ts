@@ -15,7 +15,12 @@ import { workerNodeOptions } from '../scripts/stack/worker-command';
 import { startBenchStack } from './stack';
 
 const { values } = parseArgs({
-  options: { segments: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '50' }, duration: { type: 'string', default: '30s' }, 'creates-per-minute': { type: 'string', default: '600' } },
+  options: {
+    segments: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '50' },
+    duration: { type: 'string', default: '30s' },
+    'creates-per-minute': { type: 'string', default: '600' },
+  },
 });
 const N = Number(values.segments);
 const M = Number(values.concurrency);
@@ -24,33 +29,47 @@ const rate = Number(values['creates-per-minute']);
 
 // N segments as countries × SNS: 2-letter codes AA, AB, … and sns1, sns2, …
 const snsCount = Math.min(20, N);
-const countries = Array.from({ length: Math.ceil(N / snsCount) }, (_, i) => String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)));
+const countries = Array.from({ length: Math.ceil(N / snsCount) }, (_, i) =>
+  String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)),
+);
 const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
 const overflow = countries.length * snsCount - N;
 const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
 
 async function main(): Promise<void> {
   const configText = JSON.stringify({
-      version: 1,
-      pipelines: {
-        fanout: {
-          environments: { bench: { project: 'ct-bench-project', region: 'us-central1', serviceAccount: 'sa@ct-bench-project.iam.gserviceaccount.com', pipelineRoot: 'gs://ct-bench/root', temporal: { namespace: 'ct-bench', taskQueue: 'bench' } } },
-          data: { partition: 'daily', datasets: ['x'], timeout: '1d' },
-          training: { kind: 'customJob', workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }], baseOutputDirectory: 'gs://ct-bench/out' },
-          // Each job's end is noticed within a second: the overhead measured is the orchestration's, not the poll interval's.
-          polling: { interval: '1s', chunk: '15m' },
-          model: { registry: { modelId: 'fanout', displayName: 'fanout', servingImage: 'img' } },
-          prediction: {
-            segments: { countries, sns, exclude },
-            input: { uri: 'bq://ct-bench-project.features.{sns}_{country}', format: 'bigquery' },
-            output: { uri: 'bq://ct-bench-project.predictions', format: 'bigquery' },
-            maxConcurrentJobs: M,
-            createsPerMinute: rate,
-            summary: 'gs://ct-bench/predictions/{partition}/_SUMMARY.json',
+    version: 1,
+    pipelines: {
+      fanout: {
+        environments: {
+          bench: {
+            project: 'ct-bench-project',
+            region: 'us-central1',
+            serviceAccount: 'sa@ct-bench-project.iam.gserviceaccount.com',
+            pipelineRoot: 'gs://ct-bench/root',
+            temporal: { namespace: 'ct-bench', taskQueue: 'bench' },
           },
         },
+        data: { partition: 'daily', datasets: ['x'], timeout: '1d' },
+        training: {
+          kind: 'customJob',
+          workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }],
+          baseOutputDirectory: 'gs://ct-bench/out',
+        },
+        // Each job's end is noticed within a second: the overhead measured is the orchestration's, not the poll interval's.
+        polling: { interval: '1s', chunk: '15m' },
+        model: { registry: { modelId: 'fanout', displayName: 'fanout', servingImage: 'img' } },
+        prediction: {
+          segments: { countries, sns, exclude },
+          input: { uri: 'bq://ct-bench-project.features.{sns}_{country}', format: 'bigquery' },
+          output: { uri: 'bq://ct-bench-project.predictions', format: 'bigquery' },
+          maxConcurrentJobs: M,
+          createsPerMinute: rate,
+          summary: 'gs://ct-bench/predictions/{partition}/_SUMMARY.json',
+        },
       },
-    });
+    },
+  });
   const config = parseConfig(configText, 'bench config');
   const stack = await startBenchStack();
   const { client, control } = stack;
@@ -64,12 +83,22 @@ async function main(): Promise<void> {
     const [op] = await stack.vertex('us-central1').models.uploadModel({
       parent: 'projects/ct-bench-project/locations/us-central1',
       modelId: 'fanout',
-      model: { displayName: 'fanout', artifactUri: 'gs://ct-bench/model/', containerSpec: { imageUri: 'img' }, versionAliases: ['champion'] },
+      model: {
+        displayName: 'fanout',
+        artifactUri: 'gs://ct-bench/model/',
+        containerSpec: { imageUri: 'img' },
+        versionAliases: ['champion'],
+      },
     });
     await op.promise();
     idleWorkerRssMb = worker.rssMb();
     const started = Date.now();
-    const handle = await startPredictionRun(client, config, { pipeline: 'fanout', environment: 'bench', partition }, { taskQueue: 'bench' });
+    const handle = await startPredictionRun(
+      client,
+      config,
+      { pipeline: 'fanout', environment: 'bench', partition },
+      { taskQueue: 'bench' },
+    );
     const result = await handle.result();
     return { result, wallMs: Date.now() - started };
   })();
@@ -79,13 +108,22 @@ async function main(): Promise<void> {
   // Every run of the parent (continue-as-new generations) and every child, from the server.
   const parentRuns: number[] = [];
   let childEvents = 0;
-  for await (const w of client.workflow.list({ query: `WorkflowId = "${predictionRunId({ environment: 'bench', pipeline: 'fanout', partition })}"` })) {
+  for await (const w of client.workflow.list({
+    query: `WorkflowId = "${predictionRunId({ environment: 'bench', pipeline: 'fanout', partition })}"`,
+  })) {
     parentRuns.push((await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory()).events?.length ?? 0);
   }
   const children: string[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = "predictionSegment" AND partition = "${partition}"` })) children.push(w.workflowId);
+  for await (const w of client.workflow.list({
+    query: `WorkflowType = "predictionSegment" AND partition = "${partition}"`,
+  }))
+    children.push(w.workflowId);
   for (let i = 0; i < children.length; i += 50) {
-    const counts = await Promise.all(children.slice(i, i + 50).map(async (id) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0));
+    const counts = await Promise.all(
+      children
+        .slice(i, i + 50)
+        .map(async (id) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0),
+    );
     childEvents += counts.reduce((a, b) => a + b, 0);
   }
   const byMethod = await control.callCounts();

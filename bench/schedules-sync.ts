@@ -17,16 +17,40 @@ const P = Number(values.pipelines);
 
 async function main(): Promise<void> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-sched-'));
-  const server = await startTemporalDevServer({ binary: readToolPaths().temporal, ip: '127.0.0.1', port: await freePort(), httpPort: await freePort(), metricsPort: await freePort(), namespace: 'ct-bench', logFile: path.join(tmp, 'temporal.log') });
+  const server = await startTemporalDevServer({
+    binary: readToolPaths().temporal,
+    ip: '127.0.0.1',
+    port: await freePort(),
+    httpPort: await freePort(),
+    metricsPort: await freePort(),
+    namespace: 'ct-bench',
+    logFile: path.join(tmp, 'temporal.log'),
+  });
   const pipelines: Record<string, unknown> = {};
   for (let i = 0; i < P; i++) {
     pipelines[`p${i}`] = {
-      environments: { prod: { project: 'ct-bench-project', region: 'us-central1', serviceAccount: 'sa@ct-bench-project.iam.gserviceaccount.com', pipelineRoot: 'gs://ct-bench/root', temporal: { namespace: 'ct-bench', taskQueue: 'bench' } } },
+      environments: {
+        prod: {
+          project: 'ct-bench-project',
+          region: 'us-central1',
+          serviceAccount: 'sa@ct-bench-project.iam.gserviceaccount.com',
+          pipelineRoot: 'gs://ct-bench/root',
+          temporal: { namespace: 'ct-bench', taskQueue: 'bench' },
+        },
+      },
       data: { partition: 'daily', datasets: ['d'], timeout: '1d' },
-      training: { kind: 'customJob', workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }], baseOutputDirectory: 'gs://ct-bench/out' },
+      training: {
+        kind: 'customJob',
+        workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }],
+        baseOutputDirectory: 'gs://ct-bench/out',
+      },
       schedules: {
         nightly: { action: 'training', cron: `${i % 60} 3 * * *`, timezone: 'Asia/Tokyo' },
-        weekly: { action: 'training', calendar: { hour: [5], minute: [i % 60], dayOfWeek: ['SUNDAY'] }, paused: { note: 'off until Q1' } },
+        weekly: {
+          action: 'training',
+          calendar: { hour: [5], minute: [i % 60], dayOfWeek: ['SUNDAY'] },
+          paused: { note: 'off until Q1' },
+        },
       },
     };
   }
@@ -41,13 +65,27 @@ async function main(): Promise<void> {
   };
   const first = await timed();
   // The server's schedule list is eventually consistent: wait until it lists every schedule.
-  for (let n = 0; n < 2 * P; ) {
+  for (let n = 0; n < 2 * P;) {
     n = 0;
     for await (const _ of client.schedule.list()) n++;
     if (n < 2 * P) await new Promise((r) => setTimeout(r, 500));
   }
   const noop = await timed();
-  console.log(JSON.stringify({ bench: 'schedules-sync', pipelines: P, schedules: 2 * P, firstSync: first, noopSync: noop, targets: { firstSyncMsMax: 10_000, noopSyncMsMax: 2_000, noopWrites: 0 }, node: process.version }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'schedules-sync',
+        pipelines: P,
+        schedules: 2 * P,
+        firstSync: first,
+        noopSync: noop,
+        targets: { firstSyncMsMax: 10_000, noopSyncMsMax: 2_000, noopWrites: 0 },
+        node: process.version,
+      },
+      null,
+      2,
+    ),
+  );
   await connection.close();
   await server.service.stop();
 }

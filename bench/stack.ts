@@ -25,12 +25,33 @@ export async function startBenchStack(bucket = 'ct-bench') {
   process.env.METADATA_SERVER_DETECTION = 'none';
   const tools = readToolPaths();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
-  const ports = { t: await freePort(), h: await freePort(), m: await freePort(), g: await freePort(), v: await freePort(), c: await freePort() };
-  const temporal = await startTemporalDevServer({ binary: tools.temporal, ip: '127.0.0.1', port: ports.t, httpPort: ports.h, metricsPort: ports.m, namespace: 'ct-bench', logFile: path.join(tmp, 'temporal.log') });
+  const ports = {
+    t: await freePort(),
+    h: await freePort(),
+    m: await freePort(),
+    g: await freePort(),
+    v: await freePort(),
+    c: await freePort(),
+  };
+  const temporal = await startTemporalDevServer({
+    binary: tools.temporal,
+    ip: '127.0.0.1',
+    port: ports.t,
+    httpPort: ports.h,
+    metricsPort: ports.m,
+    namespace: 'ct-bench',
+    logFile: path.join(tmp, 'temporal.log'),
+  });
   const gcs = await startFakeGcs({ binary: tools.fakeGcsServer, port: ports.g, logFile: path.join(tmp, 'gcs.log') });
   await ensureBuckets(gcs.endpoint, 'ct-bench', [bucket]);
   const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'ct-bench', useAuthWithCustomEndpoint: false });
-  const vertexEmu = await startVertexEmulator({ port: ports.v, controlPort: ports.c, gcsEndpoint: gcs.endpoint, projectId: 'ct-bench', logFile: path.join(tmp, 'vertex.log') });
+  const vertexEmu = await startVertexEmulator({
+    port: ports.v,
+    controlPort: ports.c,
+    gcsEndpoint: gcs.endpoint,
+    projectId: 'ct-bench',
+    logFile: path.join(tmp, 'vertex.log'),
+  });
   const control = new VertexEmulatorControl(vertexEmu.controlUrl);
   const vertex = createVertexClientFactory({ VERTEX_API_ENDPOINT: `${vertexEmu.host}:${vertexEmu.port}` });
   const native = await NativeConnection.connect({ address: temporal.address });

@@ -15,18 +15,22 @@ import { repoRoot } from '../scripts/stack/tools';
 import { createWorker } from '../workers/worker';
 import { startBenchStack } from './stack';
 
-const { values } = parseArgs({ options: { scale: { type: 'string', default: '60' }, 'latency-runs': { type: 'string', default: '100' } } });
+const { values } = parseArgs({
+  options: { scale: { type: 'string', default: '60' }, 'latency-runs': { type: 'string', default: '100' } },
+});
 const scale = Number(values.scale);
 const latencyRuns = Number(values['latency-runs']);
 const MIN = 60_000;
 
 async function actions(metricsUrl: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();
-  return text
-    .split('\n')
-    // The server writes the namespace's "-" as "_" in the label value.
-    .filter((l) => l.startsWith('action{') && l.includes('namespace="ct_bench"'))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  return (
+    text
+      .split('\n')
+      // The server writes the namespace's "-" as "_" in the label value.
+      .filter((l) => l.startsWith('action{') && l.includes('namespace="ct_bench"'))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+  );
 }
 
 const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -34,7 +38,12 @@ const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, 
 async function main(): Promise<void> {
   const stack = await startBenchStack();
   const { temporal, storage, control, client } = stack;
-  await storage.bucket('ct-bench').upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), { destination: 'spec.yaml', resumable: false });
+  await storage
+    .bucket('ct-bench')
+    .upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), {
+      destination: 'spec.yaml',
+      resumable: false,
+    });
   const config = parseConfig(
     `version: 1
 pipelines:
@@ -59,31 +68,64 @@ pipelines:
 `,
     'bench config',
   );
-  const worker = await createWorker({ connection: stack.native, namespace: 'ct-bench', taskQueue: 'bench', deps: { storage, vertex: stack.vertex, config, temporal: client }, workflowBundle: stack.bundle });
+  const worker = await createWorker({
+    connection: stack.native,
+    namespace: 'ct-bench',
+    taskQueue: 'bench',
+    deps: { storage, vertex: stack.vertex, config, temporal: client },
+    workflowBundle: stack.bundle,
+  });
 
-  const day = (i: number) => `2030-${String(1 + Math.floor(i / 28)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
+  const day = (i: number) =>
+    `2030-${String(1 + Math.floor(i / 28)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
   const runOnce = async (partition: string, jobMinutes: number, pipeline = 'bench') => {
-    await control.addRule({ match: { labels: { 'ct-partition': partition } }, script: { queuedMs: 0, pendingMs: 0, runningMs: Math.round((jobMinutes * MIN) / scale) } });
+    await control.addRule({
+      match: { labels: { 'ct-partition': partition } },
+      script: { queuedMs: 0, pendingMs: 0, runningMs: Math.round((jobMinutes * MIN) / scale) },
+    });
     const before = await actions(temporal.metricsUrl);
-    await sendDataReady(client, config, { environment: 'bench', dataset: pipeline === 'bench' ? 'bench_data' : 'model_data', partition });
+    await sendDataReady(client, config, {
+      environment: 'bench',
+      dataset: pipeline === 'bench' ? 'bench_data' : 'model_data',
+      partition,
+    });
     const handle = client.workflow.getHandle(trainingRunId({ pipeline, environment: 'bench', partition }));
     const result = (await handle.result()) as TrainingRunResult;
     await new Promise((r) => setTimeout(r, 1_500)); // let the metrics counter catch up
     const events = (await handle.fetchHistory()).events ?? [];
     // The watch activity's completion: when the run saw the job end (later ones are the model step).
-    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'awaitTrainingJob').map((e) => String(e.eventId));
-    const completions = events.filter((e) => scheduled.includes(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
+    const scheduled = events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'awaitTrainingJob')
+      .map((e) => String(e.eventId));
+    const completions = events.filter((e) =>
+      scheduled.includes(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)),
+    );
     const seen = completions.at(-1)!.eventTime!;
     const seenMs = Number(seen.seconds) * 1000 + Math.floor((seen.nanos ?? 0) / 1e6);
-    const reads = (await control.calls({ method: 'GetPipelineJob' })).filter((c) => (c.request as { name?: string }).name === result.job!.name).length;
+    const reads = (await control.calls({ method: 'GetPipelineJob' })).filter(
+      (c) => (c.request as { name?: string }).name === result.job!.name,
+    ).length;
     const lagMs = seenMs - Date.parse(result.timings.jobEndedAt!);
-    return { pipeline, status: result.status, model: result.model && `${result.model.version} (${result.model.aliases.join(', ')})`, jobMinutes, actions: (await actions(temporal.metricsUrl)) - before, historyEvents: events.length, vertexReads: reads, readsPerJobMinute: reads / jobMinutes, detectionLagMs: { measured: lagMs, unscaled: lagMs * scale } };
+    return {
+      pipeline,
+      status: result.status,
+      model: result.model && `${result.model.version} (${result.model.aliases.join(', ')})`,
+      jobMinutes,
+      actions: (await actions(temporal.metricsUrl)) - before,
+      historyEvents: events.length,
+      vertexReads: reads,
+      readsPerJobMinute: reads / jobMinutes,
+      detectionLagMs: { measured: lagMs, unscaled: lagMs * scale },
+    };
   };
 
   const out = await worker.runUntil(async () => {
     const runs = [await runOnce(day(0), 1), await runOnce(day(1), 30)];
     const wholeRun = await runOnce(day(0), 1, 'bench-model');
-    const growth = { actionsPerJobHour: ((runs[1]!.actions - runs[0]!.actions) / 29) * 60, historyEventsPerJobHour: ((runs[1]!.historyEvents - runs[0]!.historyEvents) / 29) * 60 };
+    const growth = {
+      actionsPerJobHour: ((runs[1]!.actions - runs[0]!.actions) / 29) * 60,
+      historyEventsPerJobHour: ((runs[1]!.historyEvents - runs[0]!.historyEvents) / 29) * 60,
+    };
     const latencies: number[] = [];
     const handles = [];
     for (let i = 0; i < latencyRuns; i++) {
@@ -93,7 +135,9 @@ pipelines:
       const returned = Date.now();
       handles.push(client.workflow.getHandle(trainingRunId({ pipeline: 'bench', environment: 'bench', partition })));
       for (;;) {
-        const create = (await control.calls({ method: 'CreatePipelineJob' })).find((c) => JSON.stringify(c.request).includes(partition));
+        const create = (await control.calls({ method: 'CreatePipelineJob' })).find((c) =>
+          JSON.stringify(c.request).includes(partition),
+        );
         if (create) {
           latencies.push(Date.parse(create.time) - returned);
           break;
@@ -103,7 +147,17 @@ pipelines:
     }
     await Promise.all(handles.map((h) => h.result()));
     latencies.sort((a, b) => a - b);
-    return { runs, wholeRunWithModel: wholeRun, growth, dataReadyToCreateMs: { runs: latencies.length, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: latencies.at(-1) } };
+    return {
+      runs,
+      wholeRunWithModel: wholeRun,
+      growth,
+      dataReadyToCreateMs: {
+        runs: latencies.length,
+        p50: pct(latencies, 0.5),
+        p99: pct(latencies, 0.99),
+        max: latencies.at(-1),
+      },
+    };
   });
   const targets = {
     oneMinuteRun: { actionsMax: 25, historyEventsMax: 80 },
@@ -114,7 +168,21 @@ pipelines:
     vertexReadsPerJobMinuteMax: 1,
     dataReadyToCreateP99MsMax: 250,
   };
-  console.log(JSON.stringify({ bench: 'training-run', timeScale: scale, pollIntervalMs: MIN, chunkMs: 15 * MIN, ...out, targets, node: process.version }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'training-run',
+        timeScale: scale,
+        pollIntervalMs: MIN,
+        chunkMs: 15 * MIN,
+        ...out,
+        targets,
+        node: process.version,
+      },
+      null,
+      2,
+    ),
+  );
   await stack.close();
 }
 

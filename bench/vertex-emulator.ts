@@ -21,19 +21,40 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 async function main(): Promise<void> {
   process.env.METADATA_SERVER_DETECTION = 'none';
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
-  const gcs = await startFakeGcs({ binary: readToolPaths().fakeGcsServer, port: await freePort(), logFile: path.join(tmp, 'gcs.log') });
+  const gcs = await startFakeGcs({
+    binary: readToolPaths().fakeGcsServer,
+    port: await freePort(),
+    logFile: path.join(tmp, 'gcs.log'),
+  });
   await ensureBuckets(gcs.endpoint, 'ct-bench', ['ct-bench']);
   const [port, controlPort] = [await freePort(), await freePort()];
   const t0 = performance.now();
-  const emulator = await startVertexEmulator({ port, controlPort, gcsEndpoint: gcs.endpoint, projectId: 'ct-bench', logFile: path.join(tmp, 'vertex.log') });
+  const emulator = await startVertexEmulator({
+    port,
+    controlPort,
+    gcsEndpoint: gcs.endpoint,
+    projectId: 'ct-bench',
+    logFile: path.join(tmp, 'vertex.log'),
+  });
   const startMs = performance.now() - t0;
-  const client = new v1.PipelineServiceClient({ apiEndpoint: emulator.host, port, sslCreds: grpc.credentials.createInsecure() });
-  const spec = helpers.toValue(parse(readFileSync(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), 'utf8')) as object) as protos.google.protobuf.IValue;
+  const client = new v1.PipelineServiceClient({
+    apiEndpoint: emulator.host,
+    port,
+    sslCreds: grpc.credentials.createInsecure(),
+  });
+  const spec = helpers.toValue(
+    parse(readFileSync(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), 'utf8')) as object,
+  ) as protos.google.protobuf.IValue;
   const parent = 'projects/ct-bench/locations/us-central1';
   const pipelineJob = {
     displayName: 'bench',
     pipelineSpec: spec.structValue,
-    runtimeConfig: { gcsOutputDirectory: 'gs://ct-bench/root', parameterValues: { partition: helpers.toValue('2026-11-21' as unknown as object) as protos.google.protobuf.IValue } },
+    runtimeConfig: {
+      gcsOutputDirectory: 'gs://ct-bench/root',
+      parameterValues: {
+        partition: helpers.toValue('2026-11-21' as unknown as object) as protos.google.protobuf.IValue,
+      },
+    },
   };
   try {
     // Warm-up: the first call pays for channel set-up.
@@ -52,7 +73,12 @@ async function main(): Promise<void> {
         {
           bench: 'vertex-emulator',
           emulatorStartMs: round(startMs),
-          createGetRoundTrip: { iterations, medianMs: round(quantile(samples, 0.5)), p95Ms: round(quantile(samples, 0.95)), maxMs: round(samples.at(-1)!) },
+          createGetRoundTrip: {
+            iterations,
+            medianMs: round(quantile(samples, 0.5)),
+            p95Ms: round(quantile(samples, 0.95)),
+            maxMs: round(samples.at(-1)!),
+          },
           node: process.version,
         },
         null,

@@ -6,8 +6,12 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const node = path.join(root, 'node_modules', 'node', 'bin', 'node');
 const tsx = path.join(root, 'node_modules', 'tsx', require(path.join(root, 'node_modules', 'tsx', 'package.json')).bin);
-const res = spawnSync(require('node:fs').existsSync(node) ? node : process.execPath, [tsx, path.join(root, 'client', 'cli.ts'), ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  cwd: process.cwd(),
-});
+const res = spawnSync(
+  require('node:fs').existsSync(node) ? node : process.execPath,
+  [tsx, path.join(root, 'client', 'cli.ts'), ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+    cwd: process.cwd(),
+  },
+);
 process.exit(res.status ?? 1);

@@ -8,33 +8,73 @@ import { cancelRun, listRuns, runIdOf, runStatus, type RunAddress } from './runs
 export function registerRunCommands(program: Command, { globals, withClient, print }: CliContext): void {
   const addressed = (c: Command) =>
     c
-      .option('--id <workflowId>', 'the run\'s workflow id')
+      .option('--id <workflowId>', "the run's workflow id")
       .option('--pipeline <name>', 'pipeline')
       .option('--env <environment>', 'environment')
       .option('--partition <partition>', 'partition')
       .option('--segment <segment>', 'segment (training runs per segment)')
       .option('--prediction', 'the prediction run of the partition, not its training');
-  type Addressed = { id?: string; pipeline?: string; env?: string; partition?: string; segment?: string; prediction?: boolean };
-  const addressOf = (o: Addressed): RunAddress => ({ id: o.id, pipeline: o.pipeline, environment: o.env, partition: o.partition, segment: o.segment, prediction: o.prediction });
+  type Addressed = {
+    id?: string;
+    pipeline?: string;
+    env?: string;
+    partition?: string;
+    segment?: string;
+    prediction?: boolean;
+  };
+  const addressOf = (o: Addressed): RunAddress => ({
+    id: o.id,
+    pipeline: o.pipeline,
+    environment: o.env,
+    partition: o.partition,
+    segment: o.segment,
+    prediction: o.prediction,
+  });
 
-  addressed(program.command('status').description('where a run is: phase, data, Vertex job and console link, or prediction progress')).action(async (o: Addressed) => {
+  addressed(
+    program
+      .command('status')
+      .description('where a run is: phase, data, Vertex job and console link, or prediction progress'),
+  ).action(async (o: Addressed) => {
     const config = loadConfig(globals().config);
     const id = runIdOf(addressOf(o), config);
     const s = await withClient(config, o.env ?? id.split(':')[1] ?? '', (client) => runStatus(client, id));
     print(globals().json ?? false, s, () => {
-      const d = s.detail as { phase?: string; reason?: string; job?: { state?: string; consoleUrl?: string }; total?: number; succeeded?: number; failed?: number; running?: number; pending?: number } | undefined;
-      const lines = [`${s.workflowId}: ${s.status.toLowerCase()}${d?.phase ? ` · ${d.phase}` : ''}${d?.reason ? ` — ${d.reason}` : ''}`];
+      const d = s.detail as
+        | {
+            phase?: string;
+            reason?: string;
+            job?: { state?: string; consoleUrl?: string };
+            total?: number;
+            succeeded?: number;
+            failed?: number;
+            running?: number;
+            pending?: number;
+          }
+        | undefined;
+      const lines = [
+        `${s.workflowId}: ${s.status.toLowerCase()}${d?.phase ? ` · ${d.phase}` : ''}${d?.reason ? ` — ${d.reason}` : ''}`,
+      ];
       if (d?.job) lines.push(`Vertex job ${d.job.state ?? ''}: ${d.job.consoleUrl ?? ''}`);
-      if (d?.total !== undefined) lines.push(`segments: ${d.total} · pending ${d.pending} · running ${d.running} · succeeded ${d.succeeded} · failed ${d.failed}`);
+      if (d?.total !== undefined)
+        lines.push(
+          `segments: ${d.total} · pending ${d.pending} · running ${d.running} · succeeded ${d.succeeded} · failed ${d.failed}`,
+        );
       return lines.join('\n');
     });
   });
 
-  addressed(program.command('cancel').description('cancel a run: its Vertex jobs are cancelled, then it ends Cancelled')).action(async (o: Addressed) => {
+  addressed(
+    program.command('cancel').description('cancel a run: its Vertex jobs are cancelled, then it ends Cancelled'),
+  ).action(async (o: Addressed) => {
     const config = loadConfig(globals().config);
     const id = runIdOf(addressOf(o), config);
     await withClient(config, o.env ?? id.split(':')[1] ?? '', (client) => cancelRun(client, id));
-    print(globals().json ?? false, { workflowId: id, cancelRequested: true }, () => `${id}: cancel requested; the run cancels its Vertex job and ends Cancelled when the job has`);
+    print(
+      globals().json ?? false,
+      { workflowId: id, cancelRequested: true },
+      () => `${id}: cancel requested; the run cancels its Vertex job and ends Cancelled when the job has`,
+    );
   });
 
   program
@@ -47,7 +87,22 @@ export function registerRunCommands(program: Command, { globals, withClient, pri
     .option('--limit <n>', 'at most this many', '100')
     .action(async (o: { pipeline?: string; env?: string; status?: string; type?: string; limit: string }) => {
       const config = loadConfig(globals().config);
-      const runs = await withClient(config, o.env ?? '', (client) => listRuns(client, { pipeline: o.pipeline, environment: o.env, status: o.status, type: o.type, limit: /^\s*$/.test(o.limit) ? NaN : Number(o.limit) }));
-      print(globals().json ?? false, runs, () => runs.map((r) => `${r.workflowId}  ${r.status.toLowerCase()}${r.phase ? ` · ${r.phase}` : ''}  ${r.startTime}`).join('\n') || 'no runs');
+      const runs = await withClient(config, o.env ?? '', (client) =>
+        listRuns(client, {
+          pipeline: o.pipeline,
+          environment: o.env,
+          status: o.status,
+          type: o.type,
+          limit: /^\s*$/.test(o.limit) ? NaN : Number(o.limit),
+        }),
+      );
+      print(
+        globals().json ?? false,
+        runs,
+        () =>
+          runs
+            .map((r) => `${r.workflowId}  ${r.status.toLowerCase()}${r.phase ? ` · ${r.phase}` : ''}  ${r.startTime}`)
+            .join('\n') || 'no runs',
+      );
     });
 }

@@ -9,16 +9,23 @@ import { TrainingRequestError } from './training';
 // `ct schedules …`: sync (plan and apply) and the operations on this project's schedules.
 
 export function registerScheduleCommands(program: Command, { globals, withClient, print }: CliContext): void {
-  const schedules = program.command('schedules').description('Temporal Schedules from the config: sync (plan and apply), and the operations on them');
+  const schedules = program
+    .command('schedules')
+    .description('Temporal Schedules from the config: sync (plan and apply), and the operations on them');
   /** Schedule ids are ct:{environment}:{pipeline}:{name}; the environment picks the namespace. */
   const envOfId = (id: string) => {
     const m = /^ct:([^:]+):[^:]+:[^:]+$/.exec(id);
-    if (!m) throw new TrainingRequestError(`"${id}" is not a ct schedule id (ct:{environment}:{pipeline}:{name}); see ct schedules list`);
+    if (!m)
+      throw new TrainingRequestError(
+        `"${id}" is not a ct schedule id (ct:{environment}:{pipeline}:{name}); see ct schedules list`,
+      );
     return m[1]!;
   };
   schedules
     .command('sync')
-    .description("make the environment's schedules what the config says: + create, ~ update in place, - delete (only schedules ct made)")
+    .description(
+      "make the environment's schedules what the config says: + create, ~ update in place, - delete (only schedules ct made)",
+    )
     .requiredOption('--env <environment>', 'environment, e.g. production')
     .option('--dry-run', 'print the plan, change nothing')
     .action(async (o: { env: string; dryRun?: boolean }) => {
@@ -27,8 +34,16 @@ export function registerScheduleCommands(program: Command, { globals, withClient
       await withClient(config, o.env, async (client) => {
         const plan = await planSync(client, config, o.env);
         const writes = o.dryRun ? 0 : await applySync(client, plan);
-        print(globals().json ?? false, { environment: o.env, dryRun: !!o.dryRun, writes, unchanged: plan.unchanged, entries: plan.entries.map(({ op, id, changes }) => ({ op, id, changes })) }, () =>
-          `${formatPlan(plan)}${o.dryRun ? '\n(dry run: nothing written)' : `\napplied: ${writes} write(s)`}`,
+        print(
+          globals().json ?? false,
+          {
+            environment: o.env,
+            dryRun: !!o.dryRun,
+            writes,
+            unchanged: plan.unchanged,
+            entries: plan.entries.map(({ op, id, changes }) => ({ op, id, changes })),
+          },
+          () => `${formatPlan(plan)}${o.dryRun ? '\n(dry run: nothing written)' : `\napplied: ${writes} write(s)`}`,
         );
       });
     });
@@ -40,7 +55,12 @@ export function registerScheduleCommands(program: Command, { globals, withClient
       const config = loadConfig(globals().config);
       const env = o.env ?? Object.keys(Object.values(config.pipelines)[0]?.environments ?? {})[0] ?? 'default';
       const list = await withClient(config, env, (client) => listSchedules(client, o.env));
-      print(globals().json ?? false, list, () => list.map((s) => `${s.id}  ${s.paused ? `paused (${s.note ?? ''})` : 'active'}`).join('\n') || 'no schedules');
+      print(
+        globals().json ?? false,
+        list,
+        () =>
+          list.map((s) => `${s.id}  ${s.paused ? `paused (${s.note ?? ''})` : 'active'}`).join('\n') || 'no schedules',
+      );
     });
   schedules
     .command('describe')
@@ -50,7 +70,11 @@ export function registerScheduleCommands(program: Command, { globals, withClient
       const config = loadConfig(globals().config);
       const d = await withClient(config, envOfId(id), (client) => describeSchedule(client, id));
       print(globals().json ?? false, d, () =>
-        [`${d.id}: ${d.paused ? 'paused' : 'active'}${d.note ? ` — ${d.note}` : ''}`, `next: ${d.nextActionTimes.join(', ') || 'none'}`, ...d.recentActions.map((a) => `ran: ${a.scheduledAt} ${a.workflowId}`)].join('\n'),
+        [
+          `${d.id}: ${d.paused ? 'paused' : 'active'}${d.note ? ` — ${d.note}` : ''}`,
+          `next: ${d.nextActionTimes.join(', ') || 'none'}`,
+          ...d.recentActions.map((a) => `ran: ${a.scheduledAt} ${a.workflowId}`),
+        ].join('\n'),
       );
     });
   for (const verb of ['pause', 'unpause'] as const) {
@@ -58,12 +82,22 @@ export function registerScheduleCommands(program: Command, { globals, withClient
       .command(verb)
       .argument('<id>', 'schedule id')
       .requiredOption('--note <why>', 'why (shows in describe and in the UI)')
-      .description(verb === 'pause' ? 'stop firing until unpaused (the firings a pause spans are skipped)' : 'fire again');
-    if (verb === 'unpause') command.option('--catch-up', "also run the firings the pause skipped that are still within the schedule's catchupWindow");
+      .description(
+        verb === 'pause' ? 'stop firing until unpaused (the firings a pause spans are skipped)' : 'fire again',
+      );
+    if (verb === 'unpause')
+      command.option(
+        '--catch-up',
+        "also run the firings the pause skipped that are still within the schedule's catchupWindow",
+      );
     command.action(async (id: string, o: { note: string; catchUp?: boolean }) => {
       const config = loadConfig(globals().config);
-      const d = await withClient(config, envOfId(id), (client) => pauseSchedule(client, id, verb === 'pause', o.note, { catchUp: o.catchUp }));
-      const caught = d.caughtUp ? `\n${d.caughtUp.requested ? `catching up the firings from ${d.caughtUp.from} to ${d.caughtUp.to}` : 'no skipped firing is within the catch-up window'}` : '';
+      const d = await withClient(config, envOfId(id), (client) =>
+        pauseSchedule(client, id, verb === 'pause', o.note, { catchUp: o.catchUp }),
+      );
+      const caught = d.caughtUp
+        ? `\n${d.caughtUp.requested ? `catching up the firings from ${d.caughtUp.from} to ${d.caughtUp.to}` : 'no skipped firing is within the catch-up window'}`
+        : '';
       print(globals().json ?? false, d, () => `${d.id}: ${d.paused ? 'paused' : 'active'} — ${d.note ?? ''}${caught}`);
     });
   }
@@ -84,10 +118,17 @@ export function registerScheduleCommands(program: Command, { globals, withClient
     .description('run the firings of a past range; partitions that already ran start nothing new')
     .action(async (id: string, o: { from: string; to: string }) => {
       const [from, to] = [isoTime(o.from), isoTime(o.to)];
-      if (!from || !to) throw new TrainingRequestError(`--${from ? 'to' : 'from'} takes an ISO time like 2026-11-01T00:00:00Z (a real date, with its offset)`);
+      if (!from || !to)
+        throw new TrainingRequestError(
+          `--${from ? 'to' : 'from'} takes an ISO time like 2026-11-01T00:00:00Z (a real date, with its offset)`,
+        );
       const config = loadConfig(globals().config);
       await withClient(config, envOfId(id), (client) => backfillSchedule(client, id, from, to));
-      print(globals().json ?? false, { id, from: from.toISOString(), to: to.toISOString() }, () => `${id}: backfill ${from.toISOString()} … ${to.toISOString()} requested`);
+      print(
+        globals().json ?? false,
+        { id, from: from.toISOString(), to: to.toISOString() },
+        () => `${id}: backfill ${from.toISOString()} … ${to.toISOString()} requested`,
+      );
     });
 }
 

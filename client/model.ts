@@ -19,14 +19,25 @@ import { TrainingRequestError, type RunOptions } from './training';
 // Deciding on a candidate (approve / reject) and waiting for a model, for the CLI and for scripts.
 
 // Types only: the config check that follows says what is wrong with the values, naming the field.
-const RunIdentity = z.object({ pipeline: z.string(), environment: z.string(), partition: z.string(), segment: z.string().optional() });
+const RunIdentity = z.object({
+  pipeline: z.string(),
+  environment: z.string(),
+  partition: z.string(),
+  segment: z.string().optional(),
+});
 type RunIdentity = z.input<typeof RunIdentity>;
 
 /**
  * Approves or rejects the candidate of a run that waits for approval. The run's Update validator
  * has the last word (not waiting, already decided): its reason comes back as the error.
  */
-export async function decideCandidate(client: Client, config: PipelineConfig, run: RunIdentity, decision: 'approve' | 'reject', raw: unknown): Promise<ApprovalAck> {
+export async function decideCandidate(
+  client: Client,
+  config: PipelineConfig,
+  run: RunIdentity,
+  decision: 'approve' | 'reject',
+  raw: unknown,
+): Promise<ApprovalAck> {
   let args;
   try {
     const identity = RunIdentity.safeParse(run);
@@ -41,8 +52,10 @@ export async function decideCandidate(client: Client, config: PipelineConfig, ru
   try {
     return await handle.executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, { args: [args] });
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new TrainingRequestError(`${decision} refused: ${err.cause?.message ?? err.message}`);
-    if (err instanceof WorkflowNotFoundError) throw new TrainingRequestError(`${decision} refused: ${await whyNotOpen(handle)}`);
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new TrainingRequestError(`${decision} refused: ${err.cause?.message ?? err.message}`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new TrainingRequestError(`${decision} refused: ${await whyNotOpen(handle)}`);
     throw err;
   }
 }
@@ -56,14 +69,20 @@ async function whyNotOpen(handle: WorkflowHandle<typeof trainingRun>): Promise<s
     if (err instanceof WorkflowNotFoundError) return `there is no run ${handle.workflowId}`;
     throw err;
   }
-  if (described.status.name !== 'COMPLETED') return `run ${handle.workflowId} has finished: ${described.status.name.toLowerCase()}`;
+  if (described.status.name !== 'COMPLETED')
+    return `run ${handle.workflowId} has finished: ${described.status.name.toLowerCase()}`;
   const result = await handle.result();
   const a = result.approval;
   return `run ${handle.workflowId} has finished: ${result.status}${a ? `; its candidate was ${a.decision}${a.by ? ` by ${a.by}` : ''} at ${a.at}` : result.reason ? ` (${result.reason})` : ''}`;
 }
 
 /** Starts a consumer that returns once a model fresh enough is the champion (see workflows/wait-for-model.ts). */
-export async function startWaitForModel(client: Client, config: PipelineConfig, raw: unknown, opts: Pick<RunOptions, 'taskQueue'> & { workflowId?: string } = {}): Promise<WorkflowHandle<typeof waitForModel>> {
+export async function startWaitForModel(
+  client: Client,
+  config: PipelineConfig,
+  raw: unknown,
+  opts: Pick<RunOptions, 'taskQueue'> & { workflowId?: string } = {},
+): Promise<WorkflowHandle<typeof waitForModel>> {
   const parsed = WaitForModelInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid model wait:\n${z.prettifyError(parsed.error)}`);
   const input = parsed.data;

@@ -9,7 +9,12 @@ import { TrainingRequestError, type RunOptions } from './training';
 // Starting a prediction run (operators, schedules, a training run's model-ready), checked against
 // the config first so bad input never reaches a workflow.
 
-export async function startPredictionRun(client: Client, config: PipelineConfig, raw: unknown, opts: RunOptions = {}): Promise<WorkflowHandle<typeof predictionRun>> {
+export async function startPredictionRun(
+  client: Client,
+  config: PipelineConfig,
+  raw: unknown,
+  opts: RunOptions = {},
+): Promise<WorkflowHandle<typeof predictionRun>> {
   const parsed = PredictionRunInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid prediction run:\n${z.prettifyError(parsed.error)}`);
   const input = parsed.data;
@@ -34,7 +39,10 @@ export async function startPredictionRun(client: Client, config: PipelineConfig,
       staticSummary: `Prediction ${input.pipeline} · ${input.environment} · ${input.partition}${input.retryFailed ? ' · retry failed' : ''}`,
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new TrainingRequestError(`${workflowId} already ran; pass --retry-failed to re-run its failed segments, or --rerun for all`);
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new TrainingRequestError(
+        `${workflowId} already ran; pass --retry-failed to re-run its failed segments, or --rerun for all`,
+      );
     throw err;
   }
 }

@@ -1,5 +1,13 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { predictionProgressQuery, predictionRunId, predictionRunWorkflowType, searchAttributes as sa, trainingRunId, trainingRunWorkflowType, trainingStatusQuery } from '../contracts';
+import {
+  predictionProgressQuery,
+  predictionRunId,
+  predictionRunWorkflowType,
+  searchAttributes as sa,
+  trainingRunId,
+  trainingRunWorkflowType,
+  trainingStatusQuery,
+} from '../contracts';
 import { predictionOf } from '../config/runs';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { checkRunIdentity } from '../config/runs';
@@ -19,16 +27,28 @@ export interface RunAddress {
 /** A run's id, from its id or its identity; an identity is checked against the config when one is given. */
 export function runIdOf(a: RunAddress, config?: PipelineConfig): string {
   if (a.id) return a.id;
-  if (!a.pipeline || !a.environment || !a.partition) throw new TrainingRequestError('name the run: --id, or --pipeline, --env and --partition (and --segment, or --prediction)');
+  if (!a.pipeline || !a.environment || !a.partition)
+    throw new TrainingRequestError(
+      'name the run: --id, or --pipeline, --env and --partition (and --segment, or --prediction)',
+    );
   if (config) {
     try {
-      if (a.prediction) predictionOf(config, { pipeline: a.pipeline, environment: a.environment, partition: a.partition });
-      else checkRunIdentity(config, { pipeline: a.pipeline, environment: a.environment, partition: a.partition, segment: a.segment });
+      if (a.prediction)
+        predictionOf(config, { pipeline: a.pipeline, environment: a.environment, partition: a.partition });
+      else
+        checkRunIdentity(config, {
+          pipeline: a.pipeline,
+          environment: a.environment,
+          partition: a.partition,
+          segment: a.segment,
+        });
     } catch (err) {
       throw new TrainingRequestError((err as Error).message);
     }
   }
-  return a.prediction ? predictionRunId({ environment: a.environment, pipeline: a.pipeline, partition: a.partition }) : trainingRunId({ environment: a.environment, pipeline: a.pipeline, partition: a.partition, segment: a.segment });
+  return a.prediction
+    ? predictionRunId({ environment: a.environment, pipeline: a.pipeline, partition: a.partition })
+    : trainingRunId({ environment: a.environment, pipeline: a.pipeline, partition: a.partition, segment: a.segment });
 }
 
 export interface RunStatus {
@@ -53,8 +73,16 @@ export async function runStatus(client: Client, id: string): Promise<RunStatus> 
   let detail: unknown;
   // Queries need a worker; a closed run's last state still answers from its history.
   if (d.type === trainingRunWorkflowType) detail = await handle.query(trainingStatusQuery).catch(() => undefined);
-  else if (d.type === predictionRunWorkflowType) detail = await handle.query(predictionProgressQuery).catch(() => undefined);
-  return { workflowId: id, type: d.type, status: d.status.name, startTime: d.startTime.toISOString(), closeTime: d.closeTime?.toISOString(), detail };
+  else if (d.type === predictionRunWorkflowType)
+    detail = await handle.query(predictionProgressQuery).catch(() => undefined);
+  return {
+    workflowId: id,
+    type: d.type,
+    status: d.status.name,
+    startTime: d.startTime.toISOString(),
+    closeTime: d.closeTime?.toISOString(),
+    detail,
+  };
 }
 
 export async function cancelRun(client: Client, id: string): Promise<void> {
@@ -66,22 +94,43 @@ export async function cancelRun(client: Client, id: string): Promise<void> {
   }
 }
 
-const STATUSES: Record<string, string> = { running: 'Running', completed: 'Completed', failed: 'Failed', cancelled: 'Canceled', terminated: 'Terminated', 'timed-out': 'TimedOut' };
+const STATUSES: Record<string, string> = {
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Canceled',
+  terminated: 'Terminated',
+  'timed-out': 'TimedOut',
+};
 const TYPES: Record<string, string> = { training: trainingRunWorkflowType, prediction: predictionRunWorkflowType };
 
-export async function listRuns(client: Client, f: { pipeline?: string; environment?: string; status?: string; type?: string; limit?: number }) {
-  if (f.limit !== undefined && !(Number.isInteger(f.limit) && f.limit >= 1 && f.limit <= 10_000)) throw new TrainingRequestError('--limit takes a whole number from 1 to 10000');
-  if (f.status !== undefined && !STATUSES[f.status]) throw new TrainingRequestError(`--status is one of ${Object.keys(STATUSES).join(', ')}`);
-  if (f.type !== undefined && !TYPES[f.type]) throw new TrainingRequestError(`--type is one of ${Object.keys(TYPES).join(', ')}`);
+export async function listRuns(
+  client: Client,
+  f: { pipeline?: string; environment?: string; status?: string; type?: string; limit?: number },
+) {
+  if (f.limit !== undefined && !(Number.isInteger(f.limit) && f.limit >= 1 && f.limit <= 10_000))
+    throw new TrainingRequestError('--limit takes a whole number from 1 to 10000');
+  if (f.status !== undefined && !STATUSES[f.status])
+    throw new TrainingRequestError(`--status is one of ${Object.keys(STATUSES).join(', ')}`);
+  if (f.type !== undefined && !TYPES[f.type])
+    throw new TrainingRequestError(`--type is one of ${Object.keys(TYPES).join(', ')}`);
   const clauses = [
-    f.type ? `WorkflowType = "${TYPES[f.type]}"` : `WorkflowType IN ("${trainingRunWorkflowType}", "${predictionRunWorkflowType}")`,
+    f.type
+      ? `WorkflowType = "${TYPES[f.type]}"`
+      : `WorkflowType IN ("${trainingRunWorkflowType}", "${predictionRunWorkflowType}")`,
     ...(f.pipeline ? [`${sa.pipeline.name} = "${f.pipeline.replace(/"/g, '')}"`] : []),
     ...(f.environment ? [`${sa.environment.name} = "${f.environment.replace(/"/g, '')}"`] : []),
     ...(f.status ? [`ExecutionStatus = "${STATUSES[f.status]}"`] : []),
   ];
   const out = [];
   for await (const w of client.workflow.list({ query: clauses.join(' AND ') })) {
-    out.push({ workflowId: w.workflowId, type: w.type, status: w.status.name, startTime: w.startTime.toISOString(), phase: w.typedSearchAttributes.get(sa.runPhase) });
+    out.push({
+      workflowId: w.workflowId,
+      type: w.type,
+      status: w.status.name,
+      startTime: w.startTime.toISOString(),
+      phase: w.typedSearchAttributes.get(sa.runPhase),
+    });
     if (out.length >= (f.limit ?? 100)) break;
   }
   return out;

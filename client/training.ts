@@ -58,7 +58,12 @@ function startOptions(config: PipelineConfig, input: z.output<typeof TrainingRun
 }
 
 /** Starts (or attaches to) the one run of this partition. */
-export async function startTrainingRun(client: Client, config: PipelineConfig, raw: unknown, opts: RunOptions = {}): Promise<WorkflowHandle<typeof trainingRun>> {
+export async function startTrainingRun(
+  client: Client,
+  config: PipelineConfig,
+  raw: unknown,
+  opts: RunOptions = {},
+): Promise<WorkflowHandle<typeof trainingRun>> {
   const parsed = TrainingRunInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid training run:\n${z.prettifyError(parsed.error)}`);
   let options;
@@ -108,15 +113,25 @@ export function runsWaitingFor(config: PipelineConfig, req: DataReadyRequest) {
  * Tells every run waiting for this dataset and partition that it is ready, starting runs that do
  * not exist yet (update-with-start, USE_EXISTING), and reports what each still waits for.
  */
-export async function sendDataReady(client: Client, config: PipelineConfig, raw: unknown, opts: RunOptions = {}): Promise<DataReadyReport> {
+export async function sendDataReady(
+  client: Client,
+  config: PipelineConfig,
+  raw: unknown,
+  opts: RunOptions = {},
+): Promise<DataReadyReport> {
   const parsed = RouteDataReadyInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid data-ready:\n${z.prettifyError(parsed.error)}`);
   const req = parsed.data;
   const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))].sort();
-  if (!environments.includes(req.environment)) throw new TrainingRequestError(`environment "${req.environment}" is not in the config; it has: ${environments.join(', ')}`);
+  if (!environments.includes(req.environment))
+    throw new TrainingRequestError(
+      `environment "${req.environment}" is not in the config; it has: ${environments.join(', ')}`,
+    );
   const { runs, known, otherFormats } = runsWaitingFor(config, req);
   if (!runs.length && otherFormats.length) {
-    throw new TrainingRequestError(`partition "${req.partition}" is not in the format of the pipelines that wait for dataset "${req.dataset}" (${otherFormats.join(', ')})`);
+    throw new TrainingRequestError(
+      `partition "${req.partition}" is not in the format of the pipelines that wait for dataset "${req.dataset}" (${otherFormats.join(', ')})`,
+    );
   }
   if (!runs.length) {
     throw new TrainingRequestError(
@@ -127,7 +142,12 @@ export async function sendDataReady(client: Client, config: PipelineConfig, raw:
   const { environment, ...args } = req;
   await Promise.all(
     runs.map(async (run) => {
-      const input = TrainingRunInput.parse({ pipeline: run.pipeline, environment, partition: req.partition, segment: run.segment });
+      const input = TrainingRunInput.parse({
+        pipeline: run.pipeline,
+        environment,
+        partition: req.partition,
+        segment: run.segment,
+      });
       const options = startOptions(config, input, { ...opts, rerun: false });
       try {
         const ack = await client.workflow.executeUpdateWithStart(dataReadyUpdate, {
@@ -136,7 +156,8 @@ export async function sendDataReady(client: Client, config: PipelineConfig, raw:
         });
         report.reached.push({ ...ack, pipeline: run.pipeline, segment: run.segment });
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) report.finished.push({ workflowId: options.workflowId, ...run });
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          report.finished.push({ workflowId: options.workflowId, ...run });
         else throw err;
       }
     }),
@@ -146,7 +167,12 @@ export async function sendDataReady(client: Client, config: PipelineConfig, raw:
 }
 
 /** Starts the training of every segment of a partition (at most fanOut.maxConcurrentRuns at once). */
-export async function startTrainingFanout(client: Client, config: PipelineConfig, raw: unknown, opts: RunOptions = {}): Promise<WorkflowHandle<typeof trainingFanout>> {
+export async function startTrainingFanout(
+  client: Client,
+  config: PipelineConfig,
+  raw: unknown,
+  opts: RunOptions = {},
+): Promise<WorkflowHandle<typeof trainingFanout>> {
   const parsed = TrainingFanoutInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid training fan-out:\n${z.prettifyError(parsed.error)}`);
   let plan;

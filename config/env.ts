@@ -46,7 +46,10 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       GCS_API_ENDPOINT: z.url().optional(),
       GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
       /** host:port of a Vertex AI endpoint without TLS (the emulator); unset on real Vertex. */
-      VERTEX_API_ENDPOINT: z.string().regex(/^[^:/]+:[0-9]+$/, 'must be host:port').optional(),
+      VERTEX_API_ENDPOINT: z
+        .string()
+        .regex(/^[^:/]+:[0-9]+$/, 'must be host:port')
+        .optional(),
     },
     runtimeEnv,
   );
@@ -71,7 +74,12 @@ export function loadLocalStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       GCS_BUCKETS: z
         .string()
         .default('ct-local')
-        .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
+        .transform((s) =>
+          s
+            .split(',')
+            .map((b) => b.trim())
+            .filter(Boolean),
+        ),
     },
     runtimeEnv,
   );

@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import { Prediction } from './prediction-config';
 import { Schedules } from './schedule-config';
-import { Duration, GcsUri, Json, LabelMap, PartitionFormat, partitionExamples, PLACEHOLDERS, Segments, template } from './primitives';
+import {
+  Duration,
+  GcsUri,
+  Json,
+  LabelMap,
+  PartitionFormat,
+  partitionExamples,
+  PLACEHOLDERS,
+  Segments,
+  template,
+} from './primitives';
 
 // The pipeline definitions file (config/pipelines.yaml): what each pipeline trains, where, on what
 // data, per environment and per segment. Parsed once at the boundary (worker start, CLI command);
@@ -13,7 +23,9 @@ export { Duration, PartitionFormat, partitionExamples, PLACEHOLDERS, Segments };
 export const Environment = z.strictObject({
   project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id'),
   region: z.string().regex(/^[a-z]+-[a-z]+[0-9]+$/, 'must be a Vertex AI region like us-central1'),
-  serviceAccount: z.email().refine((s) => s.endsWith('.gserviceaccount.com'), 'must be a service account email (…@….iam.gserviceaccount.com)'),
+  serviceAccount: z
+    .email()
+    .refine((s) => s.endsWith('.gserviceaccount.com'), 'must be a service account email (…@….iam.gserviceaccount.com)'),
   /** Root under which Vertex writes pipeline outputs (runtimeConfig.gcsOutputDirectory). */
   pipelineRoot: GcsUri,
   temporal: z
@@ -26,11 +38,12 @@ export const Environment = z.strictObject({
 });
 export type Environment = z.output<typeof Environment>;
 
-
 export const DataDependencies = z.strictObject({
   partition: PartitionFormat.default('daily'),
   /** Datasets whose data-ready a run waits for; templates such as "{sns}_events" resolve per segment. */
-  datasets: z.array(template(z.string().regex(/^[a-z{][a-z0-9_{}.-]*$/, 'dataset names: lowercase, digits, _ . -'))).min(1),
+  datasets: z
+    .array(template(z.string().regex(/^[a-z{][a-z0-9_{}.-]*$/, 'dataset names: lowercase, digits, _ . -')))
+    .min(1),
   timeout: Duration.prefault('24h'),
   onTimeout: z.enum(['fail', 'skip']).default('fail'),
 });
@@ -67,7 +80,6 @@ const CustomJobTraining = z.strictObject({
 export const Training = z.discriminatedUnion('kind', [PipelineJobTraining, CustomJobTraining]);
 export type Training = z.output<typeof Training>;
 
-
 const Comparison = z.enum(['>=', '>', '<=', '<']);
 
 /** After training: judge the candidate, register it as a new version, promote it, announce it. */
@@ -77,11 +89,17 @@ export const ModelPolicy = z.strictObject({
   thresholds: z.array(z.strictObject({ metric: z.string().min(1), op: Comparison, value: z.number() })).default([]),
   /** Whether the candidate must beat the current champion, by how much, on which metric. */
   champion: z
-    .strictObject({ metric: z.string().min(1), higherIsBetter: z.boolean().default(true), minImprovement: z.number().min(0).default(0) })
+    .strictObject({
+      metric: z.string().min(1),
+      higherIsBetter: z.boolean().default(true),
+      minImprovement: z.number().min(0).default(0),
+    })
     .optional(),
   registry: z.strictObject({
     /** One model per pipeline (and segment): each run registers a new version of it. */
-    modelId: template(z.string().regex(/^[a-z_{][a-z0-9_{}-]{0,62}$/, 'model ids: [a-z0-9_-], at most 63, not starting with a digit')),
+    modelId: template(
+      z.string().regex(/^[a-z_{][a-z0-9_{}-]{0,62}$/, 'model ids: [a-z0-9_-], at most 63, not starting with a digit'),
+    ),
     displayName: template(z.string().min(1).max(128)),
     servingImage: z.string().min(1),
     labels: LabelMap.default({}),
@@ -119,52 +137,88 @@ export const ModelPolicy = z.strictObject({
 });
 export type ModelPolicy = z.output<typeof ModelPolicy>;
 
-export const Pipeline = z.strictObject({
-  description: z.string().optional(),
-  environments: z
-    .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'environment names: lowercase'), Environment)
-    .refine((envs) => Object.keys(envs).length > 0, 'declare at least one environment (e.g. staging and production)'),
-  data: DataDependencies,
-  training: Training,
-  retry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).default(1) }).default({ maxAttempts: 1 }),
-  /** How the run watches its Vertex job (see workflows/training-run.ts for the cost argument). */
-  polling: z
-    .strictObject({ interval: Duration.prefault('60s'), chunk: Duration.prefault('15m') })
-    .prefault({}),
-  segments: Segments.optional(),
-  /** `ct train --all-segments`: one training run per segment, at most this many at once (Vertex's training quota). */
-  fanOut: z.strictObject({ maxConcurrentRuns: z.number().int().min(1).max(1000).default(10) }).prefault({}),
-  model: ModelPolicy.optional(),
-  /** Batch prediction per segment with the pipeline's model (see config/prediction-config.ts). */
-  prediction: Prediction.optional(),
-  /** Temporal Schedules for this pipeline (`ct schedules sync --env E` reconciles them). */
-  schedules: Schedules.optional(),
-}).superRefine((p, ctx) => {
-  const promotion = p.model?.promotion;
-  if (p.prediction && !p.model) ctx.addIssue({ code: 'custom', path: ['prediction'], message: 'prediction uses the model this pipeline registers: add a model: section' });
-  if (p.prediction && !p.prediction.segments && !p.segments) ctx.addIssue({ code: 'custom', path: ['prediction', 'segments'], message: 'give the segment matrix (countries × sns) to predict for' });
-  if (p.prediction?.startOnModelReady && p.segments) {
-    ctx.addIssue({ code: 'custom', path: ['prediction', 'startOnModelReady'], message: 'a pipeline that trains one model per segment has many model-readies per partition: start its prediction on a schedule or with ct predict' });
-  }
-  if (p.prediction?.startOnModelReady && p.prediction.partition !== p.data.partition) {
-    ctx.addIssue({ code: 'custom', path: ['prediction', 'startOnModelReady'], message: `a model trained on a ${p.data.partition} partition starts the prediction of that partition: prediction.partition must be ${p.data.partition} too` });
-  }
-  for (const [name, sched] of Object.entries(p.schedules ?? {})) {
-    for (const env of sched.environments ?? []) {
-      if (!(env in p.environments)) ctx.addIssue({ code: 'custom', path: ['schedules', name, 'environments'], message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}` });
+export const Pipeline = z
+  .strictObject({
+    description: z.string().optional(),
+    environments: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'environment names: lowercase'), Environment)
+      .refine((envs) => Object.keys(envs).length > 0, 'declare at least one environment (e.g. staging and production)'),
+    data: DataDependencies,
+    training: Training,
+    retry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).default(1) }).default({ maxAttempts: 1 }),
+    /** How the run watches its Vertex job (see workflows/training-run.ts for the cost argument). */
+    polling: z.strictObject({ interval: Duration.prefault('60s'), chunk: Duration.prefault('15m') }).prefault({}),
+    segments: Segments.optional(),
+    /** `ct train --all-segments`: one training run per segment, at most this many at once (Vertex's training quota). */
+    fanOut: z.strictObject({ maxConcurrentRuns: z.number().int().min(1).max(1000).default(10) }).prefault({}),
+    model: ModelPolicy.optional(),
+    /** Batch prediction per segment with the pipeline's model (see config/prediction-config.ts). */
+    prediction: Prediction.optional(),
+    /** Temporal Schedules for this pipeline (`ct schedules sync --env E` reconciles them). */
+    schedules: Schedules.optional(),
+  })
+  .superRefine((p, ctx) => {
+    const promotion = p.model?.promotion;
+    if (p.prediction && !p.model)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prediction'],
+        message: 'prediction uses the model this pipeline registers: add a model: section',
+      });
+    if (p.prediction && !p.prediction.segments && !p.segments)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prediction', 'segments'],
+        message: 'give the segment matrix (countries × sns) to predict for',
+      });
+    if (p.prediction?.startOnModelReady && p.segments) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prediction', 'startOnModelReady'],
+        message:
+          'a pipeline that trains one model per segment has many model-readies per partition: start its prediction on a schedule or with ct predict',
+      });
     }
-    if (sched.action === 'prediction' && !p.prediction) ctx.addIssue({ code: 'custom', path: ['schedules', name, 'action'], message: 'this pipeline has no prediction: section to schedule' });
-  }
-  for (const env of promotion?.mode === 'approval' ? (promotion.environments ?? []) : []) {
-    if (!(env in p.environments)) {
-      ctx.addIssue({ code: 'custom', path: ['model', 'promotion', 'environments'], message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}` });
+    if (p.prediction?.startOnModelReady && p.prediction.partition !== p.data.partition) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prediction', 'startOnModelReady'],
+        message: `a model trained on a ${p.data.partition} partition starts the prediction of that partition: prediction.partition must be ${p.data.partition} too`,
+      });
     }
-  }
-});
+    for (const [name, sched] of Object.entries(p.schedules ?? {})) {
+      for (const env of sched.environments ?? []) {
+        if (!(env in p.environments))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schedules', name, 'environments'],
+            message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}`,
+          });
+      }
+      if (sched.action === 'prediction' && !p.prediction)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', name, 'action'],
+          message: 'this pipeline has no prediction: section to schedule',
+        });
+    }
+    for (const env of promotion?.mode === 'approval' ? (promotion.environments ?? []) : []) {
+      if (!(env in p.environments)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['model', 'promotion', 'environments'],
+          message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}`,
+        });
+      }
+    }
+  });
 export type Pipeline = z.output<typeof Pipeline>;
 
 export const PipelineConfig = z.strictObject({
   version: z.literal(1),
-  pipelines: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'pipeline names: lowercase, digits and -, at most 41'), Pipeline),
+  pipelines: z.record(
+    z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'pipeline names: lowercase, digits and -, at most 41'),
+    Pipeline,
+  ),
 });
 export type PipelineConfig = z.output<typeof PipelineConfig>;

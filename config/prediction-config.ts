@@ -5,7 +5,9 @@ import { Duration, GcsUri, PartitionFormat, Segments, template } from './primiti
 // where each segment's instances are and where its predictions go, the machine, the quota, and
 // what a partial failure means.
 
-const BigQueryUri = template(z.string().regex(/^bq:\/\/[a-z{][a-z0-9{}-]*(\.[A-Za-z0-9_{}-]+){1,2}$/, 'must be bq://project.dataset[.table]'));
+const BigQueryUri = template(
+  z.string().regex(/^bq:\/\/[a-z{][a-z0-9{}-]*(\.[A-Za-z0-9_{}-]+){1,2}$/, 'must be bq://project.dataset[.table]'),
+);
 
 export const Prediction = z.strictObject({
   /** The prediction cadence's partition format (may differ from training's, e.g. daily vs monthly). */

@@ -6,7 +6,16 @@ export { partitionExamples, TimeZone };
 // The building blocks of the config schemas: templates, durations, labels, segments, partitions.
 
 /** Placeholders a template may use; each is filled from the run's identity. */
-export const PLACEHOLDERS = ['environment', 'project', 'region', 'pipeline', 'partition', 'segment', 'country', 'sns'] as const;
+export const PLACEHOLDERS = [
+  'environment',
+  'project',
+  'region',
+  'pipeline',
+  'partition',
+  'segment',
+  'country',
+  'sns',
+] as const;
 
 export const template = (base: z.ZodString) =>
   base.refine(
@@ -14,7 +23,9 @@ export const template = (base: z.ZodString) =>
     { message: `unknown placeholder; templates may use ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` },
   );
 
-export const GcsUri = template(z.string().regex(/^gs:\/\/[a-z0-9{][a-z0-9._{}-]{1,221}[a-z0-9}](\/.*)?$/, 'must be a gs://bucket/path URI'));
+export const GcsUri = template(
+  z.string().regex(/^gs:\/\/[a-z0-9{][a-z0-9._{}-]{1,221}[a-z0-9}](\/.*)?$/, 'must be a gs://bucket/path URI'),
+);
 
 const DURATION = /^([0-9]+)(ms|s|m|h|d)$/;
 const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -26,7 +37,9 @@ export const Duration = z
     return Number(n) * unitMs[unit as keyof typeof unitMs];
   });
 
-export const Json: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(Json), z.record(z.string(), Json)]));
+export const Json: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(Json), z.record(z.string(), Json)]),
+);
 
 export const LabelMap = z.record(
   z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'label keys: lowercase letter first, then [a-z0-9_-], at most 63'),

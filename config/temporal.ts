@@ -16,10 +16,16 @@ export interface TemporalConnectionOptions {
  * unchanged. An API key implies TLS, as Temporal Cloud requires. Options fit both Connection
  * (clients) and NativeConnection (workers).
  */
-export function temporalConnectConfig(env: TemporalEnv, runtimeEnv: NodeJS.ProcessEnv = process.env): { options: TemporalConnectionOptions; namespace: string } {
+export function temporalConnectConfig(
+  env: TemporalEnv,
+  runtimeEnv: NodeJS.ProcessEnv = process.env,
+): { options: TemporalConnectionOptions; namespace: string } {
   let loaded;
   try {
-    loaded = loadClientConnectConfig({ profile: runtimeEnv.TEMPORAL_PROFILE, overrideEnvVars: runtimeEnv as Record<string, string> });
+    loaded = loadClientConnectConfig({
+      profile: runtimeEnv.TEMPORAL_PROFILE,
+      overrideEnvVars: runtimeEnv as Record<string, string>,
+    });
   } catch (err) {
     throw new InvalidEnvironment(`Temporal connection profile: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -45,7 +51,10 @@ export class TemporalUnreachable extends Error {
  * reached, says where it looked and how to point elsewhere: the SDK's own message ("Failed to
  * connect before the deadline", a tonic transport error) names neither.
  */
-export async function connectTo<C>(options: TemporalConnectionOptions, connect: (o: TemporalConnectionOptions) => Promise<C>): Promise<C> {
+export async function connectTo<C>(
+  options: TemporalConnectionOptions,
+  connect: (o: TemporalConnectionOptions) => Promise<C>,
+): Promise<C> {
   try {
     return await connect(options);
   } catch (err) {

@@ -13,7 +13,9 @@ export type VertexClientFactory = (region: string) => VertexClients;
  * Real @google-cloud/aiplatform clients per region (Vertex endpoints are regional). With
  * VERTEX_API_ENDPOINT (the emulator) every region goes to that host:port without TLS or auth.
  */
-export function createVertexClientFactory(env: Pick<GcpEnv, 'VERTEX_API_ENDPOINT'>): VertexClientFactory & { close(): Promise<void> } {
+export function createVertexClientFactory(
+  env: Pick<GcpEnv, 'VERTEX_API_ENDPOINT'>,
+): VertexClientFactory & { close(): Promise<void> } {
   const cache = new Map<string, VertexClients>();
   const factory = (region: string): VertexClients => {
     const key = env.VERTEX_API_ENDPOINT ?? region;
@@ -26,7 +28,11 @@ export function createVertexClientFactory(env: Pick<GcpEnv, 'VERTEX_API_ENDPOINT
       } else {
         opts = { apiEndpoint: `${region}-aiplatform.googleapis.com` };
       }
-      clients = { pipelines: new PipelineServiceClient(opts), jobs: new JobServiceClient(opts), models: new ModelServiceClient(opts) };
+      clients = {
+        pipelines: new PipelineServiceClient(opts),
+        jobs: new JobServiceClient(opts),
+        models: new ModelServiceClient(opts),
+      };
       cache.set(key, clients);
     }
     return clients;

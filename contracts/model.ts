@@ -38,7 +38,8 @@ export function checkApproval(raw: unknown, decision: 'approve' | 'reject'): App
 }
 
 /** Which model a consumer waits for: one per environment, pipeline and segment. */
-export const modelKey = (m: { environment: string; pipeline: string; segment?: string | null }) => `${m.environment}/${m.pipeline}/${m.segment ?? 'all'}`;
+export const modelKey = (m: { environment: string; pipeline: string; segment?: string | null }) =>
+  `${m.environment}/${m.pipeline}/${m.segment ?? 'all'}`;
 
 /** What a promoted model is announced with: the signal's payload and the GCS manifest's content. */
 export const ModelReady = z.object({
@@ -96,7 +97,10 @@ export interface ModelWaitStatus {
 }
 export const modelWaitStatusQuery = defineQuery<ModelWaitStatus>('status');
 
-export function isFreshEnough(m: { partition?: string; trainedAt?: string }, bound: { minPartition?: string; trainedAfter?: string }): boolean {
+export function isFreshEnough(
+  m: { partition?: string; trainedAt?: string },
+  bound: { minPartition?: string; trainedAfter?: string },
+): boolean {
   // Partitions of one pipeline share a format (2026-11-21, 2026-11, 2026-11-21T07): text order is time order.
   if (bound.minPartition && !(m.partition && m.partition >= bound.minPartition)) return false;
   if (bound.trainedAfter && !(m.trainedAt && Date.parse(m.trainedAt) > Date.parse(bound.trainedAfter))) return false;
@@ -105,7 +109,12 @@ export function isFreshEnough(m: { partition?: string; trainedAt?: string }, bou
 
 /** 2000 → "2s", 5400000 → "90m", 259200000 → "3d": the largest unit that divides evenly. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

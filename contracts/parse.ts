@@ -34,7 +34,12 @@ export function parsePayload<S extends z.ZodType>(schema: S, raw: unknown, what:
  */
 export function liftInvalidInput(err: unknown): unknown {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_INPUT) {
-    return ApplicationFailure.create({ type: INVALID_INPUT, nonRetryable: true, message: err.cause.message, cause: err });
+    return ApplicationFailure.create({
+      type: INVALID_INPUT,
+      nonRetryable: true,
+      message: err.cause.message,
+      cause: err,
+    });
   }
   return err;
 }

@@ -17,7 +17,12 @@ export function partitionFormatOf(value: unknown): PartitionFormat | undefined {
   if (typeof value !== 'string') return undefined;
   const m = SHAPE.exec(value);
   if (!m) return undefined;
-  const [year, month, day, hour] = [Number(m[1]), Number(m[2]), m[3] === undefined ? undefined : Number(m[3]), m[4] === undefined ? undefined : Number(m[4])];
+  const [year, month, day, hour] = [
+    Number(m[1]),
+    Number(m[2]),
+    m[3] === undefined ? undefined : Number(m[3]),
+    m[4] === undefined ? undefined : Number(m[4]),
+  ];
   if (year < 1 || month < 1 || month > 12) return undefined;
   if (day === undefined) return 'monthly';
   // Day 0 of the next month is the last day of this one (leap years included).
@@ -33,7 +38,9 @@ export const isPartition = (value: unknown, format: PartitionFormat) => partitio
 export function partitionProblem(value: string, format: PartitionFormat, whose: string): string | undefined {
   if (isPartition(value, format)) return undefined;
   const other = partitionFormatOf(value);
-  const why = other ? `it is ${other}` : `a real ${{ daily: 'day', hourly: 'hour', monthly: 'month' }[format]} like ${partitionExamples[format]}`;
+  const why = other
+    ? `it is ${other}`
+    : `a real ${{ daily: 'day', hourly: 'hour', monthly: 'month' }[format]} like ${partitionExamples[format]}`;
   return `partition "${value}" is not ${format} (${why}) as ${whose} expects`;
 }
 
@@ -41,7 +48,10 @@ export function partitionProblem(value: string, format: PartitionFormat, whose: 
 export const Partition = z
   .string()
   .max(13)
-  .refine((s) => partitionFormatOf(s) !== undefined, 'a real calendar partition: daily 2026-11-21, hourly 2026-11-21T07 or monthly 2026-11');
+  .refine(
+    (s) => partitionFormatOf(s) !== undefined,
+    'a real calendar partition: daily 2026-11-21, hourly 2026-11-21T07 or monthly 2026-11',
+  );
 
 export function isTimeZone(tz: string): boolean {
   try {

@@ -25,8 +25,10 @@ export const PredictionRunInput = z.strictObject({
 });
 export type PredictionRunInput = z.input<typeof PredictionRunInput>;
 
-export const predictionRunId = (r: { environment: string; pipeline: string; partition: string }) => `prediction:${r.environment}:${r.pipeline}:${r.partition}`;
-export const predictionSegmentId = (r: { environment: string; pipeline: string; partition: string; segment: string }) => `${predictionRunId(r)}:${r.segment}`;
+export const predictionRunId = (r: { environment: string; pipeline: string; partition: string }) =>
+  `prediction:${r.environment}:${r.pipeline}:${r.partition}`;
+export const predictionSegmentId = (r: { environment: string; pipeline: string; partition: string; segment: string }) =>
+  `${predictionRunId(r)}:${r.segment}`;
 
 /** A child of predictionRun; also typeable in the UI to re-run one segment by hand. */
 export const PredictionSegmentInput = z.strictObject({
@@ -35,7 +37,13 @@ export const PredictionSegmentInput = z.strictObject({
   partition: Partition,
   segment: Segment,
   /** The model version (model@version) the run pinned: the segment predicts with it and looks nothing up. */
-  model: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/models\/[^/@]+@[^/@]+$/, 'must be a model version name (projects/…/models/ID@VERSION)').optional(),
+  model: z
+    .string()
+    .regex(
+      /^projects\/[^/]+\/locations\/[^/]+\/models\/[^/@]+@[^/@]+$/,
+      'must be a model version name (projects/…/models/ID@VERSION)',
+    )
+    .optional(),
 });
 export type PredictionSegmentInput = z.input<typeof PredictionSegmentInput>;
 

@@ -37,7 +37,8 @@ export interface ScheduledRunResult {
 }
 
 /** Schedule ids this project manages; the memo marks them too, and sync touches no other. */
-export const scheduleId = (environment: string, pipeline: string, name: string) => `ct:${environment}:${pipeline}:${name}`;
+export const scheduleId = (environment: string, pipeline: string, name: string) =>
+  `ct:${environment}:${pipeline}:${name}`;
 export const MANAGED_BY = 'ct-coordinator';
 
 /**
@@ -47,8 +48,16 @@ export const MANAGED_BY = 'ct-coordinator';
  * is one partition reached from either of its real hours. Days and months move on the local
  * calendar, where a 23- or 25-hour day is still one day.
  */
-export function partitionAt(time: Date, format: 'daily' | 'hourly' | 'monthly', offset: number, timeZone: string): string {
-  if (format === 'hourly') return wallClock(new Date(time.getTime() + offset * 3_600_000), timeZone).toISOString().slice(0, 13);
+export function partitionAt(
+  time: Date,
+  format: 'daily' | 'hourly' | 'monthly',
+  offset: number,
+  timeZone: string,
+): string {
+  if (format === 'hourly')
+    return wallClock(new Date(time.getTime() + offset * 3_600_000), timeZone)
+      .toISOString()
+      .slice(0, 13);
   const local = wallClock(time, timeZone);
   if (format === 'monthly') {
     local.setUTCMonth(local.getUTCMonth() + offset, 1);
@@ -61,7 +70,16 @@ export function partitionAt(time: Date, format: 'daily' | 'hourly' | 'monthly', 
 /** A time's local wall-clock date and hour in a time zone, written as that instant in UTC (for calendar arithmetic). */
 function wallClock(time: Date, timeZone: string): Date {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' }).formatToParts(time).map((p) => [p.type, p.value]),
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(time)
+      .map((p) => [p.type, p.value]),
   ) as Record<string, string>;
   return new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour)));
 }

@@ -28,7 +28,12 @@ export const TrainingRunInput = z.strictObject({
 export type TrainingRunInput = z.input<typeof TrainingRunInput>;
 
 /** The one workflow id per (environment, pipeline, segment, partition): whoever fires first starts it. */
-export function trainingRunId(run: { environment: string; pipeline: string; segment?: string; partition: string }): string {
+export function trainingRunId(run: {
+  environment: string;
+  pipeline: string;
+  segment?: string;
+  partition: string;
+}): string {
   return `training:${run.environment}:${run.pipeline}:${run.segment ?? 'all'}:${run.partition}`;
 }
 
@@ -149,7 +154,14 @@ export interface TrainingRunResult {
   model?: ModelResult;
   /** Set when the pipeline promotes only after a person approves. */
   approval?: ApprovalDecision;
-  timings: { startedAt: string; dataReadyAt?: string; submittedAt?: string; jobStartedAt?: string; jobEndedAt?: string; endedAt: string };
+  timings: {
+    startedAt: string;
+    dataReadyAt?: string;
+    submittedAt?: string;
+    jobStartedAt?: string;
+    jobEndedAt?: string;
+    endedAt: string;
+  };
   attempts: number;
 }
 
@@ -157,7 +169,8 @@ export interface TrainingRunResult {
 export function checkDataReady(raw: unknown, partition: string): DataReadyArgs {
   const parsed = DataReadyArgs.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid data-ready: ${z.prettifyError(parsed.error)}`);
-  if (parsed.data.partition !== partition) throw new Error(`partition: this run is for partition ${partition}, not ${parsed.data.partition}`);
+  if (parsed.data.partition !== partition)
+    throw new Error(`partition: this run is for partition ${partition}, not ${parsed.data.partition}`);
   return parsed.data;
 }
 
@@ -166,7 +179,8 @@ export function checkDataReady(raw: unknown, partition: string): DataReadyArgs {
 export const routeDataReadyWorkflowType = 'routeDataReady';
 export const RouteDataReadyInput = DataReadyArgs.extend({ environment: Name });
 export type RouteDataReadyInput = z.infer<typeof RouteDataReadyInput>;
-export const routeDataReadyId = (r: Pick<RouteDataReadyInput, 'environment' | 'dataset' | 'partition'>) => `data-ready:${r.environment}:${r.dataset}:${r.partition}`;
+export const routeDataReadyId = (r: Pick<RouteDataReadyInput, 'environment' | 'dataset' | 'partition'>) =>
+  `data-ready:${r.environment}:${r.dataset}:${r.partition}`;
 
 export interface DataReadyReport {
   dataset: string;
@@ -183,13 +197,23 @@ export const TrainingFanoutInput = z.strictObject({
   environment: Name,
   partition: Partition,
   /** Only these segments (default: all the pipeline trains). */
-  segments: z.array(z.string().regex(/^[a-z]{2}-[a-z][a-z0-9]*$/)).min(1).optional(),
+  segments: z
+    .array(z.string().regex(/^[a-z]{2}-[a-z][a-z0-9]*$/))
+    .min(1)
+    .optional(),
   assumeDataReady: z.boolean().optional(),
 });
 export type TrainingFanoutInput = z.input<typeof TrainingFanoutInput>;
-export const trainingFanoutId = (r: { environment: string; pipeline: string; partition: string }) => `training-fanout:${r.environment}:${r.pipeline}:${r.partition}`;
+export const trainingFanoutId = (r: { environment: string; pipeline: string; partition: string }) =>
+  `training-fanout:${r.environment}:${r.pipeline}:${r.partition}`;
 
 export interface TrainingFanoutResult {
   verdict: 'succeeded' | 'partial' | 'cancelled';
-  runs: { segment: string; workflowId: string; outcome: TrainingRunResult['status'] | 'running' | 'failed' | 'cancelled' | 'already-started'; reason?: string; model?: string }[];
+  runs: {
+    segment: string;
+    workflowId: string;
+    outcome: TrainingRunResult['status'] | 'running' | 'failed' | 'cancelled' | 'already-started';
+    reason?: string;
+    model?: string;
+  }[];
 }

@@ -24,7 +24,9 @@ class PortInUse extends Error {
 async function checkPorts(ports: Record<string, [number, string]>): Promise<void> {
   for (const [what, [port, envVar]] of Object.entries(ports)) {
     if (!(await isPortFree(port))) {
-      throw new PortInUse(`port ${port} (${what}) is already in use by another program: stop it, or set ${envVar} to another port.`);
+      throw new PortInUse(
+        `port ${port} (${what}) is already in use by another program: stop it, or set ${envVar} to another port.`,
+      );
     }
   }
 }
@@ -130,7 +132,11 @@ async function main(): Promise<void> {
       },
     });
     lock.update({ uiUrl: temporalServer.uiUrl });
-    await waitUntilReady(worker, () => hasRecentPoller(temporalServer.address, env.TEMPORAL_NAMESPACE, TASK_QUEUE), 120_000);
+    await waitUntilReady(
+      worker,
+      () => hasRecentPoller(temporalServer.address, env.TEMPORAL_NAMESPACE, TASK_QUEUE),
+      120_000,
+    );
 
     for (const s of services) {
       void s.exited.then((code) => {

@@ -39,7 +39,9 @@ for (const [pkgPath, meta] of Object.entries(lock.packages)) {
     if (resolveFrom(pkgPath, dep)) continue;
     const { os, cpu, libc } = platformOf(dep);
     if (!os && !cpu) {
-      console.error(`lockfile: ${dep} (optional dep of ${pkgPath || 'root'}) is missing and names no platform; left alone`);
+      console.error(
+        `lockfile: ${dep} (optional dep of ${pkgPath || 'root'}) is missing and names no platform; left alone`,
+      );
       continue;
     }
     lock.packages[`node_modules/${dep}`] = {
@@ -52,6 +54,8 @@ for (const [pkgPath, meta] of Object.entries(lock.packages)) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+);
 fs.writeFileSync(lockPath, JSON.stringify(lock, null, 2) + '\n');
 console.log(`lockfile: recorded ${added} platform-specific optional package(s) the registry does not serve`);

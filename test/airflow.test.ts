@@ -26,7 +26,8 @@ const airflowBin = path.join(venvBin, 'airflow');
 const DAG_ID = 'ct_data_ready_example';
 
 /** A daily partition no other test uses (also a valid logical date). */
-const uniquePartition = () => `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
+const uniquePartition = () =>
+  `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
 
 let airflowHome: string;
 
@@ -42,7 +43,9 @@ interface AirflowRun {
  * in this process, so blocking the event loop (spawnSync) would starve it.
  */
 function airflow(args: string[], extraEnv: Record<string, string> = {}): Promise<AirflowRun> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AIRFLOW|TEMPORAL_|CT_TASK_QUEUE|PYTHON)/.test(k)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(AIRFLOW|TEMPORAL_|CT_TASK_QUEUE|PYTHON)/.test(k)),
+  );
   const env = {
     ...inherited,
     AIRFLOW_HOME: airflowHome,
@@ -65,7 +68,10 @@ function airflow(args: string[], extraEnv: Record<string, string> = {}): Promise
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: signal ? null : code, output: signal ? `${output}\n[killed by ${signal} after ${AIRFLOW_CALL_TIMEOUT_MS} ms]` : output });
+      resolve({
+        code: signal ? null : code,
+        output: signal ? `${output}\n[killed by ${signal} after ${AIRFLOW_CALL_TIMEOUT_MS} ms]` : output,
+      });
     });
   });
 }
@@ -77,7 +83,11 @@ const tail = (output: string, lines = 60) => output.split('\n').slice(-lines).jo
  * where Temporal is by the TEMPORAL_* / CT_TASK_QUEUE variables or by the Airflow Connection
  * ct_coordinator_default (here from its AIRFLOW_CONN_* variable, as a secrets backend would give it).
  */
-function runExampleDag(ctx: WorkerContext, logicalDate: string, opts: { conf?: Record<string, string>; via?: 'env' | 'connection' } = {}): Promise<AirflowRun> {
+function runExampleDag(
+  ctx: WorkerContext,
+  logicalDate: string,
+  opts: { conf?: Record<string, string>; via?: 'env' | 'connection' } = {},
+): Promise<AirflowRun> {
   const env = testStack();
   const temporal: Record<string, string> =
     opts.via === 'connection'
@@ -89,8 +99,15 @@ function runExampleDag(ctx: WorkerContext, logicalDate: string, opts: { conf?: R
             extra: { task_queue: ctx.taskQueue },
           }),
         }
-      : { TEMPORAL_ADDRESS: env.CT_TEST_TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: env.CT_TEST_NAMESPACE, CT_TASK_QUEUE: ctx.taskQueue };
-  return airflow(['dags', 'test', DAG_ID, logicalDate, ...(opts.conf ? ['--conf', JSON.stringify(opts.conf)] : [])], temporal);
+      : {
+          TEMPORAL_ADDRESS: env.CT_TEST_TEMPORAL_ADDRESS,
+          TEMPORAL_NAMESPACE: env.CT_TEST_NAMESPACE,
+          CT_TASK_QUEUE: ctx.taskQueue,
+        };
+  return airflow(
+    ['dags', 'test', DAG_ID, logicalDate, ...(opts.conf ? ['--conf', JSON.stringify(opts.conf)] : [])],
+    temporal,
+  );
 }
 
 /**
@@ -108,13 +125,22 @@ row = db.execute(
 ).fetchone()
 print(row[0] if row else "null")
 `;
-  const { stdout } = await promisify(execFile)(path.join(venvBin, 'python'), ['-c', script, path.join(airflowHome, 'airflow.db'), DAG_ID, taskId, logicalDate]);
+  const { stdout } = await promisify(execFile)(path.join(venvBin, 'python'), [
+    '-c',
+    script,
+    path.join(airflowHome, 'airflow.db'),
+    DAG_ID,
+    taskId,
+    logicalDate,
+  ]);
   return JSON.parse(stdout) as unknown;
 }
 
 beforeAll(async () => {
   if (!existsSync(airflowBin)) {
-    throw new Error(`Airflow is not installed at ${airflowBin}: run \`bash scripts/airflow/setup.sh\` first (it builds the venv from integrations/airflow/requirements.txt).`);
+    throw new Error(
+      `Airflow is not installed at ${airflowBin}: run \`bash scripts/airflow/setup.sh\` first (it builds the venv from integrations/airflow/requirements.txt).`,
+    );
   }
   // A fresh AIRFLOW_HOME with its own SQLite metadata DB, shared by this file's tests (their DAG
   // runs differ by logical date).
@@ -134,12 +160,16 @@ test('the example DAG signals both datasets: the training runs of the partition 
     if (run.code !== 0) throw new Error(`airflow dags test exited ${run.code}:\n${tail(run.output)}`);
 
     // The operator logs which runs it reached.
-    expect(run.output).toContain(`reached engagement/jp-instagram (${trainingRunId({ environment: 'staging', pipeline: 'engagement', segment: 'jp-instagram', partition })})`);
+    expect(run.output).toContain(
+      `reached engagement/jp-instagram (${trainingRunId({ environment: 'staging', pipeline: 'engagement', segment: 'jp-instagram', partition })})`,
+    );
 
     // Airflow executed routeDataReady under the agreed id, with {{ ds }} as the partition; the two
     // tasks may run in either order, so what each still waited for is not fixed.
     const reportOf = (dataset: string) =>
-      ctx.client.workflow.getHandle<typeof routeDataReady>(routeDataReadyId({ environment: 'staging', dataset, partition })).result();
+      ctx.client.workflow
+        .getHandle<typeof routeDataReady>(routeDataReadyId({ environment: 'staging', dataset, partition }))
+        .result();
     const posts: DataReadyReport = await reportOf('instagram_posts');
     expect(posts).toMatchObject({ dataset: 'instagram_posts', partition, finished: [] });
     expect(posts.reached.map((r) => [r.segment, r.accepted])).toEqual([
@@ -157,7 +187,9 @@ test('the example DAG signals both datasets: the training runs of the partition 
     expect(await xcomReturnValue('user_profiles_ready', partition)).toEqual(profiles);
 
     const handleOf = (segment: string) =>
-      ctx.client.workflow.getHandle<typeof trainingRun>(trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment }));
+      ctx.client.workflow.getHandle<typeof trainingRun>(
+        trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment }),
+      );
     const source = (task: string) => `airflow:${DAG_ID}.${task}`;
     for (const segment of ['jp-instagram', 'us-instagram']) {
       const status = await handleOf(segment).query(trainingStatusQuery);
@@ -190,7 +222,10 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
     // workflow's own input check: both end the workflow as InvalidInput with the reason on top.
     const tooLong = 'p'.repeat(201);
     const started = Date.now();
-    const run = await runExampleDag(ctx, partition, { conf: { posts_dataset: unknown, profiles_dataset: tooLong }, via: 'connection' });
+    const run = await runExampleDag(ctx, partition, {
+      conf: { posts_dataset: unknown, profiles_dataset: tooLong },
+      via: 'connection',
+    });
 
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('DagRun failed');
@@ -201,15 +236,22 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
     // AirflowFailException: failed outright, no retry (the DAG's tasks have retries=2, 30 s apart).
     expect(run.output).not.toContain('up_for_retry');
     // The Connection, not the (absent) variables, said where to go.
-    expect(run.output).toContain(`(namespace ${testStack().CT_TEST_NAMESPACE}, task queue ${ctx.taskQueue} at ${testStack().CT_TEST_TEMPORAL_ADDRESS})`);
+    expect(run.output).toContain(
+      `(namespace ${testStack().CT_TEST_NAMESPACE}, task queue ${ctx.taskQueue} at ${testStack().CT_TEST_TEMPORAL_ADDRESS})`,
+    );
     expect(Date.now() - started).toBeLessThan(60_000);
 
     // The refusal came from ct-coordinator (its routing run for the unknown dataset failed with the
     // reason), and no training run of the partition exists.
-    const routed = await ctx.client.workflow.getHandle(routeDataReadyId({ environment: 'staging', dataset: unknown, partition })).describe();
+    const routed = await ctx.client.workflow
+      .getHandle(routeDataReadyId({ environment: 'staging', dataset: unknown, partition }))
+      .describe();
     expect(routed.status.name).toBe('FAILED');
     const runs: string[] = [];
-    for await (const w of ctx.client.workflow.list({ query: `WorkflowType = "trainingRun" AND partition = "${partition}"` })) runs.push(w.workflowId);
+    for await (const w of ctx.client.workflow.list({
+      query: `WorkflowType = "trainingRun" AND partition = "${partition}"`,
+    }))
+      runs.push(w.workflowId);
     expect(runs).toEqual([]);
     const err = await ctx.client.workflow
       .getHandle(trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-instagram' }))
@@ -224,10 +266,15 @@ test('a partition that is no real date is refused on Airflow’s side, before an
     const logicalDate = uniquePartition();
     const run = await runExampleDag(ctx, logicalDate, { conf: { partition: '2026-02-30' } });
     expect(run.code).not.toBe(0);
-    expect(run.output).toContain("ct-coordinator refused data-ready (InvalidInput): partition '2026-02-30' is not a real calendar partition");
+    expect(run.output).toContain(
+      "ct-coordinator refused data-ready (InvalidInput): partition '2026-02-30' is not a real calendar partition",
+    );
     expect(run.output).not.toContain('up_for_retry');
     // No routing workflow was started: the operator refused it without calling Temporal.
-    const err = await ctx.client.workflow.getHandle(routeDataReadyId({ environment: 'staging', dataset: 'instagram_posts', partition: '2026-02-30' })).describe().catch((e: unknown) => e);
+    const err = await ctx.client.workflow
+      .getHandle(routeDataReadyId({ environment: 'staging', dataset: 'instagram_posts', partition: '2026-02-30' }))
+      .describe()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowNotFoundError);
   });
 });

@@ -19,7 +19,16 @@ import { startWaitForModel } from '../client/model';
 import { startPredictionRun } from '../client/prediction';
 import { sendDataReady, startTrainingFanout, startTrainingRun } from '../client/training';
 import { loadConfig } from '../config/load-config';
-import { approveUpdate, dataReadyUpdate, INVALID_INPUT, modelReadySignal, rejectUpdate, releaseSignal, trainingRunId, trainingStatusQuery } from '../contracts';
+import {
+  approveUpdate,
+  dataReadyUpdate,
+  INVALID_INPUT,
+  modelReadySignal,
+  rejectUpdate,
+  releaseSignal,
+  trainingRunId,
+  trainingStatusQuery,
+} from '../contracts';
 import { connectTestClient, eventually, testStorage, withWorker } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
@@ -40,23 +49,48 @@ const RUNS = Number(process.env.CT_FUZZ_RUNS ?? 40);
 // ---- Wrong values, each checked against an oracle of the test's own so none is accidentally right.
 
 const isRealPartition = (v: unknown, format: 'daily' | 'hourly' | 'monthly') => {
-  const shapes = { daily: /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/, hourly: /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})$/, monthly: /^([0-9]{4})-([0-9]{2})$/ };
+  const shapes = {
+    daily: /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/,
+    hourly: /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})$/,
+    monthly: /^([0-9]{4})-([0-9]{2})$/,
+  };
   const m = typeof v === 'string' ? shapes[format].exec(v) : null;
   if (!m) return false;
   const [y, mo, d = 1, h = 0] = m.slice(1).map(Number) as [number, number, number?, number?];
   const t = new Date(0);
   t.setUTCFullYear(y, mo - 1, d);
   t.setUTCHours(h);
-  return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h;
+  return (
+    y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h
+  );
 };
 const two = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((n) => String(n).padStart(2, '0'));
-const notAString = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }));
+const notAString = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 2 }),
+  fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
+);
 /** Not a real partition of `format`: impossible days, months and hours, other formats, junk. */
 const badPartition = (format: 'daily' | 'hourly' | 'monthly') =>
   fc
     .oneof(
-      fc.tuple(fc.integer({ min: 2000, max: 2099 }), two(0, 13), two(0, 32), two(0, 25)).chain(([y, m, d, h]) => fc.constantFrom(`${y}-${m}`, `${y}-${m}-${d}`, `${y}-${m}-${d}T${h}`)),
-      fc.constantFrom('2026-02-30', '2026-02-29', '2025-04-31', '2026-11-21T24', '2026-13', '2026-00', 'yesterday', '', '20261121', '2026-11-21 07'),
+      fc
+        .tuple(fc.integer({ min: 2000, max: 2099 }), two(0, 13), two(0, 32), two(0, 25))
+        .chain(([y, m, d, h]) => fc.constantFrom(`${y}-${m}`, `${y}-${m}-${d}`, `${y}-${m}-${d}T${h}`)),
+      fc.constantFrom(
+        '2026-02-30',
+        '2026-02-29',
+        '2025-04-31',
+        '2026-11-21T24',
+        '2026-13',
+        '2026-00',
+        'yesterday',
+        '',
+        '20261121',
+        '2026-11-21 07',
+      ),
       fc.string({ maxLength: 15 }),
     )
     .filter((v) => !isRealPartition(v, format))
@@ -81,7 +115,12 @@ const isTimeZone = (tz: string) => {
     return false;
   }
 };
-const badTimeZone = fc.oneof(fc.constantFrom('Mars/Olympus_Mons', 'UTC+25', 'Asia/Tokio', 'EST5EDTX', '', 'Europe/'), fc.stringMatching(/^[A-Z][a-z]{2,8}\/[A-Z][a-z]{2,8}$/)).filter((tz) => !isTimeZone(tz));
+const badTimeZone = fc
+  .oneof(
+    fc.constantFrom('Mars/Olympus_Mons', 'UTC+25', 'Asia/Tokio', 'EST5EDTX', '', 'Europe/'),
+    fc.stringMatching(/^[A-Z][a-z]{2,8}\/[A-Z][a-z]{2,8}$/),
+  )
+  .filter((tz) => !isTimeZone(tz));
 const extraKey = fc.stringMatching(/^[a-z][a-zA-Z]{3,10}$/).map((k) => `zz${k}`);
 
 interface Case {
@@ -91,9 +130,22 @@ interface Case {
 /** One field of `base` made wrong (or an extra key, or the whole payload not an object). */
 function cases(base: Record<string, unknown>, wrong: Record<string, fc.Arbitrary<unknown>>, n = RUNS): Case[] {
   const one = fc.oneof(
-    { weight: 8, arbitrary: fc.constantFrom(...Object.keys(wrong)).chain((field) => wrong[field]!.map((v) => ({ field, payload: { ...base, [field]: v } }))) },
-    { weight: 1, arbitrary: fc.tuple(extraKey, fc.jsonValue()).map(([k, v]) => ({ field: k, payload: { ...base, [k]: v } })) },
-    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.array(fc.integer())).map((v) => ({ field: 'input', payload: v })) },
+    {
+      weight: 8,
+      arbitrary: fc
+        .constantFrom(...Object.keys(wrong))
+        .chain((field) => wrong[field]!.map((v) => ({ field, payload: { ...base, [field]: v } }))),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(extraKey, fc.jsonValue()).map(([k, v]) => ({ field: k, payload: { ...base, [k]: v } })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(fc.integer(), fc.string(), fc.constant(null), fc.array(fc.integer()))
+        .map((v) => ({ field: 'input', payload: v })),
+    },
   );
   return fc.sample(one, { numRuns: n, seed: SEED + Object.keys(base).length * 7919 + n });
 }
@@ -102,9 +154,15 @@ function cases(base: Record<string, unknown>, wrong: Record<string, fc.Arbitrary
 
 /** The fuzz config with one setting wrong, as a file for `ct validate` (field: where it goes). */
 function brokenConfig(field: string, value: string): string {
-  const doc = parseYaml(readFileSync(configPath, 'utf8')) as { pipelines: Record<string, { data: { partition: unknown }; schedules?: Record<string, { timezone?: unknown; environments?: unknown }> }> };
+  const doc = parseYaml(readFileSync(configPath, 'utf8')) as {
+    pipelines: Record<
+      string,
+      { data: { partition: unknown }; schedules?: Record<string, { timezone?: unknown; environments?: unknown }> }
+    >;
+  };
   const daily = doc.pipelines['fz-daily']!;
-  if (field === 'partition') daily.data.partition = ['daily', 'hourly', 'monthly'].includes(value) ? `${value}ly` : value;
+  if (field === 'partition')
+    daily.data.partition = ['daily', 'hourly', 'monthly'].includes(value) ? `${value}ly` : value;
   if (field === 'timezone') daily.schedules!.nightly!.timezone = isTimeZone(value) ? `${value}/Nowhere` : value;
   if (field === 'environments') daily.schedules!.nightly!.environments = [value === 'fuzz' ? 'fuzzy' : value];
   const file = path.join(tmpDir, `broken-${randomUUID().slice(0, 8)}.yaml`);
@@ -114,7 +172,10 @@ function brokenConfig(field: string, value: string): string {
 
 const segments = ['jp-instagram', 'jp-youtube', 'us-instagram', 'us-youtube'];
 const pipelines = Object.keys(config.pipelines);
-const wrongSegments = fc.array(fc.stringMatching(/^[a-z]{2}-[a-z]{3,8}$/).filter((s) => !segments.includes(s)), { minLength: 1, maxLength: 3 });
+const wrongSegments = fc.array(
+  fc.stringMatching(/^[a-z]{2}-[a-z]{3,8}$/).filter((s) => !segments.includes(s)),
+  { minLength: 1, maxLength: 3 },
+);
 
 const workflowCases: Record<string, Case[]> = {
   trainingRun: cases(
@@ -126,44 +187,93 @@ const workflowCases: Record<string, Case[]> = {
       segment: badName(segments),
       assumeDataReady: notAString.filter((v) => typeof v !== 'boolean'),
       // Checked against the compiled spec in GCS by the run itself (a client has no spec to read).
-      parameters: fc.oneof(fc.constant({ epochs: 'ten' }), fc.dictionary(fc.stringMatching(/^zz[a-z]{1,6}$/), fc.jsonValue(), { minKeys: 1, maxKeys: 3 }), fc.constantFrom(42, 'x', null, [1])),
+      parameters: fc.oneof(
+        fc.constant({ epochs: 'ten' }),
+        fc.dictionary(fc.stringMatching(/^zz[a-z]{1,6}$/), fc.jsonValue(), { minKeys: 1, maxKeys: 3 }),
+        fc.constantFrom(42, 'x', null, [1]),
+      ),
     },
   ),
   trainingFanout: cases(
     { pipeline: 'fz-daily', environment: 'fuzz', partition: '2031-05-05' },
-    { pipeline: badName(pipelines), environment: badName(['fuzz']), partition: badPartition('daily'), segments: fc.oneof(wrongSegments, notAString) },
+    {
+      pipeline: badName(pipelines),
+      environment: badName(['fuzz']),
+      partition: badPartition('daily'),
+      segments: fc.oneof(wrongSegments, notAString),
+    },
   ),
   predictionRun: cases(
     { pipeline: 'fz-daily', environment: 'fuzz', partition: '2031-05-05' },
-    { pipeline: badName(['fz-daily']), environment: badName(['fuzz']), partition: badPartition('daily'), segments: fc.oneof(wrongSegments, notAString) },
+    {
+      pipeline: badName(['fz-daily']),
+      environment: badName(['fuzz']),
+      partition: badPartition('daily'),
+      segments: fc.oneof(wrongSegments, notAString),
+    },
   ),
   predictionSegment: cases(
     { pipeline: 'fz-daily', environment: 'fuzz', partition: '2031-05-05', segment: 'us-youtube' },
-    { pipeline: badName(['fz-daily']), environment: badName(['fuzz']), partition: badPartition('daily'), segment: badName(segments) },
+    {
+      pipeline: badName(['fz-daily']),
+      environment: badName(['fuzz']),
+      partition: badPartition('daily'),
+      segment: badName(segments),
+    },
   ),
   routeDataReady: cases(
     { environment: 'fuzz', dataset: 'activity', partition: '2031-05' },
-    { environment: badName(['fuzz']), dataset: badName(['activity', 'user_profiles', 'instagram_posts', 'youtube_posts', 'clicks']), partition: badPartition('monthly') },
+    {
+      environment: badName(['fuzz']),
+      dataset: badName(['activity', 'user_profiles', 'instagram_posts', 'youtube_posts', 'clicks']),
+      partition: badPartition('monthly'),
+    },
   ),
   waitForModel: cases(
     { environment: 'fuzz', pipeline: 'fz-monthly', minPartition: '2031-05', timeout: '1h' },
-    { environment: badName(['fuzz']), pipeline: badName(['fz-daily', 'fz-monthly']), minPartition: badPartition('monthly'), timeout: fc.oneof(fc.constantFrom('1 day', 'forever', '-1h', '1w', '', '1.5h', 'h1'), notAString), trainedAfter: badPartition('daily') },
+    {
+      environment: badName(['fuzz']),
+      pipeline: badName(['fz-daily', 'fz-monthly']),
+      minPartition: badPartition('monthly'),
+      timeout: fc.oneof(fc.constantFrom('1 day', 'forever', '-1h', '1w', '', '1.5h', 'h1'), notAString),
+      trainedAfter: badPartition('daily'),
+    },
   ),
   scheduledRun: cases(
-    { environment: 'fuzz', pipeline: 'fz-daily', schedule: 'nightly', action: 'training', format: 'daily', offset: -1, timezone: 'Asia/Tokyo' },
+    {
+      environment: 'fuzz',
+      pipeline: 'fz-daily',
+      schedule: 'nightly',
+      action: 'training',
+      format: 'daily',
+      offset: -1,
+      timezone: 'Asia/Tokyo',
+    },
     {
       environment: badName(['fuzz']),
       pipeline: badName(['fz-daily']),
       schedule: badName(['nightly']),
       action: badName(['training']),
       format: badName(['daily']),
-      offset: fc.oneof(fc.double({ noInteger: true }), fc.integer({ min: 367 }), notAString.filter((v) => typeof v !== 'number')),
+      offset: fc.oneof(
+        fc.double({ noInteger: true }),
+        fc.integer({ min: 367 }),
+        notAString.filter((v) => typeof v !== 'number'),
+      ),
       timezone: fc.oneof(badTimeZone, notAString),
     },
   ),
   stackCheck: cases(
     { bucket: 'ct-test-bucket', objectPrefix: 'fuzz-probe' },
-    { bucket: fc.oneof(fc.constantFrom('Not A Bucket', 'a', '-x-', 'UPPER', 'b'.repeat(300)), notAString), holdSeconds: fc.oneof(fc.integer({ max: -1 }), fc.integer({ min: 86_401 }), fc.double({ noInteger: true, min: 0, max: 10 }), notAString.filter((v) => typeof v !== 'number')) },
+    {
+      bucket: fc.oneof(fc.constantFrom('Not A Bucket', 'a', '-x-', 'UPPER', 'b'.repeat(300)), notAString),
+      holdSeconds: fc.oneof(
+        fc.integer({ max: -1 }),
+        fc.integer({ min: 86_401 }),
+        fc.double({ noInteger: true, min: 0, max: 10 }),
+        notAString.filter((v) => typeof v !== 'number'),
+      ),
+    },
   ),
 };
 
@@ -179,9 +289,11 @@ const count = (entry: string) => (counts[entry] = (counts[entry] ?? 0) + 1);
 
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+    }),
+  );
 }
 
 test('generated bad input: refused or failed at once as InvalidInput naming the field; no task failure, nothing left running, nothing made', async () => {
@@ -201,91 +313,367 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
         const workflowId = `fuzz-${type}-${randomUUID().slice(0, 8)}`;
         started.push(workflowId);
         count(`workflow ${type}`);
-        const handle = await client.workflow.start(type, { taskQueue: TASK_QUEUE, workflowId, args: [payload], workflowExecutionTimeout: '5 minutes' });
-        const err = await Promise.race([handle.result().then(() => 'completed', (e: unknown) => e), new Promise((r) => setTimeout(() => r('still running after 60 s'), 60_000))]);
+        const handle = await client.workflow.start(type, {
+          taskQueue: TASK_QUEUE,
+          workflowId,
+          args: [payload],
+          workflowExecutionTimeout: '5 minutes',
+        });
+        const err = await Promise.race([
+          handle.result().then(
+            () => 'completed',
+            (e: unknown) => e,
+          ),
+          new Promise((r) => setTimeout(() => r('still running after 60 s'), 60_000)),
+        ]);
         const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-        if (!(cause instanceof ApplicationFailure) || cause.type !== INVALID_INPUT || !cause.nonRetryable || !namesField(cause.message, field)) {
-          problems.push(`${type} with bad ${field} (${JSON.stringify(payload)}): ${cause instanceof ApplicationFailure ? `${cause.type}: ${cause.message}` : String(err)}`);
+        if (
+          !(cause instanceof ApplicationFailure) ||
+          cause.type !== INVALID_INPUT ||
+          !cause.nonRetryable ||
+          !namesField(cause.message, field)
+        ) {
+          problems.push(
+            `${type} with bad ${field} (${JSON.stringify(payload)}): ${cause instanceof ApplicationFailure ? `${cause.type}: ${cause.message}` : String(err)}`,
+          );
         }
       });
 
       // ---- Updates and signals, on runs that wait (their plans resolved), so validators know the most.
       const month = `20${40 + (SEED % 50)}-0${1 + (SEED % 9)}`;
-      const waiting = await startTrainingRun(client, config, { pipeline: 'fz-monthly', environment: 'fuzz', partition: month }, { taskQueue: TASK_QUEUE, rerun: true });
-      await eventually(async () => ((await waiting.query(trainingStatusQuery)).phase === 'waiting-for-data' ? true : undefined));
-      const modelWait = await startWaitForModel(client, config, { environment: 'fuzz', pipeline: 'fz-monthly', minPartition: month, timeout: '1h' }, { taskQueue: TASK_QUEUE });
-      const stack = await client.workflow.start('stackCheck', { taskQueue: TASK_QUEUE, workflowId: `fuzz-stack-${randomUUID().slice(0, 8)}`, args: [{ bucket: 'ct-test-bucket', objectPrefix: 'fuzz-probe', holdSeconds: 3600 }] });
+      const waiting = await startTrainingRun(
+        client,
+        config,
+        { pipeline: 'fz-monthly', environment: 'fuzz', partition: month },
+        { taskQueue: TASK_QUEUE, rerun: true },
+      );
+      await eventually(async () =>
+        (await waiting.query(trainingStatusQuery)).phase === 'waiting-for-data' ? true : undefined,
+      );
+      const modelWait = await startWaitForModel(
+        client,
+        config,
+        { environment: 'fuzz', pipeline: 'fz-monthly', minPartition: month, timeout: '1h' },
+        { taskQueue: TASK_QUEUE },
+      );
+      const stack = await client.workflow.start('stackCheck', {
+        taskQueue: TASK_QUEUE,
+        workflowId: `fuzz-stack-${randomUUID().slice(0, 8)}`,
+        args: [{ bucket: 'ct-test-bucket', objectPrefix: 'fuzz-probe', holdSeconds: 3600 }],
+      });
       started.push(waiting.workflowId, modelWait.workflowId, stack.workflowId);
 
       const updates = [
-        ...cases({ dataset: 'activity', partition: month, source: 'fuzz' }, { dataset: badName(['activity']), partition: fc.oneof(badPartition('monthly'), fc.constantFrom('2031-01', '2031-02')), uri: fc.oneof(fc.constant('u'.repeat(2049)), notAString), source: fc.oneof(fc.constant('s'.repeat(201)), notAString) }, RUNS * 3).map((c) => ({ update: dataReadyUpdate, name: 'dataReady', ...c })),
-        ...cases({ by: 'fuzzer', reason: 'because' }, { by: fc.oneof(fc.constantFrom('', '   ', 'b'.repeat(121)), notAString), reason: fc.oneof(fc.constant('r'.repeat(1001)), notAString) }, RUNS * 2).map((c) => ({ update: approveUpdate, name: 'approve', ...c })),
-        ...cases({ by: 'fuzzer', reason: 'because' }, { by: fc.oneof(fc.constantFrom('', 'b'.repeat(121)), notAString), reason: fc.oneof(fc.constantFrom('', '  ', 'r'.repeat(1001)), notAString) }, RUNS * 2).map((c) => ({ update: rejectUpdate, name: 'reject', ...c })),
+        ...cases(
+          { dataset: 'activity', partition: month, source: 'fuzz' },
+          {
+            dataset: badName(['activity']),
+            partition: fc.oneof(badPartition('monthly'), fc.constantFrom('2031-01', '2031-02')),
+            uri: fc.oneof(fc.constant('u'.repeat(2049)), notAString),
+            source: fc.oneof(fc.constant('s'.repeat(201)), notAString),
+          },
+          RUNS * 3,
+        ).map((c) => ({ update: dataReadyUpdate, name: 'dataReady', ...c })),
+        ...cases(
+          { by: 'fuzzer', reason: 'because' },
+          {
+            by: fc.oneof(fc.constantFrom('', '   ', 'b'.repeat(121)), notAString),
+            reason: fc.oneof(fc.constant('r'.repeat(1001)), notAString),
+          },
+          RUNS * 2,
+        ).map((c) => ({ update: approveUpdate, name: 'approve', ...c })),
+        ...cases(
+          { by: 'fuzzer', reason: 'because' },
+          {
+            by: fc.oneof(fc.constantFrom('', 'b'.repeat(121)), notAString),
+            reason: fc.oneof(fc.constantFrom('', '  ', 'r'.repeat(1001)), notAString),
+          },
+          RUNS * 2,
+        ).map((c) => ({ update: rejectUpdate, name: 'reject', ...c })),
       ];
       await pool(updates, 8, async ({ update, name, field, payload }) => {
         count(`update ${name}`);
-        const err = await waiting.executeUpdate(update as typeof dataReadyUpdate, { args: [payload as never] }).then(() => 'accepted', (e: unknown) => e);
+        const err = await waiting.executeUpdate(update as typeof dataReadyUpdate, { args: [payload as never] }).then(
+          () => 'accepted',
+          (e: unknown) => e,
+        );
         const message = err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : String(err);
-        if (!(err instanceof WorkflowUpdateFailedError) || !namesField(message, field)) problems.push(`update ${name} with bad ${field} (${JSON.stringify(payload)}): ${message}`);
+        if (!(err instanceof WorkflowUpdateFailedError) || !namesField(message, field))
+          problems.push(`update ${name} with bad ${field} (${JSON.stringify(payload)}): ${message}`);
       });
 
       // Signals cannot be refused to their sender: malformed ones must change nothing and fail no task.
-      const junk = fc.sample(fc.oneof(fc.anything(), fc.record({ environment: fc.constant('fuzz'), pipeline: fc.constant('fz-monthly'), segment: fc.constant(null), partition: badPartition('monthly') })), { numRuns: RUNS * 2, seed: SEED });
+      const junk = fc.sample(
+        fc.oneof(
+          fc.anything(),
+          fc.record({
+            environment: fc.constant('fuzz'),
+            pipeline: fc.constant('fz-monthly'),
+            segment: fc.constant(null),
+            partition: badPartition('monthly'),
+          }),
+        ),
+        { numRuns: RUNS * 2, seed: SEED },
+      );
       await pool(junk, 8, async (payload) => {
         count('signal modelReady');
         await modelWait.signal(modelReadySignal, payload as never);
         count('signal release');
-        await stack.signal(releaseSignal, (typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? { ...payload, by: 42 } : payload) as never);
+        await stack.signal(
+          releaseSignal,
+          (typeof payload === 'object' && payload !== null && !Array.isArray(payload)
+            ? { ...payload, by: 42 }
+            : payload) as never,
+        );
       });
 
       // ---- The library functions operators and integrations call (refused before anything starts).
       const opts = { taskQueue: TASK_QUEUE };
       const library: { name: string; cs: Case[]; call: (c: Client, p: unknown) => Promise<unknown> }[] = [
-        { name: 'startTrainingRun', cs: workflowCases.trainingRun!.filter((c) => c.field !== 'parameters' || typeof (c.payload as { parameters: unknown }).parameters !== 'object'), call: (c, p) => startTrainingRun(c, config, p, opts) },
-        { name: 'startTrainingFanout', cs: workflowCases.trainingFanout!, call: (c, p) => startTrainingFanout(c, config, p, opts) },
-        { name: 'startPredictionRun', cs: workflowCases.predictionRun!, call: (c, p) => startPredictionRun(c, config, p, opts) },
+        {
+          name: 'startTrainingRun',
+          cs: workflowCases.trainingRun!.filter(
+            (c) => c.field !== 'parameters' || typeof (c.payload as { parameters: unknown }).parameters !== 'object',
+          ),
+          call: (c, p) => startTrainingRun(c, config, p, opts),
+        },
+        {
+          name: 'startTrainingFanout',
+          cs: workflowCases.trainingFanout!,
+          call: (c, p) => startTrainingFanout(c, config, p, opts),
+        },
+        {
+          name: 'startPredictionRun',
+          cs: workflowCases.predictionRun!,
+          call: (c, p) => startPredictionRun(c, config, p, opts),
+        },
         { name: 'sendDataReady', cs: workflowCases.routeDataReady!, call: (c, p) => sendDataReady(c, config, p, opts) },
-        { name: 'startWaitForModel', cs: workflowCases.waitForModel!, call: (c, p) => startWaitForModel(c, config, p, opts) },
+        {
+          name: 'startWaitForModel',
+          cs: workflowCases.waitForModel!,
+          call: (c, p) => startWaitForModel(c, config, p, opts),
+        },
         {
           name: 'decideCandidate',
-          cs: cases({ pipeline: 'fz-monthly', environment: 'fuzz', partition: month, by: 'fuzzer', reason: 'r' }, { pipeline: badName(pipelines), environment: badName(['fuzz']), partition: badPartition('monthly'), by: fc.oneof(fc.constantFrom('', 'b'.repeat(121)), notAString) }).filter((c) => ['pipeline', 'environment', 'partition', 'by'].includes(c.field)),
+          cs: cases(
+            { pipeline: 'fz-monthly', environment: 'fuzz', partition: month, by: 'fuzzer', reason: 'r' },
+            {
+              pipeline: badName(pipelines),
+              environment: badName(['fuzz']),
+              partition: badPartition('monthly'),
+              by: fc.oneof(fc.constantFrom('', 'b'.repeat(121)), notAString),
+            },
+          ).filter((c) => ['pipeline', 'environment', 'partition', 'by'].includes(c.field)),
           call: (c, p) => {
             const { by, reason, ...run } = p as Record<string, string>;
             return decideCandidate(c, config, run as never, 'reject', { by, reason });
           },
         },
       ];
-      await pool(library.flatMap((l) => l.cs.map((c) => ({ ...l, ...c }))), 8, async ({ name, call, field, payload }) => {
-        count(`library ${name}`);
-        const err = await call(client, payload).then(() => 'accepted', (e: unknown) => e);
-        const message = err instanceof Error ? err.message : String(err);
-        if (!(err instanceof Error) || err.name !== 'TrainingRequestError' || !namesField(message, field)) problems.push(`${name} with bad ${field} (${JSON.stringify(payload)}): ${message}`);
-      });
+      await pool(
+        library.flatMap((l) => l.cs.map((c) => ({ ...l, ...c }))),
+        8,
+        async ({ name, call, field, payload }) => {
+          count(`library ${name}`);
+          const err = await call(client, payload).then(
+            () => 'accepted',
+            (e: unknown) => e,
+          );
+          const message = err instanceof Error ? err.message : String(err);
+          if (!(err instanceof Error) || err.name !== 'TrainingRequestError' || !namesField(message, field))
+            problems.push(`${name} with bad ${field} (${JSON.stringify(payload)}): ${message}`);
+        },
+      );
 
       // ---- Every `ct` command, in-process (the same runCli the binary runs), with one option wrong.
-      const flag = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'null');
+      const flag = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null'));
       const cli = fc.sample(
         fc.oneof(
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({ field, argv: ['train', '--pipeline', 'fz-daily', '--env', 'fuzz', '--segment', 'jp-instagram', '--partition', flag(v)] })),
-          fc.record({ field: fc.constant('pipeline'), v: badName(pipelines) }).map(({ field, v }) => ({ field, argv: ['train', '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05-05'] })),
-          fc.record({ field: fc.constant('segment'), v: badName(segments) }).map(({ field, v }) => ({ field, argv: ['train', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', '2031-05-05', '--segment', flag(v)] })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({ field, argv: ['train', '--all-segments', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)] })),
-          fc.record({ field: fc.constant('dataset'), v: badName(['activity', 'user_profiles', 'clicks']) }).map(({ field, v }) => ({ field, argv: ['data-ready', '--env', 'fuzz', '--dataset', flag(v), '--partition', '2031-05'] })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('monthly') }).map(({ field, v }) => ({ field, argv: ['data-ready', '--env', 'fuzz', '--dataset', 'activity', '--partition', flag(v)] })),
-          fc.record({ field: fc.constant('environment'), v: badName(['fuzz']) }).map(({ field, v }) => ({ field, argv: ['data-ready', '--env', flag(v), '--dataset', 'activity', '--partition', '2031-05'] })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({ field, argv: ['predict', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)] })),
-          fc.record({ field: fc.constant('segment'), v: wrongSegments }).map(({ field, v }) => ({ field, argv: ['predict', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', '2031-05-05', '--segment', ...v] })),
-          fc.record({ field: fc.constantFrom('approve', 'reject'), v: badPartition('monthly') }).map(({ field, v }) => ({ field: 'partition', argv: [field, '--pipeline', 'fz-monthly', '--env', 'fuzz', '--partition', flag(v), '--by', 'f', '--reason', 'r'] })),
-          fc.record({ field: fc.constantFrom('approve', 'reject'), v: fc.constantFrom('', 'b'.repeat(121)) }).map(({ field, v }) => ({ field: 'by', argv: [field, '--pipeline', 'fz-monthly', '--env', 'fuzz', '--partition', month, '--by', v, '--reason', 'r'] })),
-          fc.record({ field: fc.constantFrom('status', 'cancel'), v: badName(pipelines) }).map(({ field, v }) => ({ field: 'pipeline', argv: [field, '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05'] })),
-          fc.record({ field: fc.constantFrom('status', 'cancel'), v: badPartition('monthly') }).map(({ field, v }) => ({ field: 'partition', argv: [field, '--pipeline', 'fz-monthly', '--env', 'fuzz', '--partition', flag(v)] })),
-          fc.record({ field: fc.constant('status'), v: badName(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out']) }).map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--status', flag(v)] })),
-          fc.record({ field: fc.constant('limit'), v: fc.oneof(fc.constantFrom('0', '-1', '1.5', 'ten', '', '1e9', ' '), fc.integer({ min: 10_001 }).map(String)) }).map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--limit', v] })),
-          fc.record({ field: fc.constantFrom('partition', 'timezone', 'environments'), v: fc.oneof(fc.string({ maxLength: 12 }), badTimeZone) }).map(({ field, v }) => ({ field, argv: ['validate', brokenConfig(field, v)] })),
-          fc.record({ field: fc.constant('type'), v: badName(['training', 'prediction']) }).map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--type', flag(v)] })),
-          fc.record({ field: fc.constant('environment'), v: badName(['fuzz']) }).map(({ field, v }) => ({ field, argv: ['schedules', 'sync', '--dry-run', '--env', flag(v)] })),
-          fc.record({ field: fc.constantFrom('describe', 'trigger', 'pause', 'unpause'), v: fc.string({ maxLength: 20 }).filter((s) => !/^ct:[^:]+:[^:]+:[^:]+$/.test(s) && !s.startsWith('-')) }).map(({ field, v }) => ({ field: 'id', argv: ['schedules', field, v, ...(field.endsWith('pause') ? ['--note', 'n'] : [])] })),
-          fc.record({ field: fc.constantFrom('from', 'to'), v: fc.constantFrom('yesterday', '2026-02-30T00:00:00Z', 'soon', '') }).map(({ field, v }) => ({ field, argv: ['schedules', 'backfill', 'ct:fuzz:fz-daily:nightly', '--from', field === 'from' ? v : '2031-01-01T00:00:00Z', '--to', field === 'to' ? v : '2031-01-02T00:00:00Z'] })),
+          fc
+            .record({ field: fc.constant('partition'), v: badPartition('daily') })
+            .map(({ field, v }) => ({
+              field,
+              argv: [
+                'train',
+                '--pipeline',
+                'fz-daily',
+                '--env',
+                'fuzz',
+                '--segment',
+                'jp-instagram',
+                '--partition',
+                flag(v),
+              ],
+            })),
+          fc
+            .record({ field: fc.constant('pipeline'), v: badName(pipelines) })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['train', '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05-05'],
+            })),
+          fc
+            .record({ field: fc.constant('segment'), v: badName(segments) })
+            .map(({ field, v }) => ({
+              field,
+              argv: [
+                'train',
+                '--pipeline',
+                'fz-daily',
+                '--env',
+                'fuzz',
+                '--partition',
+                '2031-05-05',
+                '--segment',
+                flag(v),
+              ],
+            })),
+          fc
+            .record({ field: fc.constant('partition'), v: badPartition('daily') })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['train', '--all-segments', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)],
+            })),
+          fc
+            .record({ field: fc.constant('dataset'), v: badName(['activity', 'user_profiles', 'clicks']) })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['data-ready', '--env', 'fuzz', '--dataset', flag(v), '--partition', '2031-05'],
+            })),
+          fc
+            .record({ field: fc.constant('partition'), v: badPartition('monthly') })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['data-ready', '--env', 'fuzz', '--dataset', 'activity', '--partition', flag(v)],
+            })),
+          fc
+            .record({ field: fc.constant('environment'), v: badName(['fuzz']) })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['data-ready', '--env', flag(v), '--dataset', 'activity', '--partition', '2031-05'],
+            })),
+          fc
+            .record({ field: fc.constant('partition'), v: badPartition('daily') })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['predict', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)],
+            })),
+          fc
+            .record({ field: fc.constant('segment'), v: wrongSegments })
+            .map(({ field, v }) => ({
+              field,
+              argv: [
+                'predict',
+                '--pipeline',
+                'fz-daily',
+                '--env',
+                'fuzz',
+                '--partition',
+                '2031-05-05',
+                '--segment',
+                ...v,
+              ],
+            })),
+          fc
+            .record({ field: fc.constantFrom('approve', 'reject'), v: badPartition('monthly') })
+            .map(({ field, v }) => ({
+              field: 'partition',
+              argv: [
+                field,
+                '--pipeline',
+                'fz-monthly',
+                '--env',
+                'fuzz',
+                '--partition',
+                flag(v),
+                '--by',
+                'f',
+                '--reason',
+                'r',
+              ],
+            })),
+          fc
+            .record({ field: fc.constantFrom('approve', 'reject'), v: fc.constantFrom('', 'b'.repeat(121)) })
+            .map(({ field, v }) => ({
+              field: 'by',
+              argv: [
+                field,
+                '--pipeline',
+                'fz-monthly',
+                '--env',
+                'fuzz',
+                '--partition',
+                month,
+                '--by',
+                v,
+                '--reason',
+                'r',
+              ],
+            })),
+          fc
+            .record({ field: fc.constantFrom('status', 'cancel'), v: badName(pipelines) })
+            .map(({ field, v }) => ({
+              field: 'pipeline',
+              argv: [field, '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05'],
+            })),
+          fc
+            .record({ field: fc.constantFrom('status', 'cancel'), v: badPartition('monthly') })
+            .map(({ field, v }) => ({
+              field: 'partition',
+              argv: [field, '--pipeline', 'fz-monthly', '--env', 'fuzz', '--partition', flag(v)],
+            })),
+          fc
+            .record({
+              field: fc.constant('status'),
+              v: badName(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out']),
+            })
+            .map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--status', flag(v)] })),
+          fc
+            .record({
+              field: fc.constant('limit'),
+              v: fc.oneof(
+                fc.constantFrom('0', '-1', '1.5', 'ten', '', '1e9', ' '),
+                fc.integer({ min: 10_001 }).map(String),
+              ),
+            })
+            .map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--limit', v] })),
+          fc
+            .record({
+              field: fc.constantFrom('partition', 'timezone', 'environments'),
+              v: fc.oneof(fc.string({ maxLength: 12 }), badTimeZone),
+            })
+            .map(({ field, v }) => ({ field, argv: ['validate', brokenConfig(field, v)] })),
+          fc
+            .record({ field: fc.constant('type'), v: badName(['training', 'prediction']) })
+            .map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--type', flag(v)] })),
+          fc
+            .record({ field: fc.constant('environment'), v: badName(['fuzz']) })
+            .map(({ field, v }) => ({ field, argv: ['schedules', 'sync', '--dry-run', '--env', flag(v)] })),
+          fc
+            .record({
+              field: fc.constantFrom('describe', 'trigger', 'pause', 'unpause'),
+              v: fc.string({ maxLength: 20 }).filter((s) => !/^ct:[^:]+:[^:]+:[^:]+$/.test(s) && !s.startsWith('-')),
+            })
+            .map(({ field, v }) => ({
+              field: 'id',
+              argv: ['schedules', field, v, ...(field.endsWith('pause') ? ['--note', 'n'] : [])],
+            })),
+          fc
+            .record({
+              field: fc.constantFrom('from', 'to'),
+              v: fc.constantFrom('yesterday', '2026-02-30T00:00:00Z', 'soon', ''),
+            })
+            .map(({ field, v }) => ({
+              field,
+              argv: [
+                'schedules',
+                'backfill',
+                'ct:fuzz:fz-daily:nightly',
+                '--from',
+                field === 'from' ? v : '2031-01-01T00:00:00Z',
+                '--to',
+                field === 'to' ? v : '2031-01-02T00:00:00Z',
+              ],
+            })),
         ),
         { numRuns: RUNS * 4, seed: SEED },
       );
@@ -294,13 +682,16 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
         const err: string[] = [];
         const code = await runCli(['--config', configPath, ...argv], { out: () => undefined, err: (t) => err.push(t) });
         const stderr = err.join('\n');
-        if (code === 0 || !namesField(stderr, field) || /\n\s+at /.test(stderr)) problems.push(`ct ${argv.join(' ')}: exit ${code}: ${stderr}`);
+        if (code === 0 || !namesField(stderr, field) || /\n\s+at /.test(stderr))
+          problems.push(`ct ${argv.join(' ')}: exit ${code}: ${stderr}`);
       });
 
       // The runs that waited heard nothing they could take: no Update was accepted, no release, no model.
       const waitingHistory = (await waiting.fetchHistory()).events ?? [];
       targets = {
-        updatesInHistory: waitingHistory.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED).length,
+        updatesInHistory: waitingHistory.filter(
+          (e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        ).length,
         datasets: (await waiting.query(trainingStatusQuery)).datasets,
         releasedBy: (await stack.query<{ releasedBy?: string }>('status')).releasedBy ?? null,
         modelWait: (await modelWait.describe()).status.name,
@@ -325,23 +716,44 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
     // Runs the fuzz did not start itself (a library call or a CLI command that got through) show here.
     const others = await eventually(async () => {
       const open: string[] = [];
-      for await (const w of client.client.workflow.list({ query: `TaskQueue = "${TASK_QUEUE}" AND ExecutionStatus = "Running"` })) open.push(w.workflowId);
+      for await (const w of client.client.workflow.list({
+        query: `TaskQueue = "${TASK_QUEUE}" AND ExecutionStatus = "Running"`,
+      }))
+        open.push(w.workflowId);
       return open.length === 0 ? open : undefined;
     }, 30_000).catch(() => 'runs still open on the fuzz queue');
-    const made = (await control.calls({ after: callsBefore })).filter((c) => /^(Create\w+Job|UploadModel)$/.test(c.method) && JSON.stringify(c.request).includes('ct-test-fuzz'));
+    const made = (await control.calls({ after: callsBefore })).filter(
+      (c) => /^(Create\w+Job|UploadModel)$/.test(c.method) && JSON.stringify(c.request).includes('ct-test-fuzz'),
+    );
     const jobs = await control.jobs({ labels: { fuzz: 'yes' } });
     const [objects] = await testStorage().bucket('ct-test-bucket').getFiles({ prefix: 'fuzz/' });
 
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     process.stdout.write(
-      `\nbad-input fuzz (seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(0)} s): ${total} cases\n${Object.entries(counts)
+      `\nbad-input fuzz (seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(0)} s): ${total} cases\n${Object.entries(
+        counts,
+      )
         .sort()
         .map(([k, v]) => `  ${k.padEnd(28)} ${v}`)
-        .join('\n')}\nworkflow task failures ${taskFailures} · runs left running ${running} · Vertex creates ${made.length} · jobs ${jobs.length} · GCS objects ${objects.length} · Updates in history ${String(targets.updatesInHistory)} · problems ${problems.length}\n`,
+        .join(
+          '\n',
+        )}\nworkflow task failures ${taskFailures} · runs left running ${running} · Vertex creates ${made.length} · jobs ${jobs.length} · GCS objects ${objects.length} · Updates in history ${String(targets.updatesInHistory)} · problems ${problems.length}\n`,
     );
-    expect(targets).toEqual({ updatesInHistory: 0, datasets: [{ dataset: 'activity', ready: false }], releasedBy: null, modelWait: 'RUNNING' });
+    expect(targets).toEqual({
+      updatesInHistory: 0,
+      datasets: [{ dataset: 'activity', ready: false }],
+      releasedBy: null,
+      modelWait: 'RUNNING',
+    });
     expect(problems.slice(0, 20)).toEqual([]);
-    expect({ taskFailures, running, others, made: made.length, jobs: jobs.length, objects: objects.map((o) => o.name) }).toEqual({ taskFailures: 0, running: 0, others: [], made: 0, jobs: 0, objects: [] });
+    expect({
+      taskFailures,
+      running,
+      others,
+      made: made.length,
+      jobs: jobs.length,
+      objects: objects.map((o) => o.name),
+    }).toEqual({ taskFailures: 0, running: 0, others: [], made: 0, jobs: 0, objects: [] });
     expect(total).toBeGreaterThanOrEqual(1000);
   } finally {
     await client.close();
@@ -352,12 +764,23 @@ test('the data-ready validator refuses a dataset the run does not wait for, once
   await withWorker(
     async ({ client }) => {
       const partition = `20${40 + (SEED % 50)}-1${SEED % 3}`;
-      const run = await startTrainingRun(client, config, { pipeline: 'fz-monthly', environment: 'fuzz', partition }, { taskQueue: TASK_QUEUE, rerun: true });
-      await eventually(async () => ((await run.query(trainingStatusQuery)).phase === 'waiting-for-data' ? true : undefined));
+      const run = await startTrainingRun(
+        client,
+        config,
+        { pipeline: 'fz-monthly', environment: 'fuzz', partition },
+        { taskQueue: TASK_QUEUE, rerun: true },
+      );
+      await eventually(async () =>
+        (await run.query(trainingStatusQuery)).phase === 'waiting-for-data' ? true : undefined,
+      );
       const before = (await run.fetchHistory()).events?.length;
-      const err = await run.executeUpdate(dataReadyUpdate, { args: [{ dataset: 'clicks', partition }] }).catch((e: unknown) => e);
+      const err = await run
+        .executeUpdate(dataReadyUpdate, { args: [{ dataset: 'clicks', partition }] })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-      expect((err as WorkflowUpdateFailedError).cause?.message).toMatch(/^dataset: run training:fuzz:fz-monthly:all:\S+ does not wait for dataset "clicks"; it waits for activity$/);
+      expect((err as WorkflowUpdateFailedError).cause?.message).toMatch(
+        /^dataset: run training:fuzz:fz-monthly:all:\S+ does not wait for dataset "clicks"; it waits for activity$/,
+      );
       expect((await run.fetchHistory()).events?.length).toBe(before);
       expect(trainingRunId({ pipeline: 'fz-monthly', environment: 'fuzz', partition })).toBe(run.workflowId);
       await run.cancel();

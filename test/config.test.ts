@@ -17,7 +17,16 @@ test('the example config parses: per-country × SNS PipelineJob and a CustomJob,
 });
 
 test('errors name the file, the line, the path inside it and the problem', () => {
-  const text = ['version: 1', 'pipelines:', '  p:', '    environments:', '      staging:', '        project: X', '    data: { datasets: [a], timeout: soon }', '    training: { kind: batch }'].join('\n');
+  const text = [
+    'version: 1',
+    'pipelines:',
+    '  p:',
+    '    environments:',
+    '      staging:',
+    '        project: X',
+    '    data: { datasets: [a], timeout: soon }',
+    '    training: { kind: batch }',
+  ].join('\n');
   expect(() => parseConfig(text, 'pipelines.yaml')).toThrow(/^pipelines\.yaml: invalid pipeline config/);
   try {
     parseConfig(text, 'pipelines.yaml');
@@ -28,7 +37,9 @@ test('errors name the file, the line, the path inside it and the problem', () =>
     expect(message).toMatch(/line 7:\d+: pipelines\.p\.data\.timeout: must be a duration like 90s/);
     expect(message).toMatch(/pipelines\.p\.training\.kind: /);
   }
-  expect(() => parseConfig('version: 1\npipelines: [oops', 'x.yaml')).toThrow(/^x\.yaml: invalid pipeline config\n\s+line 2:/);
+  expect(() => parseConfig('version: 1\npipelines: [oops', 'x.yaml')).toThrow(
+    /^x\.yaml: invalid pipeline config\n\s+line 2:/,
+  );
 });
 
 test('the committed JSON Schema is the one the zod schema makes (run npm run config:schema)', () => {

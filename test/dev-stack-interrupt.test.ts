@@ -56,7 +56,11 @@ const moments: [string, (args: string) => boolean][] = [
 
 test.each(moments)('Ctrl-C while %s leaves no process and no port', async (_, spawned) => {
   const ports = await devStackPorts();
-  const env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), CT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'ct-dev-int-')) };
+  const env = {
+    ...process.env,
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    CT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'ct-dev-int-')),
+  };
   // Its own process group, so the SIGINT reaches npm and the dev script as a terminal's Ctrl-C does.
   const child = spawn('npm', ['run', 'dev'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -77,9 +81,14 @@ test.each(moments)('Ctrl-C while %s leaves no process and no port', async (_, sp
   // Given a moment to go (a SIGKILL after the grace period at worst), nothing it started is left.
   const left = await eventually(async () => {
     const pids = [...seen.keys()].filter(alive);
-    const busy = (await Promise.all(Object.values(ports).map(async (p) => ((await listening(p)) ? p : undefined)))).filter((p) => p !== undefined);
+    const busy = (
+      await Promise.all(Object.values(ports).map(async (p) => ((await listening(p)) ? p : undefined)))
+    ).filter((p) => p !== undefined);
     return pids.length || busy.length ? undefined : { pids, busy };
-  }, 20_000).catch(() => ({ pids: [...seen.keys()].filter(alive).map((p) => `${p} ${seen.get(p)}`), busy: 'see pids' }));
+  }, 20_000).catch(() => ({
+    pids: [...seen.keys()].filter(alive).map((p) => `${p} ${seen.get(p)}`),
+    busy: 'see pids',
+  }));
   for (const pid of [...seen.keys()].filter(alive)) {
     try {
       process.kill(pid, 'SIGKILL'); // clean up after a failure, so it does not leak into other tests

@@ -22,17 +22,27 @@ interface DevRun {
 
 function startDev(env: NodeJS.ProcessEnv): DevRun {
   // detached: its own process group, so we can send SIGINT to the group as a terminal's Ctrl-C does.
-  const child = spawn('npm', ['run', 'dev'], { cwd: root, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['run', 'dev'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   // 'close' waits for every holder of the output pipes (dev script, worker) to be gone, not just npm.
-  const exited = new Promise<string>((resolve) => child.once('close', (code, signal) => resolve(signal ?? String(code))));
+  const exited = new Promise<string>((resolve) =>
+    child.once('close', (code, signal) => resolve(signal ?? String(code))),
+  );
   return { child, output: () => out, exited };
 }
 
 async function waitForBanner(run: DevRun): Promise<string> {
-  const banner = eventually(() => (run.output().includes('Ctrl-C stops everything') ? run.output() : undefined), 120_000);
+  const banner = eventually(
+    () => (run.output().includes('Ctrl-C stops everything') ? run.output() : undefined),
+    120_000,
+  );
   const died = run.exited.then((code) => Promise.reject(new Error(`npm run dev exited (${code}):\n${run.output()}`)));
   return Promise.race([banner, died]);
 }
@@ -81,14 +91,20 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
     const cli = readToolPaths().temporal;
     const describe = () =>
       JSON.parse(
-        execSync(`${cli} workflow describe --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w stack-check-dev-test -o json`, {
-          encoding: 'utf8',
-        }),
+        execSync(
+          `${cli} workflow describe --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w stack-check-dev-test -o json`,
+          {
+            encoding: 'utf8',
+          },
+        ),
       ) as { workflowExecutionInfo: { status: string }; pendingActivities?: unknown[] };
     await eventually(() => {
-      const history = execSync(`${cli} workflow show --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w stack-check-dev-test -o json`, {
-        encoding: 'utf8',
-      });
+      const history = execSync(
+        `${cli} workflow show --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w stack-check-dev-test -o json`,
+        {
+          encoding: 'utf8',
+        },
+      );
       return history.includes('EVENT_TYPE_TIMER_STARTED') ? true : undefined; // wrote, read back, now holding
     });
 
@@ -102,18 +118,29 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
     }
     await eventually(() => {
       const d = JSON.parse(
-        execSync(`${cli} workflow describe --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w training:staging:sns-engagement:jp-instagram:2026-11-21 -o json`, { encoding: 'utf8' }),
+        execSync(
+          `${cli} workflow describe --address 127.0.0.1:${ports.TEMPORAL_PORT} --namespace ct-coordinator -w training:staging:sns-engagement:jp-instagram:2026-11-21 -o json`,
+          { encoding: 'utf8' },
+        ),
       ) as { workflowExecutionInfo: { status: string } };
       return d.workflowExecutionInfo.status === 'WORKFLOW_EXECUTION_STATUS_COMPLETED' ? true : undefined;
     }, 150_000); // the example polls Vertex once a minute, as in production
     // …and carried on to a promoted champion announced by a manifest in fake GCS (staging promotes directly).
     const manifestUrl = `http://127.0.0.1:${ports.FAKE_GCS_PORT}/storage/v1/b/ct-staging-pipelines/o/${encodeURIComponent('models/sns-engagement/jp-instagram/manifest.json')}?alt=media`;
     const manifest = (await (await fetch(manifestUrl)).json()) as Record<string, unknown>;
-    expect(manifest).toMatchObject({ pipeline: 'sns-engagement', environment: 'staging', segment: 'jp-instagram', partition: '2026-11-21', aliases: ['candidate', 'champion'] });
+    expect(manifest).toMatchObject({
+      pipeline: 'sns-engagement',
+      environment: 'staging',
+      segment: 'jp-instagram',
+      partition: '2026-11-21',
+      aliases: ['candidate', 'champion'],
+    });
     expect(manifest.model).toMatch(/\/models\/sns-engagement-jp-instagram$/);
     // The printed schedules sync puts the example's two schedules into Temporal.
     const syncLine = banner.match(/^\s+(\S*\s*npm run ct -- schedules sync .*)$/m)![1]!;
-    expect(execSync(syncLine.trim(), { cwd: root, encoding: 'utf8', stdio: 'pipe' })).toContain('staging: 2 to create, 0 to update, 0 to delete, 0 unchanged');
+    expect(execSync(syncLine.trim(), { cwd: root, encoding: 'utf8', stdio: 'pipe' })).toContain(
+      'staging: 2 to create, 0 to update, 0 to delete, 0 unchanged',
+    );
 
     const second = startDev(env);
     expect(await second.exited).toBe('1');

@@ -7,11 +7,26 @@ const root = path.join(__dirname, '..');
 // Each probe is linted as if it were an existing file's content, so the typed rules can run; all
 // probes go through one ESLint process, since loading the typed program is most of the cost.
 const probes = {
-  builtin: { file: 'workflows/stack-check.ts', source: `import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n` },
-  activityValue: { file: 'workflows/stack-check.ts', source: `import { createActivities } from '../activities';\nexport const x = createActivities;\n` },
-  activityType: { file: 'workflows/stack-check.ts', source: `import type { Activities } from '../activities';\nexport type X = Activities;\n` },
-  floating: { file: 'workflows/stack-check.ts', source: `import { sleep } from '@temporalio/workflow';\nexport function f(): void {\n  sleep(1);\n}\n` },
-  outsideWorkflows: { file: 'activities/stack-check.ts', source: `import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n` },
+  builtin: {
+    file: 'workflows/stack-check.ts',
+    source: `import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n`,
+  },
+  activityValue: {
+    file: 'workflows/stack-check.ts',
+    source: `import { createActivities } from '../activities';\nexport const x = createActivities;\n`,
+  },
+  activityType: {
+    file: 'workflows/stack-check.ts',
+    source: `import type { Activities } from '../activities';\nexport type X = Activities;\n`,
+  },
+  floating: {
+    file: 'workflows/stack-check.ts',
+    source: `import { sleep } from '@temporalio/workflow';\nexport function f(): void {\n  sleep(1);\n}\n`,
+  },
+  outsideWorkflows: {
+    file: 'activities/stack-check.ts',
+    source: `import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n`,
+  },
 };
 let messages: Record<keyof typeof probes, string[]>;
 

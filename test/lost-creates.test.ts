@@ -16,13 +16,25 @@ beforeEach(() => (iso = isolatedProject()));
 afterEach(() => iso.cleanup());
 
 const startChurn = (ctx: WorkerContext) =>
-  startTrainingRun(ctx.client, iso.config, { pipeline: 'churn', environment: 'staging', partition: uniquePartition('monthly'), assumeDataReady: true }, { taskQueue: ctx.taskQueue });
-const creates = async () => (await control.calls({ method: 'CreateCustomJob', project: iso.project })).map((c) => c.codeName);
+  startTrainingRun(
+    ctx.client,
+    iso.config,
+    { pipeline: 'churn', environment: 'staging', partition: uniquePartition('monthly'), assumeDataReady: true },
+    { taskQueue: ctx.taskQueue },
+  );
+const creates = async () =>
+  (await control.calls({ method: 'CreateCustomJob', project: iso.project })).map((c) => c.codeName);
 
 test('the create’s answer is lost after the job was stored: the retry finds that job by its label', async () => {
   await withWorker(
     async (ctx) => {
-      await control.addFault({ method: 'CreateCustomJob', project: iso.project, code: 'UNAVAILABLE', mode: 'lose-response', times: 1 });
+      await control.addFault({
+        method: 'CreateCustomJob',
+        project: iso.project,
+        code: 'UNAVAILABLE',
+        mode: 'lose-response',
+        times: 1,
+      });
       const result = await (await startChurn(ctx)).result();
       expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
       expect(await creates()).toEqual(['UNAVAILABLE']);
@@ -36,8 +48,20 @@ test('the create’s answer is lost after the job was stored: the retry finds th
 test('the answer is lost and the listing lags behind the create: the retry looks again before creating, one job', async () => {
   await withWorker(
     async (ctx) => {
-      await control.addFault({ method: 'CreateCustomJob', project: iso.project, code: 'UNAVAILABLE', mode: 'lose-response', times: 1 });
-      await control.addFault({ method: 'ListCustomJobs', project: iso.project, mode: 'stale-list', lagMs: 3_000, times: 20 });
+      await control.addFault({
+        method: 'CreateCustomJob',
+        project: iso.project,
+        code: 'UNAVAILABLE',
+        mode: 'lose-response',
+        times: 1,
+      });
+      await control.addFault({
+        method: 'ListCustomJobs',
+        project: iso.project,
+        mode: 'stale-list',
+        lagMs: 3_000,
+        times: 20,
+      });
       const result = await (await startChurn(ctx)).result();
       expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
       expect(await creates()).toEqual(['UNAVAILABLE']);
@@ -52,15 +76,27 @@ test('a create that commits after the caller’s deadline: the second job trains
     async (ctx) => {
       // The first create answers DEADLINE_EXCEEDED and lands 9 s later, after the retry (2 s backoff,
       // then a second look 5 s on) has made its own job. Both hold in RUNNING until the test says.
-      await control.addFault({ method: 'CreateCustomJob', project: iso.project, code: 'DEADLINE_EXCEEDED', mode: 'commit-late', commitAfterMs: 9_000, times: 1 });
+      await control.addFault({
+        method: 'CreateCustomJob',
+        project: iso.project,
+        code: 'DEADLINE_EXCEEDED',
+        mode: 'commit-late',
+        commitAfterMs: 9_000,
+        times: 1,
+      });
       await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
       const run = await startChurn(ctx);
       const watched = await eventually(async () => {
         const s = await run.query(trainingStatusQuery);
         return s.phase === 'running' ? s.job : undefined;
       }, 30_000);
-      const late = await eventually(async () => (await control.jobs({ project: iso.project })).find((j) => j.name !== watched.name), 30_000);
-      await eventually(async () => ((await control.job(watched.name)).state === 'JOB_STATE_RUNNING' ? true : undefined));
+      const late = await eventually(
+        async () => (await control.jobs({ project: iso.project })).find((j) => j.name !== watched.name),
+        30_000,
+      );
+      await eventually(async () =>
+        (await control.job(watched.name)).state === 'JOB_STATE_RUNNING' ? true : undefined,
+      );
       await control.advance(watched.name); // the watched job succeeds
       const result = await run.result();
       expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: watched.name } });
@@ -68,7 +104,9 @@ test('a create that commits after the caller’s deadline: the second job trains
       // The run did not move on while its attempt's other job ran.
       expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain((await control.job(late.name)).state);
       await eventually(async () => ((await control.job(late.name)).state === 'JOB_STATE_CANCELLED' ? true : undefined));
-      const cancels = (await control.calls({ method: 'CancelCustomJob', project: iso.project })).map((c) => (c.request as { name: string }).name);
+      const cancels = (await control.calls({ method: 'CancelCustomJob', project: iso.project })).map(
+        (c) => (c.request as { name: string }).name,
+      );
       expect(cancels).toEqual([late.name]);
     },
     { project: iso },

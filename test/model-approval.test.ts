@@ -17,11 +17,20 @@ const config = testConfig();
 const clients = vertexClients();
 afterAll(() => clients.close());
 
-const partitionOf = () => `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
+const partitionOf = () =>
+  `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
 
 async function train(ctx: WorkerContext, pipeline: string, partition: string, auc = 0.9) {
-  await control.addRule({ match: { project: ctx.project, labels: { 'ct-partition': partition, 'ct-pipeline': pipeline } }, script: { metrics: { auc } } });
-  return startTrainingRun(ctx.client, config, { pipeline, environment: 'models', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+  await control.addRule({
+    match: { project: ctx.project, labels: { 'ct-partition': partition, 'ct-pipeline': pipeline } },
+    script: { metrics: { auc } },
+  });
+  return startTrainingRun(
+    ctx.client,
+    config,
+    { pipeline, environment: 'models', partition, assumeDataReady: true },
+    { taskQueue: ctx.taskQueue },
+  );
 }
 
 const reached = (handle: WorkflowHandle<typeof trainingRun>, phase: TrainingPhase) =>
@@ -33,7 +42,9 @@ const reached = (handle: WorkflowHandle<typeof trainingRun>, phase: TrainingPhas
 /** Version id → its aliases, through the real client. */
 async function aliases(ctx: WorkerContext, pipeline: string): Promise<Record<string, string[]>> {
   try {
-    const [versions] = await clients.models.listModelVersions({ name: `projects/${ctx.project}/locations/us-central1/models/${pipeline}-models` });
+    const [versions] = await clients.models.listModelVersions({
+      name: `projects/${ctx.project}/locations/us-central1/models/${pipeline}-models`,
+    });
     return Object.fromEntries(versions.map((v) => [v.versionId!, [...(v.versionAliases ?? [])].sort()]));
   } catch (err) {
     if ((err as { code?: number }).code === 5) return {}; // no version yet
@@ -48,9 +59,14 @@ test('approve: the candidate waits as `candidate`, an approval promotes it; a se
     const handle = await train(ctx, 'reviewed', partition);
 
     const waiting = await reached(handle, 'awaiting-approval');
-    expect(waiting.gate).toMatchObject({ passed: true, checks: [{ check: 'auc >= 0.8', candidate: 0.9, against: 0.8, passed: true }] });
+    expect(waiting.gate).toMatchObject({
+      passed: true,
+      checks: [{ check: 'auc >= 0.8', candidate: 0.9, against: 0.8, passed: true }],
+    });
     expect(waiting.model!.aliases).toEqual(['candidate']);
-    expect(waiting.model!.consoleUrl).toContain(`/models/reviewed-models/versions/${waiting.model!.version}?project=${ctx.project}`);
+    expect(waiting.model!.consoleUrl).toContain(
+      `/models/reviewed-models/versions/${waiting.model!.version}?project=${ctx.project}`,
+    );
     expect((await aliases(ctx, 'reviewed'))[waiting.model!.version]).not.toContain('champion');
     // The UI's current details show the verdict, the numbers and the version's console link.
     const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
@@ -59,16 +75,30 @@ test('approve: the candidate waits as `candidate`, an approval promotes it; a se
     expect(meta.currentDetails).toContain(`[open in the Model Registry](${waiting.model!.consoleUrl})`);
 
     const ack = await decideCandidate(ctx.client, config, run, 'approve', { by: 'alice', reason: 'looks good on JP' });
-    expect(ack).toEqual({ workflowId: `training:models:reviewed:all:${partition}`, decision: 'approved', modelVersion: `${waiting.model!.name}@${waiting.model!.version}` });
+    expect(ack).toEqual({
+      workflowId: `training:models:reviewed:all:${partition}`,
+      decision: 'approved',
+      modelVersion: `${waiting.model!.name}@${waiting.model!.version}`,
+    });
     expect(waiting.model!.name).toMatch(/^projects\/[0-9]+\/locations\/us-central1\/models\/reviewed-models$/);
-    await expect(decideCandidate(ctx.client, config, run, 'approve', { by: 'bob' })).rejects.toThrow(/approve refused: run training:models:reviewed:all:\S+ (was already approved by alice at |has finished: succeeded; its candidate was approved by alice)/);
+    await expect(decideCandidate(ctx.client, config, run, 'approve', { by: 'bob' })).rejects.toThrow(
+      /approve refused: run training:models:reviewed:all:\S+ (was already approved by alice at |has finished: succeeded; its candidate was approved by alice)/,
+    );
 
     const result = await handle.result();
     await maybeSaveHistory(handle, 'training-run-approved');
-    expect(result).toMatchObject({ status: 'succeeded', approval: { decision: 'approved', by: 'alice', reason: 'looks good on JP' }, model: { aliases: ['candidate', 'champion'] } });
-    expect((await aliases(ctx, 'reviewed'))[result.model!.version]).toEqual(expect.arrayContaining(['candidate', 'champion']));
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      approval: { decision: 'approved', by: 'alice', reason: 'looks good on JP' },
+      model: { aliases: ['candidate', 'champion'] },
+    });
+    expect((await aliases(ctx, 'reviewed'))[result.model!.version]).toEqual(
+      expect.arrayContaining(['candidate', 'champion']),
+    );
     // Finished: nothing is waiting any more.
-    await expect(decideCandidate(ctx.client, config, run, 'reject', { by: 'bob', reason: 'late' })).rejects.toThrow(/reject refused: run training:models:reviewed:all:\S+ has finished: succeeded; its candidate was approved by alice at /);
+    await expect(decideCandidate(ctx.client, config, run, 'reject', { by: 'bob', reason: 'late' })).rejects.toThrow(
+      /reject refused: run training:models:reviewed:all:\S+ has finished: succeeded; its candidate was approved by alice at /,
+    );
   });
 });
 
@@ -80,23 +110,39 @@ test('reject: champion stays where it was; the result says who rejected and why;
     const waiting = await reached(handle, 'awaiting-approval');
     const before = await aliases(ctx, 'reviewed');
 
-    await expect(decideCandidate(ctx.client, config, run, 'reject', { by: 'carol' })).rejects.toThrow('a reject must say why (--reason)');
+    await expect(decideCandidate(ctx.client, config, run, 'reject', { by: 'carol' })).rejects.toThrow(
+      'a reject must say why (--reason)',
+    );
     await expect(decideCandidate(ctx.client, config, run, 'approve', { by: '  ' })).rejects.toThrow(/say who decides/);
     await decideCandidate(ctx.client, config, run, 'reject', { by: 'carol', reason: 'drift in US traffic' });
 
     const result = await handle.result();
-    expect(result).toMatchObject({ status: 'rejected', reason: 'rejected by carol: drift in US traffic', approval: { decision: 'rejected', by: 'carol' }, model: { version: waiting.model!.version, aliases: ['candidate'] } });
-    expect(Object.entries(await aliases(ctx, 'reviewed')).filter(([, a]) => a.includes('champion'))).toEqual(Object.entries(before).filter(([, a]) => a.includes('champion')));
+    expect(result).toMatchObject({
+      status: 'rejected',
+      reason: 'rejected by carol: drift in US traffic',
+      approval: { decision: 'rejected', by: 'carol' },
+      model: { version: waiting.model!.version, aliases: ['candidate'] },
+    });
+    expect(Object.entries(await aliases(ctx, 'reviewed')).filter(([, a]) => a.includes('champion'))).toEqual(
+      Object.entries(before).filter(([, a]) => a.includes('champion')),
+    );
   });
 });
 
 test('an approve for a run that is not waiting for approval is refused with its phase', async () => {
   await withWorker(async (ctx) => {
     const partition = partitionOf();
-    await control.addRule({ match: { project: ctx.project, labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING' } });
+    await control.addRule({
+      match: { project: ctx.project, labels: { 'ct-partition': partition } },
+      script: { holdIn: 'RUNNING' },
+    });
     const handle = await train(ctx, 'reviewed', partition);
     await reached(handle, 'running');
-    await expect(decideCandidate(ctx.client, config, { pipeline: 'reviewed', environment: 'models', partition }, 'approve', { by: 'alice' })).rejects.toThrow(
+    await expect(
+      decideCandidate(ctx.client, config, { pipeline: 'reviewed', environment: 'models', partition }, 'approve', {
+        by: 'alice',
+      }),
+    ).rejects.toThrow(
       /approve refused: run training:models:reviewed:all:\S+ is not waiting for approval: it is running/,
     );
     await handle.cancel();
@@ -124,11 +170,22 @@ test('cancel while waiting for approval: the run ends cancelled and no alias mov
 
 test('silence: after the timeout one pipeline rejects and the other promotes, as configured', async () => {
   await withWorker(async (ctx) => {
-    const [rejects, promotes] = await Promise.all([train(ctx, 'silence-rejects', partitionOf()), train(ctx, 'silence-promotes', partitionOf())]);
+    const [rejects, promotes] = await Promise.all([
+      train(ctx, 'silence-rejects', partitionOf()),
+      train(ctx, 'silence-promotes', partitionOf()),
+    ]);
     const [r, p] = await Promise.all([rejects.result(), promotes.result()]);
-    expect(r).toMatchObject({ status: 'rejected', approval: { decision: 'timed-out' }, model: { aliases: ['candidate'] } });
+    expect(r).toMatchObject({
+      status: 'rejected',
+      approval: { decision: 'timed-out' },
+      model: { aliases: ['candidate'] },
+    });
     expect(r.reason).toBe('rejected: no decision within 2s; the config says reject');
-    expect(p).toMatchObject({ status: 'succeeded', approval: { decision: 'timed-out' }, model: { aliases: ['candidate', 'champion'] } });
+    expect(p).toMatchObject({
+      status: 'succeeded',
+      approval: { decision: 'timed-out' },
+      model: { aliases: ['candidate', 'champion'] },
+    });
     expect((await aliases(ctx, 'silence-promotes'))[p.model!.version]).toContain('champion');
     expect(Object.values(await aliases(ctx, 'silence-rejects')).flat()).not.toContain('champion');
   });
@@ -136,7 +193,23 @@ test('silence: after the timeout one pipeline rejects and the other promotes, as
 
 test('bad decisions are refused before they reach a run', async () => {
   await withWorker(async (ctx) => {
-    await expect(decideCandidate(ctx.client, config, { pipeline: 'nope', environment: 'models', partition: '2030-01-01' }, 'approve', { by: 'a' })).rejects.toThrow(TrainingRequestError);
-    await expect(decideCandidate(ctx.client, config, { pipeline: 'reviewed', environment: 'models', partition: 'yesterday' }, 'approve', { by: 'a' })).rejects.toThrow(/partition "yesterday" is not daily/);
+    await expect(
+      decideCandidate(
+        ctx.client,
+        config,
+        { pipeline: 'nope', environment: 'models', partition: '2030-01-01' },
+        'approve',
+        { by: 'a' },
+      ),
+    ).rejects.toThrow(TrainingRequestError);
+    await expect(
+      decideCandidate(
+        ctx.client,
+        config,
+        { pipeline: 'reviewed', environment: 'models', partition: 'yesterday' },
+        'approve',
+        { by: 'a' },
+      ),
+    ).rejects.toThrow(/partition "yesterday" is not daily/);
   });
 });

@@ -33,7 +33,10 @@ test('the champion must be beaten by the configured margin, in the right directi
 });
 
 test('the first model of a pipeline (no champion yet) passes the champion check', () => {
-  const v = evaluateGate({ thresholds, champion: { metric: 'auc', higherIsBetter: true, minImprovement: 0 } }, { auc: 0.85, rmse: 3 });
+  const v = evaluateGate(
+    { thresholds, champion: { metric: 'auc', higherIsBetter: true, minImprovement: 0 } },
+    { auc: 0.85, rmse: 3 },
+  );
   expect(v.passed).toBe(true);
   expect(v.checks.at(-1)!.check).toBe('auc vs champion (none yet)');
 });

@@ -17,15 +17,27 @@ test('first model promoted; worse candidates rejected with the numbers; a better
     const year = randomInt(30, 99);
     const run = async (day: number, auc: number): Promise<TrainingRunResult> => {
       const partition = `20${year}-01-0${day}`;
-      await control.addRule({ match: { project: ctx.project, labels: { 'ct-partition': partition } }, script: { metrics: { auc, rmse: 2 } } });
-      const handle = await startTrainingRun(ctx.client, config, { pipeline: 'scored', environment: 'models', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+      await control.addRule({
+        match: { project: ctx.project, labels: { 'ct-partition': partition } },
+        script: { metrics: { auc, rmse: 2 } },
+      });
+      const handle = await startTrainingRun(
+        ctx.client,
+        config,
+        { pipeline: 'scored', environment: 'models', partition, assumeDataReady: true },
+        { taskQueue: ctx.taskQueue },
+      );
       const result = await handle.result();
       if (day === 4) await maybeSaveHistory(handle, 'training-run-published');
       return result;
     };
 
     const first = await run(1, 0.9);
-    expect(first).toMatchObject({ status: 'succeeded', model: { version: '1', aliases: ['candidate', 'champion'] }, gate: { passed: true } });
+    expect(first).toMatchObject({
+      status: 'succeeded',
+      model: { version: '1', aliases: ['candidate', 'champion'] },
+      gate: { passed: true },
+    });
     expect(first.gate!.checks.map((c) => c.check)).toEqual(['auc >= 0.8', 'auc vs champion (none yet)']);
     const modelName = first.model!.name;
     expect(modelName).toMatch(/\/models\/scored-models$/);
@@ -47,17 +59,36 @@ test('first model promoted; worse candidates rejected with the numbers; a better
       ['1', ['default']],
       ['2', ['candidate', 'champion']],
     ]);
-    expect(versions[1]!.labels).toMatchObject({ 'ct-pipeline': 'scored', 'ct-partition': `20${year}-01-04`, 'ct-run': better.job!.id });
+    expect(versions[1]!.labels).toMatchObject({
+      'ct-pipeline': 'scored',
+      'ct-partition': `20${year}-01-04`,
+      'ct-run': better.job!.id,
+    });
 
-    const [manifest] = await ctx.storage.bucket('ct-test-bucket').file(`models/${ctx.project}/scored/models/manifest.json`).download();
-    expect(JSON.parse(manifest.toString())).toMatchObject({ model: modelName, version: '2', metrics: { auc: 0.95, rmse: 2 }, partition: `20${year}-01-04`, trainingJob: better.job!.name });
-    const [flag] = await ctx.storage.bucket('ct-test-bucket').file(`models/${ctx.project}/scored/models/_READY`).download();
+    const [manifest] = await ctx.storage
+      .bucket('ct-test-bucket')
+      .file(`models/${ctx.project}/scored/models/manifest.json`)
+      .download();
+    expect(JSON.parse(manifest.toString())).toMatchObject({
+      model: modelName,
+      version: '2',
+      metrics: { auc: 0.95, rmse: 2 },
+      partition: `20${year}-01-04`,
+      trainingJob: better.job!.name,
+    });
+    const [flag] = await ctx.storage
+      .bucket('ct-test-bucket')
+      .file(`models/${ctx.project}/scored/models/_READY`)
+      .download();
     expect(flag.toString().trim()).toBe(`${modelName}@2`);
 
     // The run that made a version is found by it.
     const found = await eventually(async () => {
       const ids: string[] = [];
-      for await (const w of ctx.client.workflow.list({ query: `modelVersion = "scored-models@2" AND partition = "20${year}-01-04"` })) ids.push(w.workflowId);
+      for await (const w of ctx.client.workflow.list({
+        query: `modelVersion = "scored-models@2" AND partition = "20${year}-01-04"`,
+      }))
+        ids.push(w.workflowId);
       return ids.length ? ids : undefined;
     });
     expect(found).toEqual([`training:models:scored:all:20${year}-01-04`]);

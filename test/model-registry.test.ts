@@ -6,7 +6,9 @@ import { uniqueProject, vertexClients } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 
 const env = testStack();
-const vertex = createVertexClientFactory({ VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}` });
+const vertex = createVertexClientFactory({
+  VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
+});
 const registry = createModelRegistryActivities({ vertex });
 const clients = vertexClients();
 afterAll(() => Promise.all([vertex.close(), clients.close()]));
@@ -39,7 +41,12 @@ test('the first run creates the model; a retried registration reuses its version
   expect(await registry.registerCandidate(request(project, runA, { auc: 0.9 }))).toEqual({ ...first, reused: true });
 
   await registry.promoteVersion({ region: 'us-central1', model: first.model, versionId: '1', aliases: ['champion'] });
-  expect(await registry.findChampion(ref)).toMatchObject({ model: first.model, version: '1', metrics: { auc: 0.9 }, aliases: ['default', 'candidate', 'champion'] });
+  expect(await registry.findChampion(ref)).toMatchObject({
+    model: first.model,
+    version: '1',
+    metrics: { auc: 0.9 },
+    aliases: ['default', 'candidate', 'champion'],
+  });
 
   const runB = `run-${randomUUID().slice(0, 8)}`;
   const second = await registry.registerCandidate(request(project, runB, { auc: 0.93 }));

@@ -20,17 +20,38 @@ test('worker SIGKILLed mid-submit in a fan-out and restarted: the retry finds th
   const storage = testStorage();
   for (const s of segments) {
     const [country, sns] = s.split('-');
-    await storage.bucket('ct-test-bucket').file(`predict-in/predicted/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`).save('{"user":1}\n', { resumable: false });
+    await storage
+      .bucket('ct-test-bucket')
+      .file(`predict-in/predicted/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`)
+      .save('{"user":1}\n', { resumable: false });
   }
   const { client, close } = await connectTestClient();
   let worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath });
   try {
     // A champion to predict with.
-    await (await startTrainingRun(client, iso.config, { pipeline: 'predicted', environment: 'predict', partition, assumeDataReady: true }, { taskQueue })).result();
+    await (
+      await startTrainingRun(
+        client,
+        iso.config,
+        { pipeline: 'predicted', environment: 'predict', partition, assumeDataReady: true },
+        { taskQueue },
+      )
+    ).result();
     // The first two creates (the window holds 2) are stored at once and answered only after 30 s:
     // the worker dies before it hears either.
-    await control.addFault({ method: 'CreateBatchPredictionJob', project: iso.project, mode: 'delay', delayMs: 30_000, times: 2 });
-    const handle = await startPredictionRun(client, iso.config, { pipeline: 'predicted', environment: 'predict', partition, segments }, { taskQueue });
+    await control.addFault({
+      method: 'CreateBatchPredictionJob',
+      project: iso.project,
+      mode: 'delay',
+      delayMs: 30_000,
+      times: 2,
+    });
+    const handle = await startPredictionRun(
+      client,
+      iso.config,
+      { pipeline: 'predicted', environment: 'predict', partition, segments },
+      { taskQueue },
+    );
     const inFlight = await eventually(async () => {
       const made = await control.jobs({ kind: 'batchPredictionJob', project: iso.project });
       return made.length === 2 ? made : undefined;
@@ -50,7 +71,13 @@ test('worker SIGKILLed mid-submit in a fan-out and restarted: the retry finds th
       expect(summary.segments.find((s) => s.segment === segment)?.job).toBe(made.name);
     }
     // One create per segment: the dead worker's two (answered late) and four more; the retries created nothing.
-    await eventually(async () => ((await control.calls({ method: 'CreateBatchPredictionJob', project: iso.project })).length === 6 ? true : undefined), 40_000);
+    await eventually(
+      async () =>
+        (await control.calls({ method: 'CreateBatchPredictionJob', project: iso.project })).length === 6
+          ? true
+          : undefined,
+      40_000,
+    );
   } finally {
     await worker.stop();
     await close();

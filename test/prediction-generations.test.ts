@@ -29,14 +29,18 @@ let vertex: ReturnType<typeof vertexClients>;
 beforeAll(() => (vertex = vertexClients()));
 afterAll(() => vertex.close());
 
-const projectOf = (pipeline: string, environment: string) => config.pipelines[pipeline]!.environments[environment]!.project;
+const projectOf = (pipeline: string, environment: string) =>
+  config.pipelines[pipeline]!.environments[environment]!.project;
 const modelIdOf = (pipeline: string, environment: string) => `${pipeline}-${environment}`;
 
 async function seedInputs(ctx: WorkerContext, pipeline: string, segments: string[]) {
   await Promise.all(
     segments.map((s) => {
       const [country, sns] = s.split('-');
-      return ctx.storage.bucket('ct-test-bucket').file(`predict-in/${pipeline}/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`).save(`${JSON.stringify({ user: s })}\n`, { resumable: false });
+      return ctx.storage
+        .bucket('ct-test-bucket')
+        .file(`predict-in/${pipeline}/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`)
+        .save(`${JSON.stringify({ user: s })}\n`, { resumable: false });
     }),
   );
 }
@@ -52,16 +56,28 @@ async function promote(pipeline: string, environment: string): Promise<string> {
   const [op] = await vertex.models.uploadModel({
     parent: parentOf(project),
     ...(existing ? { parentModel: existing } : { modelId }),
-    model: { displayName: modelId, artifactUri: `gs://ct-test-bucket/models/${modelId}`, containerSpec: { imageUri: 'us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest' } },
+    model: {
+      displayName: modelId,
+      artifactUri: `gs://ct-test-bucket/models/${modelId}`,
+      containerSpec: { imageUri: 'us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest' },
+    },
   });
   const [done] = await op.promise();
-  await vertex.models.mergeVersionAliases({ name: `${done.model!}@${done.modelVersionId!}`, versionAliases: ['champion'] });
+  await vertex.models.mergeVersionAliases({
+    name: `${done.model!}@${done.modelVersionId!}`,
+    versionAliases: ['champion'],
+  });
   const [champion] = await vertex.models.getModel({ name: `${done.model!}@champion` });
   return `${champion.name!}@${champion.versionId!}`;
 }
 
 const jobsOf = async (pipeline: string, environment: string): Promise<JobView[]> =>
-  (await control.jobs({ kind: 'batchPredictionJob', labels: { 'ct-pipeline': pipeline, 'ct-environment': environment, 'ct-partition': partition } })).sort((a, b) => a.createTime.localeCompare(b.createTime));
+  (
+    await control.jobs({
+      kind: 'batchPredictionJob',
+      labels: { 'ct-pipeline': pipeline, 'ct-environment': environment, 'ct-partition': partition },
+    })
+  ).sort((a, b) => a.createTime.localeCompare(b.createTime));
 const segmentOf = (j: JobView) => `${j.labels['ct-country']}-${j.labels['ct-sns']}`;
 const stateOf = (j: JobView) => j.state.replace('JOB_STATE_', '');
 /** Each job's state by its segment (creates within a generation race each other); a segment with two jobs fails. */
@@ -70,7 +86,8 @@ async function outcomes(pipeline: string, environment: string) {
   expect(new Set(jobs.map(segmentOf)).size).toBe(jobs.length);
   return Object.fromEntries(jobs.map((j) => [segmentOf(j), stateOf(j)]));
 }
-const running = async (pipeline: string, environment: string) => (await jobsOf(pipeline, environment)).filter((j) => stateOf(j) === 'RUNNING');
+const running = async (pipeline: string, environment: string) =>
+  (await jobsOf(pipeline, environment)).filter((j) => stateOf(j) === 'RUNNING');
 
 /** Waits until exactly these segments' jobs are held RUNNING (and no other job is). */
 async function heldRunning(pipeline: string, environment: string, segments: string[]): Promise<JobView[]> {
@@ -83,7 +100,8 @@ async function heldRunning(pipeline: string, environment: string, segments: stri
 /** Run ids of the workflow's chain so far, oldest first: one per generation. */
 async function generationsOf(ctx: WorkerContext, handle: WorkflowHandle<typeof predictionRun>) {
   const runs: { runId: string; status: string; startTime: Date }[] = [];
-  for await (const w of ctx.client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) runs.push({ runId: w.runId, status: w.status.name, startTime: w.startTime });
+  for await (const w of ctx.client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` }))
+    runs.push({ runId: w.runId, status: w.status.name, startTime: w.startTime });
   return runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
 }
 
@@ -92,7 +110,9 @@ test('prediction.childrenPerRun: 250 unless set, and a value outside 1–1,000 i
   expect(config.pipelines.generations!.prediction!.childrenPerRun).toBe(2);
   const fixture = readFileSync(testConfigPath, 'utf8');
   for (const bad of ['0', '1001', '2.5']) {
-    expect(() => parseConfig(fixture.replace('childrenPerRun: 2', `childrenPerRun: ${bad}`), 'pipelines.yaml')).toThrow(/pipelines\.generations\.prediction\.childrenPerRun: /);
+    expect(() => parseConfig(fixture.replace('childrenPerRun: 2', `childrenPerRun: ${bad}`), 'pipelines.yaml')).toThrow(
+      /pipelines\.generations\.prediction\.childrenPerRun: /,
+    );
   }
 });
 
@@ -101,8 +121,17 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
   await withFixtureWorker(async (ctx) => {
     const model = await promote(pipeline, environment);
     await seedInputs(ctx, pipeline, SEGMENTS);
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 5 });
-    const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition }, { taskQueue: ctx.taskQueue });
+    await control.addRule({
+      match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
+      script: { holdIn: 'RUNNING' },
+      times: 5,
+    });
+    const handle = await startPredictionRun(
+      ctx.client,
+      config,
+      { pipeline, environment, partition },
+      { taskQueue: ctx.taskQueue },
+    );
 
     // Generation 1 starts the first two segments, no more, even with room for none else anyway.
     for (const j of await heldRunning(pipeline, environment, SEGMENTS.slice(0, 2))) await control.advance(j.name);
@@ -114,15 +143,30 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
     });
     expect(progress).toMatchObject({ total: 5, succeeded: 2, running: 2, pending: 1, failed: 0, cancelled: 0 });
     // Visibility lags the runs themselves: wait for it to show the chain so far.
-    await eventually(async () => ((await generationsOf(ctx, handle)).map((r) => r.status).sort().join() === 'CONTINUED_AS_NEW,RUNNING' ? true : undefined));
+    await eventually(async () =>
+      (await generationsOf(ctx, handle))
+        .map((r) => r.status)
+        .sort()
+        .join() === 'CONTINUED_AS_NEW,RUNNING'
+        ? true
+        : undefined,
+    );
     for (const j of gen2) await control.advance(j.name);
     for (const j of await heldRunning(pipeline, environment, SEGMENTS.slice(4))) await control.advance(j.name);
 
     const summary = await handle.result();
-    expect(summary).toMatchObject({ verdict: 'succeeded', generations: 3, model, progress: { total: 5, succeeded: 5, running: 0, pending: 0, failed: 0 } });
+    expect(summary).toMatchObject({
+      verdict: 'succeeded',
+      generations: 3,
+      model,
+      progress: { total: 5, succeeded: 5, running: 0, pending: 0, failed: 0 },
+    });
     expect(summary.segments.map((s) => s.segment)).toEqual([...SEGMENTS].sort());
     for (const s of summary.segments) expect(s).toMatchObject({ outcome: 'succeeded', state: 'SUCCEEDED', model });
-    const [written] = await ctx.storage.bucket('ct-test-bucket').file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`).download();
+    const [written] = await ctx.storage
+      .bucket('ct-test-bucket')
+      .file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`)
+      .download();
     expect(JSON.parse(written.toString())).toEqual(summary);
     // One job per segment on Vertex, never a second: no segment ran twice across the generations.
     expect((await jobsOf(pipeline, environment)).map(segmentOf).sort()).toEqual([...SEGMENTS].sort());
@@ -141,24 +185,57 @@ test('cancel in generation 2: its in-flight jobs are cancelled on Vertex, genera
   await withFixtureWorker(async (ctx) => {
     await promote(pipeline, environment);
     await seedInputs(ctx, pipeline, SEGMENTS);
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 5 });
-    const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition }, { taskQueue: ctx.taskQueue });
+    await control.addRule({
+      match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
+      script: { holdIn: 'RUNNING' },
+      times: 5,
+    });
+    const handle = await startPredictionRun(
+      ctx.client,
+      config,
+      { pipeline, environment, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     for (const j of await heldRunning(pipeline, environment, SEGMENTS.slice(0, 2))) await control.advance(j.name);
     await heldRunning(pipeline, environment, SEGMENTS.slice(2, 4));
     // Visibility lags the runs themselves: wait for it to show the chain so far.
-    await eventually(async () => ((await generationsOf(ctx, handle)).map((r) => r.status).sort().join() === 'CONTINUED_AS_NEW,RUNNING' ? true : undefined));
+    await eventually(async () =>
+      (await generationsOf(ctx, handle))
+        .map((r) => r.status)
+        .sort()
+        .join() === 'CONTINUED_AS_NEW,RUNNING'
+        ? true
+        : undefined,
+    );
 
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    expect(await outcomes(pipeline, environment)).toEqual({ 'jp-instagram': 'SUCCEEDED', 'us-instagram': 'SUCCEEDED', 'br-instagram': 'CANCELLED', 'de-instagram': 'CANCELLED' });
+    expect(await outcomes(pipeline, environment)).toEqual({
+      'jp-instagram': 'SUCCEEDED',
+      'us-instagram': 'SUCCEEDED',
+      'br-instagram': 'CANCELLED',
+      'de-instagram': 'CANCELLED',
+    });
     for (const s of ['br-instagram', 'de-instagram']) {
-      expect((await ctx.client.workflow.getHandle(`${handle.workflowId}:${s}`).describe()).status.name).toBe('CANCELLED');
+      expect((await ctx.client.workflow.getHandle(`${handle.workflowId}:${s}`).describe()).status.name).toBe(
+        'CANCELLED',
+      );
     }
-    const [written] = await ctx.storage.bucket('ct-test-bucket').file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`).download();
+    const [written] = await ctx.storage
+      .bucket('ct-test-bucket')
+      .file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`)
+      .download();
     const summary = JSON.parse(written.toString()) as PredictionSummary;
-    expect(summary).toMatchObject({ verdict: 'cancelled', generations: 2, progress: { total: 5, succeeded: 2, cancelled: 3, running: 0, pending: 0 } });
-    expect(summary.segments.find((s) => s.segment === 'fr-instagram')).toMatchObject({ outcome: 'cancelled', error: 'not started: the run was cancelled' });
+    expect(summary).toMatchObject({
+      verdict: 'cancelled',
+      generations: 2,
+      progress: { total: 5, succeeded: 2, cancelled: 3, running: 0, pending: 0 },
+    });
+    expect(summary.segments.find((s) => s.segment === 'fr-instagram')).toMatchObject({
+      outcome: 'cancelled',
+      error: 'not started: the run was cancelled',
+    });
   });
 });
 
@@ -168,18 +245,55 @@ test('fail-fast in generation 2: the failure cancels its sibling, the last gener
     await promote(pipeline, environment);
     await seedInputs(ctx, pipeline, SEGMENTS);
     const project = projectOf(pipeline, environment);
-    await control.addRule({ match: { kind: 'batchPredictionJob', project, labels: { 'ct-country': 'br' } }, script: { outcome: 'FAILED', error: { code: 13, message: 'container crashed' }, runningMs: 500 }, times: 1 });
-    await control.addRule({ match: { kind: 'batchPredictionJob', project, labels: { 'ct-country': 'de' } }, script: { runningMs: 60_000 }, times: 1 });
-    const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition }, { taskQueue: ctx.taskQueue });
+    await control.addRule({
+      match: { kind: 'batchPredictionJob', project, labels: { 'ct-country': 'br' } },
+      script: { outcome: 'FAILED', error: { code: 13, message: 'container crashed' }, runningMs: 500 },
+      times: 1,
+    });
+    await control.addRule({
+      match: { kind: 'batchPredictionJob', project, labels: { 'ct-country': 'de' } },
+      script: { runningMs: 60_000 },
+      times: 1,
+    });
+    const handle = await startPredictionRun(
+      ctx.client,
+      config,
+      { pipeline, environment, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause?.message).toMatch(/^fail-fast: br-instagram failed \(br-instagram: BatchPredictionJob \d+ ended FAILED: container crashed\)/);
-    const [written] = await ctx.storage.bucket('ct-test-bucket').file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`).download();
+    expect((err as WorkflowFailedError).cause?.message).toMatch(
+      /^fail-fast: br-instagram failed \(br-instagram: BatchPredictionJob \d+ ended FAILED: container crashed\)/,
+    );
+    const [written] = await ctx.storage
+      .bucket('ct-test-bucket')
+      .file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`)
+      .download();
     const summary = JSON.parse(written.toString()) as PredictionSummary;
-    expect(summary).toMatchObject({ verdict: 'failed', generations: 2, progress: { total: 5, succeeded: 2, failed: 1, cancelled: 2 } });
-    expect(summary.segments.find((s) => s.segment === 'fr-instagram')).toMatchObject({ outcome: 'cancelled', error: 'not started: fail-fast stopped the run' });
-    expect(await outcomes(pipeline, environment)).toEqual({ 'jp-instagram': 'SUCCEEDED', 'us-instagram': 'SUCCEEDED', 'br-instagram': 'FAILED', 'de-instagram': 'CANCELLED' });
-    await eventually(async () => ((await generationsOf(ctx, handle)).map((r) => r.status).sort().join() === 'CONTINUED_AS_NEW,FAILED' ? true : undefined));
+    expect(summary).toMatchObject({
+      verdict: 'failed',
+      generations: 2,
+      progress: { total: 5, succeeded: 2, failed: 1, cancelled: 2 },
+    });
+    expect(summary.segments.find((s) => s.segment === 'fr-instagram')).toMatchObject({
+      outcome: 'cancelled',
+      error: 'not started: fail-fast stopped the run',
+    });
+    expect(await outcomes(pipeline, environment)).toEqual({
+      'jp-instagram': 'SUCCEEDED',
+      'us-instagram': 'SUCCEEDED',
+      'br-instagram': 'FAILED',
+      'de-instagram': 'CANCELLED',
+    });
+    await eventually(async () =>
+      (await generationsOf(ctx, handle))
+        .map((r) => r.status)
+        .sort()
+        .join() === 'CONTINUED_AS_NEW,FAILED'
+        ? true
+        : undefined,
+    );
   });
 });
 
@@ -188,8 +302,17 @@ test('one model per run: a champion promoted while segments still queue changes 
   await withFixtureWorker(async (ctx) => {
     const pinned = await promote(pipeline, environment);
     await seedInputs(ctx, pipeline, SEGMENTS);
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 5 });
-    const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition }, { taskQueue: ctx.taskQueue });
+    await control.addRule({
+      match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
+      script: { holdIn: 'RUNNING' },
+      times: 5,
+    });
+    const handle = await startPredictionRun(
+      ctx.client,
+      config,
+      { pipeline, environment, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     const first = await heldRunning(pipeline, environment, SEGMENTS.slice(0, 2));
 
     // Three segments have not started yet (two of them in later generations): a new champion now.
@@ -205,7 +328,9 @@ test('one model per run: a champion promoted while segments still queue changes 
     // What Vertex was asked to run: every job with the pinned version.
     const jobs = await jobsOf(pipeline, environment);
     expect(jobs).toHaveLength(5);
-    const models = await Promise.all(jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model));
+    const models = await Promise.all(
+      jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model),
+    );
     expect(models).toEqual(Array(5).fill(pinned));
   });
 });
@@ -215,28 +340,54 @@ test('with maxAge and no fresh champion at the start: the version the first segm
   const segments = SEGMENTS.slice(0, 3);
   await withFixtureWorker(async (ctx) => {
     await seedInputs(ctx, pipeline, segments);
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) }, script: { holdIn: 'RUNNING' }, times: 3 });
-    const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition, segments }, { taskQueue: ctx.taskQueue });
+    await control.addRule({
+      match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
+      script: { holdIn: 'RUNNING' },
+      times: 3,
+    });
+    const handle = await startPredictionRun(
+      ctx.client,
+      config,
+      { pipeline, environment, partition, segments },
+      { taskQueue: ctx.taskQueue },
+    );
     // One at a time: jp-instagram looks at the registry (nothing there) and waits for model-ready.
     const first = ctx.client.workflow.getHandle(`${handle.workflowId}:jp-instagram`);
     await eventually(async () => {
-      for await (const _ of ctx.client.workflow.list({ query: `awaitingModel = "${environment}/${pipeline}/all" AND WorkflowId = "${first.workflowId}"` })) return true;
+      for await (const _ of ctx.client.workflow.list({
+        query: `awaitingModel = "${environment}/${pipeline}/all" AND WorkflowId = "${first.workflowId}"`,
+      }))
+        return true;
       return undefined;
     }, 30_000);
     const announced = await promote(pipeline, environment);
     const [model, version] = announced.split('@') as [string, string];
-    await first.signal(modelReadySignal, { environment, pipeline, segment: null, model, version, modelVersionName: announced, aliases: ['champion'], metrics: {}, partition, trainedAt: new Date().toISOString() });
+    await first.signal(modelReadySignal, {
+      environment,
+      pipeline,
+      segment: null,
+      model,
+      version,
+      modelVersionName: announced,
+      aliases: ['champion'],
+      metrics: {},
+      partition,
+      trainedAt: new Date().toISOString(),
+    });
     const [job] = await heldRunning(pipeline, environment, ['jp-instagram']);
     // A newer champion, fresh too, before the other segments start (one of them in generation 2).
     expect(await promote(pipeline, environment)).not.toBe(announced);
     await control.advance(job!.name);
-    for (const s of segments.slice(1)) for (const j of await heldRunning(pipeline, environment, [s])) await control.advance(j.name);
+    for (const s of segments.slice(1))
+      for (const j of await heldRunning(pipeline, environment, [s])) await control.advance(j.name);
     const summary = await handle.result();
 
     expect(summary).toMatchObject({ verdict: 'succeeded', generations: 2, model: announced });
     expect(summary.segments.map((s) => [s.segment, s.model])).toEqual([...segments].sort().map((s) => [s, announced]));
     const jobs = await jobsOf(pipeline, environment);
-    expect(await Promise.all(jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model))).toEqual(Array(3).fill(announced));
+    expect(
+      await Promise.all(jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model)),
+    ).toEqual(Array(3).fill(announced));
   });
 });
 
@@ -245,12 +396,20 @@ test('no model: each segment waits its waitTimeout for a fresh one, then fails w
   const segments = ['jp-instagram', 'jp-tiktok'];
   await withFixtureWorker(async (ctx) => {
     await seedInputs(ctx, pipeline, segments);
-    const handle = await startPredictionRun(ctx.client, config, { pipeline, environment, partition }, { taskQueue: ctx.taskQueue });
+    const handle = await startPredictionRun(
+      ctx.client,
+      config,
+      { pipeline, environment, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     const summary = await handle.result();
     expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 2, failed: 2, succeeded: 0 } });
     expect(summary.model).toBeUndefined();
     for (const s of summary.segments) {
-      expect(s).toMatchObject({ outcome: 'failed', error: `no model to predict ${s.segment} with: there is no champion yet (want one registered in the last 1h)` });
+      expect(s).toMatchObject({
+        outcome: 'failed',
+        error: `no model to predict ${s.segment} with: there is no champion yet (want one registered in the last 1h)`,
+      });
       expect(s.job).toBeUndefined();
       const child = await ctx.client.workflow.getHandle(`${handle.workflowId}:${s.segment}`).describe();
       expect(child.status.name).toBe('FAILED');

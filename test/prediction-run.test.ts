@@ -22,7 +22,17 @@ beforeEach(() => (iso = isolatedProject()));
 afterEach(() => iso.cleanup());
 const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
 const ENV = 'predict';
-const MATRIX = ['br-instagram', 'br-tiktok', 'br-youtube', 'jp-instagram', 'jp-tiktok', 'jp-youtube', 'us-instagram', 'us-tiktok', 'us-youtube'];
+const MATRIX = [
+  'br-instagram',
+  'br-tiktok',
+  'br-youtube',
+  'jp-instagram',
+  'jp-tiktok',
+  'jp-youtube',
+  'us-instagram',
+  'us-tiktok',
+  'us-youtube',
+];
 const year = randomInt(30, 99);
 let day = 0;
 const nextPartition = () => `20${year}-0${1 + Math.floor(day / 28)}-${String(1 + (day++ % 28)).padStart(2, '0')}`;
@@ -32,19 +42,34 @@ async function seedInputs(ctx: WorkerContext, pipeline: string, partition: strin
     segments.map((s) => {
       const [country, sns] = s.split('-');
       const lines = [1, 2, 3].map((i) => JSON.stringify({ user: `${s}-${i}`, followers: i * 100 })).join('\n');
-      return ctx.storage.bucket('ct-test-bucket').file(`predict-in/${pipeline}/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`).save(`${lines}\n`, { resumable: false });
+      return ctx.storage
+        .bucket('ct-test-bucket')
+        .file(`predict-in/${pipeline}/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`)
+        .save(`${lines}\n`, { resumable: false });
     }),
   );
 }
 
 async function champion(ctx: WorkerContext, pipeline: string) {
-  const run = await startTrainingRun(ctx.client, iso.config, { pipeline, environment: ENV, partition: nextPartition(), assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+  const run = await startTrainingRun(
+    ctx.client,
+    iso.config,
+    { pipeline, environment: ENV, partition: nextPartition(), assumeDataReady: true },
+    { taskQueue: ctx.taskQueue },
+  );
   const r = await run.result();
   expect(r.model?.aliases).toContain('champion');
   return r.model!;
 }
 
-const jobsOf = async (pipeline: string, partition: string) => (await control.jobs({ kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-pipeline': pipeline, 'ct-partition': partition } })).sort((a, b) => a.createTime.localeCompare(b.createTime));
+const jobsOf = async (pipeline: string, partition: string) =>
+  (
+    await control.jobs({
+      kind: 'batchPredictionJob',
+      project: iso.project,
+      labels: { 'ct-pipeline': pipeline, 'ct-partition': partition },
+    })
+  ).sort((a, b) => a.createTime.localeCompare(b.createTime));
 const segmentOf = (j: JobView) => `${j.labels['ct-country']}-${j.labels['ct-sns']}`;
 
 test('3 × 3 end to end: outputs in GCS, exactly 2 jobs at once at the peak, summary returned and written', async () => {
@@ -53,27 +78,69 @@ test('3 × 3 end to end: outputs in GCS, exactly 2 jobs at once at the peak, sum
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
     // Jobs run 8 s: creates paced 2 s apart alone would have 3 or more alive at once, so the window's bound shows.
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' } }, script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 8_000 } });
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project }, script: { runningMs: 8_000 } });
+    await control.addRule({
+      match: {
+        kind: 'batchPredictionJob',
+        project: iso.project,
+        labels: { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' },
+      },
+      script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 8_000 },
+    });
+    await control.addRule({
+      match: { kind: 'batchPredictionJob', project: iso.project },
+      script: { runningMs: 8_000 },
+    });
     // One segment's job loses an instance: PARTIALLY_SUCCEEDED counts as succeeded by this pipeline's policy.
-    const handle = await startPredictionRun(ctx.client, iso.config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    const handle = await startPredictionRun(
+      ctx.client,
+      iso.config,
+      { pipeline: 'predicted', environment: ENV, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     const summary = await handle.result();
     await maybeSaveHistory(handle, 'prediction-run-succeeded');
-    await maybeSaveHistory(ctx.client.workflow.getHandle(`prediction:${ENV}:predicted:${partition}:us-tiktok`), 'prediction-segment-partial');
+    await maybeSaveHistory(
+      ctx.client.workflow.getHandle(`prediction:${ENV}:predicted:${partition}:us-tiktok`),
+      'prediction-segment-partial',
+    );
 
-    expect(summary).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 9, failed: 0, pending: 0, running: 0 } });
+    expect(summary).toMatchObject({
+      verdict: 'succeeded',
+      progress: { total: 9, succeeded: 9, failed: 0, pending: 0, running: 0 },
+    });
     expect(summary.segments.map((s) => s.segment)).toEqual(MATRIX);
     for (const s of summary.segments) expect(s.model).toBe(`${model.name}@${model.version}`);
     const partial = summary.segments.find((s) => s.segment === 'us-tiktok')!;
-    expect(partial).toMatchObject({ outcome: 'succeeded', state: 'PARTIALLY_SUCCEEDED', counts: { successful: 2, failed: 1 } });
-    expect(summary.segments.find((s) => s.segment === 'jp-instagram')).toMatchObject({ state: 'SUCCEEDED', counts: { successful: 3, failed: 0 } });
+    expect(partial).toMatchObject({
+      outcome: 'succeeded',
+      state: 'PARTIALLY_SUCCEEDED',
+      counts: { successful: 2, failed: 1 },
+    });
+    expect(summary.segments.find((s) => s.segment === 'jp-instagram')).toMatchObject({
+      state: 'SUCCEEDED',
+      counts: { successful: 3, failed: 0 },
+    });
 
     // Predictions landed per segment, under the segment's own output prefix.
     const jp = summary.segments.find((s) => s.segment === 'jp-instagram')!;
-    expect(jp.outputUri).toMatch(new RegExp(`^gs://ct-test-bucket/predict-out/predicted/${partition}/JP-instagram/prediction-`));
-    const [predictions] = await ctx.storage.bucket('ct-test-bucket').file(`${jp.outputUri!.replace('gs://ct-test-bucket/', '')}/predictions_0001.jsonl`).download();
-    expect(predictions.toString().trim().split('\n').map((l) => (JSON.parse(l) as { instance: { user: string } }).instance.user)).toEqual(['jp-instagram-1', 'jp-instagram-2', 'jp-instagram-3']);
-    const [written] = await ctx.storage.bucket('ct-test-bucket').file(`predict-out/predicted/${partition}/_SUMMARY.json`).download();
+    expect(jp.outputUri).toMatch(
+      new RegExp(`^gs://ct-test-bucket/predict-out/predicted/${partition}/JP-instagram/prediction-`),
+    );
+    const [predictions] = await ctx.storage
+      .bucket('ct-test-bucket')
+      .file(`${jp.outputUri!.replace('gs://ct-test-bucket/', '')}/predictions_0001.jsonl`)
+      .download();
+    expect(
+      predictions
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { instance: { user: string } }).instance.user),
+    ).toEqual(['jp-instagram-1', 'jp-instagram-2', 'jp-instagram-3']);
+    const [written] = await ctx.storage
+      .bucket('ct-test-bucket')
+      .file(`predict-out/predicted/${partition}/_SUMMARY.json`)
+      .download();
     expect((JSON.parse(written.toString()) as PredictionSummary).segments).toEqual(summary.segments);
 
     // What Vertex saw: one job per segment, maxConcurrentJobs alive at the peak and never more.
@@ -90,9 +157,16 @@ test('creates are paced by the quota (30/min), not by free slots: 9 short jobs t
     await seedInputs(ctx, 'predicted', partition);
     // 0.3 s jobs: with 2 slots and no pacing all nine would be created within a few seconds.
     await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project }, script: { runningMs: 300 } });
-    const handle = await startPredictionRun(ctx.client, iso.config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    const handle = await startPredictionRun(
+      ctx.client,
+      iso.config,
+      { pipeline: 'predicted', environment: ENV, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     expect(await handle.result()).toMatchObject({ verdict: 'succeeded', progress: { succeeded: 9 } });
-    const creates = (await control.calls({ method: 'CreateBatchPredictionJob', project: iso.project })).map((c) => Date.parse(c.time));
+    const creates = (await control.calls({ method: 'CreateBatchPredictionJob', project: iso.project })).map((c) =>
+      Date.parse(c.time),
+    );
     expect(creates).toHaveLength(9);
     // The server's limiter lets the first create of a burst through at once; 8 more at 30/min take ≥ 16 s.
     expect(creates.at(-1)! - creates[0]!).toBeGreaterThanOrEqual(8 * 2_000 * 0.85);
@@ -104,21 +178,51 @@ test('one segment FAILED: the others finish, the summary says so, and retry-fail
     await champion(ctx, 'predicted');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-partition': partition, 'ct-country': 'br', 'ct-sns': 'youtube' } }, script: { outcome: 'FAILED', error: { code: 13, message: 'Internal error in the prediction container.' } }, times: 1 });
-    const first = await startPredictionRun(ctx.client, iso.config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    await control.addRule({
+      match: {
+        kind: 'batchPredictionJob',
+        project: iso.project,
+        labels: { 'ct-partition': partition, 'ct-country': 'br', 'ct-sns': 'youtube' },
+      },
+      script: { outcome: 'FAILED', error: { code: 13, message: 'Internal error in the prediction container.' } },
+      times: 1,
+    });
+    const first = await startPredictionRun(
+      ctx.client,
+      iso.config,
+      { pipeline: 'predicted', environment: ENV, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     const summary = await first.result();
     expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 9, succeeded: 8, failed: 1 } });
     const failed = summary.segments.filter((s) => s.outcome === 'failed');
     expect(failed).toMatchObject([{ segment: 'br-youtube', state: 'FAILED' }]);
-    expect(failed[0]!.error).toMatch(/^br-youtube: BatchPredictionJob \d+ ended FAILED: Internal error in the prediction container\.$/);
+    expect(failed[0]!.error).toMatch(
+      /^br-youtube: BatchPredictionJob \d+ ended FAILED: Internal error in the prediction container\.$/,
+    );
     expect(failed[0]!.job).toMatch(/\/batchPredictionJobs\/\d+$/);
 
     // A second plain start is refused; --retry-failed re-runs only br-youtube and carries the rest over.
-    await expect(startPredictionRun(ctx.client, iso.config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue })).rejects.toThrow(/already ran; pass --retry-failed/);
-    const retry = await startPredictionRun(ctx.client, iso.config, { pipeline: 'predicted', environment: ENV, partition, retryFailed: true }, { taskQueue: ctx.taskQueue });
+    await expect(
+      startPredictionRun(
+        ctx.client,
+        iso.config,
+        { pipeline: 'predicted', environment: ENV, partition },
+        { taskQueue: ctx.taskQueue },
+      ),
+    ).rejects.toThrow(/already ran; pass --retry-failed/);
+    const retry = await startPredictionRun(
+      ctx.client,
+      iso.config,
+      { pipeline: 'predicted', environment: ENV, partition, retryFailed: true },
+      { taskQueue: ctx.taskQueue },
+    );
     const second = await retry.result();
     expect(second).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 1, reused: 8, failed: 0 } });
-    expect(second.segments.find((s) => s.segment === 'br-youtube')).toMatchObject({ outcome: 'succeeded', state: 'SUCCEEDED' });
+    expect(second.segments.find((s) => s.segment === 'br-youtube')).toMatchObject({
+      outcome: 'succeeded',
+      state: 'SUCCEEDED',
+    });
     const jobs = await jobsOf('predicted', partition);
     expect(jobs.map(segmentOf).sort()).toEqual([...MATRIX, 'br-youtube'].sort()); // one new job, for br-youtube
   });
@@ -129,18 +233,51 @@ test('fail-fast: the first failure (a PARTIALLY_SUCCEEDED job, by policy) cancel
     await champion(ctx, 'predicted-strict');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted-strict', partition);
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict', 'ct-country': 'jp', 'ct-sns': 'instagram' } }, script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 } });
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict' } }, script: { runningMs: 20_000 } });
-    const handle = await startPredictionRun(ctx.client, iso.config, { pipeline: 'predicted-strict', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    await control.addRule({
+      match: {
+        kind: 'batchPredictionJob',
+        project: iso.project,
+        labels: {
+          'ct-partition': partition,
+          'ct-pipeline': 'predicted-strict',
+          'ct-country': 'jp',
+          'ct-sns': 'instagram',
+        },
+      },
+      script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 },
+    });
+    await control.addRule({
+      match: {
+        kind: 'batchPredictionJob',
+        project: iso.project,
+        labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict' },
+      },
+      script: { runningMs: 20_000 },
+    });
+    const handle = await startPredictionRun(
+      ctx.client,
+      iso.config,
+      { pipeline: 'predicted-strict', environment: ENV, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause?.message).toMatch(/^fail-fast: jp-instagram failed \(jp-instagram: BatchPredictionJob \d+ ended PARTIALLY_SUCCEEDED/);
-    const [written] = await ctx.storage.bucket('ct-test-bucket').file(`predict-out/predicted-strict/${partition}/_SUMMARY.json`).download();
+    expect((err as WorkflowFailedError).cause?.message).toMatch(
+      /^fail-fast: jp-instagram failed \(jp-instagram: BatchPredictionJob \d+ ended PARTIALLY_SUCCEEDED/,
+    );
+    const [written] = await ctx.storage
+      .bucket('ct-test-bucket')
+      .file(`predict-out/predicted-strict/${partition}/_SUMMARY.json`)
+      .download();
     const summary = JSON.parse(written.toString()) as PredictionSummary;
     expect(summary.verdict).toBe('failed');
     // jp-instagram (first in the matrix) failed; jp-youtube (second) was running and was cancelled; 7 never started.
     expect(summary.progress).toMatchObject({ total: 9, failed: 1, succeeded: 0, cancelled: 8 });
-    expect((await jobsOf('predicted-strict', partition)).map((j) => [segmentOf(j), j.state.replace('JOB_STATE_', '')]).sort()).toEqual([
+    expect(
+      (await jobsOf('predicted-strict', partition))
+        .map((j) => [segmentOf(j), j.state.replace('JOB_STATE_', '')])
+        .sort(),
+    ).toEqual([
       ['jp-instagram', 'PARTIALLY_SUCCEEDED'],
       ['jp-youtube', 'CANCELLED'],
     ]);
@@ -152,9 +289,24 @@ test('parent cancelled mid-run: every in-flight Vertex job is cancelled, childre
     await champion(ctx, 'predicted');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-partition': partition } }, script: { holdIn: 'RUNNING' } });
-    const handle = await startPredictionRun(ctx.client, iso.config, { pipeline: 'predicted', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
-    await eventually(async () => ((await jobsOf('predicted', partition)).filter((j) => j.state === 'JOB_STATE_RUNNING' || j.state === 'RUNNING').length === 2 ? true : undefined), 60_000);
+    await control.addRule({
+      match: { kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-partition': partition } },
+      script: { holdIn: 'RUNNING' },
+    });
+    const handle = await startPredictionRun(
+      ctx.client,
+      iso.config,
+      { pipeline: 'predicted', environment: ENV, partition },
+      { taskQueue: ctx.taskQueue },
+    );
+    await eventually(
+      async () =>
+        (await jobsOf('predicted', partition)).filter((j) => j.state === 'JOB_STATE_RUNNING' || j.state === 'RUNNING')
+          .length === 2
+          ? true
+          : undefined,
+      60_000,
+    );
     expect(await handle.query(predictionProgressQuery)).toMatchObject({ total: 9, running: 2, pending: 7 });
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
@@ -163,33 +315,51 @@ test('parent cancelled mid-run: every in-flight Vertex job is cancelled, childre
     expect(jobs).toHaveLength(2);
     expect(jobs.map((j) => j.state.replace('JOB_STATE_', ''))).toEqual(['CANCELLED', 'CANCELLED']);
     for (const j of jobs) {
-      const child = await ctx.client.workflow.getHandle(`prediction:${ENV}:predicted:${partition}:${segmentOf(j)}`).describe();
+      const child = await ctx.client.workflow
+        .getHandle(`prediction:${ENV}:predicted:${partition}:${segmentOf(j)}`)
+        .describe();
       expect(child.status.name).toBe('CANCELLED');
     }
     // The children are findable by country and SNS.
     const found = await eventually(async () => {
       const ids: string[] = [];
-      for await (const w of ctx.client.workflow.list({ query: `partition = "${partition}" AND country = "${jobs[0]!.labels['ct-country']!.toUpperCase()}" AND sns = "${jobs[0]!.labels['ct-sns']}"` })) ids.push(w.workflowId);
+      for await (const w of ctx.client.workflow.list({
+        query: `partition = "${partition}" AND country = "${jobs[0]!.labels['ct-country']!.toUpperCase()}" AND sns = "${jobs[0]!.labels['ct-sns']}"`,
+      }))
+        ids.push(w.workflowId);
       return ids.length ? ids : undefined;
     });
     expect(found).toEqual([`prediction:${ENV}:predicted:${partition}:${segmentOf(jobs[0]!)}`]);
   });
 });
 
-test('a prediction run that needs a fresh model waits, and a training run\'s model-ready releases it (and attaches to it)', async () => {
+test("a prediction run that needs a fresh model waits, and a training run's model-ready releases it (and attaches to it)", async () => {
   await inProject(async (ctx) => {
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted-fresh', partition, ['jp-instagram', 'jp-tiktok']);
-    const prediction = await startPredictionRun(ctx.client, iso.config, { pipeline: 'predicted-fresh', environment: ENV, partition }, { taskQueue: ctx.taskQueue });
+    const prediction = await startPredictionRun(
+      ctx.client,
+      iso.config,
+      { pipeline: 'predicted-fresh', environment: ENV, partition },
+      { taskQueue: ctx.taskQueue },
+    );
     // Both children look at the registry (no model yet) and wait, holding no Vertex job.
     await eventually(async () => {
       let n = 0;
-      for await (const _ of ctx.client.workflow.list({ query: `awaitingModel = "${ENV}/predicted-fresh/all" AND partition = "${partition}" AND ExecutionStatus = "Running"` })) n++;
+      for await (const _ of ctx.client.workflow.list({
+        query: `awaitingModel = "${ENV}/predicted-fresh/all" AND partition = "${partition}" AND ExecutionStatus = "Running"`,
+      }))
+        n++;
       return n === 2 ? true : undefined;
     }, 30_000);
     expect(await jobsOf('predicted-fresh', partition)).toEqual([]);
 
-    const training = await startTrainingRun(ctx.client, iso.config, { pipeline: 'predicted-fresh', environment: ENV, partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+    const training = await startTrainingRun(
+      ctx.client,
+      iso.config,
+      { pipeline: 'predicted-fresh', environment: ENV, partition, assumeDataReady: true },
+      { taskQueue: ctx.taskQueue },
+    );
     const trained = await training.result();
     expect(trained.model).toMatchObject({ predictionStarted: prediction.workflowId });
     expect(trained.model!.consumersTold).toBe(2);

@@ -10,11 +10,27 @@ import { testStack } from './setup/test-stack';
 const histories = loadSavedHistories();
 
 test('committed histories exist for the workflows', () => {
-  expect(histories.map((h) => h.name)).toEqual(expect.arrayContaining(['stack-check-signalled', 'training-run-succeeded', 'training-run-cancelled', 'training-run-published', 'training-run-approved', 'wait-for-model-announced', 'prediction-run-succeeded', 'prediction-segment-partial', 'training-fanout-succeeded', 'scheduled-run-failed']));
+  expect(histories.map((h) => h.name)).toEqual(
+    expect.arrayContaining([
+      'stack-check-signalled',
+      'training-run-succeeded',
+      'training-run-cancelled',
+      'training-run-published',
+      'training-run-approved',
+      'wait-for-model-announced',
+      'prediction-run-succeeded',
+      'prediction-segment-partial',
+      'training-fanout-succeeded',
+      'scheduled-run-failed',
+    ]),
+  );
 });
 
 test('every committed history replays against the current workflow code', async () => {
-  const results = Worker.runReplayHistories({ workflowBundle: { codePath: testStack().CT_TEST_WORKFLOW_BUNDLE } }, histories);
+  const results = Worker.runReplayHistories(
+    { workflowBundle: { codePath: testStack().CT_TEST_WORKFLOW_BUNDLE } },
+    histories,
+  );
   const failures: string[] = [];
   for await (const r of results) {
     if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
@@ -28,7 +44,7 @@ test('the harness catches a non-deterministic change', async () => {
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   const signalled = histories.find((h) => h.name === 'stack-check-signalled')!;
-  await expect(Worker.runReplayHistory({ workflowBundle: bundle }, signalled.history, signalled.workflowId)).rejects.toBeInstanceOf(
-    DeterminismViolationError,
-  );
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: bundle }, signalled.history, signalled.workflowId),
+  ).rejects.toBeInstanceOf(DeterminismViolationError);
 });

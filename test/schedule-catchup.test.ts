@@ -8,7 +8,12 @@ import type { Client } from '@temporalio/client';
 import { backfillSchedule, describeSchedule, pauseSchedule } from '../client/schedules/operate';
 import { applySync, planSync } from '../client/schedules/sync';
 import { sendDataReady } from '../client/training';
-import { scheduledRunQuery, scheduledRunWorkflowType, type ScheduledRunStatus, type TrainingRunResult } from '../contracts';
+import {
+  scheduledRunQuery,
+  scheduledRunWorkflowType,
+  type ScheduledRunStatus,
+  type TrainingRunResult,
+} from '../contracts';
 import { eventually, testConfig, testConfigPath, withWorker } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
@@ -29,7 +34,9 @@ async function ct(...args: string[]): Promise<{ code: number; stdout: string; st
   const bin = path.join(__dirname, '..', 'bin', 'ct.cjs');
   const env = { ...process.env, TEMPORAL_ADDRESS: testStack().CT_TEST_TEMPORAL_ADDRESS };
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, '--config', testConfigPath, ...args], { env });
+    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, '--config', testConfigPath, ...args], {
+      env,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -50,13 +57,21 @@ async function withSchedules(client: Client, fn: () => Promise<void>) {
 }
 
 /** The firings of a schedule whose scheduled time is in [from, to], each once it has reached its run. */
-async function firings(client: Client, scheduleId: string, from: Date, to: Date): Promise<Required<Pick<ScheduledRunStatus, 'partition' | 'outcome' | 'workflowId' | 'scheduledAt'>>[]> {
+async function firings(
+  client: Client,
+  scheduleId: string,
+  from: Date,
+  to: Date,
+): Promise<Required<Pick<ScheduledRunStatus, 'partition' | 'outcome' | 'workflowId' | 'scheduledAt'>>[]> {
   const out = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = "${scheduledRunWorkflowType}" AND TemporalScheduledById = "${scheduleId}"` })) {
+  for await (const w of client.workflow.list({
+    query: `WorkflowType = "${scheduledRunWorkflowType}" AND TemporalScheduledById = "${scheduleId}"`,
+  })) {
     const s = await client.workflow.getHandle(w.workflowId, w.runId).query(scheduledRunQuery);
     if (!s.scheduledAt || !s.outcome || !s.partition || !s.workflowId) continue; // not at its run yet
     const at = new Date(s.scheduledAt);
-    if (at >= from && at <= to) out.push({ partition: s.partition, outcome: s.outcome, workflowId: s.workflowId, scheduledAt: s.scheduledAt });
+    if (at >= from && at <= to)
+      out.push({ partition: s.partition, outcome: s.outcome, workflowId: s.workflowId, scheduledAt: s.scheduledAt });
   }
   return out.sort((a, b) => a.scheduledAt.localeCompare(b.scheduledAt));
 }
@@ -67,12 +82,23 @@ test('a backfill over partitions that already ran starts nothing new: each firin
       await withSchedules(client, async () => {
         const partitions = ['2032-05-01', '2032-05-02', '2032-05-03'];
         // The three days run first (data-ready, as Airflow would) and finish: one CustomJob each.
-        for (const partition of partitions) await sendDataReady(client, config, { environment: ENV, dataset: 'backfilled_data', partition }, { taskQueue: TASK_QUEUE });
+        for (const partition of partitions)
+          await sendDataReady(
+            client,
+            config,
+            { environment: ENV, dataset: 'backfilled_data', partition },
+            { taskQueue: TASK_QUEUE },
+          );
         for (const partition of partitions) {
-          const r = (await client.workflow.getHandle(`training:${ENV}:backfilled:all:${partition}`).result()) as TrainingRunResult;
+          const r = (await client.workflow
+            .getHandle(`training:${ENV}:backfilled:all:${partition}`)
+            .result()) as TrainingRunResult;
           expect(r).toMatchObject({ status: 'succeeded', partition, job: { state: 'SUCCEEDED' } });
         }
-        const jobsBefore = await control.jobs({ kind: 'customJob', labels: { 'ct-pipeline': 'backfilled', 'ct-environment': ENV } });
+        const jobsBefore = await control.jobs({
+          kind: 'customJob',
+          labels: { 'ct-pipeline': 'backfilled', 'ct-environment': ENV },
+        });
         expect(jobsBefore.filter((j) => partitions.includes(j.labels['ct-partition']!))).toHaveLength(3);
 
         // Firings at 03:00 UTC on 5/2, 5/3, 5/4 work on the day before each: the three that ran.
@@ -90,10 +116,16 @@ test('a backfill over partitions that already ran starts nothing new: each firin
         // Still one run per partition, and not one more Vertex job.
         for (const partition of partitions) {
           const runs = [];
-          for await (const w of client.workflow.list({ query: `WorkflowId = "training:${ENV}:backfilled:all:${partition}"` })) runs.push(w.status.name);
+          for await (const w of client.workflow.list({
+            query: `WorkflowId = "training:${ENV}:backfilled:all:${partition}"`,
+          }))
+            runs.push(w.status.name);
           expect(runs).toEqual(['COMPLETED']);
         }
-        const jobsAfter = await control.jobs({ kind: 'customJob', labels: { 'ct-pipeline': 'backfilled', 'ct-environment': ENV } });
+        const jobsAfter = await control.jobs({
+          kind: 'customJob',
+          labels: { 'ct-pipeline': 'backfilled', 'ct-environment': ENV },
+        });
         expect(jobsAfter.map((j) => j.name).sort()).toEqual(jobsBefore.map((j) => j.name).sort());
       });
     },
@@ -122,7 +154,6 @@ test('an hourly schedule in New York backfilled over both daylight-saving nights
         ]);
         expect(done.map((f) => f.workflowId)).toEqual(done.map((f) => `training:${ENV}:hourly-ny:all:${f.partition}`));
 
-
         // Fall back: 01:30 happens twice (EDT, then EST) and the server fires at both. The hour
         // before 01:30 EST is 01:30 EDT: both of 01's real hours are one partition, one run.
         const back = { from: new Date('2026-11-01T04:00:00Z'), to: new Date('2026-11-01T07:59:00Z') };
@@ -138,7 +169,12 @@ test('an hourly schedule in New York backfilled over both daylight-saving nights
           ['2026-11-01T07:30:00.000Z', '2026-11-01T01'], // 02:30 EST
         ]);
         // Backfilled firings race each other: whichever comes second attaches to (or finds) the first one's run.
-        expect(fell.slice(2).map((f) => (f.outcome === 'started' ? 'started' : 'joined')).sort()).toEqual(['joined', 'started']);
+        expect(
+          fell
+            .slice(2)
+            .map((f) => (f.outcome === 'started' ? 'started' : 'joined'))
+            .sort(),
+        ).toEqual(['joined', 'started']);
       });
     },
     { taskQueue: TASK_QUEUE },
@@ -148,7 +184,8 @@ test('an hourly schedule in New York backfilled over both daylight-saving nights
 /** The 2-second ticks strictly inside a pause, a second clear of either end (the pause and the tick may race there). */
 const ticksWithin = (from: number, to: number) => {
   const out: string[] = [];
-  for (let t = Math.ceil((from + 1_000) / 2_000) * 2_000; t < to - 1_000; t += 2_000) out.push(new Date(t).toISOString());
+  for (let t = Math.ceil((from + 1_000) / 2_000) * 2_000; t < to - 1_000; t += 2_000)
+    out.push(new Date(t).toISOString());
   return out;
 };
 
@@ -159,11 +196,13 @@ test('a pause skips the firings it spans even within catchupWindow (the server d
         // The schedule's own record (its last 10 firings, current) and visibility (all of them, a little late).
         const scheduledTimes = async () => {
           const times = new Set((await describeSchedule(client, EVERY_2S)).recentActions.map((a) => a.scheduledAt));
-          for await (const w of client.workflow.list({ query: `TemporalScheduledById = "${EVERY_2S}"` })) times.add(new Date(w.workflowId.slice(`scheduled:${ENV}:backfilled:every-2s-`.length)).toISOString());
+          for await (const w of client.workflow.list({ query: `TemporalScheduledById = "${EVERY_2S}"` }))
+            times.add(new Date(w.workflowId.slice(`scheduled:${ENV}:backfilled:every-2s-`.length)).toISOString());
           return [...times];
         };
         /** Waits until the schedule has fired after `t`: the server has dealt with every earlier time by then. */
-        const firedAfter = (t: number) => eventually(async () => ((await scheduledTimes()).some((s) => Date.parse(s) > t) ? true : undefined), 30_000);
+        const firedAfter = (t: number) =>
+          eventually(async () => ((await scheduledTimes()).some((s) => Date.parse(s) > t) ? true : undefined), 30_000);
         const pauseFor = async (ms: number) => {
           await pauseSchedule(client, EVERY_2S, true, 'test: paused');
           const from = Date.now();
@@ -187,7 +226,15 @@ test('a pause skips the firings it spans even within catchupWindow (the server d
         // Unpause with catch-up: each skipped tick still within the window (1h) runs, as a backfill.
         const q0 = await pauseFor(7_000);
         // As an operator would: `ct schedules unpause … --catch-up`.
-        const cli = await ct('--json', 'schedules', 'unpause', EVERY_2S, '--note', 'test: back, catching up', '--catch-up');
+        const cli = await ct(
+          '--json',
+          'schedules',
+          'unpause',
+          EVERY_2S,
+          '--note',
+          'test: back, catching up',
+          '--catch-up',
+        );
         expect([cli.code, cli.stderr]).toEqual([0, '']);
         const caught = JSON.parse(cli.stdout) as Awaited<ReturnType<typeof pauseSchedule>>;
         const q1 = Date.now();

@@ -27,11 +27,18 @@ let close: () => Promise<void>;
 beforeAll(async () => ({ client, close } = await connectTestClient()));
 // Schedules live on the shared server: none of this file's may go on firing into other suites.
 afterAll(async () => {
-  for (const id of [DAILY, WEEKLY, 'ct:doom:impatient-fail:every-15s']) await client.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const id of [DAILY, WEEKLY, 'ct:doom:impatient-fail:every-15s'])
+    await client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   await close();
 });
 
-const withSchedules = (change: (s: NonNullable<PipelineConfig['pipelines'][string]['schedules']>) => void, base = testConfig()): PipelineConfig => {
+const withSchedules = (
+  change: (s: NonNullable<PipelineConfig['pipelines'][string]['schedules']>) => void,
+  base = testConfig(),
+): PipelineConfig => {
   const config = structuredClone(base);
   change(config.pipelines.nightly!.schedules!);
   return config;
@@ -40,7 +47,9 @@ const withSchedules = (change: (s: NonNullable<PipelineConfig['pipelines'][strin
 /** What each firing of a schedule did (its query answers once it has started or found the run). */
 async function scheduledRuns(scheduleId: string): Promise<ScheduledRunResult[]> {
   const out: ScheduledRunResult[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = "${scheduledRunWorkflowType}" AND TemporalScheduledById = "${scheduleId}"` })) {
+  for await (const w of client.workflow.list({
+    query: `WorkflowType = "${scheduledRunWorkflowType}" AND TemporalScheduledById = "${scheduleId}"`,
+  })) {
     const s = await client.workflow.getHandle(w.workflowId, w.runId).query(scheduledRunQuery);
     if (s.state === 'starting') throw new Error(`${w.workflowId} has not started its run yet`);
     out.push({ partition: s.partition!, workflowId: s.workflowId!, outcome: s.outcome!, scheduledAt: s.scheduledAt! });
@@ -87,7 +96,9 @@ test('sync: creates, a repeated sync writes nothing, a change updates in place (
   await pauseSchedule(client, DAILY, true, 'incident 4711');
   const changed = withSchedules((s) => (s.daily!.cron = '30 4 * * *'));
   const update = await planSync(client, changed, ENV);
-  expect(update.entries).toMatchObject([{ op: 'update', id: DAILY, changes: { cron: { from: '0 3 * * *', to: '30 4 * * *' } } }]);
+  expect(update.entries).toMatchObject([
+    { op: 'update', id: DAILY, changes: { cron: { from: '0 3 * * *', to: '30 4 * * *' } } },
+  ]);
   expect(formatPlan(update)).toContain(`~ ${DAILY}  cron: "0 3 * * *" → "30 4 * * *"`);
   await applySync(client, update);
   const updated = await client.schedule.getHandle(DAILY).describe();
@@ -128,10 +139,17 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
       }, 30_000);
       expect(triggered!.outcome).toBe('started');
       expect(triggered!.workflowId).toBe(`training:sched:nightly:all:${triggered!.partition}`);
-      expect(await (await client.workflow.getHandle(triggered!.workflowId).describe()).staticSummary()).toBe(`Training nightly · sched · ${triggered!.partition} (scheduled)`);
+      expect(await (await client.workflow.getHandle(triggered!.workflowId).describe()).staticSummary()).toBe(
+        `Training nightly · sched · ${triggered!.partition} (scheduled)`,
+      );
 
       // Data-ready for one day of the backfill range arrives first: the firing attaches to that run.
-      await sendDataReady(client, config, { environment: ENV, dataset: 'nightly_data', partition: '2031-03-04' }, { taskQueue: 'ct-test-sched' });
+      await sendDataReady(
+        client,
+        config,
+        { environment: ENV, dataset: 'nightly_data', partition: '2031-03-04' },
+        { taskQueue: 'ct-test-sched' },
+      );
       const from = new Date('2031-03-01T17:00:00Z'); // 02:00 on 3/2 in Tokyo; fires 03:00 Tokyo → partition 3/1
       const to = new Date('2031-03-08T17:00:00Z');
       const before = (await scheduledRuns(DAILY)).length;
@@ -140,7 +158,15 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
         const runs = (await scheduledRuns(DAILY)).filter((r) => r.partition.startsWith('2031-03'));
         return runs.length === 7 ? runs : undefined;
       }, 60_000);
-      expect(firstBackfill.map((r) => r.partition).sort()).toEqual(['2031-03-01', '2031-03-02', '2031-03-03', '2031-03-04', '2031-03-05', '2031-03-06', '2031-03-07']);
+      expect(firstBackfill.map((r) => r.partition).sort()).toEqual([
+        '2031-03-01',
+        '2031-03-02',
+        '2031-03-03',
+        '2031-03-04',
+        '2031-03-05',
+        '2031-03-06',
+        '2031-03-07',
+      ]);
       expect(firstBackfill.filter((r) => r.outcome === 'started')).toHaveLength(6);
       expect(firstBackfill.find((r) => r.partition === '2031-03-04')?.outcome).toBe('attached');
 
@@ -154,9 +180,14 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
         const runs = (await scheduledRuns(DAILY)).filter((r) => r.partition.startsWith('2031-03'));
         return runs.some((r) => r.partition === '2031-03-08') ? runs : undefined;
       }, 60_000);
-      expect(second.map((r) => r.partition).sort()).toEqual([...firstBackfill.map((r) => r.partition), '2031-03-08'].sort());
+      expect(second.map((r) => r.partition).sort()).toEqual(
+        [...firstBackfill.map((r) => r.partition), '2031-03-08'].sort(),
+      );
       expect((await scheduledRuns(DAILY)).length).toBe(before + 8);
-      for (const p of ['2031-03-01', '2031-03-07']) expect((await client.workflow.getHandle(`training:sched:nightly:all:${p}`).describe()).status.name).toBe('RUNNING');
+      for (const p of ['2031-03-01', '2031-03-07'])
+        expect((await client.workflow.getHandle(`training:sched:nightly:all:${p}`).describe()).status.name).toBe(
+          'RUNNING',
+        );
       for (const r of second) await client.workflow.getHandle(r.workflowId).cancel();
       await client.workflow.getHandle(triggered!.workflowId).cancel();
     },
@@ -168,7 +199,14 @@ test('schedules (and an operator pause) survive a restart of the dev server on i
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-sched-restart-'));
   const ports = { port: await freePort(), httpPort: await freePort(), metricsPort: await freePort() };
   const start = () =>
-    startTemporalDevServer({ binary: readToolPaths().temporal, ip: '127.0.0.1', ...ports, namespace: 'ct-test', dbFile: path.join(tmp, 'temporal.sqlite'), logFile: path.join(tmp, 'temporal.log') });
+    startTemporalDevServer({
+      binary: readToolPaths().temporal,
+      ip: '127.0.0.1',
+      ...ports,
+      namespace: 'ct-test',
+      dbFile: path.join(tmp, 'temporal.sqlite'),
+      logFile: path.join(tmp, 'temporal.log'),
+    });
   let server = await start();
   try {
     let own = await Connection.connect({ address: server.address });

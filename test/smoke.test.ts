@@ -14,7 +14,11 @@ import { testStack } from './setup/test-stack';
 const { EventType } = temporal.api.enums.v1;
 
 function startCheck(ctx: WorkerContext, input: StackCheckInput, workflowId = uniqueId('stack-check')) {
-  return ctx.client.workflow.start<typeof stackCheck>('stackCheck', { taskQueue: ctx.taskQueue, workflowId, args: [input] });
+  return ctx.client.workflow.start<typeof stackCheck>('stackCheck', {
+    taskQueue: ctx.taskQueue,
+    workflowId,
+    args: [input],
+  });
 }
 
 async function eventTypes(handle: WorkflowHandle): Promise<temporal.api.enums.v1.EventType[]> {
@@ -36,7 +40,11 @@ function objectOf(uri: string) {
 
 test('a signalled run writes and reads its probe through GCS, then cleans up', async () => {
   await withWorker(async (ctx) => {
-    const handle = await startCheck(ctx, { bucket: testStack().CT_TEST_GCS_BUCKET, holdSeconds: 600 }, 'stack-check-signalled');
+    const handle = await startCheck(
+      ctx,
+      { bucket: testStack().CT_TEST_GCS_BUCKET, holdSeconds: 600 },
+      'stack-check-signalled',
+    );
     const uri = await waitForHolding(handle);
 
     // While held, the probe is really in fake-gcs-server, with what the workflow wrote.
@@ -60,7 +68,11 @@ test('a signalled run writes and reads its probe through GCS, then cleans up', a
 
 test('a cancelled run ends Cancelled after deleting its probe', async () => {
   await withWorker(async (ctx) => {
-    const handle = await startCheck(ctx, { bucket: testStack().CT_TEST_GCS_BUCKET, holdSeconds: 600 }, uniqueId('stack-check-cancel'));
+    const handle = await startCheck(
+      ctx,
+      { bucket: testStack().CT_TEST_GCS_BUCKET, holdSeconds: 600 },
+      uniqueId('stack-check-cancel'),
+    );
     const uri = await waitForHolding(handle);
     await handle.cancel();
 

@@ -18,8 +18,17 @@ beforeEach(() => (iso = isolatedProject()));
 afterEach(() => iso.cleanup());
 
 type Run = WorkflowHandle<typeof trainingRun>;
-const start = (ctx: WorkerContext, input: { pipeline: string; environment: string; segment?: string }, partition = uniquePartition()) =>
-  startTrainingRun(ctx.client, iso.config, { ...input, partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+const start = (
+  ctx: WorkerContext,
+  input: { pipeline: string; environment: string; segment?: string },
+  partition = uniquePartition(),
+) =>
+  startTrainingRun(
+    ctx.client,
+    iso.config,
+    { ...input, partition, assumeDataReady: true },
+    { taskQueue: ctx.taskQueue },
+  );
 const engagement = { pipeline: 'engagement', environment: 'staging', segment: 'jp-instagram' };
 
 const until = (run: Run, ok: (s: TrainingRunStatus) => boolean, timeoutMs = 30_000) =>
@@ -52,7 +61,14 @@ test('cancel while the first attempt is being submitted: the job it made is canc
   await withWorker(
     async (ctx) => {
       // The job is stored at once; the answer comes 3 s later as UNAVAILABLE, and the retry finds the job.
-      await control.addFault({ method: 'CreatePipelineJob', project: iso.project, code: 'UNAVAILABLE', mode: 'lose-response', delayMs: 3_000, times: 1 });
+      await control.addFault({
+        method: 'CreatePipelineJob',
+        project: iso.project,
+        code: 'UNAVAILABLE',
+        mode: 'lose-response',
+        delayMs: 3_000,
+        times: 1,
+      });
       await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
       const run = await start(ctx, engagement);
       await until(run, (s) => s.phase === 'submitting');
@@ -86,12 +102,25 @@ test('cancel while the second attempt is being submitted: attempt 1’s failed j
   await withWorker(
     async (ctx) => {
       // Attempt 1 holds in RUNNING until the test lets it fail, so the slow create is set up in time.
-      await control.addRule({ match: { project: iso.project }, script: { outcome: 'FAILED', holdIn: 'RUNNING', error: { code: 9, message: 'OOM' } }, times: 1 });
+      await control.addRule({
+        match: { project: iso.project },
+        script: { outcome: 'FAILED', holdIn: 'RUNNING', error: { code: 9, message: 'OOM' } },
+        times: 1,
+      });
       await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
       const run = await start(ctx, engagement);
       const first = (await until(run, (s) => s.phase === 'running' && s.job?.attempt === 1)).job!;
-      await eventually(async () => ((await control.job(first.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined));
-      await control.addFault({ method: 'CreatePipelineJob', project: iso.project, code: 'UNAVAILABLE', mode: 'lose-response', delayMs: 3_000, times: 1 });
+      await eventually(async () =>
+        (await control.job(first.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined,
+      );
+      await control.addFault({
+        method: 'CreatePipelineJob',
+        project: iso.project,
+        code: 'UNAVAILABLE',
+        mode: 'lose-response',
+        delayMs: 3_000,
+        times: 1,
+      });
       await control.advance(first.name); // → FAILED: the run submits attempt 2, whose answer is slow
       await until(run, (s) => s.phase === 'submitting' && s.attempts.length === 1);
       await eventually(async () => ((await control.jobs({ project: iso.project })).length === 2 ? true : undefined));
@@ -109,11 +138,17 @@ test('cancel while the second attempt is being submitted: attempt 1’s failed j
 test('cancel while the second attempt runs: that job is cancelled, not left running behind the run', async () => {
   await withWorker(
     async (ctx) => {
-      await control.addRule({ match: { project: iso.project }, script: { outcome: 'FAILED', error: { code: 9, message: 'OOM' } }, times: 1 });
+      await control.addRule({
+        match: { project: iso.project },
+        script: { outcome: 'FAILED', error: { code: 9, message: 'OOM' } },
+        times: 1,
+      });
       await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
       const run = await start(ctx, engagement);
       const s = await until(run, (s) => s.phase === 'running' && s.job?.attempt === 2);
-      await eventually(async () => ((await control.job(s.job!.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined));
+      await eventually(async () =>
+        (await control.job(s.job!.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined,
+      );
       await run.cancel();
       await expectCancelled(run);
       expect((await control.job(s.job!.name)).state).toBe('PIPELINE_STATE_CANCELLED');
@@ -132,7 +167,14 @@ test('cancel while the model is being registered: the upload finishes as a candi
   await withWorker(
     async (ctx) => {
       // The version is stored at once; its answer is held back 3 s (then lost), so the cancel lands mid-upload.
-      await control.addFault({ method: 'UploadModel', project: iso.project, code: 'UNAVAILABLE', mode: 'lose-response', delayMs: 3_000, times: 1 });
+      await control.addFault({
+        method: 'UploadModel',
+        project: iso.project,
+        code: 'UNAVAILABLE',
+        mode: 'lose-response',
+        delayMs: 3_000,
+        times: 1,
+      });
       const run = await start(ctx, { pipeline: 'scored', environment: 'models' });
       await until(run, (s) => s.phase === 'registering');
       await run.cancel();
@@ -153,40 +195,56 @@ describe('cancel races', () => {
   test.each([
     ['lose-succeed', 'SUCCEEDED'],
     ['lose-fail', 'FAILED'],
-  ] as const)('a cancel that loses the race (%s): the run ends Cancelled, reports the job’s real end and publishes no model', async (cancel, end) => {
-    await withWorker(
-      async (ctx) => {
-        await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING', cancel } });
-        const run = await start(ctx, { pipeline: 'scored', environment: 'models' });
-        const s = await until(run, (s) => s.phase === 'running');
-        await eventually(async () => ((await control.job(s.job!.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined));
-        await run.cancel();
-        await expectCancelled(run);
-        expect((await control.job(s.job!.name)).state).toBe(`PIPELINE_STATE_${end}`);
-        const status = await run.query(trainingStatusQuery);
-        expect(status.attempts.map((a) => a.state)).toEqual([end]);
-        expect(status.phase).toBe('cancelled');
-        // An operator asked for no model: even a job that won the race is not registered or announced.
-        expect(await control.models(iso.project)).toEqual([]);
-      },
-      { project: iso },
-    );
-  });
+  ] as const)(
+    'a cancel that loses the race (%s): the run ends Cancelled, reports the job’s real end and publishes no model',
+    async (cancel, end) => {
+      await withWorker(
+        async (ctx) => {
+          await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING', cancel } });
+          const run = await start(ctx, { pipeline: 'scored', environment: 'models' });
+          const s = await until(run, (s) => s.phase === 'running');
+          await eventually(async () =>
+            (await control.job(s.job!.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined,
+          );
+          await run.cancel();
+          await expectCancelled(run);
+          expect((await control.job(s.job!.name)).state).toBe(`PIPELINE_STATE_${end}`);
+          const status = await run.query(trainingStatusQuery);
+          expect(status.attempts.map((a) => a.state)).toEqual([end]);
+          expect(status.phase).toBe('cancelled');
+          // An operator asked for no model: even a job that won the race is not registered or announced.
+          expect(await control.models(iso.project)).toEqual([]);
+        },
+        { project: iso },
+      );
+    },
+  );
 
   test('a cancel Vertex answers FAILED_PRECONDITION (the job ended meanwhile): the run ends Cancelled without retrying the cancel', async () => {
     await withWorker(
       async (ctx) => {
         await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-        await control.addFault({ method: 'CancelPipelineJob', project: iso.project, code: 'FAILED_PRECONDITION', times: 1 });
+        await control.addFault({
+          method: 'CancelPipelineJob',
+          project: iso.project,
+          code: 'FAILED_PRECONDITION',
+          times: 1,
+        });
         const run = await start(ctx, engagement);
         const s = await until(run, (s) => s.phase === 'running');
-        await eventually(async () => ((await control.job(s.job!.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined));
+        await eventually(async () =>
+          (await control.job(s.job!.name)).state === 'PIPELINE_STATE_RUNNING' ? true : undefined,
+        );
         await run.cancel();
         // The refused cancel: the run goes on watching until the job ends, here by the test's hand.
-        await eventually(async () => ((await control.calls({ method: 'CancelPipelineJob', project: iso.project })).length === 1 ? true : undefined));
+        await eventually(async () =>
+          (await control.calls({ method: 'CancelPipelineJob', project: iso.project })).length === 1 ? true : undefined,
+        );
         await control.advance(s.job!.name);
         await expectCancelled(run);
-        expect((await control.calls({ method: 'CancelPipelineJob', project: iso.project })).map((c) => c.codeName)).toEqual(['FAILED_PRECONDITION']);
+        expect(
+          (await control.calls({ method: 'CancelPipelineJob', project: iso.project })).map((c) => c.codeName),
+        ).toEqual(['FAILED_PRECONDITION']);
         expect((await run.query(trainingStatusQuery)).attempts.map((a) => a.state)).toEqual(['SUCCEEDED']);
       },
       { project: iso },

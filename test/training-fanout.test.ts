@@ -15,8 +15,16 @@ const partitionOf = () => `22${randomInt(10, 99)}-0${randomInt(1, 10)}-${randomI
 test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex jobs at once', async () => {
   await withWorker(async (ctx) => {
     const partition = partitionOf();
-    await control.addRule({ match: { project: ctx.project, labels: { 'ct-partition': partition } }, script: { runningMs: 1_500 } });
-    const handle = await startTrainingFanout(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+    await control.addRule({
+      match: { project: ctx.project, labels: { 'ct-partition': partition } },
+      script: { runningMs: 1_500 },
+    });
+    const handle = await startTrainingFanout(
+      ctx.client,
+      config,
+      { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true },
+      { taskQueue: ctx.taskQueue },
+    );
     const result = await handle.result();
     await maybeSaveHistory(handle, 'training-fanout-succeeded');
     expect(result.verdict).toBe('succeeded');
@@ -34,12 +42,30 @@ test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex job
 test('a segment whose run data-ready already started is reported, not started twice', async () => {
   await withWorker(async (ctx) => {
     const partition = partitionOf();
-    const early = await startTrainingRun(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' }, { taskQueue: ctx.taskQueue });
-    const handle = await startTrainingFanout(ctx.client, config, { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true }, { taskQueue: ctx.taskQueue });
+    const early = await startTrainingRun(
+      ctx.client,
+      config,
+      { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' },
+      { taskQueue: ctx.taskQueue },
+    );
+    const handle = await startTrainingFanout(
+      ctx.client,
+      config,
+      { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true },
+      { taskQueue: ctx.taskQueue },
+    );
     const result = await handle.result();
-    expect(result.runs.find((r) => r.segment === 'jp-youtube')).toMatchObject({ outcome: 'already-started', workflowId: early.workflowId });
-    expect(result.runs.filter((r) => r.outcome === 'succeeded').map((r) => r.segment)).toEqual(['jp-instagram', 'us-instagram']);
+    expect(result.runs.find((r) => r.segment === 'jp-youtube')).toMatchObject({
+      outcome: 'already-started',
+      workflowId: early.workflowId,
+    });
+    expect(result.runs.filter((r) => r.outcome === 'succeeded').map((r) => r.segment)).toEqual([
+      'jp-instagram',
+      'us-instagram',
+    ]);
     await early.cancel();
-    await expect(startTrainingFanout(ctx.client, config, { pipeline: 'churn', environment: 'staging', partition: '2030-01' })).rejects.toThrow('pipeline churn has no segments: start its one run with ct train');
+    await expect(
+      startTrainingFanout(ctx.client, config, { pipeline: 'churn', environment: 'staging', partition: '2030-01' }),
+    ).rejects.toThrow('pipeline churn has no segments: start its one run with ct train');
   });
 });

@@ -21,11 +21,13 @@ const shots = path.join(__dirname, '..', 'test-results', 'ui');
 const available = existsSync(CHROMIUM);
 if (!available) {
   // In CI this is a failure (.ci/run installs chromium); elsewhere, say why the suite does not run.
-  if (process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs it with apt-get install chromium`);
+  if (process.env.CI)
+    throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs it with apt-get install chromium`);
   console.warn(`ui.test.ts: skipped — no Chromium at ${CHROMIUM} (apt-get install chromium, or set CT_CHROMIUM_PATH)`);
 }
 // Outside CI without Chromium the suite is skipped, and its name says so in the report.
-const uiTest = (name: string, fn: () => Promise<void>) => (available ? test(name, fn) : test.skip(`${name} [skipped: no Chromium at ${CHROMIUM}]`, fn));
+const uiTest = (name: string, fn: () => Promise<void>) =>
+  available ? test(name, fn) : test.skip(`${name} [skipped: no Chromium at ${CHROMIUM}]`, fn);
 
 let server: TemporalDevServer;
 let browser: Browser;
@@ -33,8 +35,21 @@ beforeAll(async () => {
   if (!available) return;
   mkdirSync(shots, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-ui-'));
-  server = await startTemporalDevServer({ binary: readToolPaths().temporal, ip: '127.0.0.1', port: await freePort(), httpPort: await freePort(), metricsPort: await freePort(), uiPort: await freePort(), namespace: 'ct-test', logFile: path.join(tmp, 'temporal.log') });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  server = await startTemporalDevServer({
+    binary: readToolPaths().temporal,
+    ip: '127.0.0.1',
+    port: await freePort(),
+    httpPort: await freePort(),
+    metricsPort: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'ct-test',
+    logFile: path.join(tmp, 'temporal.log'),
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
 });
 afterAll(async () => {
   await browser?.close();
@@ -48,7 +63,12 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
   const iso = isolatedProject();
   const month = uniquePartition('monthly');
   await emulatorControl().addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-  const worker = await startWorkerProcess({ taskQueue, address: server.address, namespace: 'ct-test', configPath: iso.configPath });
+  const worker = await startWorkerProcess({
+    taskQueue,
+    address: server.address,
+    namespace: 'ct-test',
+    configPath: iso.configPath,
+  });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   try {
     const workflowId = `training:staging:churn:all:${month}`;
@@ -56,7 +76,9 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
     await page.getByRole('textbox', { name: 'Workflow ID' }).fill(workflowId);
     await page.getByRole('textbox', { name: 'Task Queue' }).fill(taskQueue);
     await page.getByRole('textbox', { name: 'Workflow Type' }).fill('trainingRun');
-    await page.getByRole('textbox', { name: 'Data' }).fill(JSON.stringify({ pipeline: 'churn', environment: 'staging', partition: month, assumeDataReady: true }));
+    await page
+      .getByRole('textbox', { name: 'Data' })
+      .fill(JSON.stringify({ pipeline: 'churn', environment: 'staging', partition: month, assumeDataReady: true }));
     // Leave the editor first: the form takes its values on blur (and puts them in the URL).
     await page.getByRole('heading', { name: 'Start Workflow' }).click();
     // More options: the run's summary (user metadata), as an operator would note why they started it.
@@ -67,7 +89,9 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
     await page.keyboard.type(summary);
     await page.getByRole('heading', { name: 'Start Workflow' }).click();
     await shot(page, '1-start-form');
-    const started = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes(`/workflows/${encodeURIComponent(workflowId)}`));
+    const started = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.url().includes(`/workflows/${encodeURIComponent(workflowId)}`),
+    );
     await page.getByRole('button', { name: 'Start Workflow' }).click();
     expect((await started).status()).toBe(200);
 
@@ -86,11 +110,17 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
     }, 30_000);
     expect(text).toContain(`Training on Vertex AI · churn · staging · partition ${month}`);
     expect((await page.frameLocator('#user-metadata-summary').locator('body').innerText()).trim()).toBe(summary);
-    expect(await details.getByRole('link', { name: 'open in the console' }).getAttribute('href')).toMatch(new RegExp(`^https://console\\.cloud\\.google\\.com/vertex-ai/locations/us-central1/training/\\d+/cpu\\?project=${iso.project}$`));
+    expect(await details.getByRole('link', { name: 'open in the console' }).getAttribute('href')).toMatch(
+      new RegExp(
+        `^https://console\\.cloud\\.google\\.com/vertex-ai/locations/us-central1/training/\\d+/cpu\\?project=${iso.project}$`,
+      ),
+    );
     await shot(page, '2-run-current-details');
 
     // Found with a search-attribute filter in the workflow list.
-    await page.goto(`${server.uiUrl}/namespaces/ct-test/workflows?query=${encodeURIComponent(`pipeline = "churn" AND partition = "${month}" AND runPhase = "running"`)}`);
+    await page.goto(
+      `${server.uiUrl}/namespaces/ct-test/workflows?query=${encodeURIComponent(`pipeline = "churn" AND partition = "${month}" AND runPhase = "running"`)}`,
+    );
     const row = page.getByRole('table', { name: 'Workflows' }).getByRole('link', { name: workflowId });
     await eventually(async () => ((await row.count()) > 0 ? true : undefined), 30_000);
     expect(await page.getByRole('table', { name: 'Workflows' }).getByRole('row').count()).toBe(2); // header + this run
@@ -111,7 +141,9 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
     await shot(page, '5-cancelled');
     const jobs = await emulatorControl().jobs({ project: iso.project, labels: { 'ct-partition': month } });
     expect(jobs.map((j) => [j.state.replace('JOB_STATE_', ''), j.cancelRequested])).toEqual([['CANCELLED', true]]);
-    const cancels = (await emulatorControl().calls({ method: 'CancelCustomJob', project: iso.project })).filter((c) => (c.request as { name?: string }).name === jobs[0]!.name);
+    const cancels = (await emulatorControl().calls({ method: 'CancelCustomJob', project: iso.project })).filter(
+      (c) => (c.request as { name?: string }).name === jobs[0]!.name,
+    );
     expect(cancels).toHaveLength(1);
   } finally {
     await page.close();

@@ -10,12 +10,20 @@ test('a Temporal the worker cannot reach is named with how to point elsewhere; e
   const { command, args } = workerCommand('compiled');
   const child = spawn(command, args, {
     cwd: repoRoot,
-    env: { ...process.env, NODE_OPTIONS: '', TEMPORAL_ADDRESS: nowhere, CT_CONFIG: testConfigPath, METADATA_SERVER_DETECTION: 'none' },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      TEMPORAL_ADDRESS: nowhere,
+      CT_CONFIG: testConfigPath,
+      METADATA_SERVER_DETECTION: 'none',
+    },
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise((resolve) => child.on('close', resolve));
   expect(code).toBe(1);
-  expect(stderr).toMatch(new RegExp(`^worker: cannot reach Temporal at ${nowhere}: .*Is the server up\\? Point TEMPORAL_ADDRESS`));
+  expect(stderr).toMatch(
+    new RegExp(`^worker: cannot reach Temporal at ${nowhere}: .*Is the server up\\? Point TEMPORAL_ADDRESS`),
+  );
   expect(stderr).not.toMatch(/\n\s+at /);
 });

@@ -34,11 +34,23 @@ function sharedPatterns(schema: Schema, at: string, seen = new Set<unknown>()): 
   return found;
 }
 
-const bundledSchemas = Object.entries<unknown>({ ...contracts, ...primitives }).filter((e): e is [string, Schema] => isSchema(e[1]));
+const bundledSchemas = Object.entries<unknown>({ ...contracts, ...primitives }).filter((e): e is [string, Schema] =>
+  isSchema(e[1]),
+);
 
 test('the detector sees zod formats that use its shared regexes, and not a pattern of our own', () => {
-  const probe = z.object({ who: z.email(), day: z.iso.date(), tags: z.array(z.string().lowercase()), at: z.iso.datetime(), id: z.string().regex(/^[a-z]+$/) });
-  expect(sharedPatterns(probe, 'probe')).toEqual(['probe.shape.who: email', 'probe.shape.day: date', 'probe.shape.tags.element.checks[0]: lowercase']);
+  const probe = z.object({
+    who: z.email(),
+    day: z.iso.date(),
+    tags: z.array(z.string().lowercase()),
+    at: z.iso.datetime(),
+    id: z.string().regex(/^[a-z]+$/),
+  });
+  expect(sharedPatterns(probe, 'probe')).toEqual([
+    'probe.shape.who: email',
+    'probe.shape.day: date',
+    'probe.shape.tags.element.checks[0]: lowercase',
+  ]);
 });
 
 test('no schema that workflow code bundles checks a format with one of zod’s shared (frozen) regexes', () => {

@@ -48,7 +48,10 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
     maxConcurrentActivityTaskExecutions: 1000,
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: bundleOptions.workflowsPath, bundlerOptions: { preloadModules: bundleOptions.preloadModules } }),
+      : {
+          workflowsPath: bundleOptions.workflowsPath,
+          bundlerOptions: { preloadModules: bundleOptions.preloadModules },
+        }),
   });
   const creators = await Promise.all(
     createQueues(opts.deps.config, opts.taskQueue).map(({ queue, perMinute }) =>
@@ -67,6 +70,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
       // Each resolves after SIGINT/SIGTERM, once the SDK's runtime has drained its in-flight tasks.
       await Promise.all([main, ...creators].map((w) => w.run()));
     },
-    runUntil: <R>(p: Promise<R> | (() => Promise<R>)) => creators.reduce((inner, w) => w.runUntil(inner), main.runUntil(typeof p === 'function' ? p() : p)),
+    runUntil: <R>(p: Promise<R> | (() => Promise<R>)) =>
+      creators.reduce((inner, w) => w.runUntil(inner), main.runUntil(typeof p === 'function' ? p() : p)),
   };
 }

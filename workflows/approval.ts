@@ -14,15 +14,19 @@ export function installApprovalHandlers(workflowId: string, status: TrainingRunS
       throw new Error(`run ${workflowId} was already ${done.decision}${who} at ${done.at}; a decision is final`);
     }
     if (status.phase !== 'awaiting-approval') {
-      throw new Error(`run ${workflowId} is not waiting for approval: it is ${status.phase}${status.model ? ` (model ${status.model.version})` : ''}`);
+      throw new Error(
+        `run ${workflowId} is not waiting for approval: it is ${status.phase}${status.model ? ` (model ${status.model.version})` : ''}`,
+      );
     }
     return args;
   };
-  const decide = (decision: 'approved' | 'rejected') => (raw: unknown): ApprovalAck => {
-    const args = check(raw, decision === 'approved' ? 'approve' : 'reject');
-    status.approval = { decision, by: args.by, reason: args.reason, at: new Date().toISOString() };
-    return { workflowId, decision, modelVersion: `${status.model!.name}@${status.model!.version}` };
-  };
+  const decide =
+    (decision: 'approved' | 'rejected') =>
+    (raw: unknown): ApprovalAck => {
+      const args = check(raw, decision === 'approved' ? 'approve' : 'reject');
+      status.approval = { decision, by: args.by, reason: args.reason, at: new Date().toISOString() };
+      return { workflowId, decision, modelVersion: `${status.model!.name}@${status.model!.version}` };
+    };
   setHandler(approveUpdate, decide('approved'), { validator: (raw) => void check(raw, 'approve') });
   setHandler(rejectUpdate, decide('rejected'), { validator: (raw) => void check(raw, 'reject') });
 }

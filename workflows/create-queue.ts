@@ -1,2 +1,3 @@
 /** The create queue of a project and region: its rate limit is Vertex's creation quota, shared by every worker. */
-export const createQueueFor = (taskQueue: string, project: string, region: string) => `${taskQueue}/vertex-creates/${project}/${region}`;
+export const createQueueFor = (taskQueue: string, project: string, region: string) =>
+  `${taskQueue}/vertex-creates/${project}/${region}`;

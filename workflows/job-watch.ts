@@ -11,7 +11,12 @@ import { VERTEX_REJECTED } from '../contracts';
 export function jobWatchOptions(pollChunkMs: number): ActivityOptions {
   return {
     startToCloseTimeout: pollChunkMs + 30_000,
-    retry: { initialInterval: '1 second', backoffCoefficient: 1, maximumInterval: '1 second', nonRetryableErrorTypes: [VERTEX_REJECTED] },
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 1,
+      maximumInterval: '1 second',
+      nonRetryableErrorTypes: [VERTEX_REJECTED],
+    },
     cancellationType: ActivityCancellationType.ABANDON,
   };
 }

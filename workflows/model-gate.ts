@@ -38,27 +38,57 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
  * A metric the candidate lacks fails its check (a gate that cannot be evaluated does not pass);
  * with no champion yet (the first model of a pipeline) the champion check is passed and says so.
  */
-export function evaluateGate(policy: GatePolicy, candidate: Record<string, unknown>, champion?: { version: string; metrics: Record<string, unknown> }): GateVerdict {
+export function evaluateGate(
+  policy: GatePolicy,
+  candidate: Record<string, unknown>,
+  champion?: { version: string; metrics: Record<string, unknown> },
+): GateVerdict {
   const checks: GateCheck[] = policy.thresholds.map(({ metric, op, value }) => {
     const c = num(candidate[metric]);
-    return { check: `${metric} ${op} ${value}`, metric, candidate: c, against: value, passed: c !== null && compare[op](c, value) };
+    return {
+      check: `${metric} ${op} ${value}`,
+      metric,
+      candidate: c,
+      against: value,
+      passed: c !== null && compare[op](c, value),
+    };
   });
   const rule = policy.champion;
   if (rule) {
     const c = num(candidate[rule.metric]);
     const best = champion ? num(champion.metrics[rule.metric]) : null;
     if (best === null) {
-      checks.push({ check: `${rule.metric} vs champion (none yet)`, metric: rule.metric, candidate: c, against: null, passed: c !== null });
+      checks.push({
+        check: `${rule.metric} vs champion (none yet)`,
+        metric: rule.metric,
+        candidate: c,
+        against: null,
+        passed: c !== null,
+      });
     } else {
       const bar = rule.higherIsBetter ? best + rule.minImprovement : best - rule.minImprovement;
-      const op: Comparison = rule.higherIsBetter ? (rule.minImprovement ? '>=' : '>') : rule.minImprovement ? '<=' : '<';
-      checks.push({ check: `${rule.metric} ${op} champion v${champion!.version} (${best}${rule.minImprovement ? ` ${rule.higherIsBetter ? '+' : '-'} ${rule.minImprovement}` : ''})`, metric: rule.metric, candidate: c, against: bar, passed: c !== null && compare[op](c, bar) });
+      const op: Comparison = rule.higherIsBetter
+        ? rule.minImprovement
+          ? '>='
+          : '>'
+        : rule.minImprovement
+          ? '<='
+          : '<';
+      checks.push({
+        check: `${rule.metric} ${op} champion v${champion!.version} (${best}${rule.minImprovement ? ` ${rule.higherIsBetter ? '+' : '-'} ${rule.minImprovement}` : ''})`,
+        metric: rule.metric,
+        candidate: c,
+        against: bar,
+        passed: c !== null && compare[op](c, bar),
+      });
     }
   }
   const failed = checks.filter((c) => !c.passed);
   return {
     passed: failed.length === 0,
     checks,
-    reason: failed.length ? `rejected: ${failed.map((f) => `${f.check} (candidate ${f.candidate ?? 'missing'})`).join('; ')}` : undefined,
+    reason: failed.length
+      ? `rejected: ${failed.map((f) => `${f.check} (candidate ${f.candidate ?? 'missing'})`).join('; ')}`
+      : undefined,
   };
 }

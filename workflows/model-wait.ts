@@ -60,10 +60,16 @@ export async function awaitFreshModel(opts: {
         source: 'registry',
       };
     }
-    const seen = champion ? `the champion is v${champion.version}${champion.partition ? `, trained on ${champion.partition}` : ''}` : 'there is no champion yet';
-    opts.onLook?.(champion && { version: champion.version, partition: champion.partition, trainedAt: champion.trainedAt }, seen);
+    const seen = champion
+      ? `the champion is v${champion.version}${champion.partition ? `, trained on ${champion.partition}` : ''}`
+      : 'there is no champion yet';
+    opts.onLook?.(
+      champion && { version: champion.version, partition: champion.partition, trainedAt: champion.trainedAt },
+      seen,
+    );
     const remaining = opts.deadline - Date.now();
     if (remaining <= 0) return { timedOut: true, seen };
-    if (await condition(() => opts.inbox() !== undefined, Math.min(remaining, opts.recheckMs))) return { ...opts.inbox()!, source: 'announcement' };
+    if (await condition(() => opts.inbox() !== undefined, Math.min(remaining, opts.recheckMs)))
+      return { ...opts.inbox()!, source: 'announcement' };
   }
 }

@@ -73,7 +73,12 @@ function failedResult(segment: string, err: unknown): SegmentResult {
   const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
   if (isCancellation(err)) return { segment, outcome: 'cancelled', error: 'cancelled' };
   const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as SegmentResult | undefined) : undefined;
-  return { segment, outcome: 'failed', ...detail, error: detail?.error ?? (cause instanceof Error ? cause.message : String(cause)) };
+  return {
+    segment,
+    outcome: 'failed',
+    ...detail,
+    error: detail?.error ?? (cause instanceof Error ? cause.message : String(cause)),
+  };
 }
 
 export async function predictionRun(rawInput: PredictionRunInput, carry?: PredictionCarry): Promise<PredictionSummary> {
@@ -112,7 +117,15 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
 
   const progress = (): PredictionProgress => {
     const count = (o: SegmentResult['outcome']) => [...results.values()].filter((r) => r.outcome === o).length;
-    return { total: queue.length + running.size + results.size, pending: queue.length, running: running.size, succeeded: count('succeeded'), failed: count('failed'), cancelled: count('cancelled'), reused: count('reused') };
+    return {
+      total: queue.length + running.size + results.size,
+      pending: queue.length,
+      running: running.size,
+      succeeded: count('succeeded'),
+      failed: count('failed'),
+      cancelled: count('cancelled'),
+      reused: count('reused'),
+    };
   };
   const refresh = () => {
     const p = progress();
@@ -124,7 +137,14 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
         `| pending | running | succeeded | failed | cancelled | reused |`,
         `|---|---|---|---|---|---|`,
         `| ${p.pending} | ${p.running} | ${p.succeeded} | ${p.failed} | ${p.cancelled} | ${p.reused} |`,
-        ...(failed.length ? ['', 'Failed:', ...failed.slice(0, 20).map((f) => `- ${f.segment}: ${f.error ?? f.state}`), ...(failed.length > 20 ? [`- … ${failed.length - 20} more`] : [])] : []),
+        ...(failed.length
+          ? [
+              '',
+              'Failed:',
+              ...failed.slice(0, 20).map((f) => `- ${f.segment}: ${f.error ?? f.state}`),
+              ...(failed.length > 20 ? [`- … ${failed.length - 20} more`] : []),
+            ]
+          : []),
       ].join('\n'),
     );
   };
@@ -150,7 +170,15 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
       const r = await children.run(() =>
         executeChild(predictionSegment, {
           workflowId: predictionSegmentId({ ...input, segment }),
-          args: [{ environment: input.environment, pipeline: input.pipeline, partition: input.partition, segment, ...(plan.model ? { model: plan.model } : {}) }],
+          args: [
+            {
+              environment: input.environment,
+              pipeline: input.pipeline,
+              partition: input.partition,
+              segment,
+              ...(plan.model ? { model: plan.model } : {}),
+            },
+          ],
           // Cancelled, never terminated: a child cancels its Vertex job; the parent waits until it has.
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -190,13 +218,23 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
 
   const tasks: Promise<void>[] = [];
   try {
-    await slidingWindow({ queue, maxInFlight: plan.maxConcurrentJobs, perRun: plan.childrenPerRun ?? CHILDREN_PER_RUN, run: runChild, stopped: () => stopped }, tasks);
+    await slidingWindow(
+      {
+        queue,
+        maxInFlight: plan.maxConcurrentJobs,
+        perRun: plan.childrenPerRun ?? CHILDREN_PER_RUN,
+        run: runChild,
+        stopped: () => stopped,
+      },
+      tasks,
+    );
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Cancelled: the children were asked to cancel (each cancels its Vertex job); wait for them.
     await CancellationScope.nonCancellable(async () => {
       await Promise.all(tasks);
-      for (const s of queue.splice(0)) results.set(s, { segment: s, outcome: 'cancelled', error: 'not started: the run was cancelled' });
+      for (const s of queue.splice(0))
+        results.set(s, { segment: s, outcome: 'cancelled', error: 'not started: the run was cancelled' });
       const s = summary('cancelled');
       upsertSearchAttributes([{ key: sa.runPhase, value: 'cancelled' }]);
       await writePredictionSummary({ summary: s });
@@ -205,9 +243,16 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
   }
 
   if (queue.length && !stopped) {
-    await continueAsNew<typeof predictionRun>(input, { plan, queue, results: [...results.values()], startedAt, generation: (carry?.generation ?? 0) + 1 });
+    await continueAsNew<typeof predictionRun>(input, {
+      plan,
+      queue,
+      results: [...results.values()],
+      startedAt,
+      generation: (carry?.generation ?? 0) + 1,
+    });
   }
-  for (const s of queue.splice(0)) results.set(s, { segment: s, outcome: 'cancelled', error: 'not started: fail-fast stopped the run' });
+  for (const s of queue.splice(0))
+    results.set(s, { segment: s, outcome: 'cancelled', error: 'not started: fail-fast stopped the run' });
   const p = progress();
   const verdict = stopped ? 'failed' : p.failed ? 'partial' : 'succeeded';
   const s = summary(verdict);
@@ -215,7 +260,12 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
   await writePredictionSummary({ summary: s });
   if (verdict === 'failed') {
     const first = s.segments.find((r) => r.outcome === 'failed');
-    throw ApplicationFailure.create({ message: `fail-fast: ${first?.segment} failed (${first?.error}); ${p.cancelled} segment(s) cancelled; summary at ${plan.summaryUri}`, type: 'PredictionFailed', nonRetryable: true, details: [s] });
+    throw ApplicationFailure.create({
+      message: `fail-fast: ${first?.segment} failed (${first?.error}); ${p.cancelled} segment(s) cancelled; summary at ${plan.summaryUri}`,
+      type: 'PredictionFailed',
+      nonRetryable: true,
+      details: [s],
+    });
   }
   return s;
 }

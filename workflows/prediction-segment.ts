@@ -1,7 +1,24 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { CancellationScope, isCancellation, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities, BatchJobRef, BatchProgress, SegmentPlan } from '../activities';
-import { BATCH_PREDICTION_FAILED, formatDuration, liftInvalidInput, modelKey, NO_MODEL, parsePayload, PredictionSegmentInput, searchAttributes as sa, type SegmentResult } from '../contracts';
+import {
+  BATCH_PREDICTION_FAILED,
+  formatDuration,
+  liftInvalidInput,
+  modelKey,
+  NO_MODEL,
+  parsePayload,
+  PredictionSegmentInput,
+  searchAttributes as sa,
+  type SegmentResult,
+} from '../contracts';
 import { createQueueFor } from './create-queue';
 import { jobWatchOptions } from './job-watch';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
@@ -17,14 +34,16 @@ const { resolveSegmentPrediction, cancelBatchPrediction } = proxyActivities<Acti
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-
 export async function predictionSegment(rawInput: PredictionSegmentInput): Promise<SegmentResult> {
   const input = parsePayload(PredictionSegmentInput, rawInput, 'predictionSegment input');
   const info = workflowInfo();
   const plan: SegmentPlan = await resolveSegmentPrediction(input).catch((err: unknown) => {
     throw liftInvalidInput(err);
   });
-  const show = (text: string) => setCurrentDetails(`**${input.segment}** · ${input.pipeline} · ${input.environment} · partition ${input.partition}\n\n${text}`);
+  const show = (text: string) =>
+    setCurrentDetails(
+      `**${input.segment}** · ${input.pipeline} · ${input.environment} · partition ${input.partition}\n\n${text}`,
+    );
 
   // The model: the one the run pinned; else the champion, if fresh enough; otherwise wait for a
   // training run to announce one.
@@ -49,7 +68,9 @@ export async function predictionSegment(rawInput: PredictionSegmentInput): Promi
   try {
     // Not cancellable: a cancel mid-submit waits for the job's name so it can cancel the job. The
     // label is the child's run id: a retried submit finds its job, a re-run of the segment makes a new one.
-    job = await CancellationScope.nonCancellable(() => submitBatchPrediction({ plan, model: modelVersion, label: info.runId }));
+    job = await CancellationScope.nonCancellable(() =>
+      submitBatchPrediction({ plan, model: modelVersion, label: info.runId }),
+    );
     show(`Vertex AI BatchPredictionJob with ${modelVersion} — [open in the console](${job.consoleUrl})`);
     last = await watch(job, plan.pollIntervalMs);
   } catch (err) {
@@ -73,17 +94,29 @@ export async function predictionSegment(rawInput: PredictionSegmentInput): Promi
     counts: last.counts,
     error: last.error?.message,
   };
-  const ok = last.state === 'SUCCEEDED' || (last.state === 'PARTIALLY_SUCCEEDED' && plan.partiallySucceeded === 'succeeded');
-  show(`${last.state}: ${job.name}${last.counts ? ` · ${last.counts.successful} predicted, ${last.counts.failed} failed` : ''}`);
+  const ok =
+    last.state === 'SUCCEEDED' || (last.state === 'PARTIALLY_SUCCEEDED' && plan.partiallySucceeded === 'succeeded');
+  show(
+    `${last.state}: ${job.name}${last.counts ? ` · ${last.counts.successful} predicted, ${last.counts.failed} failed` : ''}`,
+  );
   if (!ok) {
     // A failed child shows red in the UI; its result rides along as the failure's details.
     const message = `${input.segment}: BatchPredictionJob ${job.id} ended ${last.state}${last.error ? `: ${last.error.message}` : ''}`;
-    throw ApplicationFailure.create({ message, type: BATCH_PREDICTION_FAILED, nonRetryable: true, details: [{ ...result, outcome: 'failed', error: message }] });
+    throw ApplicationFailure.create({
+      message,
+      type: BATCH_PREDICTION_FAILED,
+      nonRetryable: true,
+      details: [{ ...result, outcome: 'failed', error: message }],
+    });
   }
   return result;
 }
 
-async function findModel(input: PredictionSegmentInput, plan: SegmentPlan, show: (text: string) => void): Promise<string> {
+async function findModel(
+  input: PredictionSegmentInput,
+  plan: SegmentPlan,
+  show: (text: string) => void,
+): Promise<string> {
   const key = modelKey(plan.modelKey);
   const bound = plan.maxAgeMs ? { trainedAfter: new Date(Date.now() - plan.maxAgeMs).toISOString() } : {};
   const inbox = modelReadyInbox(key, bound);
@@ -99,7 +132,10 @@ async function findModel(input: PredictionSegmentInput, plan: SegmentPlan, show:
     onLook: (_, seen) => show(`Waiting for a model fresh enough (${key}): ${seen}.`),
   });
   if ('timedOut' in model) {
-    throw ApplicationFailure.nonRetryable(`no model to predict ${input.segment} with: ${model.seen}${plan.maxAgeMs ? ` (want one registered in the last ${formatDuration(plan.maxAgeMs)})` : ''}`, NO_MODEL);
+    throw ApplicationFailure.nonRetryable(
+      `no model to predict ${input.segment} with: ${model.seen}${plan.maxAgeMs ? ` (want one registered in the last ${formatDuration(plan.maxAgeMs)})` : ''}`,
+      NO_MODEL,
+    );
   }
   return `${model.model}@${model.version}`;
 }

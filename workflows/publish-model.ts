@@ -51,49 +51,77 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
   setPhase('registering');
   // UploadModel has no idempotency key: the retry of an attempt whose worker died must come after
   // that upload finished, so it finds the version by label instead of making a second one.
-  const { registerCandidate } = proxyActivities<Activities>({ startToCloseTimeout: m.uploadTimeoutMs ?? '5 minutes', retry });
+  const { registerCandidate } = proxyActivities<Activities>({
+    startToCloseTimeout: m.uploadTimeoutMs ?? '5 minutes',
+    retry,
+  });
   // Not cancellable: an upload cannot be taken back, so a cancel waits for it and the run reports
   // the version it made (as `candidate` only) instead of leaving one the run never heard of.
-  const version = await CancellationScope.nonCancellable(() => registerCandidate({
-    ...ref,
-    displayName: m.displayName,
-    servingImage: m.servingImage,
-    artifactUri: outputs.modelDirectory,
-    labels: m.labels,
-    runLabel: job.id,
-    metrics,
-    partition: plan.partition,
-  }));
+  const version = await CancellationScope.nonCancellable(() =>
+    registerCandidate({
+      ...ref,
+      displayName: m.displayName,
+      servingImage: m.servingImage,
+      artifactUri: outputs.modelDirectory,
+      labels: m.labels,
+      runLabel: job.id,
+      metrics,
+      partition: plan.partition,
+    }),
+  );
   const modelVersion = `${m.modelId}@${version.versionId}`;
   upsertSearchAttributes([{ key: sa.modelVersion, value: modelVersion }]);
   const consoleUrl = `https://console.cloud.google.com/vertex-ai/models/locations/${plan.region}/models/${m.modelId}/versions/${version.versionId}?project=${plan.project}`;
-  status.model = { name: version.model, version: version.versionId, aliases: ['candidate'], consoleUrl, manifestUri: m.manifestUri };
+  status.model = {
+    name: version.model,
+    version: version.versionId,
+    aliases: ['candidate'],
+    consoleUrl,
+    manifestUri: m.manifestUri,
+  };
 
   // Plans recorded before approvals existed have no promotion: they promoted directly.
   const promotion = m.promotion ?? { mode: 'direct' };
   if (promotion.mode === 'approval') {
-    setPhase('awaiting-approval', `candidate ${modelVersion} passed the gate; waiting up to ${formatDuration(promotion.timeoutMs)} for ct approve / ct reject (silence means ${promotion.onTimeout})`);
+    setPhase(
+      'awaiting-approval',
+      `candidate ${modelVersion} passed the gate; waiting up to ${formatDuration(promotion.timeoutMs)} for ct approve / ct reject (silence means ${promotion.onTimeout})`,
+    );
     // A timer, not compute: the run holds nothing while a person decides.
     const decided = await condition(() => status.approval !== undefined, promotion.timeoutMs);
     if (!decided) {
-      status.approval = { decision: 'timed-out', at: new Date().toISOString(), reason: `no decision within ${formatDuration(promotion.timeoutMs)}; the config says ${promotion.onTimeout}` };
+      status.approval = {
+        decision: 'timed-out',
+        at: new Date().toISOString(),
+        reason: `no decision within ${formatDuration(promotion.timeoutMs)}; the config says ${promotion.onTimeout}`,
+      };
     }
     const approval = status.approval!;
-    const promote = approval.decision === 'approved' || (approval.decision === 'timed-out' && promotion.onTimeout === 'promote');
+    const promote =
+      approval.decision === 'approved' || (approval.decision === 'timed-out' && promotion.onTimeout === 'promote');
     if (!promote) {
-      const reason = approval.decision === 'rejected' ? `rejected by ${approval.by}: ${approval.reason}` : `rejected: ${approval.reason}`;
+      const reason =
+        approval.decision === 'rejected'
+          ? `rejected by ${approval.by}: ${approval.reason}`
+          : `rejected: ${approval.reason}`;
       setPhase('rejected', reason);
       return { status: 'rejected', reason, gate, model: status.model, approval };
     }
   }
 
   // A cancel that came while the upload finished stops the run here, before the champion moves.
-  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('run cancelled before its candidate was promoted');
+  if (CancellationScope.current().consideredCancelled)
+    throw new CancelledFailure('run cancelled before its candidate was promoted');
   // Past this point the champion moves: finish announcing it even if the run is cancelled meanwhile,
   // or consumers would never hear of the model that now serves.
   await CancellationScope.nonCancellable(async () => {
     // One call moves champion off the previous version: there is no moment without a champion.
-    await promoteVersion({ region: plan.region, model: version.model, versionId: version.versionId, aliases: ['champion'] });
+    await promoteVersion({
+      region: plan.region,
+      model: version.model,
+      versionId: version.versionId,
+      aliases: ['champion'],
+    });
     status.model = { ...status.model!, aliases: ['candidate', 'champion'] };
     const manifest: ModelReady = {
       environment: plan.environment,

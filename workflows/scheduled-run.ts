@@ -1,7 +1,15 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { liftInvalidInput, parsePayload, partitionAt, ScheduledRunInput, scheduledRunQuery, type ScheduledRunResult, type ScheduledRunStatus } from '../contracts';
+import {
+  liftInvalidInput,
+  parsePayload,
+  partitionAt,
+  ScheduledRunInput,
+  scheduledRunQuery,
+  type ScheduledRunResult,
+  type ScheduledRunStatus,
+} from '../contracts';
 
 // A Temporal Schedule's action. The schedule appends its timestamp to this workflow's id, so this
 // is not the partition's run: it works out the partition from the scheduled time, starts (or
@@ -23,11 +31,23 @@ export async function scheduledRun(rawInput: ScheduledRunInput): Promise<Schedul
   // Set by the schedule (also for backfills and triggers); a run started by hand uses its start time.
   const scheduledAt = info.typedSearchAttributes.get(scheduledStartTime) ?? info.startTime;
   const partition = partitionAt(scheduledAt, input.format, input.offset, input.timezone);
-  const { follow, ...started } = await startScheduledRun({ environment: input.environment, pipeline: input.pipeline, action: input.action, partition, scheduled: input }).catch((err: unknown) => {
+  const { follow, ...started } = await startScheduledRun({
+    environment: input.environment,
+    pipeline: input.pipeline,
+    action: input.action,
+    partition,
+    scheduled: input,
+  }).catch((err: unknown) => {
     throw liftInvalidInput(err);
   });
-  Object.assign(status, { ...started, scheduledAt: scheduledAt.toISOString(), state: started.outcome === 'finished' ? 'done' : 'following' });
-  setCurrentDetails(`**${input.schedule}** fired for ${scheduledAt.toISOString()} → partition ${partition}: ${started.outcome} ${started.workflowId}`);
+  Object.assign(status, {
+    ...started,
+    scheduledAt: scheduledAt.toISOString(),
+    state: started.outcome === 'finished' ? 'done' : 'following',
+  });
+  setCurrentDetails(
+    `**${input.schedule}** fired for ${scheduledAt.toISOString()} → partition ${partition}: ${started.outcome} ${started.workflowId}`,
+  );
   if (started.outcome !== 'finished') {
     const { awaitScheduledRun } = proxyActivities<Activities>({
       startToCloseTimeout: follow.chunkMs + 30_000,

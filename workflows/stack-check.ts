@@ -1,11 +1,4 @@
-import {
-  CancellationScope,
-  condition,
-  proxyActivities,
-  setHandler,
-  uuid4,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {

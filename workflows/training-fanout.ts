@@ -10,7 +10,13 @@ import {
   setCurrentDetails,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { liftInvalidInput, parsePayload, TrainingFanoutInput, trainingRunId, type TrainingFanoutResult } from '../contracts';
+import {
+  liftInvalidInput,
+  parsePayload,
+  TrainingFanoutInput,
+  trainingRunId,
+  type TrainingFanoutResult,
+} from '../contracts';
 import { slidingWindow } from './fan-out';
 import { trainingRun } from './training-run';
 
@@ -19,7 +25,10 @@ import { trainingRun } from './training-run';
 // same runs), at most `fanOut.maxConcurrentRuns` at once. A segment whose run already exists
 // (started by data-ready) is reported as such; its run goes on by itself.
 
-const { planTrainingFanout } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
+const { planTrainingFanout } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5 },
+});
 
 export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<TrainingFanoutResult> {
   const input = parsePayload(TrainingFanoutInput, rawInput, 'trainingFanout input');
@@ -33,7 +42,11 @@ export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<Tra
     for (const r of runs.values()) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
     setCurrentDetails(
       `**Training every segment** · ${input.pipeline} · ${input.environment} · partition ${input.partition}\n\n` +
-        `pending ${queue.length} · ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(' · ') || 'nothing finished yet'}`,
+        `pending ${queue.length} · ${
+          Object.entries(counts)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(' · ') || 'nothing finished yet'
+        }`,
     );
   };
   const run = async (segment: string) => {
@@ -43,30 +56,64 @@ export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<Tra
     try {
       const r = await executeChild(trainingRun, {
         workflowId,
-        args: [{ pipeline: input.pipeline, environment: input.environment, partition: input.partition, segment, assumeDataReady: input.assumeDataReady }],
+        args: [
+          {
+            pipeline: input.pipeline,
+            environment: input.environment,
+            partition: input.partition,
+            segment,
+            assumeDataReady: input.assumeDataReady,
+          },
+        ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `Training ${input.pipeline} · ${input.environment} · ${segment} · ${input.partition}`,
       });
-      runs.set(segment, { segment, workflowId, outcome: r.status, reason: r.reason, model: r.model && `${r.model.name}@${r.model.version}` });
+      runs.set(segment, {
+        segment,
+        workflowId,
+        outcome: r.status,
+        reason: r.reason,
+        model: r.model && `${r.model.name}@${r.model.version}`,
+      });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) runs.set(segment, { segment, workflowId, outcome: 'already-started', reason: 'started before this fan-out (data-ready or an operator); it goes on by itself' });
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        runs.set(segment, {
+          segment,
+          workflowId,
+          outcome: 'already-started',
+          reason: 'started before this fan-out (data-ready or an operator); it goes on by itself',
+        });
       else if (isCancellation(err)) runs.set(segment, { segment, workflowId, outcome: 'cancelled' });
-      else runs.set(segment, { segment, workflowId, outcome: 'failed', reason: (err instanceof ChildWorkflowFailure ? err.cause : (err as Error))?.message });
+      else
+        runs.set(segment, {
+          segment,
+          workflowId,
+          outcome: 'failed',
+          reason: (err instanceof ChildWorkflowFailure ? err.cause : (err as Error))?.message,
+        });
     }
     show();
   };
 
   const tasks: Promise<void>[] = [];
-  const result = (verdict: TrainingFanoutResult['verdict']): TrainingFanoutResult => ({ verdict, runs: [...runs.values()].sort((a, b) => a.segment.localeCompare(b.segment)) });
+  const result = (verdict: TrainingFanoutResult['verdict']): TrainingFanoutResult => ({
+    verdict,
+    runs: [...runs.values()].sort((a, b) => a.segment.localeCompare(b.segment)),
+  });
   try {
     // A partition has at most a few hundred segments: one run of this workflow holds them all.
-    await slidingWindow({ queue, maxInFlight: plan.maxConcurrentRuns, perRun: Number.MAX_SAFE_INTEGER, run, stopped: () => false }, tasks);
+    await slidingWindow(
+      { queue, maxInFlight: plan.maxConcurrentRuns, perRun: Number.MAX_SAFE_INTEGER, run, stopped: () => false },
+      tasks,
+    );
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await CancellationScope.nonCancellable(() => Promise.all(tasks));
     throw err;
   }
-  return result([...runs.values()].some((r) => r.outcome === 'failed' || r.outcome === 'cancelled') ? 'partial' : 'succeeded');
+  return result(
+    [...runs.values()].some((r) => r.outcome === 'failed' || r.outcome === 'cancelled') ? 'partial' : 'succeeded',
+  );
 }

@@ -24,23 +24,42 @@ export function currentDetails(status: TrainingRunStatus, plan: RunPlan | undefi
     `**${phaseTitle[status.phase]}** · ${status.pipeline} · ${status.environment} · partition ${status.partition}${status.segment ? ` · ${status.segment}` : ''}`,
   ];
   if (status.datasets.length) {
-    lines.push('', 'Data:', ...status.datasets.map((d) => `- [${d.ready ? 'x' : ' '}] ${d.dataset}${d.uri ? ` (${d.uri})` : ''}`));
+    lines.push(
+      '',
+      'Data:',
+      ...status.datasets.map((d) => `- [${d.ready ? 'x' : ' '}] ${d.dataset}${d.uri ? ` (${d.uri})` : ''}`),
+    );
   }
   if (status.job) {
     // The watch reports only when the job ends (that is what keeps it cheap): the state shown is the
     // one last seen, and the console has the live one.
-    lines.push('', `Vertex AI ${status.job.kind === 'pipelineJob' ? 'PipelineJob' : 'CustomJob'} attempt ${status.job.attempt}${plan ? `/${plan.maxAttempts}` : ''} (last seen ${status.job.state ?? 'unknown'}) — [open in the console](${status.job.consoleUrl})`);
+    lines.push(
+      '',
+      `Vertex AI ${status.job.kind === 'pipelineJob' ? 'PipelineJob' : 'CustomJob'} attempt ${status.job.attempt}${plan ? `/${plan.maxAttempts}` : ''} (last seen ${status.job.state ?? 'unknown'}) — [open in the console](${status.job.consoleUrl})`,
+    );
   }
   for (const a of status.attempts) lines.push(`- attempt ${a.attempt}: ${a.state}${a.error ? ` — ${a.error}` : ''}`);
   if (status.gate) {
-    lines.push('', `Evaluation gate: ${status.gate.passed ? 'passed' : 'failed'}`, '', '| check | candidate | against | |', '|---|---|---|---|');
-    for (const c of status.gate.checks) lines.push(`| ${c.check} | ${c.candidate ?? '—'} | ${c.against ?? '—'} | ${c.passed ? 'ok' : 'FAIL'} |`);
+    lines.push(
+      '',
+      `Evaluation gate: ${status.gate.passed ? 'passed' : 'failed'}`,
+      '',
+      '| check | candidate | against | |',
+      '|---|---|---|---|',
+    );
+    for (const c of status.gate.checks)
+      lines.push(`| ${c.check} | ${c.candidate ?? '—'} | ${c.against ?? '—'} | ${c.passed ? 'ok' : 'FAIL'} |`);
   }
   if (status.model) {
-    lines.push('', `Model version ${status.model.version} (${status.model.aliases.join(', ')}) — [open in the Model Registry](${status.model.consoleUrl})`);
+    lines.push(
+      '',
+      `Model version ${status.model.version} (${status.model.aliases.join(', ')}) — [open in the Model Registry](${status.model.consoleUrl})`,
+    );
   }
   if (status.approval) {
-    lines.push(`Approval: ${status.approval.decision}${status.approval.by ? ` by ${status.approval.by}` : ''} at ${status.approval.at}${status.approval.reason ? ` — ${status.approval.reason}` : ''}`);
+    lines.push(
+      `Approval: ${status.approval.decision}${status.approval.by ? ` by ${status.approval.by}` : ''} at ${status.approval.at}${status.approval.reason ? ` — ${status.approval.reason}` : ''}`,
+    );
   }
   if (status.reason) lines.push('', status.reason);
   return lines.join('\n');
@@ -51,6 +70,10 @@ export function currentDetails(status: TrainingRunStatus, plan: RunPlan | undefi
  * retried or restarted submit finds its job; different for a re-run of the partition (new run id).
  */
 export function jobIdFor(plan: RunPlan, runId: string, attempt: number): string {
-  const slug = [plan.pipeline, plan.segment, plan.partition].filter(Boolean).join('-').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const slug = [plan.pipeline, plan.segment, plan.partition]
+    .filter(Boolean)
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-');
   return `${slug.slice(0, 100)}-${runId.replace(/-/g, '').slice(-12)}-${attempt}`;
 }

@@ -65,7 +65,12 @@ const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>({
  */
 function runFailure(err: unknown): unknown {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    return ApplicationFailure.create({ message: err.cause.message, type: err.cause.type ?? undefined, nonRetryable: true, cause: err });
+    return ApplicationFailure.create({
+      message: err.cause.message,
+      type: err.cause.type ?? undefined,
+      nonRetryable: true,
+      cause: err,
+    });
   }
   return err;
 }
@@ -74,7 +79,12 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   const input = parsePayload(TrainingRunInput, rawInput, 'trainingRun input');
   const info = workflowInfo();
   const startedAt = new Date().toISOString();
-  const identity = { pipeline: input.pipeline, environment: input.environment, partition: input.partition, segment: input.segment };
+  const identity = {
+    pipeline: input.pipeline,
+    environment: input.environment,
+    partition: input.partition,
+    segment: input.segment,
+  };
   const status: TrainingRunStatus = { ...identity, phase: 'resolving', datasets: [], attempts: [] };
   const ready = new Map<string, DatasetStatus>();
   // Set by the resolve activity; the handlers below may run before it has returned.
@@ -94,7 +104,9 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   };
   const waitingFor = () => (plan ? plan.datasets.filter((d) => !ready.has(d)) : []);
   const unknownDataset = (dataset: string) =>
-    plan && !plan.datasets.includes(dataset) ? `dataset: run ${info.workflowId} does not wait for dataset "${dataset}"; it waits for ${plan.datasets.join(', ')}` : undefined;
+    plan && !plan.datasets.includes(dataset)
+      ? `dataset: run ${info.workflowId} does not wait for dataset "${dataset}"; it waits for ${plan.datasets.join(', ')}`
+      : undefined;
 
   setHandler(trainingStatusQuery, () => status);
   installApprovalHandlers(info.workflowId, status);
@@ -108,7 +120,13 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       if (unknown) throw invalidInput(unknown);
       const accepted = !ready.has(args.dataset);
       if (accepted) {
-        ready.set(args.dataset, { dataset: args.dataset, ready: true, uri: args.uri, source: args.source, at: new Date().toISOString() });
+        ready.set(args.dataset, {
+          dataset: args.dataset,
+          ready: true,
+          uri: args.uri,
+          source: args.source,
+          at: new Date().toISOString(),
+        });
         refresh();
       }
       return { workflowId: info.workflowId, accepted, waitingFor: waitingFor(), phase: status.phase };
@@ -134,7 +152,9 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       ...identity,
       status: 'delegated',
       delegatedTo: plan.workflowId,
-      reason: canonical.alreadyFinished ? `partition already ran as ${plan.workflowId}; re-running it is an explicit act` : `running as ${plan.workflowId}`,
+      reason: canonical.alreadyFinished
+        ? `partition already ran as ${plan.workflowId}; re-running it is an explicit act`
+        : `running as ${plan.workflowId}`,
       timings: { startedAt, endedAt: new Date().toISOString() },
       attempts: 0,
     };
@@ -156,7 +176,12 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   const { awaitTrainingJob } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
   const watch = async (ref: TrainingJobRef, pollIntervalMs: number): Promise<JobProgress> => {
     for (;;) {
-      const progress = await awaitTrainingJob({ job: ref, region: plan.region, pollIntervalMs, chunkMs: plan.pollChunkMs });
+      const progress = await awaitTrainingJob({
+        job: ref,
+        region: plan.region,
+        pollIntervalMs,
+        chunkMs: plan.pollChunkMs,
+      });
       status.job = progress.job;
       if (progress.terminal) return progress;
       refresh();
@@ -171,7 +196,13 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
         const reason = `data for partition ${plan.partition} not ready after ${formatDuration(plan.dataTimeoutMs)}; still waiting for ${waitingFor().join(', ')}`;
         if (plan.onDataTimeout === 'skip') {
           setPhase('skipped', reason);
-          return { ...identity, status: 'skipped', reason, timings: { startedAt, endedAt: new Date().toISOString() }, attempts: 0 };
+          return {
+            ...identity,
+            status: 'skipped',
+            reason,
+            timings: { startedAt, endedAt: new Date().toISOString() },
+            attempts: 0,
+          };
         }
         throw ApplicationFailure.nonRetryable(reason, 'DataTimeout');
       }
@@ -184,7 +215,9 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       // Not cancellable: a cancel arriving mid-submit waits the moment it takes to learn the job's
       // name, so the cancel path below can cancel it on Vertex rather than leave it running.
       const attemptPlan = plan;
-      job = await CancellationScope.nonCancellable(() => submitTrainingJob({ plan: attemptPlan, attempt, jobId: jobIdFor(attemptPlan, info.runId, attempt) }));
+      job = await CancellationScope.nonCancellable(() =>
+        submitTrainingJob({ plan: attemptPlan, attempt, jobId: jobIdFor(attemptPlan, info.runId, attempt) }),
+      );
       jobEnded = false;
       status.job = job;
       setPhase('running');
@@ -192,10 +225,23 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       jobEnded = true;
       if (last.state === 'SUCCEEDED') {
         const t = plan.training;
-        const dir = t.kind === 'pipelineJob' ? `${t.pipelineRoot.replace(/\/+$/, '')}/${job.id}` : t.baseOutputDirectory.replace(/\/+$/, '');
+        const dir =
+          t.kind === 'pipelineJob'
+            ? `${t.pipelineRoot.replace(/\/+$/, '')}/${job.id}`
+            : t.baseOutputDirectory.replace(/\/+$/, '');
         const outputs = { outputDirectory: dir, metricsUri: `${dir}/metrics.json`, modelDirectory: `${dir}/model/` };
         // patched: runs recorded before the model steps existed replay without them.
-        const model = plan.model && patched('publish-model') ? await publishModel({ plan: { ...plan, model: plan.model }, job, outputs, runId: info.runId, status, setPhase }) : undefined;
+        const model =
+          plan.model && patched('publish-model')
+            ? await publishModel({
+                plan: { ...plan, model: plan.model },
+                job,
+                outputs,
+                runId: info.runId,
+                status,
+                setPhase,
+              })
+            : undefined;
         if (model?.status !== 'rejected') setPhase('succeeded');
         return {
           ...identity,
@@ -203,7 +249,14 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
           ...model,
           job: { ...last.job, state: last.state },
           outputs,
-          timings: { startedAt, dataReadyAt, submittedAt, jobStartedAt: last.startTime, jobEndedAt: last.endTime, endedAt: new Date().toISOString() },
+          timings: {
+            startedAt,
+            dataReadyAt,
+            submittedAt,
+            jobStartedAt: last.startTime,
+            jobEndedAt: last.endTime,
+            endedAt: new Date().toISOString(),
+          },
           attempts: attempt,
         };
       }
@@ -211,7 +264,8 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       status.attempts.push({ attempt, jobName: job.name, state: last.state, error: last.error?.message });
       // A paused job still holds its resources: cancel it even if the run is being cancelled meanwhile.
       const paused = job;
-      if (last.state === 'PAUSED') await CancellationScope.nonCancellable(() => cancelTrainingJob({ job: paused, region: plan.region }));
+      if (last.state === 'PAUSED')
+        await CancellationScope.nonCancellable(() => cancelTrainingJob({ job: paused, region: plan.region }));
       job = undefined;
     }
     const lastAttempt = status.attempts.at(-1)!;
@@ -226,7 +280,12 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
           // Vertex's cancel is asynchronous and best effort: wait until the job really ended.
           await cancelTrainingJob({ job, region: plan.region });
           last = await watch(job, Math.min(plan.pollIntervalMs, 5_000));
-          status.attempts.push({ attempt: job.attempt, jobName: job.name, state: last.state, error: last.error?.message });
+          status.attempts.push({
+            attempt: job.attempt,
+            jobName: job.name,
+            state: last.state,
+            error: last.error?.message,
+          });
         }
         setPhase('cancelled');
       });

@@ -2,7 +2,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import { proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { Duration } from '../config/primitives';
-import { liftInvalidInput, modelKey, modelWaitStatusQuery, parsePayload, searchAttributes as sa, WaitForModelInput, type ModelWaitStatus, type WaitForModelResult } from '../contracts';
+import {
+  liftInvalidInput,
+  modelKey,
+  modelWaitStatusQuery,
+  parsePayload,
+  searchAttributes as sa,
+  WaitForModelInput,
+  type ModelWaitStatus,
+  type WaitForModelResult,
+} from '../contracts';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
 
 // A consumer of model-ready: returns the model once one fresh enough is the champion, holding no
@@ -30,7 +39,12 @@ export async function waitForModel(rawInput: WaitForModelInput): Promise<WaitFor
     { key: sa.environment, value: input.environment },
     ...(input.segment ? [{ key: sa.segment, value: input.segment }] : []),
   ]);
-  const ref = await resolveModelRef({ environment: input.environment, pipeline: input.pipeline, segment: input.segment, minPartition: input.minPartition }).catch((err: unknown) => {
+  const ref = await resolveModelRef({
+    environment: input.environment,
+    pipeline: input.pipeline,
+    segment: input.segment,
+    minPartition: input.minPartition,
+  }).catch((err: unknown) => {
     throw liftInvalidInput(err);
   });
   const outcome = await awaitFreshModel({
@@ -42,9 +56,15 @@ export async function waitForModel(rawInput: WaitForModelInput): Promise<WaitFor
     recheckMs: ms(input.recheckEvery),
     onLook: (champion, seen) => {
       status.champion = champion;
-      setCurrentDetails(`**Waiting for a model** · ${key}${input.minPartition ? ` · trained on ${input.minPartition} or later` : ''}${input.trainedAfter ? ` · registered after ${input.trainedAfter}` : ''}\n\nNot yet: ${seen}.`);
+      setCurrentDetails(
+        `**Waiting for a model** · ${key}${input.minPartition ? ` · trained on ${input.minPartition} or later` : ''}${input.trainedAfter ? ` · registered after ${input.trainedAfter}` : ''}\n\nNot yet: ${seen}.`,
+      );
     },
   });
-  if ('timedOut' in outcome) throw ApplicationFailure.nonRetryable(`no model for ${key} fresh enough within ${input.timeout}: ${outcome.seen}`, 'ModelWaitTimeout');
+  if ('timedOut' in outcome)
+    throw ApplicationFailure.nonRetryable(
+      `no model for ${key} fresh enough within ${input.timeout}: ${outcome.seen}`,
+      'ModelWaitTimeout',
+    );
   return outcome;
 }

@@ -2,7 +2,14 @@ import type { Storage } from '@google-cloud/storage';
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
-import { modelKey, modelReadySignal, predictionRunId, predictionRunWorkflowType, searchAttributes as sa, type ModelReady } from '../../contracts';
+import {
+  modelKey,
+  modelReadySignal,
+  predictionRunId,
+  predictionRunWorkflowType,
+  searchAttributes as sa,
+  type ModelReady,
+} from '../../contracts';
 import { startOrFind } from '../canonical-start';
 import { writeModelReadyFiles } from './artifacts';
 
@@ -12,14 +19,25 @@ import { writeModelReadyFiles } from './artifacts';
 // one that visibility has not indexed yet finds the new champion on its next look (see waitForModel).
 
 export function createAnnounceActivity(deps: { storage: Storage; temporal: Client; config: PipelineConfig }) {
-  return async function announceModel(req: { manifest: ModelReady; manifestUri?: string; flagUri?: string }): Promise<{ consumersTold: number; predictionStarted?: string }> {
-    if (req.manifestUri) await writeModelReadyFiles(deps.storage, { manifestUri: req.manifestUri, flagUri: req.flagUri, manifest: req.manifest });
+  return async function announceModel(req: {
+    manifest: ModelReady;
+    manifestUri?: string;
+    flagUri?: string;
+  }): Promise<{ consumersTold: number; predictionStarted?: string }> {
+    if (req.manifestUri)
+      await writeModelReadyFiles(deps.storage, {
+        manifestUri: req.manifestUri,
+        flagUri: req.flagUri,
+        manifest: req.manifest,
+      });
     const query = `${sa.awaitingModel.name} = "${modelKey(req.manifest)}" AND ExecutionStatus = "Running"`;
     let told = 0;
     for await (const consumer of deps.temporal.workflow.list({ query })) {
       try {
         // A retry signals again: consumers take the first announcement that is fresh enough.
-        await deps.temporal.workflow.getHandle(consumer.workflowId, consumer.runId).signal(modelReadySignal, req.manifest);
+        await deps.temporal.workflow
+          .getHandle(consumer.workflowId, consumer.runId)
+          .signal(modelReadySignal, req.manifest);
         told++;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err; // it finished meanwhile

@@ -16,7 +16,8 @@ export function createModelArtifactActivities(deps: { storage: Storage }) {
       } catch {
         throw ApplicationFailure.nonRetryable(`${uri} is not JSON`, INVALID_METRICS);
       }
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw ApplicationFailure.nonRetryable(`${uri} must hold a JSON object of metrics`, INVALID_METRICS);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw ApplicationFailure.nonRetryable(`${uri} must hold a JSON object of metrics`, INVALID_METRICS);
       return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === 'number'));
     },
 
@@ -37,7 +38,10 @@ export interface ModelReadyFiles {
  * The manifest first, then the flag, so a flag-file consumer that sees the flag finds the manifest.
  * Both are overwritten on a retry (same content).
  */
-export async function writeModelReadyFiles(storage: Storage, { manifestUri, flagUri, manifest }: ModelReadyFiles): Promise<void> {
+export async function writeModelReadyFiles(
+  storage: Storage,
+  { manifestUri, flagUri, manifest }: ModelReadyFiles,
+): Promise<void> {
   for (const [uri, content, type] of [
     [manifestUri, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json'],
     ...(flagUri ? [[flagUri, `${String(manifest.model)}@${String(manifest.version)}\n`, 'text/plain']] : []),

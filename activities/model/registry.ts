@@ -75,7 +75,10 @@ export function createModelRegistryActivities(deps: { vertex: VertexClientFactor
           version: m.versionId!,
           metrics: described.metrics ?? {},
           partition: described.partition,
-          trainedAt: created == null ? undefined : new Date(Number(created) * 1000 + Math.floor((m.versionCreateTime?.nanos ?? 0) / 1e6)).toISOString(),
+          trainedAt:
+            created == null
+              ? undefined
+              : new Date(Number(created) * 1000 + Math.floor((m.versionCreateTime?.nanos ?? 0) / 1e6)).toISOString(),
           aliases: [...(m.versionAliases ?? [])],
         };
       } catch (err) {
@@ -89,9 +92,11 @@ export function createModelRegistryActivities(deps: { vertex: VertexClientFactor
       for (let round = 0; round < 2; round++) {
         const existing = await existingModel(req);
         if (existing) {
-          const [found] = await models.listModelVersions({ name: existing, filter: `labels.ct-run="${req.runLabel}"` }).catch((err: unknown) => {
-            throw vertexFailure(err, `looking for this run's version of ${req.modelId}`);
-          });
+          const [found] = await models
+            .listModelVersions({ name: existing, filter: `labels.ct-run="${req.runLabel}"` })
+            .catch((err: unknown) => {
+              throw vertexFailure(err, `looking for this run's version of ${req.modelId}`);
+            });
           if (found[0]) return { model: existing, versionId: found[0].versionId!, reused: true };
         }
         try {

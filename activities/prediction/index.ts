@@ -4,6 +4,10 @@ import type { VertexClientFactory } from '../../config/vertex';
 import { createBatchJobActivities } from './batch-job';
 import { createPredictionPlanActivities } from './plan';
 
-export function createPredictionActivities(deps: { config: PipelineConfig; storage: Storage; vertex: VertexClientFactory }) {
+export function createPredictionActivities(deps: {
+  config: PipelineConfig;
+  storage: Storage;
+  vertex: VertexClientFactory;
+}) {
   return { ...createPredictionPlanActivities(deps), ...createBatchJobActivities(deps) };
 }

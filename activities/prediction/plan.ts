@@ -4,7 +4,13 @@ import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { predictionOf, templateVars, unknownSegments } from '../../config/runs';
 import { fill } from '../../config/templates';
-import { INVALID_INPUT, predictionSegmentId, PredictionRunInput, type PredictionSegmentInput, type PredictionSummary } from '../../contracts';
+import {
+  INVALID_INPUT,
+  predictionSegmentId,
+  PredictionRunInput,
+  type PredictionSegmentInput,
+  type PredictionSummary,
+} from '../../contracts';
 import { classifyGcsError, GCS_NOT_FOUND } from '../errors';
 import { gcsObject, readGcsText } from '../gcs';
 import type { PredictionPlan, SegmentPlan } from './types';
@@ -28,16 +34,31 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
       const { env, prediction, matrix, model, trainsPerSegment } = lookup(input);
       const unknown = (input.segments ?? []).filter((s) => !matrix.includes(s));
       if (unknown.length) throw refuse(unknownSegments(input.pipeline, unknown, matrix));
-      const summaryUri = fill(prediction.summary, templateVars({ ...input, segment: undefined }, env.project, env.region));
+      const summaryUri = fill(
+        prediction.summary,
+        templateVars({ ...input, segment: undefined }, env.project, env.region),
+      );
       let segments = input.segments ?? matrix;
       let reused: PredictionPlan['reused'] = [];
       if (input.retryFailed) {
         const previous = await readSummary(deps.storage, summaryUri);
-        if (!previous) throw refuse(`no earlier summary at ${summaryUri}: nothing to retry; start the run without retryFailed`);
-        reused = previous.segments.filter((s) => (s.outcome === 'succeeded' || s.outcome === 'reused') && segments.includes(s.segment)).map((s) => ({ ...s, outcome: 'reused' as const }));
+        if (!previous)
+          throw refuse(`no earlier summary at ${summaryUri}: nothing to retry; start the run without retryFailed`);
+        reused = previous.segments
+          .filter((s) => (s.outcome === 'succeeded' || s.outcome === 'reused') && segments.includes(s.segment))
+          .map((s) => ({ ...s, outcome: 'reused' as const }));
         segments = segments.filter((s) => !reused.some((r) => r.segment === s));
       }
-      const sharedModel = trainsPerSegment ? undefined : { project: env.project, region: env.region, modelId: fill(model.registry.modelId, templateVars({ ...input, segment: undefined }, env.project, env.region)) };
+      const sharedModel = trainsPerSegment
+        ? undefined
+        : {
+            project: env.project,
+            region: env.region,
+            modelId: fill(
+              model.registry.modelId,
+              templateVars({ ...input, segment: undefined }, env.project, env.region),
+            ),
+          };
       return {
         segments,
         summaryUri,
@@ -73,7 +94,14 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
         waitTimeoutMs: prediction.model.waitTimeout,
         job: {
           displayName: `${input.pipeline} ${input.segment} ${input.partition}`.slice(0, 128),
-          labels: { ...env.labels, 'ct-pipeline': input.pipeline, 'ct-environment': input.environment, 'ct-partition': input.partition.toLowerCase(), 'ct-country': country!, 'ct-sns': sns! },
+          labels: {
+            ...env.labels,
+            'ct-pipeline': input.pipeline,
+            'ct-environment': input.environment,
+            'ct-partition': input.partition.toLowerCase(),
+            'ct-country': country!,
+            'ct-sns': sns!,
+          },
           input: { uri: fill(prediction.input.uri, vars), format: prediction.input.format },
           output: { uri: fill(prediction.output.uri, vars), format: prediction.output.format },
           machine: prediction.machine,
@@ -87,7 +115,10 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
     async writePredictionSummary({ summary }: { summary: PredictionSummary }): Promise<void> {
       const { bucket, object } = gcsObject(summary.summaryUri);
       try {
-        await deps.storage.bucket(bucket).file(object).save(`${JSON.stringify(summary, null, 2)}\n`, { resumable: false, contentType: 'application/json' });
+        await deps.storage
+          .bucket(bucket)
+          .file(object)
+          .save(`${JSON.stringify(summary, null, 2)}\n`, { resumable: false, contentType: 'application/json' });
       } catch (err) {
         throw classifyGcsError(err, summary.summaryUri);
       }

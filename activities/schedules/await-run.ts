@@ -12,7 +12,11 @@ export const SCHEDULED_RUN_FAILED = 'ScheduledRunFailed';
  * no history event). A run that fails, is cancelled or terminated fails the firing with why.
  */
 export function createAwaitScheduledActivity(deps: { temporal: Client }) {
-  return async function awaitScheduledRun(req: { workflowId: string; pollIntervalMs: number; chunkMs: number }): Promise<{ status: string }> {
+  return async function awaitScheduledRun(req: {
+    workflowId: string;
+    pollIntervalMs: number;
+    chunkMs: number;
+  }): Promise<{ status: string }> {
     const ctx = Context.current();
     const handle = deps.temporal.workflow.getHandle(req.workflowId);
     const deadline = Date.now() + req.chunkMs;
@@ -21,12 +25,19 @@ export function createAwaitScheduledActivity(deps: { temporal: Client }) {
       if (status.name === 'COMPLETED') return { status: status.name };
       if (status.name !== 'RUNNING' && status.name !== 'CONTINUED_AS_NEW') {
         let why = status.name.toLowerCase();
-        if (status.name === 'FAILED') why = await handle.result().then(() => 'failed', (err: unknown) => `failed: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
+        if (status.name === 'FAILED')
+          why = await handle.result().then(
+            () => 'failed',
+            (err: unknown) => `failed: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`,
+          );
         throw ApplicationFailure.nonRetryable(`${req.workflowId} ${why}`, SCHEDULED_RUN_FAILED);
       }
       if (Date.now() + req.pollIntervalMs >= deadline) break;
       await ctx.sleep(req.pollIntervalMs);
     }
-    throw ApplicationFailure.create({ type: STILL_RUNNING, message: `${req.workflowId} still running; the next attempt follows it` });
+    throw ApplicationFailure.create({
+      type: STILL_RUNNING,
+      message: `${req.workflowId} still running; the next attempt follows it`,
+    });
   };
 }

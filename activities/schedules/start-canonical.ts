@@ -30,8 +30,14 @@ export function createStartScheduledActivity(deps: { config: PipelineConfig; tem
     scheduled?: ScheduledRunInput;
   }): Promise<Omit<ScheduledRunResult, 'scheduledAt'> & { follow: { pollIntervalMs: number; chunkMs: number } }> {
     const pipeline = deps.config.pipelines[req.pipeline];
-    if (!pipeline) throw refuse(`pipeline: the config has no pipeline "${req.pipeline}"; it has: ${Object.keys(deps.config.pipelines).join(', ')}`);
-    if (!pipeline.environments[req.environment]) throw refuse(`environment: pipeline ${req.pipeline} has no environment "${req.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`);
+    if (!pipeline)
+      throw refuse(
+        `pipeline: the config has no pipeline "${req.pipeline}"; it has: ${Object.keys(deps.config.pipelines).join(', ')}`,
+      );
+    if (!pipeline.environments[req.environment])
+      throw refuse(
+        `environment: pipeline ${req.pipeline} has no environment "${req.environment}"; it has: ${Object.keys(pipeline.environments).join(', ')}`,
+      );
     if (req.scheduled) checkSchedule(pipeline, req.scheduled);
     const id = { environment: req.environment, pipeline: req.pipeline, partition: req.partition };
     const perSegment = segmentsOf(pipeline).length > 0;
@@ -63,11 +69,18 @@ const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_INP
 function checkSchedule(pipeline: PipelineConfig['pipelines'][string], s: ScheduledRunInput): void {
   const def = pipeline.schedules?.[s.schedule];
   const known = Object.keys(pipeline.schedules ?? {});
-  if (!def) throw refuse(`schedule: pipeline ${s.pipeline} has no schedule "${s.schedule}"; it has: ${known.join(', ') || 'none'}`);
+  if (!def)
+    throw refuse(
+      `schedule: pipeline ${s.pipeline} has no schedule "${s.schedule}"; it has: ${known.join(', ') || 'none'}`,
+    );
   if (def.environments && !def.environments.includes(s.environment)) {
-    throw refuse(`environment: schedule ${s.schedule} of ${s.pipeline} does not fire in "${s.environment}"; it fires in ${def.environments.join(', ')}`);
+    throw refuse(
+      `environment: schedule ${s.schedule} of ${s.pipeline} does not fire in "${s.environment}"; it fires in ${def.environments.join(', ')}`,
+    );
   }
-  if (def.action !== s.action) throw refuse(`action: schedule ${s.schedule} of ${s.pipeline} starts ${def.action}, not ${s.action}`);
+  if (def.action !== s.action)
+    throw refuse(`action: schedule ${s.schedule} of ${s.pipeline} starts ${def.action}, not ${s.action}`);
   const format = s.action === 'prediction' ? pipeline.prediction?.partition : pipeline.data.partition;
-  if (format !== s.format) throw refuse(`format: ${s.pipeline}'s ${s.action} partitions are ${format ?? 'not configured'}, not ${s.format}`);
+  if (format !== s.format)
+    throw refuse(`format: ${s.pipeline}'s ${s.action} partitions are ${format ?? 'not configured'}, not ${s.format}`);
 }

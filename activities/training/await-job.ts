@@ -19,7 +19,10 @@ export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
  * over one chunk, hands the watch to another worker if this one dies.
  * See workflows/training-run.ts for the cost argument.
  */
-export function createAwaitActivity<J extends { name: string } = TrainingJobRef, P extends { terminal: boolean; state: string } = JobProgress>(
+export function createAwaitActivity<
+  J extends { name: string } = TrainingJobRef,
+  P extends { terminal: boolean; state: string } = JobProgress,
+>(
   read: (req: { job: J; region: string }) => Promise<P>,
   /** Cancels other jobs of the same attempt (activities/vertex-duplicates.ts). */
   sweep?: (req: { job: J; region: string }) => Promise<unknown>,
@@ -33,7 +36,10 @@ export function createAwaitActivity<J extends { name: string } = TrainingJobRef,
       try {
         await sweep(req);
       } catch (err) {
-        ctx.log.warn('looking for duplicate Vertex jobs failed; the next chunk and the end look again', { job: req.job.name, error: (err as Error).message });
+        ctx.log.warn('looking for duplicate Vertex jobs failed; the next chunk and the end look again', {
+          job: req.job.name,
+          error: (err as Error).message,
+        });
       }
     }
     let last: P | undefined;

@@ -8,8 +8,17 @@ import { startOrFind } from '../canonical-start';
  * fires first: it attaches to a running one and keeps a finished partition finished.
  */
 export function createDelegateActivity(deps: { temporal: Client }) {
-  return async function startCanonicalRun(req: { workflowId: string; taskQueue: string; input: TrainingRunInput }): Promise<{ workflowId: string; alreadyFinished: boolean }> {
-    const outcome = await startOrFind(deps.temporal, { workflowType: trainingRunWorkflowType, workflowId: req.workflowId, taskQueue: req.taskQueue, args: [req.input] });
+  return async function startCanonicalRun(req: {
+    workflowId: string;
+    taskQueue: string;
+    input: TrainingRunInput;
+  }): Promise<{ workflowId: string; alreadyFinished: boolean }> {
+    const outcome = await startOrFind(deps.temporal, {
+      workflowType: trainingRunWorkflowType,
+      workflowId: req.workflowId,
+      taskQueue: req.taskQueue,
+      args: [req.input],
+    });
     return { workflowId: req.workflowId, alreadyFinished: outcome === 'finished' };
   };
 }

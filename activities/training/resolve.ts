@@ -40,11 +40,24 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
     const uri = fill(t.pipelineSpecUri, vars);
     const { spec, sha256 } = await readSpec(deps.storage, uri);
     const fromFile = t.parameterValuesUri ? await readJsonObject(deps.storage, fill(t.parameterValuesUri, vars)) : {};
-    const parameterValues = { ...fromFile, ...(fillDeep(t.parameterValues, vars) as Record<string, unknown>), ...(input.parameters ?? {}) };
+    const parameterValues = {
+      ...fromFile,
+      ...(fillDeep(t.parameterValues, vars) as Record<string, unknown>),
+      ...(input.parameters ?? {}),
+    };
     checkParameters(spec, parameterValues, uri, input.parameters);
-    training = { kind: 'pipelineJob', displayName, pipelineSpecUri: uri, specSha256: sha256, pipelineRoot: fill(env.pipelineRoot, vars), parameterValues, enableCaching: t.enableCaching };
+    training = {
+      kind: 'pipelineJob',
+      displayName,
+      pipelineSpecUri: uri,
+      specSha256: sha256,
+      pipelineRoot: fill(env.pipelineRoot, vars),
+      parameterValues,
+      enableCaching: t.enableCaching,
+    };
   } else {
-    if (input.parameters) throw reject(`pipeline ${input.pipeline} runs a CustomJob, which takes no parameter overrides`);
+    if (input.parameters)
+      throw reject(`pipeline ${input.pipeline} runs a CustomJob, which takes no parameter overrides`);
     training = {
       kind: 'customJob',
       displayName,
@@ -101,6 +114,7 @@ async function readJsonObject(storage: Storage, uri: string): Promise<Record<str
     if (err instanceof SyntaxError) throw reject(`${uri} is not JSON`);
     throw err;
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw reject(`${uri} must hold a JSON object of parameter values`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw reject(`${uri} must hold a JSON object of parameter values`);
   return value as Record<string, unknown>;
 }

@@ -6,7 +6,9 @@ import { ApplicationFailure } from '@temporalio/common';
 
 import { VERTEX_REJECTED, VERTEX_UNAVAILABLE } from '../../contracts/failure-types';
 
-const RETRYABLE = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */, 14 /* UNAVAILABLE */]);
+const RETRYABLE = new Set([
+  4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */, 14 /* UNAVAILABLE */,
+]);
 const codeNames: Record<number, string> = {
   3: 'INVALID_ARGUMENT',
   4: 'DEADLINE_EXCEEDED',
@@ -27,7 +29,10 @@ export function grpcCode(err: unknown): number | undefined {
 
 export function vertexFailure(err: unknown, what: string): ApplicationFailure {
   const code = grpcCode(err);
-  const details = (err as { details?: string; message?: string } | undefined)?.details ?? (err as Error | undefined)?.message ?? String(err);
+  const details =
+    (err as { details?: string; message?: string } | undefined)?.details ??
+    (err as Error | undefined)?.message ??
+    String(err);
   const message = `${what}: Vertex AI answered ${code !== undefined ? (codeNames[code] ?? code) : 'an error'}: ${details}`;
   const retryable = code === undefined || RETRYABLE.has(code);
   return ApplicationFailure.create({

@@ -30,9 +30,16 @@ export const attemptLabel = (jobId: string) => createHash('sha256').update(jobId
 
 function ref(plan: RunPlan, attempt: number, name: string, state: unknown, findBy?: JobLabel): TrainingJobRef {
   const id = name.split('/').pop()!;
-  return { kind: plan.training.kind, name, id, attempt, consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id), state: bareState(state), ...(findBy ? { findBy } : {}) };
+  return {
+    kind: plan.training.kind,
+    name,
+    id,
+    attempt,
+    consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id),
+    state: bareState(state),
+    ...(findBy ? { findBy } : {}),
+  };
 }
-
 
 export function createVertexJobActivities(deps: { storage: Storage; vertex: VertexClientFactory }) {
   return {
@@ -47,9 +54,14 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
       if (t.kind === 'pipelineJob') {
         const { spec, sha256 } = await readSpec(deps.storage, t.pipelineSpecUri);
         if (sha256 !== t.specSha256) {
-          throw ApplicationFailure.nonRetryable(`${t.pipelineSpecUri} changed since the run was planned; start a new run to train on the new spec`, 'PipelineSpecChanged');
+          throw ApplicationFailure.nonRetryable(
+            `${t.pipelineSpecUri} changed since the run was planned; start a new run to train on the new spec`,
+            'PipelineSpecChanged',
+          );
         }
-        const pipelineSpec = toValue(t.enableCaching === undefined ? spec : withCaching(spec, t.enableCaching)).structValue;
+        const pipelineSpec = toValue(
+          t.enableCaching === undefined ? spec : withCaching(spec, t.enableCaching),
+        ).structValue;
         try {
           const [job] = await pipelines.createPipelineJob({
             parent: parentOf(plan),
@@ -69,17 +81,21 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
         } catch (err) {
           // The id is ours and deterministic: ALREADY_EXISTS means an earlier try of this attempt made it.
           if (grpcCode(err) !== 6) throw vertexFailure(err, `creating PipelineJob ${jobId}`);
-          const [job] = await pipelines.getPipelineJob({ name: `${parentOf(plan)}/pipelineJobs/${jobId}` }).catch((e: unknown) => {
-            throw vertexFailure(e, `reading back PipelineJob ${jobId}`);
-          });
+          const [job] = await pipelines
+            .getPipelineJob({ name: `${parentOf(plan)}/pipelineJobs/${jobId}` })
+            .catch((e: unknown) => {
+              throw vertexFailure(e, `reading back PipelineJob ${jobId}`);
+            });
           return ref(plan, attempt, job.name!, job.state);
         }
       }
       const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
       const existing = await findEarlierJob(async () => {
-        const [found] = await jobs.listCustomJobs({ parent: parentOf(plan), filter: `labels.${findBy.key}="${findBy.value}"` }).catch((e: unknown) => {
-          throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
-        });
+        const [found] = await jobs
+          .listCustomJobs({ parent: parentOf(plan), filter: `labels.${findBy.key}="${findBy.value}"` })
+          .catch((e: unknown) => {
+            throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
+          });
         return found;
       });
       if (existing) return ref(plan, attempt, existing.name!, existing.state, findBy);
@@ -93,7 +109,12 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
               serviceAccount: plan.serviceAccount,
               baseOutputDirectory: { outputUriPrefix: t.baseOutputDirectory },
               workerPoolSpecs: t.workerPoolSpecs.map((w) => ({
-                machineSpec: { machineType: w.machineType, ...(w.acceleratorType ? { acceleratorType: w.acceleratorType as never, acceleratorCount: w.acceleratorCount } : {}) },
+                machineSpec: {
+                  machineType: w.machineType,
+                  ...(w.acceleratorType
+                    ? { acceleratorType: w.acceleratorType as never, acceleratorCount: w.acceleratorCount }
+                    : {}),
+                },
                 replicaCount: w.replicaCount,
                 containerSpec: { imageUri: w.imageUri, command: w.command, args: w.args },
               })),
@@ -130,11 +151,13 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
     /** One read of the job's state. */
     readTrainingJob: async ({ job, region }: { job: TrainingJobRef; region: string }): Promise<JobProgress> => {
       const { pipelines, jobs } = deps.vertex(region);
-      const [j] = await (job.kind === 'pipelineJob' ? pipelines.getPipelineJob({ name: job.name }) : jobs.getCustomJob({ name: job.name })).catch(
-        (e: unknown) => {
-          throw vertexFailure(e, `reading ${job.name}`);
-        },
-      );
+      const [j] = await (
+        job.kind === 'pipelineJob'
+          ? pipelines.getPipelineJob({ name: job.name })
+          : jobs.getCustomJob({ name: job.name })
+      ).catch((e: unknown) => {
+        throw vertexFailure(e, `reading ${job.name}`);
+      });
       const state = bareState(j.state);
       const iso = (t: protos.google.protobuf.ITimestamp | null | undefined) =>
         t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;

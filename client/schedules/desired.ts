@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import type { CalendarSpec, ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import type { ScheduleDef } from '../../config/schedule-config';
-import { MANAGED_BY, scheduledRunWorkflowType, scheduleId, searchAttributes as sa, type ScheduledRunInput } from '../../contracts';
+import {
+  MANAGED_BY,
+  scheduledRunWorkflowType,
+  scheduleId,
+  searchAttributes as sa,
+  type ScheduledRunInput,
+} from '../../contracts';
 
 // The schedules the config asks for in one environment, as Temporal ScheduleOptions, each with the
 // plain fields a plan shows and a hash of them (kept on the schedule) so an unchanged one is skipped.
@@ -17,9 +23,28 @@ export interface DesiredSchedule {
   options: ScheduleOptions;
 }
 
-const MONTHS = ['JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 'AUGUST', 'SEPTEMBER', 'OCTOBER', 'NOVEMBER', 'DECEMBER'] as const;
+const MONTHS = [
+  'JANUARY',
+  'FEBRUARY',
+  'MARCH',
+  'APRIL',
+  'MAY',
+  'JUNE',
+  'JULY',
+  'AUGUST',
+  'SEPTEMBER',
+  'OCTOBER',
+  'NOVEMBER',
+  'DECEMBER',
+] as const;
 function calendarSpec(c: NonNullable<ScheduleDef['calendar']>): CalendarSpec {
-  return { minute: c.minute, hour: c.hour, ...(c.dayOfMonth ? { dayOfMonth: c.dayOfMonth } : {}), ...(c.month ? { month: c.month.map((m) => MONTHS[m - 1]!) } : {}), ...(c.dayOfWeek ? { dayOfWeek: c.dayOfWeek } : {}) };
+  return {
+    minute: c.minute,
+    hour: c.hour,
+    ...(c.dayOfMonth ? { dayOfMonth: c.dayOfMonth } : {}),
+    ...(c.month ? { month: c.month.map((m) => MONTHS[m - 1]!) } : {}),
+    ...(c.dayOfWeek ? { dayOfWeek: c.dayOfWeek } : {}),
+  };
 }
 
 const overlapPolicy = (o: string) => o.toUpperCase().replace(/-/g, '_') as ScheduleOverlapPolicy;
@@ -32,7 +57,15 @@ export function desiredSchedules(config: PipelineConfig, environment: string): D
     for (const [name, s] of Object.entries(pipeline.schedules ?? {})) {
       if (s.environments && !s.environments.includes(environment)) continue;
       const format = s.action === 'prediction' ? pipeline.prediction!.partition : pipeline.data.partition;
-      const args: ScheduledRunInput = { environment, pipeline: pipelineName, schedule: name, action: s.action, format, offset: s.partition.offset, timezone: s.partition.timezone ?? s.timezone };
+      const args: ScheduledRunInput = {
+        environment,
+        pipeline: pipelineName,
+        schedule: name,
+        action: s.action,
+        format,
+        offset: s.partition.offset,
+        timezone: s.partition.timezone ?? s.timezone,
+      };
       const fields = {
         action: s.action,
         cron: s.cron,
@@ -80,7 +113,11 @@ export function desiredSchedules(config: PipelineConfig, environment: string): D
             memo: { ctFields: clean },
             staticSummary: `Scheduled ${s.action} · ${pipelineName} · ${environment} (${name})`,
           },
-          policies: { overlap: overlapPolicy(s.overlap), catchupWindow: s.catchupWindow, pauseOnFailure: s.pauseOnFailure },
+          policies: {
+            overlap: overlapPolicy(s.overlap),
+            catchupWindow: s.catchupWindow,
+            pauseOnFailure: s.pauseOnFailure,
+          },
           state: s.paused ? { paused: true, note: s.paused.note } : { paused: false },
           memo: { managedBy: MANAGED_BY, pipeline: pipelineName, schedule: name },
           typedSearchAttributes: [{ key: sa.scheduleHash, value: hash }],

@@ -21,15 +21,26 @@ const view = (id: string, d: ScheduleDescription): ScheduleView => ({
   schedule: d.memo?.schedule as string | undefined,
   paused: d.state.paused,
   note: d.state.note,
-  recentActions: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+  recentActions: d.info.recentActions.map((a) => ({
+    scheduledAt: a.scheduledAt.toISOString(),
+    workflowId: a.action.workflow.workflowId,
+  })),
   nextActionTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
 });
 
-export async function listSchedules(client: Client, environment?: string): Promise<{ id: string; paused: boolean; note?: string; pipeline?: string }[]> {
+export async function listSchedules(
+  client: Client,
+  environment?: string,
+): Promise<{ id: string; paused: boolean; note?: string; pipeline?: string }[]> {
   const out = [];
   for await (const s of client.schedule.list()) {
     if (s.memo?.managedBy !== MANAGED_BY || (environment && !s.scheduleId.startsWith(`ct:${environment}:`))) continue;
-    out.push({ id: s.scheduleId, paused: s.state.paused, note: s.state.note, pipeline: s.memo.pipeline as string | undefined });
+    out.push({
+      id: s.scheduleId,
+      paused: s.state.paused,
+      note: s.state.note,
+      pipeline: s.memo.pipeline as string | undefined,
+    });
   }
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -43,7 +54,8 @@ async function managed(client: Client, id: string) {
     if (err instanceof ScheduleNotFoundError) throw new TrainingRequestError(`no schedule ${id}`);
     throw err;
   }
-  if (d.memo?.managedBy !== MANAGED_BY) throw new TrainingRequestError(`schedule ${id} is not managed by ct-coordinator; use the Temporal CLI for it`);
+  if (d.memo?.managedBy !== MANAGED_BY)
+    throw new TrainingRequestError(`schedule ${id} is not managed by ct-coordinator; use the Temporal CLI for it`);
   return { handle, d };
 }
 
@@ -51,7 +63,13 @@ export async function describeSchedule(client: Client, id: string): Promise<Sche
   return view(id, (await managed(client, id)).d);
 }
 
-export async function pauseSchedule(client: Client, id: string, pause: boolean, note: string, opts: { catchUp?: boolean } = {}): Promise<ScheduleView & { caughtUp?: CatchUp }> {
+export async function pauseSchedule(
+  client: Client,
+  id: string,
+  pause: boolean,
+  note: string,
+  opts: { catchUp?: boolean } = {},
+): Promise<ScheduleView & { caughtUp?: CatchUp }> {
   if (!note.trim()) throw new TrainingRequestError(`say why (--note): it shows in describe and in the UI`);
   const { handle, d } = await managed(client, id);
   await (pause ? handle.pause(note) : handle.unpause(note));
@@ -74,7 +92,11 @@ export interface CatchUp {
  * since it lands on its partition's one run.
  */
 async function catchUp(handle: ScheduleHandle, d: ScheduleDescription, now: Date): Promise<CatchUp> {
-  const bounds = [d.info.lastUpdatedAt ?? d.info.createdAt, ...d.info.recentActions.map((a) => a.scheduledAt), new Date(now.getTime() - d.policies.catchupWindow)];
+  const bounds = [
+    d.info.lastUpdatedAt ?? d.info.createdAt,
+    ...d.info.recentActions.map((a) => a.scheduledAt),
+    new Date(now.getTime() - d.policies.catchupWindow),
+  ];
   // The firing at the pause's own first instant ran already if it is the last action: start just after.
   const from = new Date(Math.max(...bounds.map((t) => t.getTime())) + 1);
   if (!(from < now)) return { from: from.toISOString(), to: now.toISOString(), requested: false };

@@ -50,8 +50,12 @@ export async function planSync(client: Client, config: PipelineConfig, environme
   // An environment the config does not know is a typo, unless its last pipeline just left (then its schedules go).
   const known = Object.values(config.pipelines).some((p) => p.environments[environment]);
   if (!known && listed.size === 0) {
-    const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))].sort();
-    throw new TrainingRequestError(`no pipeline in the config has environment "${environment}", and no schedule of it exists; environments: ${environments.join(', ')}`);
+    const environments = [
+      ...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments))),
+    ].sort();
+    throw new TrainingRequestError(
+      `no pipeline in the config has environment "${environment}", and no schedule of it exists; environments: ${environments.join(', ')}`,
+    );
   }
   // The list decides only the no-op case (listed with the wanted hash: one list call for a sync that
   // changes nothing). Anything else is checked with describe, so a sync right after another one plans
@@ -65,20 +69,28 @@ export async function planSync(client: Client, config: PipelineConfig, environme
     }
     const now = await describeNow(client, d.id);
     if (!now) entries.push({ op: 'create', id: d.id, desired: d });
-    else if (now.memo?.managedBy !== MANAGED_BY) throw new TrainingRequestError(`schedule ${d.id} exists but was not made by ct (no managedBy memo); delete or rename it, sync never takes over a schedule`);
+    else if (now.memo?.managedBy !== MANAGED_BY)
+      throw new TrainingRequestError(
+        `schedule ${d.id} exists but was not made by ct (no managedBy memo); delete or rename it, sync never takes over a schedule`,
+      );
     else if (now.typedSearchAttributes.get(sa.scheduleHash) === d.hash) unchanged++;
     else entries.push({ op: 'update', id: d.id, desired: d, changes: changedFields(now, d) });
   }
   const wanted = new Set(desired.map((d) => d.id));
-  for (const id of listed.keys()) if (!wanted.has(id) && (await describeNow(client, id))) entries.push({ op: 'delete', id });
+  for (const id of listed.keys())
+    if (!wanted.has(id) && (await describeNow(client, id))) entries.push({ op: 'delete', id });
   return { environment, entries, unchanged };
 }
 
-function changedFields(described: ScheduleDescription, d: DesiredSchedule): Record<string, { from: unknown; to: unknown }> {
+function changedFields(
+  described: ScheduleDescription,
+  d: DesiredSchedule,
+): Record<string, { from: unknown; to: unknown }> {
   const before = (described.action.memo?.ctFields ?? {}) as Record<string, unknown>;
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(d.fields)])) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(d.fields[key])) changes[key] = { from: before[key], to: d.fields[key] };
+    if (JSON.stringify(before[key]) !== JSON.stringify(d.fields[key]))
+      changes[key] = { from: before[key], to: d.fields[key] };
   }
   return changes;
 }
@@ -118,17 +130,30 @@ async function applyOne(client: Client, e: PlanEntry): Promise<void> {
     policies: options.policies ?? {},
     typedSearchAttributes: options.typedSearchAttributes,
     // An operator's pause (or unpause) survives a sync, unless the config's own pause changed.
-    state: pauseChanged ? { ...prev.state, paused: options.state?.paused ?? false, note: options.state?.note ?? 'unpaused by ct schedules sync' } : prev.state,
+    state: pauseChanged
+      ? {
+          ...prev.state,
+          paused: options.state?.paused ?? false,
+          note: options.state?.note ?? 'unpaused by ct schedules sync',
+        }
+      : prev.state,
   }));
 }
 
 export function formatPlan(plan: SyncPlan): string {
   const lines = plan.entries.map((e) => {
-    if (e.op === 'create') return `+ ${e.id}  (${Object.entries(e.desired!.fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')})`;
+    if (e.op === 'create')
+      return `+ ${e.id}  (${Object.entries(e.desired!.fields)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ')})`;
     if (e.op === 'delete') return `- ${e.id}`;
-    return `~ ${e.id}  ${Object.entries(e.changes ?? {}).map(([k, c]) => `${k}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(', ')}`;
+    return `~ ${e.id}  ${Object.entries(e.changes ?? {})
+      .map(([k, c]) => `${k}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`)
+      .join(', ')}`;
   });
   const count = (op: PlanEntry['op']) => plan.entries.filter((e) => e.op === op).length;
-  lines.push(`${plan.environment}: ${count('create')} to create, ${count('update')} to update, ${count('delete')} to delete, ${plan.unchanged} unchanged`);
+  lines.push(
+    `${plan.environment}: ${count('create')} to create, ${count('update')} to update, ${count('delete')} to delete, ${plan.unchanged} unchanged`,
+  );
   return lines.join('\n');
 }

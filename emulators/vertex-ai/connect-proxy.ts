@@ -16,14 +16,20 @@ export interface ProxyDecision {
   allowed: boolean;
 }
 
-export function attachConnectProxy(server: Server, tlsPort: number, onDecision: (d: ProxyDecision) => void = () => undefined): void {
+export function attachConnectProxy(
+  server: Server,
+  tlsPort: number,
+  onDecision: (d: ProxyDecision) => void = () => undefined,
+): void {
   server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => {
     const target = req.url ?? '';
     const [host, port] = target.split(/:(?=\d+$)/);
     const allowed = !!host && VERTEX_HOST.test(host) && port === '443';
     onDecision({ target, allowed });
     if (!allowed) {
-      client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nthe Vertex AI emulator's proxy only tunnels to *aiplatform.googleapis.com:443, not ${target}\n`);
+      client.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nthe Vertex AI emulator's proxy only tunnels to *aiplatform.googleapis.com:443, not ${target}\n`,
+      );
       return;
     }
     const upstream = net.connect(tlsPort, '127.0.0.1', () => {

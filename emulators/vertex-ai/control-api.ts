@@ -72,13 +72,20 @@ export function startControlApi(opts: ControlApiOptions) {
 
   // ?project=X narrows a read or a clear to one project (id or number), so a test that owns a
   // project sees and removes only its own jobs, calls, rules, faults and models.
-  const inProject = (q: URLSearchParams, project: string | undefined) => !q.get('project') || (project !== undefined && sameProject(project, q.get('project')!));
-  const projectOfCall = (request: unknown) => /"(?:parent|name)":"projects\/([^/"]+)\//.exec(JSON.stringify(request ?? {}))?.[1];
+  const inProject = (q: URLSearchParams, project: string | undefined) =>
+    !q.get('project') || (project !== undefined && sameProject(project, q.get('project')!));
+  const projectOfCall = (request: unknown) =>
+    /"(?:parent|name)":"projects\/([^/"]+)\//.exec(JSON.stringify(request ?? {}))?.[1];
 
   const routes: Record<string, (body: unknown, q: URLSearchParams) => unknown> = {
     'GET /health': () => ({ ok: true, grpcPort: opts.grpcPort, tlsPort: opts.tlsPort }),
     'GET /calls': (_b, q) =>
-      store.calls.filter((c) => (!q.get('method') || c.method === q.get('method')) && c.seq > Number(q.get('after') ?? 0) && inProject(q, projectOfCall(c.request))),
+      store.calls.filter(
+        (c) =>
+          (!q.get('method') || c.method === q.get('method')) &&
+          c.seq > Number(q.get('after') ?? 0) &&
+          inProject(q, projectOfCall(c.request)),
+      ),
     'DELETE /calls': () => ((store.calls = []), (store.callCounts = {}), {}),
     'GET /calls/counts': () => store.callCounts,
     'GET /methods': () => opts.methods ?? [],
@@ -86,14 +93,23 @@ export function startControlApi(opts: ControlApiOptions) {
       Object.values(store.state.jobs)
         .filter((j) => !q.get('kind') || j.kind === q.get('kind'))
         .filter((j) => inProject(q, j.ref.project))
-        .filter((j) => q.getAll('label').every((l) => (j.resource.labels as Record<string, string> | undefined)?.[l.split('=')[0]!] === l.split('=').slice(1).join('=')))
+        .filter((j) =>
+          q
+            .getAll('label')
+            .every(
+              (l) =>
+                (j.resource.labels as Record<string, string> | undefined)?.[l.split('=')[0]!] ===
+                l.split('=').slice(1).join('='),
+            ),
+        )
         .map(view),
     'GET /job': (_b, q) => view(findJob(q.get('name') ?? '')),
     'POST /jobs/script': (b) => {
       const { name, script } = parse(ScriptBody, b);
       const job = findJob(name);
       job.script = JobScript.parse({ ...job.script, ...script });
-      if (job.dueAt === undefined && script.holdIn === undefined && job.script.holdIn !== job.state) engine.initialiseFrom(job);
+      if (job.dueAt === undefined && script.holdIn === undefined && job.script.holdIn !== job.state)
+        engine.initialiseFrom(job);
       store.changed();
       return view(job);
     },
@@ -109,25 +125,41 @@ export function startControlApi(opts: ControlApiOptions) {
       store.state.rules.push({ ...rule, id, remaining: rule.times });
       return { id };
     },
-    'DELETE /rules': (_b, q) => ((store.state.rules = q.get('project') ? store.state.rules.filter((r) => !r.match?.project || !inProject(q, r.match.project)) : []), {}),
+    'DELETE /rules': (_b, q) => (
+      (store.state.rules = q.get('project')
+        ? store.state.rules.filter((r) => !r.match?.project || !inProject(q, r.match.project))
+        : []),
+      {}
+    ),
     'GET /faults': () => store.state.faults,
     'POST /faults': (b) => {
       const fault = parse(Fault, b);
       const id = store.nextId();
-      store.state.faults.push({ ...fault, id, remaining: fault.times ?? (fault.probability === undefined ? 1 : undefined) });
+      store.state.faults.push({
+        ...fault,
+        id,
+        remaining: fault.times ?? (fault.probability === undefined ? 1 : undefined),
+      });
       return { id };
     },
     // ?project=X clears only that project's faults, so parallel tests keep theirs.
     'DELETE /faults': (_b, q) => {
       const project = q.get('project');
-      store.state.faults = project ? store.state.faults.filter((f) => !f.project || !sameProject(f.project, project)) : [];
+      store.state.faults = project
+        ? store.state.faults.filter((f) => !f.project || !sameProject(f.project, project))
+        : [];
       return {};
     },
     'GET /settings': () => store.state.settings,
     'PATCH /settings': (b) => {
       const patch = parse(SettingsPatch, b);
       const s = store.state.settings;
-      store.state.settings = Settings.parse({ ...s, ...patch, defaults: { ...s.defaults, ...patch.defaults }, quota: { ...s.quota, ...patch.quota } });
+      store.state.settings = Settings.parse({
+        ...s,
+        ...patch,
+        defaults: { ...s.defaults, ...patch.defaults },
+        quota: { ...s.quota, ...patch.quota },
+      });
       policy.resetWindows();
       store.changed();
       return store.state.settings;
@@ -135,7 +167,15 @@ export function startControlApi(opts: ControlApiOptions) {
     'GET /models': (_b, q) =>
       Object.values(store.state.models)
         .filter((m) => inProject(q, m.ref.project))
-        .map((m) => ({ name: clientName(m.ref, store.state.settings.projectNumbers), versions: m.versions.map((v) => ({ versionId: v.versionId, aliases: v.aliases, displayName: v.resource.displayName, labels: v.resource.labels })) })),
+        .map((m) => ({
+          name: clientName(m.ref, store.state.settings.projectNumbers),
+          versions: m.versions.map((v) => ({
+            versionId: v.versionId,
+            aliases: v.aliases,
+            displayName: v.resource.displayName,
+            labels: v.resource.labels,
+          })),
+        })),
     'POST /reset': () => {
       store.reset();
       policy.resetWindows();
@@ -152,7 +192,9 @@ export function startControlApi(opts: ControlApiOptions) {
       // OAuth2 speaks form-encoded requests and its own error body (RFC 6749 §5), not this API's JSON.
       if (opts.tokens && req.method === 'POST' && url.pathname === '/token') {
         const answer = opts.tokens.grant(Object.fromEntries(new URLSearchParams(raw)));
-        res.writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer.body));
+        res
+          .writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+          .end(JSON.stringify(answer.body));
         return;
       }
       void (async () => {
@@ -162,8 +204,11 @@ export function startControlApi(opts: ControlApiOptions) {
           const out = await route(body, url.searchParams);
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
         } catch (err) {
-          const code = err instanceof HttpError ? err.status : err instanceof RpcError || err instanceof SyntaxError ? 400 : 500;
-          res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (err as Error).message }));
+          const code =
+            err instanceof HttpError ? err.status : err instanceof RpcError || err instanceof SyntaxError ? 400 : 500;
+          res
+            .writeHead(code, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: (err as Error).message }));
         }
       })();
     });

@@ -1,4 +1,13 @@
-import type { CallLogEntry, FaultInput, JobKind, JobScriptInput, JobView, ScriptRuleInput, Settings, SettingsPatch } from './control-schema';
+import type {
+  CallLogEntry,
+  FaultInput,
+  JobKind,
+  JobScriptInput,
+  JobView,
+  ScriptRuleInput,
+  Settings,
+  SettingsPatch,
+} from './control-schema';
 
 export class ControlApiError extends Error {
   override name = 'ControlApiError';
@@ -45,7 +54,8 @@ export class VertexEmulatorControl {
   job = (name: string) => this.call<JobView>('GET', `/job?name=${encodeURIComponent(name)}`);
 
   /** Changes how an existing job plays out (outcome, hold, durations, cancel race…). */
-  scriptJob = (name: string, script: Partial<JobScriptInput>) => this.call<JobView>('POST', '/jobs/script', { name, script });
+  scriptJob = (name: string, script: Partial<JobScriptInput>) =>
+    this.call<JobView>('POST', '/jobs/script', { name, script });
 
   /** Performs the job's next transition now, even if it is held in its state. */
   advance = (name: string) => this.call<JobView>('POST', '/jobs/advance', { name });
@@ -53,27 +63,36 @@ export class VertexEmulatorControl {
   /** Scripts jobs created from now on that match (first matching rule wins). */
   addRule = (rule: ScriptRuleInput) => this.call<{ id: number }>('POST', '/rules', rule);
   /** Clears every rule, or only those scoped to one project (`match.project`). */
-  clearRules = (project?: string) => this.call<object>('DELETE', `/rules${project ? `?project=${encodeURIComponent(project)}` : ''}`);
+  clearRules = (project?: string) =>
+    this.call<object>('DELETE', `/rules${project ? `?project=${encodeURIComponent(project)}` : ''}`);
 
   addFault = (fault: FaultInput) => this.call<{ id: number }>('POST', '/faults', fault);
   /** Clears every fault, or only those scoped to one project. */
-  clearFaults = (project?: string) => this.call<object>('DELETE', `/faults${project ? `?project=${encodeURIComponent(project)}` : ''}`);
+  clearFaults = (project?: string) =>
+    this.call<object>('DELETE', `/faults${project ? `?project=${encodeURIComponent(project)}` : ''}`);
 
   settings = () => this.call<Settings>('GET', '/settings');
   patchSettings = (patch: SettingsPatch) => this.call<Settings>('PATCH', '/settings', patch);
 
   models = (project?: string) =>
-    this.call<{ name: string; versions: { versionId: string; aliases: string[]; displayName?: string; labels?: Record<string, string> }[] }[]>(
-      'GET',
-      `/models${project ? `?project=${encodeURIComponent(project)}` : ''}`,
-    );
+    this.call<
+      {
+        name: string;
+        versions: { versionId: string; aliases: string[]; displayName?: string; labels?: Record<string, string> }[];
+      }[]
+    >('GET', `/models${project ? `?project=${encodeURIComponent(project)}` : ''}`);
 
   reset = () => this.call<object>('POST', '/reset');
 }
 
 /** The most jobs alive at once, as the emulator saw them: each lives from its creation to its end (or now). */
 export function peakConcurrency(jobs: Pick<JobView, 'createTime' | 'endTime'>[]): number {
-  const edges = jobs.flatMap((j) => [[Date.parse(j.createTime), 1] as const, [Date.parse(j.endTime ?? new Date().toISOString()), -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const edges = jobs
+    .flatMap((j) => [
+      [Date.parse(j.createTime), 1] as const,
+      [Date.parse(j.endTime ?? new Date().toISOString()), -1] as const,
+    ])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let alive = 0;
   let peak = 0;
   for (const [, d] of edges) peak = Math.max(peak, (alive += d));

@@ -51,7 +51,15 @@ export const ScriptRule = z.strictObject({
 });
 export type ScriptRuleInput = z.input<typeof ScriptRule>;
 
-export const FaultCode = z.enum(['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'DEADLINE_EXCEEDED', 'INTERNAL', 'INVALID_ARGUMENT', 'PERMISSION_DENIED', 'FAILED_PRECONDITION']);
+export const FaultCode = z.enum([
+  'UNAVAILABLE',
+  'RESOURCE_EXHAUSTED',
+  'DEADLINE_EXCEEDED',
+  'INTERNAL',
+  'INVALID_ARGUMENT',
+  'PERMISSION_DENIED',
+  'FAILED_PRECONDITION',
+]);
 export const Fault = z
   .strictObject({
     /** Full method name like "CreatePipelineJob", or "*" for every Vertex method. */
@@ -82,10 +90,14 @@ export const Fault = z
   })
   .superRefine((f, ctx) => {
     const needsCode = f.mode === 'reject' || f.mode === 'lose-response' || f.mode === 'commit-late';
-    if (needsCode && !f.code) ctx.addIssue({ code: 'custom', path: ['code'], message: `mode ${f.mode} needs the error code the caller gets` });
-    if (f.mode === 'commit-late' && f.commitAfterMs === undefined) ctx.addIssue({ code: 'custom', path: ['commitAfterMs'], message: 'mode commit-late needs commitAfterMs' });
-    if (f.mode === 'stale-list' && f.lagMs === undefined) ctx.addIssue({ code: 'custom', path: ['lagMs'], message: 'mode stale-list needs lagMs' });
-    if (f.mode === 'stale-list' && !f.method.startsWith('List')) ctx.addIssue({ code: 'custom', path: ['method'], message: 'mode stale-list applies to List methods' });
+    if (needsCode && !f.code)
+      ctx.addIssue({ code: 'custom', path: ['code'], message: `mode ${f.mode} needs the error code the caller gets` });
+    if (f.mode === 'commit-late' && f.commitAfterMs === undefined)
+      ctx.addIssue({ code: 'custom', path: ['commitAfterMs'], message: 'mode commit-late needs commitAfterMs' });
+    if (f.mode === 'stale-list' && f.lagMs === undefined)
+      ctx.addIssue({ code: 'custom', path: ['lagMs'], message: 'mode stale-list needs lagMs' });
+    if (f.mode === 'stale-list' && !f.method.startsWith('List'))
+      ctx.addIssue({ code: 'custom', path: ['method'], message: 'mode stale-list applies to List methods' });
   });
 export type FaultInput = z.input<typeof Fault>;
 

@@ -1,6 +1,14 @@
 import { compileFilter, FilterError, type FilterRecord } from './filter';
 
-const FIELDS = ['state', 'display_name', 'create_time', 'update_time', 'end_time', 'pipeline_name', 'model_display_name'];
+const FIELDS = [
+  'state',
+  'display_name',
+  'create_time',
+  'update_time',
+  'end_time',
+  'pipeline_name',
+  'model_display_name',
+];
 
 function record(fields: FilterRecord['fields'], labels: FilterRecord['labels'] = {}): FilterRecord {
   return { fields, labels };

@@ -92,7 +92,8 @@ class Parser {
     if (!this.accept('(')) return this.parseRestriction();
     const inner = this.parseExpression();
     this.skipWs();
-    if (!this.accept(')')) throw this.error(`expected ")" to close the "(" at character ${open + 1}, found ${this.describeHere()}`);
+    if (!this.accept(')'))
+      throw this.error(`expected ")" to close the "(" at character ${open + 1}, found ${this.describeHere()}`);
     return inner;
   }
 

@@ -23,18 +23,23 @@ function checkCustomJob(job: Record<string, unknown> | undefined): void {
   if (job) {
     checkDisplayName(v, 'custom_job.display_name', job.displayName);
     checkLabels(v, 'custom_job.labels', job.labels);
-    const pools = ((job.jobSpec as { workerPoolSpecs?: WorkerPoolSpec[] } | undefined)?.workerPoolSpecs ?? []);
+    const pools = (job.jobSpec as { workerPoolSpecs?: WorkerPoolSpec[] } | undefined)?.workerPoolSpecs ?? [];
     if (!pools.length) v.add('custom_job.job_spec.worker_pool_specs', 'Required field is not set.');
     pools.forEach((pool, i) => {
       const f = `custom_job.job_spec.worker_pool_specs[${i}]`;
       const empty = !pool.containerSpec && !pool.pythonPackageSpec && !pool.machineSpec;
       if (i > 0 && empty) return; // pools after the first may be empty
-      if (!pool.containerSpec?.imageUri && !pool.pythonPackageSpec?.executorImageUri) v.add(`${f}.container_spec.image_uri`, 'Required field is not set.');
-      if (!pool.machineSpec?.machineType) v.add(`${f}.machine_spec`, 'machine_spec and replica_count must be set together.');
-      if (i === 0 && Number(pool.replicaCount ?? 0) !== 1) v.add(`${f}.replica_count`, 'The first worker pool must have replica_count 1.');
+      if (!pool.containerSpec?.imageUri && !pool.pythonPackageSpec?.executorImageUri)
+        v.add(`${f}.container_spec.image_uri`, 'Required field is not set.');
+      if (!pool.machineSpec?.machineType)
+        v.add(`${f}.machine_spec`, 'machine_spec and replica_count must be set together.');
+      if (i === 0 && Number(pool.replicaCount ?? 0) !== 1)
+        v.add(`${f}.replica_count`, 'The first worker pool must have replica_count 1.');
     });
-    const base = (job.jobSpec as { baseOutputDirectory?: { outputUriPrefix?: string } } | undefined)?.baseOutputDirectory?.outputUriPrefix;
-    if (base !== undefined && !base.startsWith('gs://')) v.add('custom_job.job_spec.base_output_directory.output_uri_prefix', `"${base}" is not a gs:// URI.`);
+    const base = (job.jobSpec as { baseOutputDirectory?: { outputUriPrefix?: string } } | undefined)
+      ?.baseOutputDirectory?.outputUriPrefix;
+    if (base !== undefined && !base.startsWith('gs://'))
+      v.add('custom_job.job_spec.base_output_directory.output_uri_prefix', `"${base}" is not a gs:// URI.`);
   }
   v.throwIfAny();
 }
@@ -45,7 +50,11 @@ interface BatchIn {
   unmanagedContainerModel?: unknown;
   labels?: Record<string, string>;
   inputConfig?: { instancesFormat?: string; gcsSource?: { uris?: string[] }; bigquerySource?: { inputUri?: string } };
-  outputConfig?: { predictionsFormat?: string; gcsDestination?: { outputUriPrefix?: string }; bigqueryDestination?: { outputUri?: string } };
+  outputConfig?: {
+    predictionsFormat?: string;
+    gcsDestination?: { outputUriPrefix?: string };
+    bigqueryDestination?: { outputUri?: string };
+  };
 }
 
 function checkBatchJob(job: BatchIn | undefined): void {
@@ -54,24 +63,47 @@ function checkBatchJob(job: BatchIn | undefined): void {
   if (job) {
     checkDisplayName(v, 'batch_prediction_job.display_name', job.displayName);
     checkLabels(v, 'batch_prediction_job.labels', job.labels);
-    if (!!job.model === !!job.unmanagedContainerModel) v.add('batch_prediction_job.model', 'Exactly one of model and unmanaged_container_model must be set.');
+    if (!!job.model === !!job.unmanagedContainerModel)
+      v.add('batch_prediction_job.model', 'Exactly one of model and unmanaged_container_model must be set.');
     const inp = job.inputConfig;
     if (!inp) v.add('batch_prediction_job.input_config', 'Required field is not set.');
     else {
-      if (!inp.instancesFormat) v.add('batch_prediction_job.input_config.instances_format', 'Required field is not set.');
-      else if (!INSTANCE_FORMATS.includes(inp.instancesFormat)) v.add('batch_prediction_job.input_config.instances_format', `"${inp.instancesFormat}" is not one of ${INSTANCE_FORMATS.join(', ')}.`);
-      if (!!inp.gcsSource === !!inp.bigquerySource) v.add('batch_prediction_job.input_config.source', 'Exactly one of gcs_source and bigquery_source must be set.');
-      for (const uri of inp.gcsSource?.uris ?? []) if (!uri.startsWith('gs://')) v.add('batch_prediction_job.input_config.gcs_source.uris', `"${uri}" is not a gs:// URI.`);
-      if (inp.gcsSource && !inp.gcsSource.uris?.length) v.add('batch_prediction_job.input_config.gcs_source.uris', 'Required field is not set.');
+      if (!inp.instancesFormat)
+        v.add('batch_prediction_job.input_config.instances_format', 'Required field is not set.');
+      else if (!INSTANCE_FORMATS.includes(inp.instancesFormat))
+        v.add(
+          'batch_prediction_job.input_config.instances_format',
+          `"${inp.instancesFormat}" is not one of ${INSTANCE_FORMATS.join(', ')}.`,
+        );
+      if (!!inp.gcsSource === !!inp.bigquerySource)
+        v.add('batch_prediction_job.input_config.source', 'Exactly one of gcs_source and bigquery_source must be set.');
+      for (const uri of inp.gcsSource?.uris ?? [])
+        if (!uri.startsWith('gs://'))
+          v.add('batch_prediction_job.input_config.gcs_source.uris', `"${uri}" is not a gs:// URI.`);
+      if (inp.gcsSource && !inp.gcsSource.uris?.length)
+        v.add('batch_prediction_job.input_config.gcs_source.uris', 'Required field is not set.');
     }
     const out = job.outputConfig;
     if (!out) v.add('batch_prediction_job.output_config', 'Required field is not set.');
     else {
-      if (!out.predictionsFormat) v.add('batch_prediction_job.output_config.predictions_format', 'Required field is not set.');
-      else if (!PREDICTION_FORMATS.includes(out.predictionsFormat)) v.add('batch_prediction_job.output_config.predictions_format', `"${out.predictionsFormat}" is not one of ${PREDICTION_FORMATS.join(', ')}.`);
-      if (!!out.gcsDestination === !!out.bigqueryDestination) v.add('batch_prediction_job.output_config.destination', 'Exactly one of gcs_destination and bigquery_destination must be set.');
+      if (!out.predictionsFormat)
+        v.add('batch_prediction_job.output_config.predictions_format', 'Required field is not set.');
+      else if (!PREDICTION_FORMATS.includes(out.predictionsFormat))
+        v.add(
+          'batch_prediction_job.output_config.predictions_format',
+          `"${out.predictionsFormat}" is not one of ${PREDICTION_FORMATS.join(', ')}.`,
+        );
+      if (!!out.gcsDestination === !!out.bigqueryDestination)
+        v.add(
+          'batch_prediction_job.output_config.destination',
+          'Exactly one of gcs_destination and bigquery_destination must be set.',
+        );
       const prefix = out.gcsDestination?.outputUriPrefix;
-      if (out.gcsDestination && !prefix?.startsWith('gs://')) v.add('batch_prediction_job.output_config.gcs_destination.output_uri_prefix', `"${prefix ?? ''}" is not a gs:// URI.`);
+      if (out.gcsDestination && !prefix?.startsWith('gs://'))
+        v.add(
+          'batch_prediction_job.output_config.gcs_destination.output_uri_prefix',
+          `"${prefix ?? ''}" is not a gs:// URI.`,
+        );
     }
   }
   v.throwIfAny();
@@ -86,7 +118,10 @@ export function jobService(store: Store, jobs: JobRepository, models: ModelRegis
       return renderJob(jobs.create('customJob', req.parent!, numericId(), req.customJob!), numbers());
     },
     GetCustomJob: (req: { name?: string }) => renderJob(jobs.get('customJob', req.name), numbers()),
-    ListCustomJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, ctx: CallContext = {}) {
+    ListCustomJobs(
+      req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
+      ctx: CallContext = {},
+    ) {
       const page = jobs.list('customJob', req, CUSTOM_FIELDS, ctx);
       return { customJobs: page.items.map((j) => renderJob(j, numbers(), true)), nextPageToken: page.nextPageToken };
     },
@@ -100,17 +135,26 @@ export function jobService(store: Store, jobs: JobRepository, models: ModelRegis
       checkBatchJob(req.batchPredictionJob);
       const job = req.batchPredictionJob!;
       // A registry model must exist; @version / @alias pick the version, none means the default.
-      const resolved = job.model && !job.model.startsWith('publishers/') ? models.resolve(job.model, 'batch_prediction_job.model') : undefined;
+      const resolved =
+        job.model && !job.model.startsWith('publishers/')
+          ? models.resolve(job.model, 'batch_prediction_job.model')
+          : undefined;
       const record = jobs.create('batchPredictionJob', req.parent!, numericId(), job as Record<string, unknown>, {
         modelVersionId: resolved?.version.versionId,
-        outputs: { modelDisplayName: (resolved?.version.resource.displayName) ?? 'model' },
+        outputs: { modelDisplayName: resolved?.version.resource.displayName ?? 'model' },
       });
       return renderJob(record, numbers());
     },
     GetBatchPredictionJob: (req: { name?: string }) => renderJob(jobs.get('batchPredictionJob', req.name), numbers()),
-    ListBatchPredictionJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, ctx: CallContext = {}) {
+    ListBatchPredictionJobs(
+      req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
+      ctx: CallContext = {},
+    ) {
       const page = jobs.list('batchPredictionJob', req, BATCH_FIELDS, ctx);
-      return { batchPredictionJobs: page.items.map((j) => renderJob(j, numbers(), true)), nextPageToken: page.nextPageToken };
+      return {
+        batchPredictionJobs: page.items.map((j) => renderJob(j, numbers(), true)),
+        nextPageToken: page.nextPageToken,
+      };
     },
     CancelBatchPredictionJob(req: { name?: string }) {
       jobs.cancel('batchPredictionJob', req.name);

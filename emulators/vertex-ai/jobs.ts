@@ -20,7 +20,11 @@ export const collectionOf: Record<JobKind, string> = {
   customJob: 'customJobs',
   batchPredictionJob: 'batchPredictionJobs',
 };
-const label: Record<JobKind, string> = { pipelineJob: 'PipelineJob', customJob: 'CustomJob', batchPredictionJob: 'BatchPredictionJob' };
+const label: Record<JobKind, string> = {
+  pipelineJob: 'PipelineJob',
+  customJob: 'CustomJob',
+  batchPredictionJob: 'BatchPredictionJob',
+};
 const statePrefix = (kind: JobKind) => (kind === 'pipelineJob' ? 'PIPELINE_STATE_' : 'JOB_STATE_');
 
 export function stateName(job: JobRecord): string {
@@ -52,12 +56,23 @@ export class JobRepository {
     private readonly engine: JobEngine,
   ) {}
 
-  create(kind: JobKind, parent: string, id: string, resource: Record<string, unknown>, extra: Partial<JobRecord> = {}): JobRecord {
+  create(
+    kind: JobKind,
+    parent: string,
+    id: string,
+    resource: Record<string, unknown>,
+    extra: Partial<JobRecord> = {},
+  ): JobRecord {
     const p = parseParent(parent);
     const ref: ResourceName = { ...p, collection: collectionOf[kind], id };
     const key = storageKey(ref);
     if (this.store.state.jobs[key]) {
-      throw new RpcError(status.ALREADY_EXISTS, kind === 'pipelineJob' ? 'Pipeline job with the specified ID already exists.' : `${label[kind]} ${id} already exists.`);
+      throw new RpcError(
+        status.ALREADY_EXISTS,
+        kind === 'pipelineJob'
+          ? 'Pipeline job with the specified ID already exists.'
+          : `${label[kind]} ${id} already exists.`,
+      );
     }
     const now = Date.now();
     const labels = (resource.labels ?? {}) as Record<string, string>;
@@ -93,7 +108,12 @@ export class JobRepository {
     this.engine.cancel(job, stateName(job));
   }
 
-  list(kind: JobKind, req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, allowedFields: readonly string[], ctx: CallContext = {}) {
+  list(
+    kind: JobKind,
+    req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
+    allowedFields: readonly string[],
+    ctx: CallContext = {},
+  ) {
     const p = parseParent(req.parent);
     const prefix = `projects/${projectNumberOf(p.project)}/locations/${p.location}/${collectionOf[kind]}/`;
     let matches: (j: JobRecord) => boolean;
@@ -124,7 +144,13 @@ export class JobRepository {
   }
 
   /** Scripted behaviour: defaults, then the first matching control-API rule, then labels. */
-  private scriptFor(kind: JobKind, project: string, resource: Record<string, unknown>, labels: Record<string, string>, id: string): JobScript {
+  private scriptFor(
+    kind: JobKind,
+    project: string,
+    resource: Record<string, unknown>,
+    labels: Record<string, string>,
+    id: string,
+  ): JobScript {
     const rules = this.store.state.rules;
     const rule = rules.find((r) => {
       const m = r.match ?? {};
@@ -144,14 +170,19 @@ export class JobRepository {
     if (Number.isFinite(runMs) && runMs >= 0) script = { ...script, runningMs: runMs };
     if (kind === 'pipelineJob' && (script.outcome === 'EXPIRED' || script.outcome === 'PARTIALLY_SUCCEEDED')) {
       // PipelineState has neither: a pipeline scripted so fails instead, which a test will notice.
-      script = { ...script, outcome: 'FAILED', error: { code: 3, message: `PipelineJobs cannot end ${script.outcome}.` } };
+      script = {
+        ...script,
+        outcome: 'FAILED',
+        error: { code: 3, message: `PipelineJobs cannot end ${script.outcome}.` },
+      };
     }
     return script;
   }
 }
 
 function pipelineName(j: JobRecord): string | undefined {
-  const spec = j.resource.pipelineSpec as { fields?: { pipelineInfo?: { structValue?: { fields?: { name?: { stringValue?: string } } } } } } | undefined;
+  const spec = j.resource.pipelineSpec as
+    { fields?: { pipelineInfo?: { structValue?: { fields?: { name?: { stringValue?: string } } } } } } | undefined;
   return spec?.fields?.pipelineInfo?.structValue?.fields?.name?.stringValue;
 }
 
@@ -159,7 +190,10 @@ const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 
 /** Page tokens are opaque to clients; ours carry the offset and are bound to the filter. */
-export function paginate<T>(all: T[], req: { filter?: string; pageSize?: number; pageToken?: string }): { items: T[]; nextPageToken: string } {
+export function paginate<T>(
+  all: T[],
+  req: { filter?: string; pageSize?: number; pageToken?: string },
+): { items: T[]; nextPageToken: string } {
   const size = Math.min(req.pageSize && req.pageSize > 0 ? req.pageSize : DEFAULT_PAGE, MAX_PAGE);
   let offset = 0;
   if (req.pageToken) {
@@ -168,10 +202,15 @@ export function paginate<T>(all: T[], req: { filter?: string; pageSize?: number;
       if (t.f !== (req.filter ?? '') || !Number.isInteger(t.o) || t.o < 0) throw new Error('mismatch');
       offset = t.o;
     } catch {
-      throw invalidArgument([{ field: 'page_token', message: 'The page token is invalid or was issued for a different filter.' }]);
+      throw invalidArgument([
+        { field: 'page_token', message: 'The page token is invalid or was issued for a different filter.' },
+      ]);
     }
   }
   const items = all.slice(offset, offset + size);
-  const next = offset + size < all.length ? Buffer.from(JSON.stringify({ o: offset + size, f: req.filter ?? '' })).toString('base64url') : '';
+  const next =
+    offset + size < all.length
+      ? Buffer.from(JSON.stringify({ o: offset + size, f: req.filter ?? '' })).toString('base64url')
+      : '';
   return { items, nextPageToken: next };
 }

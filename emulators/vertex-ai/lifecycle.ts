@@ -56,7 +56,10 @@ export class JobEngine {
 
   cancel(job: JobRecord, stateName: string): void {
     if (TERMINAL.has(job.state)) {
-      throw new RpcError(status.FAILED_PRECONDITION, `The job ${job.key} is in state ${stateName} and cannot be canceled.`);
+      throw new RpcError(
+        status.FAILED_PRECONDITION,
+        `The job ${job.key} is in state ${stateName} and cannot be canceled.`,
+      );
     }
     job.cancelRequested = true;
     if (job.state === 'CANCELLING') return;
@@ -67,7 +70,8 @@ export class JobEngine {
 
   /** Control API: perform the next transition now, even if the job is held. */
   async advance(job: JobRecord): Promise<void> {
-    if (TERMINAL.has(job.state)) throw new RpcError(status.FAILED_PRECONDITION, `job ${job.key} is already ${job.state}`);
+    if (TERMINAL.has(job.state))
+      throw new RpcError(status.FAILED_PRECONDITION, `job ${job.key} is already ${job.state}`);
     if (job.state === 'PAUSED') {
       // A paused job resumes running (v1 has no Resume RPC for these jobs; only the control API can).
       job.state = 'RUNNING';
@@ -96,7 +100,9 @@ export class JobEngine {
 
   private async tick(): Promise<void> {
     const now = Date.now();
-    const due = Object.values(this.store.state.jobs).filter((j) => j.dueAt !== undefined && j.dueAt <= now && !this.busy.has(j.key));
+    const due = Object.values(this.store.state.jobs).filter(
+      (j) => j.dueAt !== undefined && j.dueAt <= now && !this.busy.has(j.key),
+    );
     await Promise.all(due.map((j) => this.transition(j)));
     await this.onTick?.();
   }
@@ -140,10 +146,14 @@ export class JobEngine {
       } catch (err) {
         // Vertex reports a job that cannot write its outputs as FAILED with the reason.
         final = 'FAILED';
-        job.error = err instanceof OutputWriteError ? { code: err.code, message: err.message } : { code: 13, message: String(err) };
+        job.error =
+          err instanceof OutputWriteError
+            ? { code: err.code, message: err.message }
+            : { code: 13, message: String(err) };
       }
     }
-    if (final === 'FAILED') job.error ??= job.script.error ?? { code: 13, message: 'The job failed (scripted by the emulator).' };
+    if (final === 'FAILED')
+      job.error ??= job.script.error ?? { code: 13, message: 'The job failed (scripted by the emulator).' };
     if (final === 'CANCELLED') job.error = CANCELLED_ERROR;
     if (final === 'PARTIALLY_SUCCEEDED' && job.script.error) job.error = job.script.error;
     job.state = final;

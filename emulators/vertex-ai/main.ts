@@ -28,8 +28,17 @@ async function main(): Promise<void> {
   if (!parsed.success) throw new Error(`invalid environment:\n${z.prettifyError(parsed.error)}`);
   const env = parsed.data;
   const t0 = performance.now();
-  const storage = new Storage({ apiEndpoint: env.GCS_API_ENDPOINT, projectId: env.GOOGLE_CLOUD_PROJECT, useAuthWithCustomEndpoint: false });
-  const tls = env.VERTEX_EMULATOR_TLS ? { port: env.VERTEX_EMULATOR_TLS_PORT, material: await ensureTlsMaterial(path.resolve(env.VERTEX_EMULATOR_TLS_DIR)) } : undefined;
+  const storage = new Storage({
+    apiEndpoint: env.GCS_API_ENDPOINT,
+    projectId: env.GOOGLE_CLOUD_PROJECT,
+    useAuthWithCustomEndpoint: false,
+  });
+  const tls = env.VERTEX_EMULATOR_TLS
+    ? {
+        port: env.VERTEX_EMULATOR_TLS_PORT,
+        material: await ensureTlsMaterial(path.resolve(env.VERTEX_EMULATOR_TLS_DIR)),
+      }
+    : undefined;
   const emulator = await startEmulator({
     host: env.VERTEX_EMULATOR_HOST,
     port: env.VERTEX_EMULATOR_PORT,
@@ -37,7 +46,8 @@ async function main(): Promise<void> {
     stateFile: env.VERTEX_EMULATOR_STATE_FILE && path.resolve(env.VERTEX_EMULATOR_STATE_FILE),
     tls,
   });
-  if (env.VERTEX_EMULATOR_PROJECT_NUMBERS !== undefined) emulator.store.state.settings.projectNumbers = env.VERTEX_EMULATOR_PROJECT_NUMBERS;
+  if (env.VERTEX_EMULATOR_PROJECT_NUMBERS !== undefined)
+    emulator.store.state.settings.projectNumbers = env.VERTEX_EMULATOR_PROJECT_NUMBERS;
   const control = await startControlApi({
     host: env.VERTEX_EMULATOR_HOST,
     port: env.VERTEX_EMULATOR_CONTROL_PORT,

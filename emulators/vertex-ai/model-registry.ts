@@ -21,7 +21,13 @@ interface ModelIn {
 
 function parseModelName(name: unknown, field = 'name'): { ref: ResourceName; selector?: string } {
   const m = typeof name === 'string' ? MODEL_NAME.exec(name) : null;
-  if (!m) throw invalidArgument([{ field, message: `must be "projects/{project}/locations/{location}/models/{model}[@version|@alias]", got ${JSON.stringify(name ?? '')}.` }]);
+  if (!m)
+    throw invalidArgument([
+      {
+        field,
+        message: `must be "projects/{project}/locations/{location}/models/{model}[@version|@alias]", got ${JSON.stringify(name ?? '')}.`,
+      },
+    ]);
   const p = parseParent(`projects/${m[1]}/locations/${m[2]}`, field);
   return { ref: { ...p, collection: 'models', id: m[3]! }, selector: m[4] };
 }
@@ -29,7 +35,8 @@ function parseModelName(name: unknown, field = 'name'): { ref: ResourceName; sel
 function checkAliases(v: Violations, field: string, aliases: string[], allowRemoval: boolean): void {
   for (const raw of aliases) {
     const alias = allowRemoval && raw.startsWith('-') ? raw.slice(1) : raw;
-    if (!ALIAS.test(alias) || /^[0-9]+$/.test(alias)) v.add(field, `"${raw}" is not a valid alias: [a-z][a-zA-Z0-9-]{0,126}[a-z0-9], not numeric.`);
+    if (!ALIAS.test(alias) || /^[0-9]+$/.test(alias))
+      v.add(field, `"${raw}" is not a valid alias: [a-z][a-zA-Z0-9-]{0,126}[a-z0-9], not numeric.`);
   }
 }
 
@@ -50,7 +57,8 @@ export class ModelRegistry {
     v.required('model.container_spec.image_uri', model.containerSpec?.imageUri);
     checkLabels(v, 'model.labels', model.labels);
     checkAliases(v, 'model.version_aliases', model.versionAliases ?? [], false);
-    if (req.modelId && (!MODEL_ID.test(req.modelId) || /^[0-9-]/.test(req.modelId))) v.add('model_id', `"${req.modelId}" is invalid: at most 63 of [a-z0-9_-], not starting with a digit or "-".`);
+    if (req.modelId && (!MODEL_ID.test(req.modelId) || /^[0-9-]/.test(req.modelId)))
+      v.add('model_id', `"${req.modelId}" is invalid: at most 63 of [a-z0-9_-], not starting with a digit or "-".`);
     if (req.modelId && req.parentModel) v.add('model_id', 'model_id and parent_model cannot both be set.');
     v.throwIfAny();
     let modelRef: ResourceName;
@@ -61,9 +69,16 @@ export class ModelRegistry {
       parentModelKey = parent.key;
     } else {
       modelRef = { ...p, collection: 'models', id: req.modelId || numericId() };
-      if (this.store.state.models[storageKey(modelRef)]) throw new RpcError(status.ALREADY_EXISTS, `Model ${modelRef.id} already exists.`);
+      if (this.store.state.models[storageKey(modelRef)])
+        throw new RpcError(status.ALREADY_EXISTS, `Model ${modelRef.id} already exists.`);
     }
-    const opRef = { ...modelRef, collection: 'operations', id: numericId(), parentCollection: 'models', parentId: modelRef.id };
+    const opRef = {
+      ...modelRef,
+      collection: 'operations',
+      id: numericId(),
+      parentCollection: 'models',
+      parentId: modelRef.id,
+    };
     const now = Date.now();
     const op: OperationRecord = {
       key: `${storageKey(modelRef)}/operations/${opRef.id}`,
@@ -85,10 +100,23 @@ export class ModelRegistry {
       const { modelRef, parentModelKey, model } = op.pending;
       const key = parentModelKey ?? storageKey(modelRef);
       const record: ModelRecord = this.store.state.models[key] ?? { key, ref: modelRef, versions: [] };
-      const versionId = String(record.versions.length ? Math.max(...record.versions.map((x) => Number(x.versionId))) + 1 : 1);
-      const aliases = [...new Set([...(record.versions.length ? [] : ['default']), ...((model.versionAliases as string[] | undefined) ?? [])])];
+      const versionId = String(
+        record.versions.length ? Math.max(...record.versions.map((x) => Number(x.versionId))) + 1 : 1,
+      );
+      const aliases = [
+        ...new Set([
+          ...(record.versions.length ? [] : ['default']),
+          ...((model.versionAliases as string[] | undefined) ?? []),
+        ]),
+      ];
       this.moveAliases(record, aliases);
-      record.versions.push({ versionId, resource: { ...model, versionAliases: undefined }, aliases, createTime: now, updateTime: now });
+      record.versions.push({
+        versionId,
+        resource: { ...model, versionAliases: undefined },
+        aliases,
+        createTime: now,
+        updateTime: now,
+      });
       this.store.state.models[key] = record;
       op.done = true;
       op.response = { model: clientName(record.ref, this.numbers), modelVersionId: versionId };
@@ -141,12 +169,16 @@ export class ModelRegistry {
 
   mergeVersionAliases(req: { name?: string; versionAliases?: string[] }): Record<string, unknown> {
     const { ref, selector } = parseModelName(req.name);
-    if (!selector || !/^[0-9]+$/.test(selector)) throw invalidArgument([{ field: 'name', message: 'The name must carry an explicit version id (…/models/{model}@{version_id}).' }]);
+    if (!selector || !/^[0-9]+$/.test(selector))
+      throw invalidArgument([
+        { field: 'name', message: 'The name must carry an explicit version id (…/models/{model}@{version_id}).' },
+      ]);
     const v = new Violations();
     const aliases = req.versionAliases ?? [];
     v.required('version_aliases', aliases);
     checkAliases(v, 'version_aliases', aliases, true);
-    if (aliases.includes('-default')) v.add('version_aliases', 'The default alias cannot be removed; give it to another version instead.');
+    if (aliases.includes('-default'))
+      v.add('version_aliases', 'The default alias cannot be removed; give it to another version instead.');
     v.throwIfAny();
     const record = this.model(ref, String(req.name));
     const target = this.version(record, selector, String(req.name));
@@ -178,12 +210,18 @@ export class ModelRegistry {
 
   private version(record: ModelRecord, selector: string | undefined, name: string): ModelVersion {
     const want = selector ?? 'default';
-    const found = /^[0-9]+$/.test(want) ? record.versions.find((x) => x.versionId === want) : record.versions.find((x) => x.aliases.includes(want));
+    const found = /^[0-9]+$/.test(want)
+      ? record.versions.find((x) => x.versionId === want)
+      : record.versions.find((x) => x.aliases.includes(want));
     if (!found) throw notFound('Model version', name);
     return found;
   }
 
-  private renderVersion(record: ModelRecord, version: ModelVersion, withVersionInName = false): Record<string, unknown> {
+  private renderVersion(
+    record: ModelRecord,
+    version: ModelVersion,
+    withVersionInName = false,
+  ): Record<string, unknown> {
     const name = clientName(record.ref, this.numbers);
     return {
       ...version.resource,
@@ -202,7 +240,10 @@ export class ModelRegistry {
     const base = {
       name: `${modelName}/operations/${op.ref.id}`,
       metadata: packAny(`${V1}.UploadModelOperationMetadata`, {
-        genericMetadata: { createTime: toTimestamp(op.createTime), updateTime: toTimestamp(op.done ? op.doneAt : op.createTime) },
+        genericMetadata: {
+          createTime: toTimestamp(op.createTime),
+          updateTime: toTimestamp(op.done ? op.doneAt : op.createTime),
+        },
       }),
       done: op.done,
     };
@@ -213,7 +254,8 @@ export class ModelRegistry {
 }
 
 function operationKey(name: unknown): string {
-  const m = typeof name === 'string' ? /^projects\/([^/]+)\/locations\/([^/]+)\/(.+)\/operations\/([^/]+)$/.exec(name) : null;
+  const m =
+    typeof name === 'string' ? /^projects\/([^/]+)\/locations\/([^/]+)\/(.+)\/operations\/([^/]+)$/.exec(name) : null;
   if (!m) throw invalidArgument([{ field: 'name', message: `"${String(name)}" is not an operation name.` }]);
   return `projects/${projectNumberOf(m[1]!)}/locations/${m[2]}/${m[3]}/operations/${m[4]}`;
 }

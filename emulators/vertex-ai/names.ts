@@ -17,12 +17,16 @@ export interface Parent {
 
 export function parseParent(parent: unknown, field = 'parent'): Parent {
   const m = typeof parent === 'string' ? /^projects\/([^/]+)\/locations\/([^/]+)$/.exec(parent) : null;
-  if (!m) throw invalidArgument([{ field, message: `must be "projects/{project}/locations/{location}", got ${JSON.stringify(parent ?? '')}.` }]);
+  if (!m)
+    throw invalidArgument([
+      { field, message: `must be "projects/{project}/locations/{location}", got ${JSON.stringify(parent ?? '')}.` },
+    ]);
   const [, project, location] = m as unknown as [string, string, string];
   if (!PROJECT_ID.test(project) && !PROJECT_NUMBER.test(project)) {
     throw invalidArgument([{ field, message: `"${project}" is not a valid project ID or number.` }]);
   }
-  if (!LOCATION.test(location)) throw invalidArgument([{ field, message: `"${location}" is not a valid location (e.g. us-central1).` }]);
+  if (!LOCATION.test(location))
+    throw invalidArgument([{ field, message: `"${location}" is not a valid location (e.g. us-central1).` }]);
   return { project, location };
 }
 
@@ -47,7 +51,12 @@ export interface ResourceName extends Parent {
 export function parseResourceName(name: unknown, collection: string, field = 'name'): ResourceName {
   const m = typeof name === 'string' ? /^projects\/([^/]+)\/locations\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(name) : null;
   if (!m || m[3] !== collection) {
-    throw invalidArgument([{ field, message: `must be "projects/{project}/locations/{location}/${collection}/{id}", got ${JSON.stringify(name ?? '')}.` }]);
+    throw invalidArgument([
+      {
+        field,
+        message: `must be "projects/{project}/locations/{location}/${collection}/{id}", got ${JSON.stringify(name ?? '')}.`,
+      },
+    ]);
   }
   const parent = parseParent(`projects/${m[1]}/locations/${m[2]}`, field);
   return { ...parent, collection, id: m[4]! };

@@ -43,7 +43,10 @@ function jwtClaims(token: string): unknown {
   }
 }
 
-const oauthError = (error: string, description: string): TokenResponse => ({ status: 400, body: { error, error_description: description } });
+const oauthError = (error: string, description: string): TokenResponse => ({
+  status: 400,
+  body: { error, error_description: description },
+});
 
 export class TokenIssuer {
   private readonly issued = new Map<string, { subject: string; expiresAt: number }>();
@@ -53,14 +56,26 @@ export class TokenIssuer {
     const parsed = Grant.safeParse(form);
     if (!parsed.success) {
       const type = form.grant_type;
-      if (type !== JWT_BEARER && type !== 'refresh_token') return oauthError('unsupported_grant_type', `grant_type must be "${JWT_BEARER}" or "refresh_token", got ${JSON.stringify(type ?? '')}.`);
+      if (type !== JWT_BEARER && type !== 'refresh_token')
+        return oauthError(
+          'unsupported_grant_type',
+          `grant_type must be "${JWT_BEARER}" or "refresh_token", got ${JSON.stringify(type ?? '')}.`,
+        );
       return oauthError('invalid_request', z.prettifyError(parsed.error));
     }
     let subject: string;
     if (parsed.data.grant_type === JWT_BEARER) {
       const claims = AssertionClaims.safeParse(jwtClaims(parsed.data.assertion));
-      if (!claims.success) return oauthError('invalid_grant', `the assertion is not a JWT with iss, aud, iat and exp: ${z.prettifyError(claims.error)}`);
-      if (claims.data.exp * 1000 < Date.now()) return oauthError('invalid_grant', 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.');
+      if (!claims.success)
+        return oauthError(
+          'invalid_grant',
+          `the assertion is not a JWT with iss, aud, iat and exp: ${z.prettifyError(claims.error)}`,
+        );
+      if (claims.data.exp * 1000 < Date.now())
+        return oauthError(
+          'invalid_grant',
+          'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.',
+        );
       subject = claims.data.iss;
     } else {
       subject = `refresh:${parsed.data.client_id}`;
@@ -78,6 +93,8 @@ export class TokenIssuer {
     if (mine && mine.expiresAt > Date.now()) return 'emulator-token';
     // Google's clients sign a JWT with the service-account key and send it as the token itself
     // (always_use_jwt_access) instead of asking a token endpoint.
-    return AssertionClaims.pick({ iss: true, exp: true }).safeParse(jwtClaims(token)).success ? 'self-signed-jwt' : 'unknown-token';
+    return AssertionClaims.pick({ iss: true, exp: true }).safeParse(jwtClaims(token)).success
+      ? 'self-signed-jwt'
+      : 'unknown-token';
   }
 }

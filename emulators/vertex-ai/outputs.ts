@@ -54,19 +54,38 @@ export class GcsOutputWriter implements OutputWriter {
 
   private async writeBatch(job: JobRecord): Promise<Record<string, unknown>> {
     const input = job.resource.inputConfig as { gcsSource?: { uris?: string[] }; instancesFormat?: string };
-    const output = job.resource.outputConfig as { gcsDestination?: { outputUriPrefix: string }; bigqueryDestination?: { outputUri: string } };
-    const modelName = (typeof job.outputs.modelDisplayName === 'string' ? job.outputs.modelDisplayName : 'model').replace(/[^A-Za-z0-9_-]/g, '_');
-    const instances = input.gcsSource ? await this.readInstances(input.gcsSource.uris ?? [], input.instancesFormat ?? 'jsonl') : defaultInstances(100);
-    const failed = Math.min(instances.length, job.script.failedInstances ?? (job.script.outcome === 'PARTIALLY_SUCCEEDED' ? 1 : 0));
+    const output = job.resource.outputConfig as {
+      gcsDestination?: { outputUriPrefix: string };
+      bigqueryDestination?: { outputUri: string };
+    };
+    const modelName = (
+      typeof job.outputs.modelDisplayName === 'string' ? job.outputs.modelDisplayName : 'model'
+    ).replace(/[^A-Za-z0-9_-]/g, '_');
+    const instances = input.gcsSource
+      ? await this.readInstances(input.gcsSource.uris ?? [], input.instancesFormat ?? 'jsonl')
+      : defaultInstances(100);
+    const failed = Math.min(
+      instances.length,
+      job.script.failedInstances ?? (job.script.outcome === 'PARTIALLY_SUCCEEDED' ? 1 : 0),
+    );
     const ok = instances.slice(0, instances.length - failed);
     const bad = instances.slice(instances.length - failed);
-    const completionStats = { successfulCount: String(ok.length), failedCount: String(bad.length), incompleteCount: '0' };
-    const partialFailures = bad.length ? [{ code: 3, message: `${bad.length} instance(s) failed; see the errors file.` }] : [];
+    const completionStats = {
+      successfulCount: String(ok.length),
+      failedCount: String(bad.length),
+      incompleteCount: '0',
+    };
+    const partialFailures = bad.length
+      ? [{ code: 3, message: `${bad.length} instance(s) failed; see the errors file.` }]
+      : [];
 
     if (output.bigqueryDestination) {
       const stamp = isoMs(job.createTime).replace(/[-:.]/g, '_');
       return {
-        outputInfo: { bigqueryOutputDataset: `bq://${job.ref.project}.prediction_${modelName}_${stamp}`, bigqueryOutputTable: 'predictions' },
+        outputInfo: {
+          bigqueryOutputDataset: `bq://${job.ref.project}.prediction_${modelName}_${stamp}`,
+          bigqueryOutputTable: 'predictions',
+        },
         completionStats,
         partialFailures,
       };
@@ -74,7 +93,9 @@ export class GcsOutputWriter implements OutputWriter {
     const dir = join(output.gcsDestination!.outputUriPrefix, `prediction-${modelName}-${isoMs(job.createTime)}`);
     const predictions = ok.map((instance, i) => JSON.stringify({ instance, prediction: score(job.key, i) })).join('\n');
     await this.put(join(dir, 'predictions_0001.jsonl'), predictions ? `${predictions}\n` : '', 'application/jsonl');
-    const errors = bad.map((instance) => JSON.stringify({ instance, error: { code: 3, message: 'Invalid instance (scripted by the emulator).' } }));
+    const errors = bad.map((instance) =>
+      JSON.stringify({ instance, error: { code: 3, message: 'Invalid instance (scripted by the emulator).' } }),
+    );
     await this.put(join(dir, 'errors_0001.jsonl'), errors.length ? `${errors.join('\n')}\n` : '', 'application/jsonl');
     return { outputInfo: { gcsOutputDirectory: dir }, completionStats, partialFailures };
   }
@@ -85,11 +106,18 @@ export class GcsOutputWriter implements OutputWriter {
       const { bucket, path } = parseGcsUri(uri);
       // Vertex accepts wildcards in input URIs; the prefix before the first * selects the objects.
       const star = path.indexOf('*');
-      const names = await this.list(bucket, star === -1 ? path : path.slice(0, star), star === -1 ? undefined : globRegex(path));
+      const names = await this.list(
+        bucket,
+        star === -1 ? path : path.slice(0, star),
+        star === -1 ? undefined : globRegex(path),
+      );
       if (!names.length) throw new OutputWriteError(3, `No files found matching ${uri}.`);
       for (const name of names) {
         const [buf] = await this.storage.bucket(bucket).file(name).download();
-        const lines = buf.toString('utf8').split('\n').filter((l) => l.trim());
+        const lines = buf
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim());
         if (format === 'csv') instances.push(...lines.slice(1));
         else instances.push(...lines.map((l) => safeJson(l)));
       }
@@ -117,7 +145,12 @@ export class GcsOutputWriter implements OutputWriter {
 }
 
 function globRegex(path: string): RegExp {
-  return new RegExp(`^${path.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${path
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 function safeJson(line: string): unknown {

@@ -26,33 +26,51 @@ export function pipelineService(store: Store, jobs: JobRepository) {
       const job = req.pipelineJob;
       v.required('pipeline_job', job);
       if (req.pipelineJobId && !PIPELINE_JOB_ID.test(req.pipelineJobId)) {
-        v.add('pipeline_job_id', `"${req.pipelineJobId}" is invalid: use at most 128 characters of [a-z0-9-], starting with a letter.`);
+        v.add(
+          'pipeline_job_id',
+          `"${req.pipelineJobId}" is invalid: use at most 128 characters of [a-z0-9-], starting with a letter.`,
+        );
       }
       if (job) {
         checkDisplayName(v, 'pipeline_job.display_name', job.displayName, false);
         checkLabels(v, 'pipeline_job.labels', job.labels);
         if (job.templateUri && !job.pipelineSpec) {
           if (!/^https:\/\/[a-z0-9-]+-kfp\.pkg\.dev\//.test(job.templateUri)) {
-            v.add('pipeline_job.template_uri', 'Only Artifact Registry template URIs (https://REGION-kfp.pkg.dev/…) are accepted; send a compiled spec as pipeline_spec.');
+            v.add(
+              'pipeline_job.template_uri',
+              'Only Artifact Registry template URIs (https://REGION-kfp.pkg.dev/…) are accepted; send a compiled spec as pipeline_spec.',
+            );
           } else {
-            throw new RpcError(status.UNIMPLEMENTED, 'The emulator has no Template Registry: send the compiled spec as pipeline_spec.');
+            throw new RpcError(
+              status.UNIMPLEMENTED,
+              'The emulator has no Template Registry: send the compiled spec as pipeline_spec.',
+            );
           }
         } else if (!job.pipelineSpec?.fields) {
           v.add('pipeline_job.pipeline_spec', 'Required field is not set.');
         }
         const out = job.runtimeConfig?.gcsOutputDirectory;
         if (!out) v.add('pipeline_job.runtime_config.gcs_output_directory', 'Required field is not set.');
-        else if (!/^gs:\/\/[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](\/.*)?$/.test(out)) v.add('pipeline_job.runtime_config.gcs_output_directory', `"${out}" is not a gs:// URI.`);
+        else if (!/^gs:\/\/[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](\/.*)?$/.test(out))
+          v.add('pipeline_job.runtime_config.gcs_output_directory', `"${out}" is not a gs:// URI.`);
         checkPipelineSpec(v, job.pipelineSpec, job.runtimeConfig?.parameterValues);
       }
       v.throwIfAny();
-      const record = jobs.create('pipelineJob', req.parent!, req.pipelineJobId || numericId(), job as Record<string, unknown>);
+      const record = jobs.create(
+        'pipelineJob',
+        req.parent!,
+        req.pipelineJobId || numericId(),
+        job as Record<string, unknown>,
+      );
       return renderJob(record, numbers());
     },
     GetPipelineJob(req: { name?: string }) {
       return renderJob(jobs.get('pipelineJob', req.name), numbers());
     },
-    ListPipelineJobs(req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, ctx: CallContext = {}) {
+    ListPipelineJobs(
+      req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
+      ctx: CallContext = {},
+    ) {
       const page = jobs.list('pipelineJob', req, LIST_FIELDS, ctx);
       return { pipelineJobs: page.items.map((j) => renderJob(j, numbers(), true)), nextPageToken: page.nextPageToken };
     },

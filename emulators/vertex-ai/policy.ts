@@ -68,9 +68,14 @@ export class CallPolicy {
   /** The fault that applies to this call, if any, consuming one of its `times`. */
   takeFault(method: string, project: string | undefined): StoredFault | undefined {
     const faults = this.store.state.faults;
-    const fault = faults.find((f) => (f.method === '*' || f.method === method) && (!f.project || (project !== undefined && sameProject(f.project, project))));
+    const fault = faults.find(
+      (f) =>
+        (f.method === '*' || f.method === method) &&
+        (!f.project || (project !== undefined && sameProject(f.project, project))),
+    );
     if (!fault) return undefined;
-    if (fault.probability !== undefined && fault.times === undefined) return Math.random() < fault.probability ? fault : undefined;
+    if (fault.probability !== undefined && fault.times === undefined)
+      return Math.random() < fault.probability ? fault : undefined;
     if (fault.remaining !== undefined && --fault.remaining <= 0) faults.splice(faults.indexOf(fault), 1);
     return fault;
   }

@@ -21,7 +21,14 @@ export const V1 = 'google.cloud.aiplatform.v1';
 export function loadServiceDefinitions(): protoLoader.PackageDefinition {
   // camelCase fields, enums as names, int64 as strings, no default-filling: handlers see what the
   // client actually set, which is what required-field validation needs.
-  return protoLoader.loadSync(files, { includeDirs, keepCase: false, longs: String, enums: String, defaults: false, oneofs: true });
+  return protoLoader.loadSync(files, {
+    includeDirs,
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: true,
+  });
 }
 
 let root: protobuf.Root | undefined;
@@ -50,7 +57,10 @@ export function packAny(typeName: string, value: object): { type_url: string; va
   // descriptor, whose field names stay snake_case whatever keepCase says, so a camelCase key is
   // silently dropped and the client gets an empty type URL.
   // fromObject (not verify) so int64 fields may be decimal strings, as elsewhere in the emulator.
-  return { type_url: `type.googleapis.com/${typeName}`, value: Buffer.from(type.encode(type.fromObject(value)).finish()) };
+  return {
+    type_url: `type.googleapis.com/${typeName}`,
+    value: Buffer.from(type.encode(type.fromObject(value)).finish()),
+  };
 }
 
 // google.protobuf.Struct / Value as proto-loader decodes them (with the `kind` oneof name).

@@ -58,8 +58,13 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
   const tokens = new TokenIssuer();
   engine.onTick = () => Promise.resolve(models.completeDue());
 
-  const defs = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>;
-  const v1 = (defs.google!.cloud as unknown as Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>).aiplatform!.v1!;
+  const defs = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as Record<
+    string,
+    Record<string, Record<string, { service: grpc.ServiceDefinition }>>
+  >;
+  const v1 = (
+    defs.google!.cloud as unknown as Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>
+  ).aiplatform!.v1!;
   const longrunning = defs.google!.longrunning as unknown as Record<string, { service: grpc.ServiceDefinition }>;
 
   const log = (entry: Omit<CallLogEntry, 'seq'>) => {
@@ -84,7 +89,14 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
           durationMs: Date.now() - started,
           auth,
         });
-        if (err) callback({ code: err.code, details: err.message, metadata: err.metadata, name: 'RpcError', message: err.message });
+        if (err)
+          callback({
+            code: err.code,
+            details: err.message,
+            metadata: err.metadata,
+            name: 'RpcError',
+            message: err.message,
+          });
         else callback(null, res);
       };
       const run = () => {
@@ -159,10 +171,19 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
   );
 
   const bind = (port: number, creds: grpc.ServerCredentials) =>
-    new Promise<number>((resolve, reject) => server.bindAsync(`${opts.host ?? '127.0.0.1'}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${opts.host ?? '127.0.0.1'}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+    );
   const port = await bind(opts.port, grpc.ServerCredentials.createInsecure());
   const tlsPort = opts.tls
-    ? await bind(opts.tls.port, grpc.ServerCredentials.createSsl(null, [{ cert_chain: opts.tls.material.serverCert, private_key: opts.tls.material.serverKey }], false))
+    ? await bind(
+        opts.tls.port,
+        grpc.ServerCredentials.createSsl(
+          null,
+          [{ cert_chain: opts.tls.material.serverCert, private_key: opts.tls.material.serverKey }],
+          false,
+        ),
+      )
     : undefined;
   engine.start();
   return {

@@ -1,6 +1,14 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultSettings, type CallLogEntry, type FaultInput, type JobKind, type JobScript, type ScriptRuleInput, type Settings } from './control-schema';
+import {
+  defaultSettings,
+  type CallLogEntry,
+  type FaultInput,
+  type JobKind,
+  type JobScript,
+  type ScriptRuleInput,
+  type Settings,
+} from './control-schema';
 import type { ResourceName } from './names';
 
 export type GenericState =
@@ -15,7 +23,13 @@ export type GenericState =
   | 'EXPIRED'
   | 'PARTIALLY_SUCCEEDED';
 
-export const TERMINAL: ReadonlySet<GenericState> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED']);
+export const TERMINAL: ReadonlySet<GenericState> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'EXPIRED',
+  'PARTIALLY_SUCCEEDED',
+]);
 
 export interface JobRecord {
   kind: JobKind;
@@ -86,7 +100,15 @@ export interface EmulatorState {
   nextId: number;
 }
 
-const emptyState = (): EmulatorState => ({ settings: defaultSettings(), jobs: {}, models: {}, operations: {}, rules: [], faults: [], nextId: 1 });
+const emptyState = (): EmulatorState => ({
+  settings: defaultSettings(),
+  jobs: {},
+  models: {},
+  operations: {},
+  rules: [],
+  faults: [],
+  nextId: 1,
+});
 
 /**
  * All emulator state, in memory, optionally mirrored to a JSON file so `npm run dev` restarts keep
@@ -106,7 +128,8 @@ export class Store {
       try {
         this.state = { ...emptyState(), ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<EmulatorState>) };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read emulator state ${file}: ${String(err)}`, { cause: err });
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw new Error(`cannot read emulator state ${file}: ${String(err)}`, { cause: err });
       }
     }
   }

@@ -12,7 +12,8 @@ test('the local CA signs a server certificate for loopback and Vertex host names
   expect(ca.ca).toBe(true);
   expect(server.ca).toBe(false);
   expect(server.checkIssued(ca) && server.verify(ca.publicKey)).toBe(true);
-  for (const name of ['localhost', 'us-central1-aiplatform.googleapis.com', 'aiplatform.googleapis.com']) expect(server.checkHost(name)).toBeDefined();
+  for (const name of ['localhost', 'us-central1-aiplatform.googleapis.com', 'aiplatform.googleapis.com'])
+    expect(server.checkHost(name)).toBeDefined();
   expect(server.checkIP('127.0.0.1')).toBe('127.0.0.1');
   expect(server.checkHost('example.com')).toBeUndefined();
 

@@ -39,7 +39,12 @@ function usable(certFile: string, caFile: string): boolean {
     const cert = new X509Certificate(readFileSync(certFile));
     const ca = new X509Certificate(readFileSync(caFile));
     const names = SERVER_NAMES.every((n) => cert.subjectAltName?.includes(`DNS:${n}`));
-    return names && cert.checkIssued(ca) && cert.verify(ca.publicKey) && Date.parse(cert.validTo) - Date.now() > RENEW_BEFORE_MS;
+    return (
+      names &&
+      cert.checkIssued(ca) &&
+      cert.verify(ca.publicKey) &&
+      Date.parse(cert.validTo) - Date.now() > RENEW_BEFORE_MS
+    );
   } catch {
     return false;
   }
@@ -69,7 +74,13 @@ export async function ensureTlsMaterial(dir: string): Promise<TlsMaterial> {
         { name: 'basicConstraints', cA: false, critical: true },
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [...SERVER_NAMES.map((value) => ({ type: 2 as const, value })), ...SERVER_IPS.map((ip) => ({ type: 7 as const, ip }))] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            ...SERVER_NAMES.map((value) => ({ type: 2 as const, value })),
+            ...SERVER_IPS.map((ip) => ({ type: 7 as const, ip })),
+          ],
+        },
       ],
     });
     writeFileSync(f.caKey, ca.private, { mode: 0o600 });
@@ -77,5 +88,10 @@ export async function ensureTlsMaterial(dir: string): Promise<TlsMaterial> {
     writeFileSync(f.caCert, ca.cert);
     writeFileSync(f.serverCert, server.cert);
   }
-  return { caCertPath: f.caCert, caCert: readFileSync(f.caCert), serverCert: readFileSync(f.serverCert), serverKey: readFileSync(f.serverKey) };
+  return {
+    caCertPath: f.caCert,
+    caCert: readFileSync(f.caCert),
+    serverCert: readFileSync(f.serverCert),
+    serverKey: readFileSync(f.serverKey),
+  };
 }

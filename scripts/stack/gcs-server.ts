@@ -34,7 +34,14 @@ export async function startFakeGcs(o: FakeGcsOptions): Promise<FakeGcs> {
     'warn',
     ...(o.root ? ['-backend', 'filesystem', '-filesystem-root', o.root] : ['-backend', 'memory']),
   ];
-  const service = Service.start({ name: 'fake-gcs-server', command: o.binary, args, logFile: o.logFile, detached: o.detached, onSpawn: o.onSpawn });
+  const service = Service.start({
+    name: 'fake-gcs-server',
+    command: o.binary,
+    args,
+    logFile: o.logFile,
+    detached: o.detached,
+    onSpawn: o.onSpawn,
+  });
   await waitUntilReady(service, () => httpOk(`${endpoint}/storage/v1/b`));
   return { service, endpoint };
 }

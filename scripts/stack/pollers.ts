@@ -5,7 +5,12 @@ import { temporal } from '@temporalio/proto';
  * Whether a worker polls the task queue now. The server remembers pollers for a few minutes, so a
  * killed worker still shows: only pollers seen within `recentMs` count.
  */
-export async function hasRecentPoller(address: string, namespace: string, taskQueue: string, recentMs = 5_000): Promise<boolean> {
+export async function hasRecentPoller(
+  address: string,
+  namespace: string,
+  taskQueue: string,
+  recentMs = 5_000,
+): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: 2_000 });
   try {
     const res = await connection.workflowService.describeTaskQueue({

@@ -114,7 +114,9 @@ export async function waitUntilReady(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!service.running) {
-      throw new ServiceStartError(`${service.name} exited during start-up. Last lines of ${service.logFile ?? 'its output'}:\n${service.logTail()}`);
+      throw new ServiceStartError(
+        `${service.name} exited during start-up. Last lines of ${service.logFile ?? 'its output'}:\n${service.logTail()}`,
+      );
     }
     if (await check().catch(() => false)) return;
     await delay(100);

@@ -24,17 +24,28 @@ export const SANDBOX_BUCKET = 'ct-sandbox-bucket';
 /** Only loopback here: the namespace this process was started in has no way out. */
 export function loopbackOnly(): boolean {
   // /proc/net is this process's namespace (/sys/class/net would still show the host's).
-  const devices = readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean);
+  const devices = readFileSync('/proc/net/dev', 'utf8')
+    .split('\n')
+    .slice(2)
+    .map((l) => l.split(':')[0]!.trim())
+    .filter(Boolean);
   return devices.every((dev) => dev === 'lo');
 }
 
 function reexecInNamespace(argv: string[]): never {
   // unshare needs CAP_SYS_ADMIN (root, as in CI); `ip link set lo up` brings up the namespace's own loopback.
-  const r = spawnSync('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...process.execArgv, ...argv], {
-    stdio: 'inherit',
-    env: { ...process.env, [INSIDE]: '1' },
-  });
-  if (r.error) throw new Error(`could not start a network namespace (unshare: ${r.error.message}); run without --netns, or as root`);
+  const r = spawnSync(
+    'unshare',
+    ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...process.execArgv, ...argv],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, [INSIDE]: '1' },
+    },
+  );
+  if (r.error)
+    throw new Error(
+      `could not start a network namespace (unshare: ${r.error.message}); run without --netns, or as root`,
+    );
   process.exit(r.status ?? 1);
 }
 
@@ -45,15 +56,25 @@ async function main(): Promise<void> {
   const command = sep < 0 ? [] : args.slice(sep + 1);
   if (!command.length) throw new Error('usage: tsx scripts/stack/sandbox.ts [--netns] -- COMMAND [ARGS…]');
   if (flags.includes('--netns') && !process.env[INSIDE]) reexecInNamespace(process.argv.slice(1));
-  if (flags.includes('--netns') && !loopbackOnly()) throw new Error('expected a loopback-only network namespace, but other interfaces are visible');
+  if (flags.includes('--netns') && !loopbackOnly())
+    throw new Error('expected a loopback-only network namespace, but other interfaces are visible');
 
   const tools = readToolPaths();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-sandbox-'));
   const services: Service[] = [];
   let code = 1;
   try {
-    const [gcsPort, vertexPort, controlPort, tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const gcs = await startFakeGcs({ binary: tools.fakeGcsServer, port: gcsPort, logFile: path.join(tmp, 'fake-gcs-server.log') });
+    const [gcsPort, vertexPort, controlPort, tlsPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const gcs = await startFakeGcs({
+      binary: tools.fakeGcsServer,
+      port: gcsPort,
+      logFile: path.join(tmp, 'fake-gcs-server.log'),
+    });
     services.push(gcs.service);
     await ensureBuckets(gcs.endpoint, SANDBOX_PROJECT, [SANDBOX_BUCKET]);
     const vertex = await startVertexEmulator({
@@ -93,8 +114,12 @@ async function main(): Promise<void> {
       child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
     });
     // Which served RPCs the command called: a suite that claims to cover the API can be held to it.
-    const [methods, counts] = await Promise.all(['methods', 'calls/counts'].map(async (p) => (await fetch(`${vertex.controlUrl}/${p}`)).json()));
-    console.log(`sandbox: calls by method ${JSON.stringify(Object.fromEntries((methods as string[]).map((m) => [m, (counts as Record<string, number>)[m] ?? 0])))}`);
+    const [methods, counts] = await Promise.all(
+      ['methods', 'calls/counts'].map(async (p) => (await fetch(`${vertex.controlUrl}/${p}`)).json()),
+    );
+    console.log(
+      `sandbox: calls by method ${JSON.stringify(Object.fromEntries((methods as string[]).map((m) => [m, (counts as Record<string, number>)[m] ?? 0])))}`,
+    );
     if (code !== 0) console.error(`sandbox: ${command[0]} exited ${code}; emulator log: ${vertex.service.logTail(30)}`);
   } finally {
     await Promise.all(services.map((s) => s.stop()));

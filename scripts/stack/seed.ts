@@ -15,14 +15,21 @@ function perEnvironment(uri: string, vars: Record<string, string>): string {
  * Makes fake GCS look like the config's world: every bucket it names exists, and each
  * pipelineSpecUri holds the compiled KFP fixture (unless something is already there).
  */
-export async function seedFromConfig(endpoint: string, projectId: string, config: PipelineConfig): Promise<{ buckets: string[]; specs: string[] }> {
+export async function seedFromConfig(
+  endpoint: string,
+  projectId: string,
+  config: PipelineConfig,
+): Promise<{ buckets: string[]; specs: string[] }> {
   const storage = new Storage({ apiEndpoint: endpoint, projectId, useAuthWithCustomEndpoint: false });
   const buckets = new Set<string>();
   const specs = new Set<string>();
   for (const [pipeline, p] of Object.entries(config.pipelines)) {
     for (const [environment, env] of Object.entries(p.environments)) {
       const vars = { environment, pipeline, project: env.project, region: env.region };
-      const uris = [env.pipelineRoot, p.training.kind === 'pipelineJob' ? p.training.pipelineSpecUri : p.training.baseOutputDirectory].map((u) => perEnvironment(u, vars));
+      const uris = [
+        env.pipelineRoot,
+        p.training.kind === 'pipelineJob' ? p.training.pipelineSpecUri : p.training.baseOutputDirectory,
+      ].map((u) => perEnvironment(u, vars));
       for (const uri of uris) buckets.add(/^gs:\/\/([^/]+)/.exec(uri)![1]!);
       if (p.training.kind === 'pipelineJob') specs.add(perEnvironment(p.training.pipelineSpecUri, vars));
     }

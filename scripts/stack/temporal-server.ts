@@ -46,7 +46,14 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
     ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
     ...(o.uiPort ? ['--ui-port', String(o.uiPort), '--ui-disable-news-fetch'] : ['--headless']),
   ];
-  const service = Service.start({ name: 'temporal', command: o.binary, args, logFile: o.logFile, detached: o.detached, onSpawn: o.onSpawn });
+  const service = Service.start({
+    name: 'temporal',
+    command: o.binary,
+    args,
+    logFile: o.logFile,
+    detached: o.detached,
+    onSpawn: o.onSpawn,
+  });
   const httpUrl = `http://${o.ip}:${o.httpPort}`;
   // The HTTP API answering for our namespace means frontend, persistence and namespace are ready.
   await waitUntilReady(service, () => httpOk(`${httpUrl}/api/v1/namespaces/${encodeURIComponent(o.namespace)}`));

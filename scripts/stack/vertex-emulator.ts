@@ -50,6 +50,10 @@ export async function startVertexEmulator(o: VertexEmulatorOptions): Promise<Ver
   });
   const controlUrl = `http://127.0.0.1:${o.controlPort}`;
   await waitUntilReady(service, () => httpOk(`${controlUrl}/health`));
-  const tls = o.tls && { port: o.tls.port, caCertPath: caCertPath(path.resolve(repoRoot, o.tls.dir)), tokenUri: `${controlUrl}/token` };
+  const tls = o.tls && {
+    port: o.tls.port,
+    caCertPath: caCertPath(path.resolve(repoRoot, o.tls.dir)),
+    tokenUri: `${controlUrl}/token`,
+  };
   return { service, host: '127.0.0.1', port: o.port, controlUrl, tls };
 }

@@ -18,7 +18,10 @@ export const workerNodeOptions: string[] = pkg.config.workerNodeOptions.split(/\
  * runs workers/main.ts through tsx, for `npm run dev` (edit and restart, no build).
  */
 export function workerCommand(form: 'compiled' | 'source'): { command: string; args: string[] } {
-  const entry = form === 'compiled' ? [path.join(repoRoot, 'dist', 'workers', 'main.js')] : ['--import', 'tsx', path.join(repoRoot, 'workers', 'main.ts')];
+  const entry =
+    form === 'compiled'
+      ? [path.join(repoRoot, 'dist', 'workers', 'main.js')]
+      : ['--import', 'tsx', path.join(repoRoot, 'workers', 'main.ts')];
   return { command: process.execPath, args: [...workerNodeOptions, ...entry] };
 }
 
@@ -26,7 +29,9 @@ export function workerCommand(form: 'compiled' | 'source'): { command: string; a
 export async function compileWorker(): Promise<void> {
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   try {
-    await promisify(execFile)(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json')], { cwd: repoRoot });
+    await promisify(execFile)(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json')], {
+      cwd: repoRoot,
+    });
   } catch (err) {
     const out = (err as { stdout?: string }).stdout ?? '';
     throw new Error(`compiling the worker (tsc -p tsconfig.build.json) failed:\n${out || String(err)}`, { cause: err });

@@ -52,7 +52,11 @@ export function loadSavedHistories(): SavedHistory[] {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => {
-      const saved = JSON.parse(readFileSync(path.join(historiesDir, f), 'utf8')) as { workflowId?: string; history?: unknown; events?: unknown };
+      const saved = JSON.parse(readFileSync(path.join(historiesDir, f), 'utf8')) as {
+        workflowId?: string;
+        history?: unknown;
+        events?: unknown;
+      };
       const name = path.basename(f, '.json');
       return saved.history
         ? { name, workflowId: saved.workflowId ?? name, history: historyFromJSON(saved.history) }

@@ -33,7 +33,10 @@ export interface IsolatedProject {
 /** The test fixture config moved into a Vertex project of the test's own. */
 export function isolatedProject(): IsolatedProject {
   const project = uniqueProject();
-  const text = readFileSync(testConfigPath, 'utf8').replace(/^(\s*project:\s*)ct-test-[a-z0-9-]+\s*$/gm, `$1${project}`);
+  const text = readFileSync(testConfigPath, 'utf8').replace(
+    /^(\s*project:\s*)ct-test-[a-z0-9-]+\s*$/gm,
+    `$1${project}`,
+  );
   const configPath = path.join(mkdtempSync(path.join(os.tmpdir(), 'ct-project-')), 'pipelines.yaml');
   writeFileSync(configPath, text);
   const control = emulatorControl();

@@ -18,7 +18,11 @@ export function uniqueId(prefix: string): string {
 /** The real Storage client, pointed at the test stack's fake-gcs-server. */
 export function testStorage(): Storage {
   const env = testStack();
-  return new Storage({ apiEndpoint: env.CT_TEST_GCS_ENDPOINT, projectId: env.CT_TEST_PROJECT, useAuthWithCustomEndpoint: false });
+  return new Storage({
+    apiEndpoint: env.CT_TEST_GCS_ENDPOINT,
+    projectId: env.CT_TEST_PROJECT,
+    useAuthWithCustomEndpoint: false,
+  });
 }
 
 export const testConfigPath = path.join(__dirname, '..', 'fixtures', 'config', 'pipelines.yaml');
@@ -40,16 +44,23 @@ export interface WorkerContext {
  * given a config, the worker runs the fixture moved into a Vertex project of the test's own, whose
  * emulator rules and faults are removed afterwards.
  */
-export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts: { taskQueue?: string; project?: IsolatedProject; config?: PipelineConfig } = {}): Promise<R> {
+export async function withWorker<R>(
+  fn: (ctx: WorkerContext) => Promise<R>,
+  opts: { taskQueue?: string; project?: IsolatedProject; config?: PipelineConfig } = {},
+): Promise<R> {
   const env = testStack();
   // A config of the test's own (e.g. the fuzz's) is used as it is; otherwise a project of its own.
   const own = opts.project || opts.config ? undefined : isolatedProject();
-  const { project, config } = opts.config ? { project: firstProject(opts.config), config: opts.config } : (opts.project ?? own!);
+  const { project, config } = opts.config
+    ? { project: firstProject(opts.config), config: opts.config }
+    : (opts.project ?? own!);
   const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const storage = testStorage();
   const nativeConnection = await NativeConnection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
   const connection = await Connection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
-  const vertex = createVertexClientFactory({ VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}` });
+  const vertex = createVertexClientFactory({
+    VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
+  });
   try {
     const client = new Client({ connection, namespace: env.CT_TEST_NAMESPACE });
     const worker = await createWorker({
@@ -68,7 +79,8 @@ export async function withWorker<R>(fn: (ctx: WorkerContext) => Promise<R>, opts
   }
 }
 
-const firstProject = (config: PipelineConfig) => Object.values(Object.values(config.pipelines)[0]?.environments ?? {})[0]?.project ?? '';
+const firstProject = (config: PipelineConfig) =>
+  Object.values(Object.values(config.pipelines)[0]?.environments ?? {})[0]?.project ?? '';
 
 /** A client of the test namespace without a worker (for tests whose worker is a separate process). */
 export async function connectTestClient(): Promise<{ client: Client; close: () => Promise<void> }> {
@@ -78,7 +90,10 @@ export async function connectTestClient(): Promise<{ client: Client; close: () =
 }
 
 /** Polls until `check` returns a value other than undefined (e.g. a query reaching a phase). */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -90,5 +105,7 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`condition not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+  throw new Error(
+    `condition not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+  );
 }

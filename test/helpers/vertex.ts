@@ -20,7 +20,11 @@ export const parentOf = (project: string) => `projects/${project}/locations/${LO
 /** The real @google-cloud/aiplatform clients, over gRPC without TLS to the emulator. */
 export function vertexClients() {
   const env = testStack();
-  const opts = { apiEndpoint: env.CT_TEST_VERTEX_HOST, port: env.CT_TEST_VERTEX_PORT, sslCreds: grpc.credentials.createInsecure() };
+  const opts = {
+    apiEndpoint: env.CT_TEST_VERTEX_HOST,
+    port: env.CT_TEST_VERTEX_PORT,
+    sslCreds: grpc.credentials.createInsecure(),
+  };
   const clients = {
     pipelines: new v1.PipelineServiceClient(opts),
     jobs: new v1.JobServiceClient(opts),
@@ -46,7 +50,11 @@ type IValue = protos.google.protobuf.IValue;
 export const value = (v: unknown): IValue => helpers.toValue(v as object) as IValue;
 
 /** Polls `get` until the resource reaches one of `states`. */
-export async function waitForState<T extends { state?: unknown }>(get: () => Promise<T>, states: string[], timeoutMs = 15_000): Promise<T> {
+export async function waitForState<T extends { state?: unknown }>(
+  get: () => Promise<T>,
+  states: string[],
+  timeoutMs = 15_000,
+): Promise<T> {
   return eventually(async () => {
     const r = await get();
     return states.includes(String(r.state)) ? r : undefined;

@@ -11,7 +11,13 @@ const root = path.join(__dirname, '..', '..');
  * The production worker (dist/workers/main.js, compiled by the global setup) as its own process,
  * so a test can SIGKILL it the way a node or container dies, and start another.
  */
-export async function startWorkerProcess(opts: { taskQueue: string; address?: string; namespace?: string; logFile?: string; configPath?: string }): Promise<Service> {
+export async function startWorkerProcess(opts: {
+  taskQueue: string;
+  address?: string;
+  namespace?: string;
+  logFile?: string;
+  configPath?: string;
+}): Promise<Service> {
   const env = testStack();
   const address = opts.address ?? env.CT_TEST_TEMPORAL_ADDRESS;
   const namespace = opts.namespace ?? env.CT_TEST_NAMESPACE;

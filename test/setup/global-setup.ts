@@ -57,7 +57,12 @@ export default async function globalSetup(): Promise<void> {
         logFile: path.join(tmp, 'temporal.log'),
         onSpawn,
       }),
-      startFakeGcs({ binary: tools.fakeGcsServer, port: gcsPort, logFile: path.join(tmp, 'fake-gcs-server.log'), onSpawn }),
+      startFakeGcs({
+        binary: tools.fakeGcsServer,
+        port: gcsPort,
+        logFile: path.join(tmp, 'fake-gcs-server.log'),
+        onSpawn,
+      }),
       bundleWorkflowCode({ ...bundleOptions, logger: quietLogger }),
       // The tests that kill and restart worker processes run the compiled worker, as production does.
       compileWorker(),
@@ -66,7 +71,10 @@ export default async function globalSetup(): Promise<void> {
     // The compiled KFP spec the test config's pipelineSpecUri names.
     await new Storage({ apiEndpoint: gcs.endpoint, projectId: project, useAuthWithCustomEndpoint: false })
       .bucket(bucket)
-      .upload(path.join(__dirname, '..', 'fixtures', 'kfp', 'training-pipeline.yaml'), { destination: 'specs/training-pipeline.yaml', resumable: false });
+      .upload(path.join(__dirname, '..', 'fixtures', 'kfp', 'training-pipeline.yaml'), {
+        destination: 'specs/training-pipeline.yaml',
+        resumable: false,
+      });
     const vertex = await startVertexEmulator({
       port: vertexPort,
       controlPort: vertexControlPort,
@@ -94,7 +102,9 @@ export default async function globalSetup(): Promise<void> {
       CT_TEST_TMP_DIR: tmp,
     };
     Object.assign(process.env, env);
-    console.log(`\ntest stack up in ${Date.now() - t0} ms: temporal ${temporal.address}, fake-gcs ${gcs.endpoint}, vertex ${vertex.host}:${vertex.port}, logs in ${tmp}`);
+    console.log(
+      `\ntest stack up in ${Date.now() - t0} ms: temporal ${temporal.address}, fake-gcs ${gcs.endpoint}, vertex ${vertex.host}:${vertex.port}, logs in ${tmp}`,
+    );
   }
 }
 

@@ -27,7 +27,9 @@ export function testStack(): TestStackEnv {
   if (cached) return cached;
   const parsed = TestStackEnv.safeParse(process.env);
   if (!parsed.success) {
-    throw new Error(`the test stack is not running (run tests through jest's global setup):\n${z.prettifyError(parsed.error)}`);
+    throw new Error(
+      `the test stack is not running (run tests through jest's global setup):\n${z.prettifyError(parsed.error)}`,
+    );
   }
   cached = parsed.data;
   return cached;

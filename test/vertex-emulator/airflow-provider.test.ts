@@ -17,12 +17,24 @@ const airflowBin = path.join(root, '.tools', 'airflow-venv', 'bin', 'airflow');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 test('RunPipelineJobOperator, UploadModelOperator and GetModelOperator run a DAG against the emulator over TLS', async () => {
-  if (!existsSync(airflowBin)) throw new Error(`Airflow is not installed at ${airflowBin}: run \`bash scripts/airflow/setup.sh\` first`);
+  if (!existsSync(airflowBin))
+    throw new Error(`Airflow is not installed at ${airflowBin}: run \`bash scripts/airflow/setup.sh\` first`);
   const netns = spawnSync('unshare', ['--net', 'true']).status === 0;
-  if (!netns && process.env.CI) throw new Error('CI runs this DAG in a network namespace (unshare --net), which this process may not create: run as root');
+  if (!netns && process.env.CI)
+    throw new Error(
+      'CI runs this DAG in a network namespace (unshare --net), which this process may not create: run as root',
+    );
 
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AIRFLOW|PYTHON|GOOGLE_|GRPC_|grpc_proxy|https?_proxy)/i.test(k)));
-  const args = ['scripts/stack/sandbox.ts', ...(netns ? ['--netns'] : []), '--', 'test/vertex-emulator/airflow/run-dag.sh', '2026-11-21'];
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(AIRFLOW|PYTHON|GOOGLE_|GRPC_|grpc_proxy|https?_proxy)/i.test(k)),
+  );
+  const args = [
+    'scripts/stack/sandbox.ts',
+    ...(netns ? ['--netns'] : []),
+    '--',
+    'test/vertex-emulator/airflow/run-dag.sh',
+    '2026-11-21',
+  ];
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     const child = spawn(tsx, args, { cwd: root, env: inherited, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -42,5 +54,11 @@ test('RunPipelineJobOperator, UploadModelOperator and GetModelOperator run a DAG
   // key, and succeeded: the pipeline was created once and polled to its end, the upload's
   // operation polled to done.
   const calls = JSON.parse(/^emulator calls: (.*)$/m.exec(output)![1]!) as string[];
-  expect(calls).toEqual(['CreatePipelineJob self-signed-jwt OK', 'GetModel self-signed-jwt OK', 'GetOperation self-signed-jwt OK', 'GetPipelineJob self-signed-jwt OK', 'UploadModel self-signed-jwt OK']);
+  expect(calls).toEqual([
+    'CreatePipelineJob self-signed-jwt OK',
+    'GetModel self-signed-jwt OK',
+    'GetOperation self-signed-jwt OK',
+    'GetPipelineJob self-signed-jwt OK',
+    'UploadModel self-signed-jwt OK',
+  ]);
 });

@@ -4,7 +4,15 @@
 // emulator is shared with test files running in parallel.
 import type { protos } from '@google-cloud/aiplatform';
 import { uniqueId } from '../helpers/temporal';
-import { emulatorControl, kfpSpecStruct, parentOf, rpcError, uniqueProject, value, vertexClients } from '../helpers/vertex';
+import {
+  emulatorControl,
+  kfpSpecStruct,
+  parentOf,
+  rpcError,
+  uniqueProject,
+  value,
+  vertexClients,
+} from '../helpers/vertex';
 import { testStack } from '../setup/test-stack';
 
 const clients = vertexClients();
@@ -23,7 +31,10 @@ function pipelineJob(displayName: string): protos.google.cloud.aiplatform.v1.IPi
     displayName,
     pipelineSpec: kfpSpecStruct(),
     // partition is the fixture's only parameter without a default.
-    runtimeConfig: { gcsOutputDirectory: `gs://${testStack().CT_TEST_GCS_BUCKET}/pipeline-root`, parameterValues: { partition: value('2026-11-21') } },
+    runtimeConfig: {
+      gcsOutputDirectory: `gs://${testStack().CT_TEST_GCS_BUCKET}/pipeline-root`,
+      parameterValues: { partition: value('2026-11-21') },
+    },
   };
 }
 
@@ -40,7 +51,13 @@ function customJob(run: string): protos.google.cloud.aiplatform.v1.ICustomJob {
     displayName: `train-${run}`,
     labels: { run },
     jobSpec: {
-      workerPoolSpecs: [{ machineSpec: { machineType: 'n1-standard-4' }, replicaCount: 1, containerSpec: { imageUri: 'us-docker.pkg.dev/p/r/trainer:1' } }],
+      workerPoolSpecs: [
+        {
+          machineSpec: { machineType: 'n1-standard-4' },
+          replicaCount: 1,
+          containerSpec: { imageUri: 'us-docker.pkg.dev/p/r/trainer:1' },
+        },
+      ],
     },
   };
 }
@@ -99,7 +116,8 @@ describe('probabilistic faults', () => {
     const id = uniqueId('pj');
     await createPipeline(project, id);
     await control.addFault({ method: 'GetPipelineJob', project, code: 'UNAVAILABLE', probability: 1 });
-    for (let i = 0; i < 5; i++) expect((await rpcError(getPipeline(pipelineName(project, id)))).code).toBe(Code.UNAVAILABLE);
+    for (let i = 0; i < 5; i++)
+      expect((await rpcError(getPipeline(pipelineName(project, id)))).code).toBe(Code.UNAVAILABLE);
   });
 
   test('probability 0 fails none', async () => {
@@ -129,7 +147,9 @@ describe('"created, but the answer was lost" (lose-response)', () => {
     const run = uniqueId('run');
     await control.addFault({ method: 'CreateCustomJob', project, code: 'UNAVAILABLE', mode: 'lose-response' });
 
-    expect((await rpcError(jobs.createCustomJob({ parent: parentOf(project), customJob: customJob(run) }))).code).toBe(Code.UNAVAILABLE);
+    expect((await rpcError(jobs.createCustomJob({ parent: parentOf(project), customJob: customJob(run) }))).code).toBe(
+      Code.UNAVAILABLE,
+    );
     // CustomJob ids are server-made, so a label the caller chose is its only way back to the job.
     const [found] = await jobs.listCustomJobs({ parent: parentOf(project), filter: `labels.run="${run}"` });
     expect(found).toHaveLength(1);
@@ -142,10 +162,19 @@ describe('creates that outlive the caller, slow answers and stale listings', () 
   test('commit-late: the caller gets DEADLINE_EXCEEDED with nothing stored; the job appears after it gave up', async () => {
     const project = uniqueProject();
     const run = uniqueId('run');
-    await control.addFault({ method: 'CreateCustomJob', project, code: 'DEADLINE_EXCEEDED', mode: 'commit-late', commitAfterMs: 1_500 });
-    const list = async () => (await jobs.listCustomJobs({ parent: parentOf(project), filter: `labels.run="${run}"` }))[0];
+    await control.addFault({
+      method: 'CreateCustomJob',
+      project,
+      code: 'DEADLINE_EXCEEDED',
+      mode: 'commit-late',
+      commitAfterMs: 1_500,
+    });
+    const list = async () =>
+      (await jobs.listCustomJobs({ parent: parentOf(project), filter: `labels.run="${run}"` }))[0];
 
-    expect((await rpcError(jobs.createCustomJob({ parent: parentOf(project), customJob: customJob(run) }))).code).toBe(4);
+    expect((await rpcError(jobs.createCustomJob({ parent: parentOf(project), customJob: customJob(run) }))).code).toBe(
+      4,
+    );
     expect(await list()).toHaveLength(0);
     await waitFor(async () => (await list()).length === 1, 5_000);
     expect((await list())[0]).toMatchObject({ displayName: `train-${run}` });
@@ -166,14 +195,17 @@ describe('creates that outlive the caller, slow answers and stale listings', () 
     await control.addFault({ method: 'ListBatchPredictionJobs', project, mode: 'stale-list', lagMs: 60_000, times: 1 });
     await control.addFault({ method: 'ListCustomJobs', project, mode: 'stale-list', lagMs: 60_000, times: 1 });
     const [created] = await jobs.createCustomJob({ parent: parentOf(project), customJob: customJob(run) });
-    const list = async () => (await jobs.listCustomJobs({ parent: parentOf(project), filter: `labels.run="${run}"` }))[0];
+    const list = async () =>
+      (await jobs.listCustomJobs({ parent: parentOf(project), filter: `labels.run="${run}"` }))[0];
     expect(await list()).toHaveLength(0); // the stale listing
     expect(await list()).toHaveLength(1); // the fault was for one call
     expect((await jobs.getCustomJob({ name: created.name! }))[0].name).toBe(created.name);
   });
 
   test('a fault that cannot play out is refused with the field named', async () => {
-    await expect(control.addFault({ method: 'CreateCustomJob', mode: 'commit-late', code: 'DEADLINE_EXCEEDED' })).rejects.toThrow(/commitAfterMs/);
+    await expect(
+      control.addFault({ method: 'CreateCustomJob', mode: 'commit-late', code: 'DEADLINE_EXCEEDED' }),
+    ).rejects.toThrow(/commitAfterMs/);
     await expect(control.addFault({ method: 'CreateCustomJob', mode: 'reject' })).rejects.toThrow(/code/);
     await expect(control.addFault({ method: 'GetCustomJob', mode: 'stale-list', lagMs: 5 })).rejects.toThrow(/method/);
   });
@@ -194,7 +226,9 @@ test('per-minute quotas: CRUD and create calls over the limit are RESOURCE_EXHAU
   const ids = [uniqueId('pj'), uniqueId('pj'), uniqueId('pj')];
   const listLimited = () => pipelines.listPipelineJobs({ parent: parentOf(limited) });
   try {
-    await control.patchSettings({ quota: { enabled: true, crudPerMinute: 3, createsPerMinute: 2, projects: [limited, other] } });
+    await control.patchSettings({
+      quota: { enabled: true, crudPerMinute: 3, createsPerMinute: 2, projects: [limited, other] },
+    });
 
     // Creates: two per minute, the third is refused and not stored.
     await createPipeline(limited, ids[0]!);

@@ -18,7 +18,13 @@ function customJob(overrides: Partial<ICustomJob> = {}, base?: string): ICustomJ
     displayName: 'ct-trainer',
     labels: { run: 'r1' },
     jobSpec: {
-      workerPoolSpecs: [{ machineSpec: { machineType: 'n1-standard-4' }, replicaCount: 1, containerSpec: { imageUri: 'us-docker.pkg.dev/p/r/trainer:1' } }],
+      workerPoolSpecs: [
+        {
+          machineSpec: { machineType: 'n1-standard-4' },
+          replicaCount: 1,
+          containerSpec: { imageUri: 'us-docker.pkg.dev/p/r/trainer:1' },
+        },
+      ],
       ...(base ? { baseOutputDirectory: { outputUriPrefix: base } } : {}),
     },
     ...overrides,
@@ -61,11 +67,21 @@ test('CustomJobs are found by label (how an idempotent submit finds an earlier a
 });
 
 test.each([
-  ['no worker pools', customJob({ jobSpec: { workerPoolSpecs: [] } }), /worker_pool_specs; Message: Required field is not set/],
+  [
+    'no worker pools',
+    customJob({ jobSpec: { workerPoolSpecs: [] } }),
+    /worker_pool_specs; Message: Required field is not set/,
+  ],
   ['no display name', customJob({ displayName: '' }), /custom_job\.display_name; Message: Required field is not set/],
   [
     'a first pool with 2 replicas',
-    customJob({ jobSpec: { workerPoolSpecs: [{ machineSpec: { machineType: 'n1-standard-4' }, replicaCount: 2, containerSpec: { imageUri: 'img' } }] } }),
+    customJob({
+      jobSpec: {
+        workerPoolSpecs: [
+          { machineSpec: { machineType: 'n1-standard-4' }, replicaCount: 2, containerSpec: { imageUri: 'img' } },
+        ],
+      },
+    }),
     /replica_count; Message: The first worker pool must have replica_count 1/,
   ],
 ])('a CustomJob with %s is INVALID_ARGUMENT', async (_what, job, message) => {
@@ -77,7 +93,11 @@ test.each([
 async function uploadModel(project: string, displayName: string): Promise<string> {
   const [op] = await clients.models.uploadModel({
     parent: parentOf(project),
-    model: { displayName, containerSpec: { imageUri: 'us-docker.pkg.dev/p/r/server:1' }, artifactUri: `gs://${bucket()}/models/${displayName}` },
+    model: {
+      displayName,
+      containerSpec: { imageUri: 'us-docker.pkg.dev/p/r/server:1' },
+      artifactUri: `gs://${bucket()}/models/${displayName}`,
+    },
   });
   const [res] = await op.promise();
   return res.model!;
@@ -89,7 +109,12 @@ async function writeInstances(prefix: string, n: number): Promise<string> {
   return `gs://${bucket()}/${prefix}/*.jsonl`;
 }
 
-function batchJob(model: string, input: string, outputPrefix: string, labels: Record<string, string> = {}): IBatchPredictionJob {
+function batchJob(
+  model: string,
+  input: string,
+  outputPrefix: string,
+  labels: Record<string, string> = {},
+): IBatchPredictionJob {
   return {
     displayName: 'ct-predict-jp-instagram',
     model,
@@ -103,15 +128,26 @@ test('a BatchPredictionJob predicts every instance, reports outputInfo and compl
   const project = uniqueProject();
   const model = await uploadModel(project, 'ctmodel');
   const input = await writeInstances(`batch-in/${project}`, 7);
-  const [job] = await clients.jobs.createBatchPredictionJob({ parent: parentOf(project), batchPredictionJob: batchJob(`${model}@default`, input, `gs://${bucket()}/batch-out/${project}`) });
+  const [job] = await clients.jobs.createBatchPredictionJob({
+    parent: parentOf(project),
+    batchPredictionJob: batchJob(`${model}@default`, input, `gs://${bucket()}/batch-out/${project}`),
+  });
   expect(job.modelVersionId).toBe('1');
   const done = await waitForState(() => getBatch(job.name!), ['JOB_STATE_SUCCEEDED']);
   const dir = done.outputInfo!.gcsOutputDirectory!;
-  expect(dir).toMatch(new RegExp(`^gs://${bucket()}/batch-out/${project}/prediction-ctmodel-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$`));
+  expect(dir).toMatch(
+    new RegExp(
+      `^gs://${bucket()}/batch-out/${project}/prediction-ctmodel-\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$`,
+    ),
+  );
   expect(done.completionStats).toMatchObject({ successfulCount: '7', failedCount: '0' });
   const path = dir.replace(`gs://${bucket()}/`, '');
   const [predictions] = await testStorage().bucket(bucket()).file(`${path}/predictions_0001.jsonl`).download();
-  const rows = predictions.toString().trim().split('\n').map((l) => JSON.parse(l) as { instance: { user_id: number }; prediction: number });
+  const rows = predictions
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { instance: { user_id: number }; prediction: number });
   expect(rows).toHaveLength(7);
   expect(rows[3]!.instance.user_id).toBe(3);
   expect(typeof rows[3]!.prediction).toBe('number');
@@ -119,10 +155,16 @@ test('a BatchPredictionJob predicts every instance, reports outputInfo and compl
 
 test('PARTIALLY_SUCCEEDED writes the failed instances to the errors file', async () => {
   const project = uniqueProject();
-  await control.addRule({ match: { project, kind: 'batchPredictionJob' }, script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 2 } });
+  await control.addRule({
+    match: { project, kind: 'batchPredictionJob' },
+    script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 2 },
+  });
   const model = await uploadModel(project, 'partial');
   const input = await writeInstances(`batch-in/${project}`, 5);
-  const [job] = await clients.jobs.createBatchPredictionJob({ parent: parentOf(project), batchPredictionJob: batchJob(model, input, `gs://${bucket()}/batch-out/${project}`) });
+  const [job] = await clients.jobs.createBatchPredictionJob({
+    parent: parentOf(project),
+    batchPredictionJob: batchJob(model, input, `gs://${bucket()}/batch-out/${project}`),
+  });
   const done = await waitForState(() => getBatch(job.name!), ['JOB_STATE_PARTIALLY_SUCCEEDED']);
   expect(done.completionStats).toMatchObject({ successfulCount: '3', failedCount: '2' });
   expect(done.partialFailures?.length).toBe(1);
@@ -137,10 +179,16 @@ test('EXPIRED is a terminal state for batch jobs; a job whose input is missing e
   const model = await uploadModel(project, 'm');
   const [expiring] = await clients.jobs.createBatchPredictionJob({
     parent: parentOf(project),
-    batchPredictionJob: { ...batchJob(model, `gs://${bucket()}/none/*.jsonl`, `gs://${bucket()}/o`), displayName: 'expires' },
+    batchPredictionJob: {
+      ...batchJob(model, `gs://${bucket()}/none/*.jsonl`, `gs://${bucket()}/o`),
+      displayName: 'expires',
+    },
   });
   await waitForState(() => getBatch(expiring.name!), ['JOB_STATE_EXPIRED']);
-  const [missing] = await clients.jobs.createBatchPredictionJob({ parent: parentOf(project), batchPredictionJob: batchJob(model, `gs://${bucket()}/none/${project}/*.jsonl`, `gs://${bucket()}/o`) });
+  const [missing] = await clients.jobs.createBatchPredictionJob({
+    parent: parentOf(project),
+    batchPredictionJob: batchJob(model, `gs://${bucket()}/none/${project}/*.jsonl`, `gs://${bucket()}/o`),
+  });
   const failed = await waitForState(() => getBatch(missing.name!), ['JOB_STATE_FAILED']);
   expect(failed.error?.code).toBe(3);
   expect(failed.error?.message).toContain('No files found matching');
@@ -148,7 +196,12 @@ test('EXPIRED is a terminal state for batch jobs; a job whose input is missing e
 
 test('a batch job for a model that does not exist is NOT_FOUND; a malformed one INVALID_ARGUMENT', async () => {
   const parent = parentOf(uniqueProject());
-  const notFound = await rpcError(clients.jobs.createBatchPredictionJob({ parent, batchPredictionJob: batchJob(`${parent}/models/123`, `gs://${bucket()}/x`, `gs://${bucket()}/o`) }));
+  const notFound = await rpcError(
+    clients.jobs.createBatchPredictionJob({
+      parent,
+      batchPredictionJob: batchJob(`${parent}/models/123`, `gs://${bucket()}/x`, `gs://${bucket()}/o`),
+    }),
+  );
   expect(notFound.code).toBe(5);
   const bad = batchJob(`${parent}/models/123`, `gs://${bucket()}/x`, `gs://${bucket()}/o`);
   bad.inputConfig = { gcsSource: { uris: ['s3://nope'] } };
@@ -162,11 +215,17 @@ test('a running BatchPredictionJob is cancelled; a cancel that loses the race en
   const project = uniqueProject();
   const parent = parentOf(project);
   await control.addRule({ match: { project, displayName: 'cancel-me' }, script: { holdIn: 'RUNNING' } });
-  await control.addRule({ match: { project, displayName: 'too-late' }, script: { holdIn: 'RUNNING', cancel: 'lose-fail', error: { code: 13, message: 'worker crashed' } } });
+  await control.addRule({
+    match: { project, displayName: 'too-late' },
+    script: { holdIn: 'RUNNING', cancel: 'lose-fail', error: { code: 13, message: 'worker crashed' } },
+  });
   const model = await uploadModel(project, 'cancellable');
   const make = (displayName: string) =>
     clients.jobs
-      .createBatchPredictionJob({ parent, batchPredictionJob: { ...batchJob(model, `gs://${bucket()}/x/*.jsonl`, `gs://${bucket()}/o`), displayName } })
+      .createBatchPredictionJob({
+        parent,
+        batchPredictionJob: { ...batchJob(model, `gs://${bucket()}/x/*.jsonl`, `gs://${bucket()}/o`), displayName },
+      })
       .then(([j]) => j.name!);
   const [a, b] = [await make('cancel-me'), await make('too-late')];
   await waitForState(() => getBatch(a), ['JOB_STATE_RUNNING']);

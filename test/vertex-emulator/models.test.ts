@@ -61,7 +61,9 @@ test('the client polled GetOperation, which the call log shows for this operatio
   const project = uniqueProject();
   const { op } = await upload(project);
   // Other tests poll their own operations on the same emulator: keep only this one's calls.
-  const polls = (await control.calls({ method: 'GetOperation' })).filter((c) => (c.request as { name?: string }).name === op.name);
+  const polls = (await control.calls({ method: 'GetOperation' })).filter(
+    (c) => (c.request as { name?: string }).name === op.name,
+  );
   expect(polls.length).toBeGreaterThanOrEqual(1);
   expect(polls.at(-1)!.code).toBe(0);
 });
@@ -177,7 +179,11 @@ describe('invalid uploads are refused before any operation starts', () => {
 test('ListModelVersions filters by label (how a retried upload finds the version it made)', async () => {
   const parent = parentOf(uniqueProject());
   const upload = async (labels: Record<string, string>, parentModel?: string) => {
-    const [op] = await clients.models.uploadModel({ parent, parentModel, model: { displayName: 'labelled', containerSpec: { imageUri: 'img' }, labels } });
+    const [op] = await clients.models.uploadModel({
+      parent,
+      parentModel,
+      model: { displayName: 'labelled', containerSpec: { imageUri: 'img' }, labels },
+    });
     return (await op.promise())[0];
   };
   const first = await upload({ 'ct-run': 'run-a' });

@@ -27,11 +27,22 @@ async function main(): Promise<void> {
   // No sslCreds: gax then combines TLS (default roots, which the variable names) with the key's credentials.
   const models = new v1.ModelServiceClient({ apiEndpoint: 'localhost', port: Number(env.SANDBOX_VERTEX_TLS_PORT) });
   try {
-    const [op] = await models.uploadModel({ parent: 'projects/ct-node-tls/locations/us-central1', model: { displayName: 'node-tls', containerSpec: { imageUri: 'img:1' } } });
+    const [op] = await models.uploadModel({
+      parent: 'projects/ct-node-tls/locations/us-central1',
+      model: { displayName: 'node-tls', containerSpec: { imageUri: 'img:1' } },
+    });
     const [res] = await op.promise();
     const [model] = await models.getModel({ name: res.model! });
-    const calls = (await (await fetch(`${env.SANDBOX_VERTEX_CONTROL_URL}/calls`)).json()) as { method: string; auth: string }[];
-    console.log(JSON.stringify({ versionId: model.versionId, calls: [...new Set(calls.map((c) => `${c.method} ${c.auth}`))].sort() }));
+    const calls = (await (await fetch(`${env.SANDBOX_VERTEX_CONTROL_URL}/calls`)).json()) as {
+      method: string;
+      auth: string;
+    }[];
+    console.log(
+      JSON.stringify({
+        versionId: model.versionId,
+        calls: [...new Set(calls.map((c) => `${c.method} ${c.auth}`))].sort(),
+      }),
+    );
   } finally {
     await models.close();
   }

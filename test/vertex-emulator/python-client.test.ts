@@ -19,8 +19,14 @@ const canUnshare = () => spawnSync('unshare', ['--net', 'true']).status === 0;
 
 function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PYTHON|GOOGLE_|GRPC_|grpc_proxy|https?_proxy)/i.test(k)));
-    const child = spawn(command, args, { cwd: root, env: { ...env, PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^(PYTHON|GOOGLE_|GRPC_|grpc_proxy|https?_proxy)/i.test(k)),
+    );
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...env, PYTHONDONTWRITEBYTECODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -32,18 +38,39 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
 test('Google’s Python client drives every emulator method, over plaintext and TLS, with nothing leaving the machine', async () => {
   if (!existsSync(python)) throw new Error(`no venv at ${python}: run \`bash scripts/vertex-python/setup.sh\` first`);
   const netns = canUnshare();
-  if (!netns && process.env.CI) throw new Error('CI runs this suite in a network namespace (unshare --net), which this process may not create: run as root');
-  if (!netns) console.warn('python-client: no network namespace (not root?); running on the host network with the metadata variables only');
+  if (!netns && process.env.CI)
+    throw new Error(
+      'CI runs this suite in a network namespace (unshare --net), which this process may not create: run as root',
+    );
+  if (!netns)
+    console.warn(
+      'python-client: no network namespace (not root?); running on the host network with the metadata variables only',
+    );
 
   const junit = path.join(testStack().CT_TEST_TMP_DIR, `python-client-${process.pid}.xml`);
-  const pytest = [python, '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfEs', `--junitxml=${junit}`, 'test/vertex-emulator/python'];
+  const pytest = [
+    python,
+    '-m',
+    'pytest',
+    '-p',
+    'no:cacheprovider',
+    '-q',
+    '-rfEs',
+    `--junitxml=${junit}`,
+    'test/vertex-emulator/python',
+  ];
   const result = await run(tsx, ['scripts/stack/sandbox.ts', ...(netns ? ['--netns'] : []), '--', ...pytest]);
-  if (result.code !== 0) throw new Error(`pytest exited ${result.code}:\n${result.output.split('\n').slice(-80).join('\n')}`);
+  if (result.code !== 0)
+    throw new Error(`pytest exited ${result.code}:\n${result.output.split('\n').slice(-80).join('\n')}`);
 
   // pytest's own counts, from its JUnit report: every test ran (none skipped in the namespace).
   const suite = /<testsuite [^>]*>/.exec(readFileSync(junit, 'utf8'))![0];
   const count = (attr: string) => Number(new RegExp(`${attr}="(\\d+)"`).exec(suite)![1]);
-  expect({ failures: count('failures'), errors: count('errors'), skipped: count('skipped') }).toEqual({ failures: 0, errors: 0, skipped: netns ? 0 : 1 });
+  expect({ failures: count('failures'), errors: count('errors'), skipped: count('skipped') }).toEqual({
+    failures: 0,
+    errors: 0,
+    skipped: netns ? 0 : 1,
+  });
   expect(count('tests')).toBeGreaterThanOrEqual(20);
   // Every RPC the emulator serves was called from Python (the sandbox prints the emulator's counts).
   const calls = JSON.parse(/^sandbox: calls by method (.*)$/m.exec(result.output)![1]!) as Record<string, number>;

@@ -24,7 +24,13 @@ interface Running {
 
 async function start(stateFile?: string): Promise<Running> {
   const emulator = await startEmulator({ port: 0, storage: testStorage(), stateFile });
-  const http = await startControlApi({ port: 0, store: emulator.store, engine: emulator.engine, policy: emulator.policy, grpcPort: emulator.port });
+  const http = await startControlApi({
+    port: 0,
+    store: emulator.store,
+    engine: emulator.engine,
+    policy: emulator.policy,
+    grpcPort: emulator.port,
+  });
   const opts = { apiEndpoint: '127.0.0.1', port: emulator.port, sslCreds: grpc.credentials.createInsecure() };
   const pipelines = new v1.PipelineServiceClient(opts);
   const models = new v1.ModelServiceClient(opts);
@@ -47,7 +53,10 @@ async function start(stateFile?: string): Promise<Running> {
 const job = () => ({
   displayName: 'standalone',
   pipelineSpec: kfpSpecStruct(),
-  runtimeConfig: { gcsOutputDirectory: `gs://${testStack().CT_TEST_GCS_BUCKET}/standalone`, parameterValues: { partition: value('2026-11-21') } },
+  runtimeConfig: {
+    gcsOutputDirectory: `gs://${testStack().CT_TEST_GCS_BUCKET}/standalone`,
+    parameterValues: { partition: value('2026-11-21') },
+  },
 });
 
 test('with a state file, jobs and models survive a restart', async () => {
@@ -58,10 +67,20 @@ test('with a state file, jobs and models survive a restart', async () => {
   let modelName: string;
   try {
     await first.control.addRule({ match: { project }, script: { holdIn: 'RUNNING' } });
-    const [created] = await first.pipelines.createPipelineJob({ parent: parentOf(project), pipelineJobId: 'persisted', pipelineJob: job() });
+    const [created] = await first.pipelines.createPipelineJob({
+      parent: parentOf(project),
+      pipelineJobId: 'persisted',
+      pipelineJob: job(),
+    });
     jobName = created.name!;
-    await waitForState(() => first.pipelines.getPipelineJob({ name: jobName }).then(([j]) => j), ['PIPELINE_STATE_RUNNING']);
-    const [op] = await first.models.uploadModel({ parent: parentOf(project), model: { displayName: 'kept', containerSpec: { imageUri: 'img' } } });
+    await waitForState(
+      () => first.pipelines.getPipelineJob({ name: jobName }).then(([j]) => j),
+      ['PIPELINE_STATE_RUNNING'],
+    );
+    const [op] = await first.models.uploadModel({
+      parent: parentOf(project),
+      model: { displayName: 'kept', containerSpec: { imageUri: 'img' } },
+    });
     modelName = (await op.promise())[0].model!;
   } finally {
     await first.stop();
@@ -85,7 +104,11 @@ test('with projectNumbers off, names keep the project id the client sent', async
   try {
     await running.control.patchSettings({ projectNumbers: false });
     const project = uniqueProject();
-    const [created] = await running.pipelines.createPipelineJob({ parent: parentOf(project), pipelineJobId: 'named', pipelineJob: job() });
+    const [created] = await running.pipelines.createPipelineJob({
+      parent: parentOf(project),
+      pipelineJobId: 'named',
+      pipelineJob: job(),
+    });
     expect(created.name).toBe(`${parentOf(project)}/pipelineJobs/named`);
     await running.control.patchSettings({ projectNumbers: true });
     const [got] = await running.pipelines.getPipelineJob({ name: created.name });
@@ -99,7 +122,10 @@ test('added latency per method holds the answer back, as the call log shows', as
   const running = await start();
   try {
     await running.control.patchSettings({ latencyMs: { GetPipelineJob: 250 } });
-    const [created] = await running.pipelines.createPipelineJob({ parent: parentOf(uniqueProject()), pipelineJob: job() });
+    const [created] = await running.pipelines.createPipelineJob({
+      parent: parentOf(uniqueProject()),
+      pipelineJob: job(),
+    });
     await running.pipelines.getPipelineJob({ name: created.name });
     const calls = await running.control.calls();
     const create = calls.find((c) => c.method === 'CreatePipelineJob')!;
