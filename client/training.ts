@@ -1,19 +1,10 @@
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  type Client,
-  type WorkflowHandle,
-  type WorkflowStartOptions,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { checkRunIdentity, datasetsOf, InvalidRunError, segmentsOf } from '../config/runs';
+import { deliverDataReady, trainingRunStartOptions, type RunPlacement } from '../config/data-ready';
 import type { PipelineConfig } from '../config/pipeline-config';
+import { InvalidRunError, trainingFanoutPlan } from '../config/runs';
 import {
-  dataReadyUpdate,
-  partitionExamples,
   RouteDataReadyInput,
-  isPartition,
-  trainingRunId,
   TrainingRunInput,
   trainingRunWorkflowType,
   TrainingFanoutInput,
@@ -22,7 +13,6 @@ import {
   type DataReadyReport,
   type TrainingPhase,
 } from '../contracts';
-import { trainingFanoutPlan } from '../config/runs';
 import type { trainingFanout, trainingRun } from '../workflows';
 
 // The library operators, schedules and Airflow use to start training runs and report data-ready.
@@ -38,24 +28,7 @@ function refuse(err: unknown): never {
   throw err;
 }
 
-export interface RunOptions {
-  /** Overrides the environment's task queue (tests, a canary worker). */
-  taskQueue?: string;
-  /** Start a new run for a partition whose run already finished (otherwise refused). */
-  rerun?: boolean;
-}
-
-function startOptions(config: PipelineConfig, input: z.output<typeof TrainingRunInput>, opts: RunOptions) {
-  const { env } = checkRunIdentity(config, input);
-  return {
-    workflowId: trainingRunId(input),
-    taskQueue: opts.taskQueue ?? env.temporal.taskQueue,
-    args: [input] as [typeof input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: opts.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-    staticSummary: `Training ${input.pipeline} · ${input.environment} · ${input.segment ?? 'all segments'} · ${input.partition}`,
-  } satisfies WorkflowStartOptions<typeof trainingRun>;
-}
+export type RunOptions = RunPlacement;
 
 /** Starts (or attaches to) the one run of this partition. */
 export async function startTrainingRun(
@@ -68,7 +41,7 @@ export async function startTrainingRun(
   if (!parsed.success) throw new TrainingRequestError(`invalid training run:\n${z.prettifyError(parsed.error)}`);
   let options;
   try {
-    options = startOptions(config, parsed.data, opts);
+    options = trainingRunStartOptions(config, parsed.data, opts);
   } catch (err) {
     refuse(err);
   }
@@ -82,88 +55,19 @@ export async function startTrainingRun(
   }
 }
 
-export type DataReadyRequest = RouteDataReadyInput;
-
-/** The runs (pipeline × segment) of an environment that wait for this dataset in this partition. */
-export function runsWaitingFor(config: PipelineConfig, req: DataReadyRequest) {
-  const runs: { pipeline: string; segment?: string }[] = [];
-  const known = new Set<string>();
-  /** Formats of the pipelines that wait for the dataset but not in a partition of this shape. */
-  const otherFormats = new Set<string>();
-  for (const [name, pipeline] of Object.entries(config.pipelines)) {
-    if (!pipeline.environments[req.environment]) continue;
-    const segments = segmentsOf(pipeline);
-    for (const segment of segments.length ? segments : [undefined]) {
-      const id = { pipeline: name, environment: req.environment, partition: req.partition, segment };
-      if (!isPartition(req.partition, pipeline.data.partition)) {
-        for (const d of pipeline.data.datasets) known.add(d);
-        const vars = { ...id, partition: partitionExamples[pipeline.data.partition] };
-        if (datasetsOf(config, vars).includes(req.dataset)) otherFormats.add(`${name}: ${pipeline.data.partition}`);
-        continue;
-      }
-      const datasets = datasetsOf(config, id);
-      datasets.forEach((d) => known.add(d));
-      if (datasets.includes(req.dataset)) runs.push({ pipeline: name, segment });
-    }
-  }
-  return { runs, known: [...known].sort(), otherFormats: [...otherFormats].sort() };
-}
-
 /**
- * Tells every run waiting for this dataset and partition that it is ready, starting runs that do
- * not exist yet (update-with-start, USE_EXISTING), and reports what each still waits for.
+ * Tells every run waiting for this dataset and partition that it is ready (starting those that do
+ * not exist yet) and reports what each still waits for; see config/data-ready.ts.
  */
 export async function sendDataReady(
   client: Client,
   config: PipelineConfig,
   raw: unknown,
-  opts: RunOptions = {},
+  opts: Pick<RunOptions, 'taskQueue'> = {},
 ): Promise<DataReadyReport> {
   const parsed = RouteDataReadyInput.safeParse(raw);
   if (!parsed.success) throw new TrainingRequestError(`invalid data-ready:\n${z.prettifyError(parsed.error)}`);
-  const req = parsed.data;
-  const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))].sort();
-  if (!environments.includes(req.environment))
-    throw new TrainingRequestError(
-      `environment "${req.environment}" is not in the config; it has: ${environments.join(', ')}`,
-    );
-  const { runs, known, otherFormats } = runsWaitingFor(config, req);
-  if (!runs.length && otherFormats.length) {
-    throw new TrainingRequestError(
-      `partition "${req.partition}" is not in the format of the pipelines that wait for dataset "${req.dataset}" (${otherFormats.join(', ')})`,
-    );
-  }
-  if (!runs.length) {
-    throw new TrainingRequestError(
-      `no pipeline in environment "${req.environment}" waits for dataset "${req.dataset}" in partition "${req.partition}"; datasets it knows: ${known.join(', ') || 'none'}`,
-    );
-  }
-  const report: DataReadyReport = { dataset: req.dataset, partition: req.partition, reached: [], finished: [] };
-  const { environment, ...args } = req;
-  await Promise.all(
-    runs.map(async (run) => {
-      const input = TrainingRunInput.parse({
-        pipeline: run.pipeline,
-        environment,
-        partition: req.partition,
-        segment: run.segment,
-      });
-      const options = startOptions(config, input, { ...opts, rerun: false });
-      try {
-        const ack = await client.workflow.executeUpdateWithStart(dataReadyUpdate, {
-          args: [args],
-          startWorkflowOperation: new WithStartWorkflowOperation<typeof trainingRun>(trainingRunWorkflowType, options),
-        });
-        report.reached.push({ ...ack, pipeline: run.pipeline, segment: run.segment });
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError)
-          report.finished.push({ workflowId: options.workflowId, ...run });
-        else throw err;
-      }
-    }),
-  );
-  report.reached.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
-  return report;
+  return deliverDataReady(client, config, parsed.data, opts).catch(refuse);
 }
 
 /** Starts the training of every segment of a partition (at most fanOut.maxConcurrentRuns at once). */

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { sendDataReady, TrainingRequestError } from '../../client/training';
+import { deliverDataReady } from '../../config/data-ready';
 import type { PipelineConfig } from '../../config/pipeline-config';
+import { InvalidRunError } from '../../config/runs';
 import { INVALID_INPUT, type DataReadyReport, type RouteDataReadyInput } from '../../contracts';
 
 export function createRouteActivity(deps: { config: PipelineConfig; temporal: Client }) {
@@ -10,9 +11,9 @@ export function createRouteActivity(deps: { config: PipelineConfig; temporal: Cl
     taskQueue: string;
   }): Promise<DataReadyReport> {
     try {
-      return await sendDataReady(deps.temporal, deps.config, req.input, { taskQueue: req.taskQueue });
+      return await deliverDataReady(deps.temporal, deps.config, req.input, { taskQueue: req.taskQueue });
     } catch (err) {
-      if (err instanceof TrainingRequestError) throw ApplicationFailure.nonRetryable(err.message, INVALID_INPUT);
+      if (err instanceof InvalidRunError) throw ApplicationFailure.nonRetryable(err.message, INVALID_INPUT);
       throw err;
     }
   };
