@@ -1,10 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { GCS_NOT_FOUND, GCS_PERMISSION_DENIED } from '../contracts';
 
 // Typed, non-retryable failures: Temporal stops retrying and the operator sees the reason.
 // Anything else an activity throws (network blips, 5xx, 429) is retried by the activity's policy.
-
-export const GCS_NOT_FOUND = 'GcsNotFound';
-export const GCS_PERMISSION_DENIED = 'GcsPermissionDenied';
 
 interface HttpLikeError {
   code?: number | string;

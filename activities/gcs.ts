@@ -1,8 +1,7 @@
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyGcsError } from './errors';
-
-export const INVALID_GCS_URI = 'InvalidGcsUri';
+import { INVALID_GCS_URI } from '../contracts';
 
 /** gs://bucket/object → its parts; anything else is refused (retrying cannot fix a bad URI). */
 export function gcsObject(uri: string): { bucket: string; object: string } {

@@ -96,6 +96,3 @@ export interface PredictionSummary {
 }
 
 export const predictionProgressQuery = defineQuery<PredictionProgress>('progress');
-
-export const BATCH_PREDICTION_FAILED = 'BatchPredictionFailed';
-export const NO_MODEL = 'NoModel';

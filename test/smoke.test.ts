@@ -6,7 +6,7 @@ import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporal
 import { temporal } from '@temporalio/proto';
 import { INVALID_INPUT, releaseSignal, statusQuery, type StackCheckInput } from '../contracts';
 import type { stackCheck } from '../workflows';
-import { GCS_NOT_FOUND } from '../activities/errors';
+import { GCS_NOT_FOUND } from '../contracts';
 import { maybeSaveHistory } from './helpers/histories';
 import { eventually, uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
 import { testStack } from './setup/test-stack';

@@ -25,6 +25,7 @@ import {
   type PredictionProgress,
   type PredictionSummary,
   type SegmentResult,
+  PREDICTION_FAILED,
 } from '../contracts';
 import { slidingWindow } from './fan-out';
 import { predictionSegment } from './prediction-segment';
@@ -262,7 +263,7 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
     const first = s.segments.find((r) => r.outcome === 'failed');
     throw ApplicationFailure.create({
       message: `fail-fast: ${first?.segment} failed (${first?.error}); ${p.cancelled} segment(s) cancelled; summary at ${plan.summaryUri}`,
-      type: 'PredictionFailed',
+      type: PREDICTION_FAILED,
       nonRetryable: true,
       details: [s],
     });

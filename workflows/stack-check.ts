@@ -9,6 +9,7 @@ import {
   statusQuery,
   type StackCheckResult,
   type StackCheckStatus,
+  PROBE_MISMATCH,
 } from '../contracts';
 
 const { writeProbe, readProbe, deleteProbe } = proxyActivities<Activities>({
@@ -45,7 +46,7 @@ export async function stackCheck(rawInput: StackCheckInput): Promise<StackCheckR
     if (readBack !== content) {
       throw ApplicationFailure.nonRetryable(
         `read back ${JSON.stringify(readBack)} from ${written.objectUri}, wrote ${JSON.stringify(content)}`,
-        'ProbeMismatch',
+        PROBE_MISMATCH,
       );
     }
     if (input.holdSeconds > 0) {

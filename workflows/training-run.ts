@@ -25,6 +25,8 @@ import {
   type TrainingPhase,
   type TrainingRunResult,
   type TrainingRunStatus,
+  DATA_TIMEOUT,
+  TRAINING_JOB_FAILED,
 } from '../contracts';
 import { installApprovalHandlers } from './approval';
 import { jobWatchOptions } from './job-watch';
@@ -204,7 +206,7 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
             attempts: 0,
           };
         }
-        throw ApplicationFailure.nonRetryable(reason, 'DataTimeout');
+        throw ApplicationFailure.nonRetryable(reason, DATA_TIMEOUT);
       }
     }
     dataReadyAt = new Date().toISOString();
@@ -271,7 +273,7 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     const lastAttempt = status.attempts.at(-1)!;
     const reason = `training failed after ${plan.maxAttempts} attempt(s); last job ${lastAttempt.jobName} ended ${lastAttempt.state}${lastAttempt.error ? `: ${lastAttempt.error}` : ''}`;
     setPhase('failed', reason);
-    throw ApplicationFailure.nonRetryable(reason, 'TrainingJobFailed');
+    throw ApplicationFailure.nonRetryable(reason, TRAINING_JOB_FAILED);
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {

@@ -11,6 +11,7 @@ import {
   WaitForModelInput,
   type ModelWaitStatus,
   type WaitForModelResult,
+  MODEL_WAIT_TIMEOUT,
 } from '../contracts';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
 
@@ -64,7 +65,7 @@ export async function waitForModel(rawInput: WaitForModelInput): Promise<WaitFor
   if ('timedOut' in outcome)
     throw ApplicationFailure.nonRetryable(
       `no model for ${key} fresh enough within ${input.timeout}: ${outcome.seen}`,
-      'ModelWaitTimeout',
+      MODEL_WAIT_TIMEOUT,
     );
   return outcome;
 }

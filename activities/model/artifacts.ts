@@ -2,8 +2,7 @@ import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyGcsError } from '../errors';
 import { gcsObject, readGcsText } from '../gcs';
-
-export const INVALID_METRICS = 'InvalidMetrics';
+import { INVALID_METRICS } from '../../contracts';
 
 export function createModelArtifactActivities(deps: { storage: Storage }) {
   return {

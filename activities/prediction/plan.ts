@@ -11,7 +11,8 @@ import {
   type PredictionSegmentInput,
   type PredictionSummary,
 } from '../../contracts';
-import { classifyGcsError, GCS_NOT_FOUND } from '../errors';
+import { classifyGcsError } from '../errors';
+import { GCS_NOT_FOUND } from '../../contracts';
 import { gcsObject, readGcsText } from '../gcs';
 import type { PredictionPlan, SegmentPlan } from './types';
 

@@ -1,9 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { STILL_RUNNING } from '../../contracts';
-
-export const SCHEDULED_RUN_FAILED = 'ScheduledRunFailed';
+import { STILL_RUNNING, SCHEDULED_RUN_FAILED } from '../../contracts';
 
 /**
  * Follows the partition's run to its end for a schedule's firing, so the schedule's overlap policy

@@ -2,14 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse } from 'yaml';
-import { INVALID_INPUT } from '../../contracts';
+import { INVALID_INPUT, INVALID_PARAMETERS } from '../../contracts';
 import { readGcsText } from '../gcs';
 
 // A compiled KFP pipeline (IR, YAML or JSON) read from GCS. Vertex v1 takes it as pipelineSpec
 // (templateUri accepts only Template Registry URIs), and has no caching switch: like the Vertex
 // SDK's enable_caching we set cachingOptions on every task of the spec.
-
-export const INVALID_PARAMETERS = 'InvalidPipelineParameters';
 
 interface ParamDef {
   parameterType?: string;

@@ -9,6 +9,7 @@ import { cancelDuplicates, findEarlierJob } from '../vertex-duplicates';
 import { readSpec, withCaching } from './kfp-spec';
 import type { JobProgress, RunPlan, SubmitRequest } from './types';
 import { grpcCode, vertexFailure } from './vertex-errors';
+import { PIPELINE_SPEC_CHANGED } from '../../contracts';
 
 type IValue = protos.google.protobuf.IValue;
 const toValue = (v: unknown) => valueOf(v as object) as IValue;
@@ -56,7 +57,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
         if (sha256 !== t.specSha256) {
           throw ApplicationFailure.nonRetryable(
             `${t.pipelineSpecUri} changed since the run was planned; start a new run to train on the new spec`,
-            'PipelineSpecChanged',
+            PIPELINE_SPEC_CHANGED,
           );
         }
         const pipelineSpec = toValue(
