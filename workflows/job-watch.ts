@@ -1,5 +1,6 @@
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/common';
 import { VERTEX_REJECTED } from '../contracts';
+import { handOverRetry } from './activity-options';
 
 /**
  * Options of the activity that watches a Vertex job (training or batch prediction) for one chunk.
@@ -11,12 +12,7 @@ import { VERTEX_REJECTED } from '../contracts';
 export function jobWatchOptions(pollChunkMs: number): ActivityOptions {
   return {
     startToCloseTimeout: pollChunkMs + 30_000,
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 1,
-      maximumInterval: '1 second',
-      nonRetryableErrorTypes: [VERTEX_REJECTED],
-    },
+    retry: { ...handOverRetry, nonRetryableErrorTypes: [VERTEX_REJECTED] },
     cancellationType: ActivityCancellationType.ABANDON,
   };
 }

@@ -1,16 +1,14 @@
 import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { isFreshEnough, modelKey, ModelReady, modelReadySignal, type WaitForModelResult } from '../contracts';
+import { serviceCall } from './activity-options';
 
 // Waiting for a model fresh enough, shared by `waitForModel` and prediction segments. The caller
 // marks itself with the `awaitingModel` search attribute before the first look at the registry, so
 // a training run that promotes a model after that look signals it; a look every `recheckMs` covers
 // an announcement made before visibility had indexed the caller.
 
-const { findChampion } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const { findChampion } = proxyActivities<Activities>(serviceCall);
 
 export interface Bound {
   minPartition?: string;

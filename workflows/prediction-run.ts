@@ -29,6 +29,7 @@ import {
 } from '../contracts';
 import { slidingWindow } from './fan-out';
 import { predictionSegment } from './prediction-segment';
+import { serviceCall } from './activity-options';
 
 // A prediction run per (environment, pipeline, partition): one child per segment, at most
 // maxConcurrentJobs in flight (a sliding window: a finished child makes room for the next). Job
@@ -55,10 +56,7 @@ import { predictionSegment } from './prediction-segment';
 export const CHILDREN_PER_RUN = 250;
 const PIN_MODEL = 'prediction-run-pins-model';
 
-const { planPrediction, writePredictionSummary, findChampion } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const { planPrediction, writePredictionSummary, findChampion } = proxyActivities<Activities>(serviceCall);
 
 /** What a run hands to its continuation. */
 export interface PredictionCarry {

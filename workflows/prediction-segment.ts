@@ -22,6 +22,7 @@ import {
 import { createQueueFor } from './create-queue';
 import { jobWatchOptions } from './job-watch';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
+import { serviceCall, vertexCall } from './activity-options';
 
 // One segment's batch prediction, a child of predictionRun. It owns its BatchPredictionJob: finds
 // its model (the champion, or waits for a fresh one holding no compute), submits through the
@@ -29,10 +30,7 @@ import { awaitFreshModel, modelReadyInbox } from './model-wait';
 // activity per 15-minute chunk, retries carry the watch: cost does not grow with job length), and
 // on cancel cancels the job on Vertex and waits until it has ended.
 
-const { resolveSegmentPrediction, cancelBatchPrediction } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const { resolveSegmentPrediction, cancelBatchPrediction } = proxyActivities<Activities>(serviceCall);
 
 export async function predictionSegment(rawInput: PredictionSegmentInput): Promise<SegmentResult> {
   const input = parsePayload(PredictionSegmentInput, rawInput, 'predictionSegment input');
@@ -50,10 +48,9 @@ export async function predictionSegment(rawInput: PredictionSegmentInput): Promi
   const modelVersion = input.model ?? (await findModel(input, plan, show));
 
   const { submitBatchPrediction } = proxyActivities<Activities>({
-    taskQueue: createQueueFor(info.taskQueue, plan.project, plan.region),
+    ...vertexCall,
     // Waiting its turn on the rate-limited queue counts toward scheduleToStart, not startToClose.
-    startToCloseTimeout: '45 seconds',
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 15 },
+    taskQueue: createQueueFor(info.taskQueue, plan.project, plan.region),
   });
   const { awaitBatchPrediction } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
   const watch = async (job: BatchJobRef, pollIntervalMs: number): Promise<BatchProgress> => {

@@ -12,16 +12,14 @@ import {
   type TrainingRunStatus,
 } from '../contracts';
 import { evaluateGate } from './model-gate';
+import { serviceCall } from './activity-options';
 
 // After a SUCCEEDED job: judge the candidate, register it as a new version of the pipeline's model,
 // promote it to `champion` (at once, or when a person approves), and announce it. A rejected
 // candidate ends the run with the numbers side by side (a verdict, not a failure that pages someone).
 
-const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
-const { readMetrics, findChampion, promoteVersion, writeModelReady, announceModel } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry,
-});
+const { readMetrics, findChampion, promoteVersion, writeModelReady, announceModel } =
+  proxyActivities<Activities>(serviceCall);
 
 export interface PublishInput {
   plan: RunPlan & { model: NonNullable<RunPlan['model']> };
@@ -52,8 +50,8 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
   // UploadModel has no idempotency key: the retry of an attempt whose worker died must come after
   // that upload finished, so it finds the version by label instead of making a second one.
   const { registerCandidate } = proxyActivities<Activities>({
+    ...serviceCall,
     startToCloseTimeout: m.uploadTimeoutMs ?? '5 minutes',
-    retry,
   });
   // Not cancellable: an upload cannot be taken back, so a cancel waits for it and the run reports
   // the version it made (as `candidate` only) instead of leaving one the run never heard of.

@@ -1,11 +1,9 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { liftInvalidInput, parsePayload, RouteDataReadyInput, type DataReadyReport } from '../contracts';
+import { planning } from './activity-options';
 
-const { routeDataReady: route } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumAttempts: 5 },
-});
+const { routeDataReady: route } = proxyActivities<Activities>(planning);
 
 /**
  * Data-ready for callers without the pipeline config (Airflow's Python operator): the activity

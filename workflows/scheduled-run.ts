@@ -10,16 +10,14 @@ import {
   type ScheduledRunResult,
   type ScheduledRunStatus,
 } from '../contracts';
+import { handOverRetry, serviceCall } from './activity-options';
 
 // A Temporal Schedule's action. The schedule appends its timestamp to this workflow's id, so this
 // is not the partition's run: it works out the partition from the scheduled time, starts (or
 // attaches to, or finds finished) the canonical run that data-ready and operators reach as well,
 // and follows it to its end, so the schedule's overlap policy and pause-on-failure see that run.
 
-const { startScheduledRun } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const { startScheduledRun } = proxyActivities<Activities>(serviceCall);
 
 const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -51,8 +49,8 @@ export async function scheduledRun(rawInput: ScheduledRunInput): Promise<Schedul
   if (started.outcome !== 'finished') {
     const { awaitScheduledRun } = proxyActivities<Activities>({
       startToCloseTimeout: follow.chunkMs + 30_000,
-      // STILL_RUNNING hands over to the next attempt at once; a failed run is non-retryable.
-      retry: { initialInterval: '1 second', backoffCoefficient: 1, maximumInterval: '1 second' },
+      // A failed run is non-retryable (SCHEDULED_RUN_FAILED).
+      retry: handOverRetry,
     });
     await awaitScheduledRun({ workflowId: started.workflowId, ...follow });
     status.state = 'done';

@@ -11,11 +11,9 @@ import {
   type StackCheckStatus,
   PROBE_MISMATCH,
 } from '../contracts';
+import { planning } from './activity-options';
 
-const { writeProbe, readProbe, deleteProbe } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, initialInterval: '1 second' },
-});
+const { writeProbe, readProbe, deleteProbe } = proxyActivities<Activities>(planning);
 
 export async function stackCheck(rawInput: StackCheckInput): Promise<StackCheckResult> {
   const input = parsePayload(StackCheckInput, rawInput, 'stackCheck input');

@@ -19,16 +19,14 @@ import {
 } from '../contracts';
 import { slidingWindow } from './fan-out';
 import { trainingRun } from './training-run';
+import { planning } from './activity-options';
 
 // Trains every segment of a partition with the machinery of batch prediction: one trainingRun
 // child per segment under its own canonical id (so data-ready from Airflow and operators reach the
 // same runs), at most `fanOut.maxConcurrentRuns` at once. A segment whose run already exists
 // (started by data-ready) is reported as such; its run goes on by itself.
 
-const { planTrainingFanout } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5 },
-});
+const { planTrainingFanout } = proxyActivities<Activities>(planning);
 
 export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<TrainingFanoutResult> {
   const input = parsePayload(TrainingFanoutInput, rawInput, 'trainingFanout input');

@@ -32,6 +32,7 @@ import { installApprovalHandlers } from './approval';
 import { jobWatchOptions } from './job-watch';
 import { publishModel } from './publish-model';
 import { currentDetails, jobIdFor } from './training-run-view';
+import { planning, vertexCall } from './activity-options';
 
 // One durable training run per (environment, pipeline, segment, partition).
 //
@@ -48,18 +49,8 @@ import { currentDetails, jobIdFor } from './training-run-view';
 // cannot hear a cancel: on cancellation the workflow abandons it and cancels the Vertex job
 // itself, at once, in a non-cancellable scope.
 
-const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumAttempts: 5 },
-});
-
-// 429 and UNAVAILABLE come back from Vertex as retryable failures: back off up to 2 minutes.
-// 45 s: a create is one RPC (the client's own deadline is 30 s), and a worker that dies mid-submit
-// is noticed by this timeout; the retry then finds the job the first attempt made.
-const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>({
-  startToCloseTimeout: '45 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 15 },
-});
+const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>(planning);
+const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>(vertexCall);
 
 /**
  * The run fails with the reason an operator needs at the top (not "Activity task failed"): a

@@ -14,14 +14,12 @@ import {
   MODEL_WAIT_TIMEOUT,
 } from '../contracts';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
+import { serviceCall } from './activity-options';
 
 // A consumer of model-ready: returns the model once one fresh enough is the champion, holding no
 // compute while it waits (see model-wait.ts for how it is told).
 
-const { resolveModelRef } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const { resolveModelRef } = proxyActivities<Activities>(serviceCall);
 
 // The input was checked against the same pattern: these durations parse.
 const ms = (d: string) => Duration.parse(d);
