@@ -17,18 +17,3 @@ export const searchAttributes = {
   /** On a managed schedule: the hash of its config, so a sync that changes nothing writes nothing. */
   scheduleHash: defineSearchAttributeKey('scheduleHash', SearchAttributeType.KEYWORD),
 } as const;
-
-/** The Temporal CLI's spelling of each type, for `--search-attribute KEY=TYPE`. */
-const cliTypeNames: Record<SearchAttributeType, string> = {
-  TEXT: 'Text',
-  KEYWORD: 'Keyword',
-  INT: 'Int',
-  DOUBLE: 'Double',
-  BOOL: 'Bool',
-  DATETIME: 'Datetime',
-  KEYWORD_LIST: 'KeywordList',
-};
-
-export function searchAttributeCliArgs(): string[] {
-  return Object.values(searchAttributes).flatMap((k) => ['--search-attribute', `${k.name}=${cliTypeNames[k.type]}`]);
-}

@@ -24,7 +24,7 @@ export interface Workers {
  * whose `maxTaskQueueActivitiesPerSecond` is that rate: the server enforces it across every worker
  * polling the queue, so adding workers never adds creates.
  */
-export function createQueues(config: PipelineConfig, taskQueue: string): { queue: string; perMinute: number }[] {
+function createQueues(config: PipelineConfig, taskQueue: string): { queue: string; perMinute: number }[] {
   const rates = new Map<string, number>();
   for (const pipeline of Object.values(config.pipelines)) {
     if (!pipeline.prediction) continue;

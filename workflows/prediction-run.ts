@@ -53,7 +53,7 @@ import { serviceCall } from './activity-options';
 // per segment has nothing to split: each model serves one segment, which looks it up at its start
 // (reading 1,000 champions up front would spend Vertex's ~600 reads/minute quota in one burst).
 
-export const CHILDREN_PER_RUN = 250;
+const CHILDREN_PER_RUN = 250;
 const PIN_MODEL = 'prediction-run-pins-model';
 
 const { planPrediction, writePredictionSummary, findChampion } = proxyActivities<Activities>(serviceCall);

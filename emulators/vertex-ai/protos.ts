@@ -91,19 +91,6 @@ export function structToJson(s: ProtoStruct | undefined): { [k: string]: Json } 
   return Object.fromEntries(Object.entries(s?.fields ?? {}).map(([k, v]) => [k, valueToJson(v)]));
 }
 
-export function jsonToValue(j: Json): ProtoValue {
-  if (j === null) return { nullValue: 'NULL_VALUE' };
-  if (typeof j === 'string') return { stringValue: j };
-  if (typeof j === 'number') return { numberValue: j };
-  if (typeof j === 'boolean') return { boolValue: j };
-  if (Array.isArray(j)) return { listValue: { values: j.map(jsonToValue) } };
-  return { structValue: jsonToStruct(j) };
-}
-
-export function jsonToStruct(j: { [k: string]: Json }): ProtoStruct {
-  return { fields: Object.fromEntries(Object.entries(j).map(([k, v]) => [k, jsonToValue(v)])) };
-}
-
 export interface ProtoTimestamp {
   seconds: string;
   nanos: number;

@@ -1,4 +1,4 @@
-import { searchAttributeCliArgs } from '../../contracts/search-attributes';
+import { searchAttributeCliArgs } from './search-attributes';
 import { httpOk, Service, waitUntilReady, type ServiceOptions } from './process';
 
 export interface TemporalDevServerOptions {
