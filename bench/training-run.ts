@@ -38,12 +38,10 @@ const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, 
 async function main(): Promise<void> {
   const stack = await startBenchStack();
   const { temporal, storage, control, client } = stack;
-  await storage
-    .bucket('ct-bench')
-    .upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), {
-      destination: 'spec.yaml',
-      resumable: false,
-    });
+  await storage.bucket('ct-bench').upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), {
+    destination: 'spec.yaml',
+    resumable: false,
+  });
   const config = parseConfig(
     `version: 1
 pipelines:

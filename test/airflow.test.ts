@@ -4,7 +4,6 @@
 // reached are checked through Temporal. Each test uses a partition of its own (the DAG run's
 // logical date, so the operator's default `{{ ds }}` is what gets signalled).
 import { execFile, spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { routeDataReadyId, trainingRunId, trainingStatusQuery, type DataReadyReport } from '../contracts';
 import type { routeDataReady, trainingRun } from '../workflows';
 import { uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
+import { uniquePartition } from './helpers/isolation';
 import { testStack } from './setup/test-stack';
 
 // Airflow is slow to start (a few seconds per CLI call and per task), and each DAG run here has
@@ -24,10 +24,6 @@ const root = path.join(__dirname, '..');
 const venvBin = path.join(root, '.tools', 'airflow-venv', 'bin');
 const airflowBin = path.join(venvBin, 'airflow');
 const DAG_ID = 'ct_data_ready_example';
-
-/** A daily partition no other test uses (also a valid logical date). */
-const uniquePartition = () =>
-  `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
 
 let airflowHome: string;
 

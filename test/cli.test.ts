@@ -1,7 +1,6 @@
 // The `ct` CLI as a script or a person runs it: a real process, real exit codes, against the
 // test stack (the test config's staging environment points at namespace ct-test, queue ct-test-cli).
 import { spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { eventually, testConfig, testConfigPath, withWorker } from './helpers/te
 import { freePort } from '../scripts/stack/process';
 import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
+import { uniquePartition } from './helpers/isolation';
 
 const root = path.join(__dirname, '..');
 
@@ -38,7 +38,7 @@ function ctWith(
 test('data-ready reaches the runs and reports what each waits for; --json for scripts', async () => {
   await withWorker(
     async (ctx) => {
-      const partition = `20${randomInt(30, 99)}-0${randomInt(1, 10)}-1${randomInt(0, 10)}`;
+      const partition = uniquePartition('daily');
       const out = await ct(
         '--json',
         'data-ready',
@@ -104,7 +104,7 @@ test('bad input: the reason and a non-zero exit, never a stack trace', async () 
 test('approve / reject: exit 0 with the decision, exit 1 with the reason the run refused it', async () => {
   await withWorker(
     async (ctx) => {
-      const partition = `20${randomInt(30, 99)}-0${randomInt(1, 10)}-2${randomInt(0, 9)}`;
+      const partition = uniquePartition('daily');
       const handle = await startTrainingRun(ctx.client, testConfig(), {
         pipeline: 'reviewed',
         environment: 'models',
@@ -242,7 +242,7 @@ test('connects the way the Temporal CLI does: an envconfig profile from a TOML f
 test('status, list and cancel a run by its identity; the cancel reaches the Vertex job', async () => {
   await withWorker(
     async (ctx) => {
-      const month = `21${randomInt(10, 99)}-1${randomInt(0, 3)}`; // churn is monthly
+      const month = uniquePartition('monthly'); // churn is monthly
       await emulatorControl().addRule({
         match: { project: ctx.project, labels: { 'ct-partition': month } },
         script: { holdIn: 'RUNNING' },

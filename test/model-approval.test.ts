@@ -1,6 +1,5 @@
 // Promotion after a person approves: approve, reject, silence (reject or promote), decisions the
 // run refuses, and a cancel while it waits. Real worker, emulator (ModelService) and fake GCS.
-import { randomInt } from 'node:crypto';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { decideCandidate } from '../client/model';
 import { startTrainingRun, TrainingRequestError } from '../client/training';
@@ -9,6 +8,7 @@ import type { trainingRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
 import { eventually, testConfig, withWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl, vertexClients } from './helpers/vertex';
+import { uniquePartition } from './helpers/isolation';
 
 jest.setTimeout(90_000);
 
@@ -17,8 +17,7 @@ const config = testConfig();
 const clients = vertexClients();
 afterAll(() => clients.close());
 
-const partitionOf = () =>
-  `20${randomInt(30, 99)}-${String(randomInt(1, 13)).padStart(2, '0')}-${String(randomInt(1, 29)).padStart(2, '0')}`;
+const partitionOf = () => uniquePartition('daily');
 
 async function train(ctx: WorkerContext, pipeline: string, partition: string, auc = 0.9) {
   await control.addRule({

@@ -4,7 +4,6 @@
 // carry across. One model serves every segment: the run pins its version before the fan-out. Each
 // test has an environment (a Vertex project) of its own: its jobs, rules and model are its alone,
 // and every rule it adds is bounded by `times` to the jobs it expects.
-import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
@@ -15,6 +14,7 @@ import type { predictionRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
 import { eventually, withWorker, testConfig, testConfigPath, type WorkerContext } from './helpers/temporal';
 import { emulatorControl, parentOf, vertexClients } from './helpers/vertex';
+import { uniquePartition } from './helpers/isolation';
 
 jest.setTimeout(180_000);
 
@@ -24,7 +24,7 @@ const config = testConfig();
 // the fixture as it is, so the models promoted here are the ones it finds.
 const withFixtureWorker = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { config });
 const SEGMENTS = ['jp-instagram', 'us-instagram', 'br-instagram', 'de-instagram', 'fr-instagram']; // queue order
-const partition = `20${randomInt(30, 99)}-0${randomInt(1, 9)}-${String(randomInt(10, 28))}`;
+const partition = uniquePartition('daily');
 let vertex: ReturnType<typeof vertexClients>;
 beforeAll(() => (vertex = vertexClients()));
 afterAll(() => vertex.close());

@@ -1,16 +1,16 @@
 // Training every segment of a partition with the fan-out machinery: bounded concurrency, canonical
 // run ids (a run data-ready already started is reported, not duplicated).
-import { randomInt } from 'node:crypto';
 import { startTrainingFanout, startTrainingRun } from '../client/training';
 import { maybeSaveHistory } from './helpers/histories';
 import { testConfig, withWorker } from './helpers/temporal';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import { emulatorControl } from './helpers/vertex';
+import { uniquePartition } from './helpers/isolation';
 
 jest.setTimeout(120_000);
 const control = emulatorControl();
 const config = testConfig();
-const partitionOf = () => `22${randomInt(10, 99)}-0${randomInt(1, 10)}-${randomInt(10, 29)}`;
+const partitionOf = () => uniquePartition('daily');
 
 test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex jobs at once', async () => {
   await withWorker(async (ctx) => {
