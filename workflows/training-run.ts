@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import {
+  allHandlersFinished,
   CancellationScope,
   condition,
   isCancellation,
@@ -82,6 +83,8 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   const ready = new Map<string, DatasetStatus>();
   // Set by the resolve activity; the handlers below may run before it has returned.
   let plan: RunPlan | undefined;
+  // Why the run cannot be planned: a data-ready waiting for the plan is answered with it.
+  let unplannable: unknown;
   let dataReadyAt: string | undefined;
 
   const refresh = () => {
@@ -108,7 +111,8 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     async (raw) => {
       const args = checkDataReady(raw, input.partition);
       // Data-ready may arrive with the start (update-with-start), before the plan is known.
-      await condition(() => plan !== undefined);
+      await condition(() => plan !== undefined || unplannable !== undefined);
+      if (!plan) throw unplannable;
       const unknown = unknownDataset(args.dataset);
       if (unknown) throw invalidInput(unknown);
       const accepted = !ready.has(args.dataset);
@@ -137,7 +141,13 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   try {
     plan = await resolveTrainingRun(input);
   } catch (err) {
-    throw runFailure(err);
+    const failure = runFailure(err);
+    // patched: runs recorded before left a waiting data-ready unanswered (its caller never heard why).
+    if (patched('data-ready-hears-plan-failure')) {
+      unplannable = failure;
+      await condition(allHandlersFinished);
+    }
+    throw failure;
   }
   if (info.workflowId !== plan.workflowId) {
     const canonical = await startCanonicalRun({ workflowId: plan.workflowId, taskQueue: info.taskQueue, input });
