@@ -9,6 +9,7 @@ import type { PipelineConfig } from '../config/pipeline-config';
 import { connectTo, TemporalUnreachable, temporalConnectConfig } from '../config/temporal';
 import { predictionProgressQuery } from '../contracts';
 import { decideCandidate } from './model';
+import { registerDeployCommands } from './cli-deploy';
 import { registerRunCommands } from './cli-runs';
 import { registerScheduleCommands } from './cli-schedules';
 import type { CliContext } from './cli-context';
@@ -269,6 +270,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   }
 
   registerScheduleCommands(program, cli);
+  registerDeployCommands(program, cli);
 
   program
     .command('validate')
