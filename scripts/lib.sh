@@ -12,3 +12,38 @@ die() {
 }
 
 elapsed() { echo "$(($(date +%s) - $1))s"; }
+
+# pinned_venv VENV REQUIREMENTS PYTHON WHAT PROBE
+# A venv holding exactly the hash-pinned REQUIREMENTS: pip --require-hashes installs every package,
+# transitive ones included, as compiled and checked, and resolves nothing at install time. Rebuilt
+# only when the requirements' sha256 or the interpreter's version differs from the stamp written
+# after the last good install (so a warm run costs nothing), or when the venv no longer runs (a
+# removed or upgraded base Python leaves symlinks pointing nowhere). PROBE is a command (a shell
+# function, say) run after an install, with the venv as its argument: it dies if the venv is unfit.
+pinned_venv() {
+  local venv="$1" requirements="$2" python="$3" what="$4" probe="$5"
+  local stamp="$venv/.requirements.sha256" want py_version t0
+  [[ -f "$requirements" ]] || die "$requirements is missing." "Restore it from git (git checkout -- <file>)."
+  command -v "$python" >/dev/null || die "$python is needed to build the $what venv." \
+    "Install Python 3.11 with venv (apt-get install python3 python3-venv), or set the override this script names."
+  py_version="$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')" || die "$python does not run."
+  want="$(sha256sum "$requirements" | cut -d' ' -f1) $py_version"
+  if [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
+    step "ok: $what venv up to date (${venv#"$root/"})"
+    return 0
+  fi
+  t0=$(date +%s)
+  [[ "$py_version" == 3.11.* ]] ||
+    step "note: $python is Python $py_version; the requirements are compiled for 3.11, so pip may find no matching wheel"
+  step "creating ${venv#"$root/"} with $python ($py_version) and installing $what (hash-pinned, ${requirements#"$root/"})…"
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  "$python" -m venv "$venv" >&2 || die "$python -m venv failed." "On Debian: apt-get install python3-venv."
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements" >&2 ||
+    die "pip could not install ${requirements#"$root/"} (the venv is left unstamped, so the next run starts over)." \
+      "Check that PyPI is reachable (pip config list). After a hash mismatch, regenerate the file from its" \
+      "requirements.in with the pip-compile --generate-hashes command at its top, then rerun."
+  "$probe" "$venv"
+  printf '%s\n' "$want" >"$stamp"
+  step "ok: $what ready in $(elapsed "$t0") (${venv#"$root/"})"
+}

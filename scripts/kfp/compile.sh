@@ -19,7 +19,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/scripts/kfp"
 venv="$root/.tools/kfp-venv"
 requirements="$here/requirements.txt"
-stamp="$venv/.requirements.sha256"
 output="${1:-$root/test/fixtures/kfp/training-pipeline.yaml}"
 
 LOG_PREFIX=kfp
@@ -39,40 +38,10 @@ pick_python() {
   fi
 }
 
-want_stamp() {
-  # The lock's hash plus the interpreter version: a new Python (or a new lock) means a new venv.
-  local py="$1"
-  printf '%s %s\n' "$(sha256sum "$requirements" | cut -d' ' -f1)" \
-    "$("$py" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
-}
-
-ensure_venv() {
-  local python want t0
-  [[ -f "$requirements" ]] || die "missing $requirements."
-  python="$(pick_python)"
-  want="$(want_stamp "$python")" || die "$python does not run."
-  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
-    "$venv/bin/python" -c 'import kfp' 2>/dev/null; then
-    return
-  fi
-  t0=$(date +%s)
-  "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' ||
-    step "warning: $python is not Python 3.11; the lock was made for 3.11, so pip may reject it."
-  step "creating $venv and installing the KFP SDK (hash-pinned, scripts/kfp/requirements.txt)…"
-  rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
-  "$python" -m venv "$venv" >&2 || die "$python -m venv failed." \
-    "On Debian: apt-get install python3-venv (or python3.11-venv)."
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
-    -r "$requirements" >&2 ||
-    die "pip could not install scripts/kfp/requirements.txt with --require-hashes." \
-      "Is the Python package registry reachable? Is this Python 3.11 on linux x86_64?" \
-      "If requirements.in changed, regenerate the lock (see the header of this script)."
+kfp_fits() {
   local conflicts
-  conflicts="$("$venv/bin/python" -m pip check 2>&1)" ||
-    die "the installed packages conflict (pip check failed):" "$conflicts"
-  printf '%s\n' "$want" >"$stamp"
-  step "KFP SDK $("$venv/bin/python" -c 'import kfp; print(kfp.__version__)') ready in $(elapsed "$t0")"
+  "$1/bin/python" -c 'import kfp' || die "the installed KFP SDK does not import."
+  conflicts="$("$1/bin/python" -m pip check 2>&1)" || die "the installed packages conflict (pip check failed):" "$conflicts"
 }
 
 compile_pipeline() {
@@ -84,5 +53,5 @@ compile_pipeline() {
   step "wrote ${output#"$root/"} in $(elapsed "$t0")"
 }
 
-ensure_venv
+pinned_venv "$venv" "$requirements" "$(pick_python)" "the KFP SDK" kfp_fits
 compile_pipeline
