@@ -213,6 +213,11 @@ export function startControlApi(opts: ControlApiOptions) {
       })();
     });
   });
+  // Clients keep connections alive (fetch does, for a Keep-Alive timeout minus a second): with
+  // Node's default 5 s, a request sent as the server closes the idle socket fails with "other side
+  // closed" on a loaded machine. Idle connections outlive any gap between a test's calls instead.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   if (opts.tlsPort !== undefined) {
     attachConnectProxy(server, opts.tlsPort, (d) => {
       if (!d.allowed) console.warn(`vertex-ai emulator: proxy refused CONNECT ${d.target}`);
