@@ -51,6 +51,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
       : {
           workflowsPath: bundleOptions.workflowsPath,
           bundlerOptions: { preloadModules: bundleOptions.preloadModules },
+          interceptors: { workflowModules: bundleOptions.workflowInterceptorModules },
         }),
   });
   const creators = await Promise.all(
