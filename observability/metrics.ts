@@ -2,7 +2,8 @@
 // are what Prometheus stores (counters get no `_total`; histograms are in the unit their name says).
 // Labels stay bounded: pipeline, environment, phase, outcome, kind, state, method, code and
 // decision take values from the config or from fixed sets, never a partition, a run id or a URI.
-// Workflow metrics also carry the SDK's own namespace, task_queue and workflow_type labels.
+// Workflow metrics also carry the SDK's labels namespace, taskQueue and workflowType (camelCase, unlike
+// the SDK's own metrics' task_queue and workflow_type).
 
 export interface MetricDef {
   name: string;

@@ -1,0 +1,202 @@
+// The worker's metrics as an on-call team sees them: a real Prometheus (Debian's) scrapes the
+// compiled worker and the Temporal server while runs go through (one succeeding after a Vertex 429,
+// one failing after Airflow's data-ready, one waiting for a person, then approved), and every value
+// is read back through Prometheus's query API, never from the exporter's text.
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { decideCandidate } from '../client/model';
+import { sendDataReady, startTrainingRun } from '../client/training';
+import { trainingStatusQuery } from '../contracts';
+import { metrics } from '../observability/metrics';
+import { freePort, type Service } from '../scripts/stack/process';
+import { startPrometheus, type Prometheus } from '../scripts/stack/prometheus';
+import { isolatedProject, uniquePartition } from './helpers/isolation';
+import { eventually, uniqueId } from './helpers/temporal';
+import { emulatorControl } from './helpers/vertex';
+import { startWorkerProcess } from './helpers/worker-process';
+import { testStack } from './setup/test-stack';
+
+jest.setTimeout(240_000);
+
+const env = testStack();
+const iso = isolatedProject();
+const control = emulatorControl();
+const taskQueue = uniqueId('tq-obs');
+let worker: Service | undefined;
+let prom: Prometheus | undefined;
+let connection: Connection | undefined;
+let client: Client;
+
+beforeAll(async () => {
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  worker = await startWorkerProcess({
+    taskQueue,
+    configPath: iso.configPath,
+    env: { CT_METRICS_ADDRESS: metricsAddress, CT_RUN_GAUGES_INTERVAL_MS: '1000' },
+  });
+  prom = await startPrometheus({
+    jobs: { 'ct-worker': [metricsAddress], 'temporal-server': [new URL(env.CT_TEST_TEMPORAL_METRICS_URL).host] },
+  });
+  connection = await Connection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
+  client = new Client({ connection, namespace: env.CT_TEST_NAMESPACE });
+});
+
+afterAll(async () => {
+  await prom?.stop();
+  await worker?.stop();
+  await connection?.close();
+  await iso.cleanup();
+});
+
+/** The summed value of a query, once Prometheus has scraped enough to satisfy `ok`. */
+async function value(promql: string, ok: (v: number) => boolean, timeoutMs = 30_000): Promise<number> {
+  let last: number | undefined;
+  try {
+    return await eventually(async () => {
+      const samples = await prom!.query(promql);
+      last = samples.length ? samples.reduce((s, x) => s + x.value, 0) : undefined;
+      return last !== undefined && ok(last) ? last : undefined;
+    }, timeoutMs);
+  } catch {
+    const name = /([a-z_]+)\{/.exec(promql)?.[1] ?? '';
+    const series = await prom!.query(`{__name__=~".*${name.replace(/_(count|sum|bucket)$/, '')}.*"}`);
+    throw new Error(
+      `Prometheus: ${promql} = ${last ?? 'no series'} after ${timeoutMs / 1000}s; series like it:\n${series
+        .slice(0, 10)
+        .map((s) => JSON.stringify(s))
+        .join('\n')}`,
+    );
+  }
+}
+const wf = `taskQueue="${taskQueue}"`;
+const ofWorker = 'job="ct-worker"';
+
+test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, read back through Prometheus', async () => {
+  const config = iso.config;
+  // 1. Succeeds, after Vertex answers the first create with 429.
+  await control.addFault({ method: 'CreatePipelineJob', project: iso.project, code: 'RESOURCE_EXHAUSTED', times: 1 });
+  const ok = await startTrainingRun(
+    client,
+    config,
+    {
+      pipeline: 'engagement',
+      environment: 'staging',
+      partition: uniquePartition(),
+      segment: 'jp-instagram',
+      assumeDataReady: true,
+    },
+    { taskQueue },
+  );
+  // 2. Started by Airflow's data-ready; both attempts' CustomJobs fail.
+  await control.addRule({
+    match: { project: iso.project, kind: 'customJob' },
+    script: { outcome: 'FAILED', error: { code: 8, message: 'Out of quota' } },
+  });
+  const report = await sendDataReady(
+    client,
+    config,
+    { environment: 'staging', dataset: 'creator_activity', partition: uniquePartition('monthly') },
+    { taskQueue },
+  );
+  const failing = client.workflow.getHandle(report.reached[0]!.workflowId);
+  // 3. Passes the gate and waits for a person.
+  const reviewedPartition = uniquePartition();
+  await control.addRule({
+    match: { project: iso.project, labels: { 'ct-pipeline': 'reviewed' } },
+    script: { metrics: { auc: 0.9 } },
+  });
+  const reviewed = await startTrainingRun(
+    client,
+    config,
+    { pipeline: 'reviewed', environment: 'models', partition: reviewedPartition, assumeDataReady: true },
+    { taskQueue },
+  );
+
+  expect((await ok.result()).status).toBe('succeeded');
+  await expect(failing.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  await eventually(
+    async () => ((await reviewed.query(trainingStatusQuery)).phase === 'awaiting-approval' ? true : undefined),
+    60_000,
+  );
+
+  // While it waits: the visibility gauges see it (other suites share the namespace, hence ≥).
+  expect(
+    await value(
+      `max(${metrics.approvalsWaiting.name}{${ofWorker},pipeline="reviewed",environment="models"})`,
+      (v) => v >= 1,
+    ),
+  ).toBeGreaterThanOrEqual(1);
+  expect(
+    await value(`max(${metrics.approvalOldestRatio.name}{${ofWorker},pipeline="reviewed"})`, (v) => v > 0),
+  ).toBeLessThan(0.5);
+  expect(
+    await value(
+      `max(${metrics.runsInPhase.name}{${ofWorker},workflow_type="trainingRun",phase="awaiting-approval"})`,
+      (v) => v >= 1,
+    ),
+  ).toBeGreaterThanOrEqual(1);
+  expect(
+    await value(`max(${metrics.phaseOldest.name}{${ofWorker},phase="awaiting-approval"})`, (v) => v > 0),
+  ).toBeGreaterThan(0);
+
+  await decideCandidate(
+    client,
+    config,
+    { pipeline: 'reviewed', environment: 'models', partition: reviewedPartition },
+    'approve',
+    { by: 'obs-test', reason: 'metrics' },
+  );
+  expect((await reviewed.result()).status).toBe('succeeded');
+
+  // Runs started and ended, by pipeline, environment and outcome (workflow metrics carry the task queue).
+  const runs = (name: string, labels: string) => `sum(${name}{${wf},workflowType="trainingRun",${labels}})`;
+  expect(await value(runs(metrics.runsStarted.name, 'environment=~"staging|models"'), (v) => v >= 3)).toBe(3);
+  expect(
+    await value(
+      runs(metrics.runsEnded.name, 'pipeline="engagement",environment="staging",outcome="succeeded"'),
+      (v) => v >= 1,
+    ),
+  ).toBe(1);
+  expect(await value(runs(metrics.runsEnded.name, 'pipeline="churn",outcome="failed"'), (v) => v >= 1)).toBe(1);
+  expect(await value(runs(metrics.runsEnded.name, 'pipeline="reviewed",outcome="succeeded"'), (v) => v >= 1)).toBe(1);
+  expect(await value(runs(`${metrics.runDuration.name}_count`, 'outcome=~".+"'), (v) => v >= 3)).toBe(3);
+  // Data-ready received, and its latency to the job's create.
+  expect(await value(runs(metrics.dataReadyReceived.name, 'pipeline="churn"'), (v) => v >= 1)).toBe(1);
+  expect(await value(runs(`${metrics.dataReadyToSubmit.name}_count`, 'pipeline="churn"'), (v) => v >= 1)).toBe(1);
+  // Jobs by kind and end state: two failed CustomJobs (two attempts), two succeeded PipelineJobs.
+  expect(await value(runs(metrics.jobsEnded.name, 'kind="customJob",state="FAILED"'), (v) => v >= 2)).toBe(2);
+  expect(
+    await value(runs(`${metrics.jobDuration.name}_count`, 'kind="pipelineJob",state="SUCCEEDED"'), (v) => v >= 2),
+  ).toBe(2);
+  expect(await value(runs(`${metrics.watchLag.name}_count`, 'kind=~".+"'), (v) => v >= 4)).toBe(4);
+  // The gate and the approval.
+  expect(await value(runs(metrics.gateVerdicts.name, 'pipeline="reviewed",verdict="passed"'), (v) => v >= 1)).toBe(1);
+  expect(
+    await value(runs(metrics.approvalDecisions.name, 'pipeline="reviewed",decision="approved"'), (v) => v >= 1),
+  ).toBe(1);
+  // Vertex calls by method and gRPC code, from the worker process.
+  expect(
+    await value(
+      `sum(${metrics.vertexCalls.name}{${ofWorker},method="CreatePipelineJob",code="RESOURCE_EXHAUSTED"})`,
+      (v) => v >= 1,
+    ),
+  ).toBe(1);
+  expect(
+    await value(`sum(${metrics.vertexCalls.name}{${ofWorker},method="CreatePipelineJob",code="OK"})`, (v) => v >= 2),
+  ).toBe(2);
+  expect(
+    await value(`sum(${metrics.vertexCalls.name}{${ofWorker},method="CreateCustomJob",code="OK"})`, (v) => v >= 2),
+  ).toBe(2);
+  expect(
+    await value(`sum(${metrics.vertexCallLatency.name}_count{${ofWorker},method="UploadModel"})`, (v) => v >= 1),
+  ).toBeGreaterThanOrEqual(1);
+  // The SDK's own metrics and the Temporal server's billable actions, from the same Prometheus.
+  expect(
+    await value(`sum(temporal_workflow_completed{task_queue="${taskQueue}"})`, (v) => v >= 2),
+  ).toBeGreaterThanOrEqual(2);
+  expect(
+    await value(`sum(temporal_num_pollers{${ofWorker},poller_type="workflow_task"})`, (v) => v > 0),
+  ).toBeGreaterThan(0);
+  expect(
+    await value(`sum(action{job="temporal-server",action_type="grpc_StartWorkflowExecution"})`, (v) => v >= 1),
+  ).toBeGreaterThanOrEqual(1);
+});
