@@ -2,7 +2,11 @@
 // compiled worker and the Temporal server while runs go through (one succeeding after a Vertex 429,
 // one failing after Airflow's data-ready, one waiting for a person, then approved), and every value
 // is read back through Prometheus's query API, never from the exporter's text.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { parse } from 'yaml';
+import { z } from 'zod';
 import { decideCandidate } from '../client/model';
 import { sendDataReady, startTrainingRun } from '../client/training';
 import { trainingStatusQuery } from '../contracts';
@@ -11,6 +15,7 @@ import { freePort, type Service } from '../scripts/stack/process';
 import { startPrometheus, type Prometheus } from '../scripts/stack/prometheus';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
 import { eventually, uniqueId } from './helpers/temporal';
+import { metricNamesIn } from './helpers/promql';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 import { testStack } from './setup/test-stack';
@@ -67,6 +72,17 @@ async function value(promql: string, ok: (v: number) => boolean, timeoutMs = 30_
     );
   }
 }
+const observability = path.join(__dirname, '..', 'observability');
+const DashboardFile = z.object({
+  panels: z.array(
+    z.object({ type: z.string(), title: z.string(), targets: z.array(z.object({ expr: z.string() })).default([]) }),
+  ),
+  templating: z.object({ list: z.array(z.object({ name: z.string(), definition: z.string() })) }),
+});
+const RulesFile = z.object({
+  groups: z.array(z.object({ rules: z.array(z.object({ alert: z.string(), expr: z.string() })) })),
+});
+const artifacts = path.join(__dirname, '..', 'test-results', 'observability');
 const wf = `taskQueue="${taskQueue}"`;
 const ofWorker = 'job="ct-worker"';
 
@@ -199,4 +215,36 @@ test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, 
   expect(
     await value(`sum(action{job="temporal-server",action_type="grpc_StartWorkflowExecution"})`, (v) => v >= 1),
   ).toBeGreaterThanOrEqual(1);
+});
+
+test('every dashboard panel and alert rule reads only metrics this scrape has', async () => {
+  // What the scrape holds (also kept for anyone writing a panel).
+  const scraped = await prom!.metricNames();
+  mkdirSync(artifacts, { recursive: true });
+  writeFileSync(path.join(artifacts, 'scraped-metrics.txt'), scraped.join('\n') + '\n');
+  expect(scraped).toEqual(expect.arrayContaining([metrics.runsStarted.name, 'temporal_num_pollers', 'action']));
+  const has = new Set(scraped);
+  const missing: string[] = [];
+  const dashboard = DashboardFile.parse(
+    JSON.parse(readFileSync(path.join(observability, 'grafana', 'dashboards', 'ct-coordinator.json'), 'utf8')),
+  );
+  const panels = dashboard.panels.filter((p) => p.type !== 'row');
+  expect(panels.length).toBeGreaterThan(10);
+  for (const panel of panels) {
+    const names = panel.targets.flatMap((t) => metricNamesIn(t.expr));
+    // A panel whose query names no metric could never be caught out.
+    if (!names.length) missing.push(`${panel.title}: no metric in its queries`);
+    for (const n of names) if (!has.has(n)) missing.push(`panel "${panel.title}": ${n}`);
+  }
+  for (const v of dashboard.templating.list) {
+    const n = /label_values\((\w+)/.exec(v.definition)?.[1];
+    if (!n || !has.has(n)) missing.push(`variable ${v.name}: ${n ?? v.definition}`);
+  }
+  const rules = RulesFile.parse(parse(readFileSync(path.join(observability, 'alerts.yml'), 'utf8')));
+  for (const rule of rules.groups.flatMap((g) => g.rules)) {
+    const names = metricNamesIn(rule.expr);
+    if (!names.length) missing.push(`alert ${rule.alert}: no metric`);
+    for (const n of names) if (!has.has(n)) missing.push(`alert ${rule.alert}: ${n}`);
+  }
+  expect(missing).toEqual([]);
 });
