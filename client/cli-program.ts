@@ -38,7 +38,8 @@ async function withClient<T>(
 /** Where a run of `ct` writes (the process's stdout and stderr, or a test's buffers). */
 export interface CliIo {
   out: (text: string) => void;
-  err: (text: string) => void;
+  /** Diagnostics: refusals and usage errors (ERROR), progress (INFO). */
+  err: (text: string, level?: 'INFO' | 'ERROR') => void;
 }
 
 function parseParams(pairs: string[]): Record<string, unknown> | undefined {
@@ -213,11 +214,12 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
               .then((p) =>
                 io.err(
                   `${handle.workflowId}: ${p.succeeded + p.failed + p.reused}/${p.total} done · running ${p.running} · failed ${p.failed}`,
+                  'INFO',
                 ),
               )
               .catch(() => undefined);
           }, 5_000);
-          if (!globals().json) io.err(`waiting for ${handle.workflowId} …`);
+          if (!globals().json) io.err(`waiting for ${handle.workflowId} …`, 'INFO');
           const summary = await handle.result().finally(() => clearInterval(tick));
           print(globals().json ?? false, summary, () =>
             [

@@ -56,7 +56,7 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
 }
 export type GcpEnv = ReturnType<typeof loadGcpEnv>;
 
-/** The worker's metrics endpoint and the visibility gauges' refresh (observability/). */
+/** The worker's metrics endpoint, the visibility gauges' refresh and its logs (observability/). */
 export function loadTelemetryEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   return parseEnv(
     {
@@ -67,6 +67,9 @@ export function loadTelemetryEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
         .optional(),
       /** How often the worker refreshes the gauges it reads from visibility (ct_runs_in_phase, …); 0 turns them off. */
       CT_RUN_GAUGES_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+      /** json: one object per line (the default when stderr is not a terminal); pretty: for a person. */
+      CT_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+      CT_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
     },
     runtimeEnv,
   );

@@ -2,8 +2,10 @@
 // compiled worker and the Temporal server while runs go through (one succeeding after a Vertex 429,
 // one failing after Airflow's data-ready, one waiting for a person, then approved), and every value
 // is read back through Prometheus's query API, never from the exporter's text.
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -23,9 +25,9 @@ import { testStack } from './setup/test-stack';
 jest.setTimeout(240_000);
 
 const env = testStack();
+const taskQueue = uniqueId('tq-obs');
 const iso = isolatedProject();
 const control = emulatorControl();
-const taskQueue = uniqueId('tq-obs');
 let worker: Service | undefined;
 let prom: Prometheus | undefined;
 let connection: Connection | undefined;
@@ -36,6 +38,7 @@ beforeAll(async () => {
   worker = await startWorkerProcess({
     taskQueue,
     configPath: iso.configPath,
+    logFile: workerLog,
     env: { CT_METRICS_ADDRESS: metricsAddress, CT_RUN_GAUGES_INTERVAL_MS: '1000' },
   });
   prom = await startPrometheus({
@@ -79,9 +82,18 @@ const DashboardFile = z.object({
   ),
   templating: z.object({ list: z.array(z.object({ name: z.string(), definition: z.string() })) }),
 });
+// Jest's asymmetric matchers are typed any; these say what they stand for.
+const matching = (re: RegExp): string => expect.stringMatching(re) as string;
+const anyString = expect.any(String) as string;
+const LogLine = z.looseObject({
+  time: z.iso.datetime(),
+  level: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
+  message: z.string().min(1),
+});
 const RulesFile = z.object({
   groups: z.array(z.object({ rules: z.array(z.object({ alert: z.string(), expr: z.string() })) })),
 });
+const workerLog = path.join(env.CT_TEST_TMP_DIR, `${taskQueue}.log`);
 const artifacts = path.join(__dirname, '..', 'test-results', 'observability');
 const wf = `taskQueue="${taskQueue}"`;
 const ofWorker = 'job="ct-worker"';
@@ -247,4 +259,77 @@ test('every dashboard panel and alert rule reads only metrics this scrape has', 
     for (const n of names) if (!has.has(n)) missing.push(`alert ${rule.alert}: ${n}`);
   }
   expect(missing).toEqual([]);
+});
+
+test('every line the worker printed is one JSON object with time, level, message and the run it is about', async () => {
+  await worker!.stop();
+  const text = readFileSync(workerLog, 'utf8');
+  const lines = text.trimEnd().split('\n');
+  const bad = lines.filter((l) => {
+    try {
+      return !LogLine.safeParse(JSON.parse(l)).success;
+    } catch {
+      return true;
+    }
+  });
+  expect(bad).toEqual([]);
+  const entries = lines.map((l) => LogLine.parse(JSON.parse(l)));
+  const find = (pred: (e: z.infer<typeof LogLine>) => boolean, what: string) => {
+    const found = entries.find(pred);
+    if (!found) throw new Error(`no log line ${what} among ${entries.length}:\n${text.slice(0, 4000)}`);
+    return found;
+  };
+  expect(find((e) => e.message.startsWith('worker: polling task queue'), 'saying the worker polls').level).toBe('INFO');
+  // The failed run's end (workflow logger, through the runtime) with its full context.
+  expect(find((e) => e.message === 'run ended' && e.pipeline === 'churn', 'for the failed run')).toMatchObject({
+    level: 'INFO',
+    workflowId: matching(/^training:staging:churn:all:/),
+    runId: anyString,
+    workflowType: 'trainingRun',
+    environment: 'staging',
+    partition: matching(/^\d{4}-\d{2}$/),
+    outcome: 'failed',
+    vertexJob: matching(/^projects\/[^/]+\/locations\/us-central1\/customJobs\/\d+$/),
+  });
+  expect(find((e) => e.message === 'Vertex job ended' && e.state === 'FAILED', 'for a failed job')).toMatchObject({
+    pipeline: 'churn',
+    kind: 'customJob',
+  });
+  // An activity's line (the SDK's, for the create Vertex answered with 429): activity type, attempt, run.
+  expect(
+    find((e) => e.activityType === 'submitTrainingJob' && e.level === 'WARN', 'from the submit that got a 429'),
+  ).toMatchObject({
+    attempt: 1,
+    workflowId: matching(/^training:staging:engagement:jp-instagram:/),
+    runId: anyString,
+    workflowType: 'trainingRun',
+    pipeline: 'engagement',
+    environment: 'staging',
+    segment: 'jp-instagram',
+    partition: matching(/^\d{4}-\d{2}-\d{2}$/),
+  });
+  // No parameter values or credentials: the engagement plan's parameterValues carry epochs, the worker's env a metadata flag.
+  expect(text).not.toMatch(/epochs|pipelineSpec"|private_key|"token"/);
+});
+
+test('ct, piped (stdout not a terminal), writes its diagnostics as JSON lines; stdout stays the result', async () => {
+  const run = promisify(execFile);
+  const bin = path.join(__dirname, '..', 'bin', 'ct.cjs');
+  const refused = await run(
+    process.execPath,
+    [bin, '--config', iso.configPath, 'train', '--pipeline', 'nope', '--env', 'staging', '--partition', '2026-01-01'],
+    { env: { ...process.env, TEMPORAL_ADDRESS: env.CT_TEST_TEMPORAL_ADDRESS, CT_LOG_FORMAT: '' } },
+  ).then(
+    (ok) => ({ ...ok, code: 0 }),
+    (err: { code: number; stdout: string; stderr: string }) => err,
+  );
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toBe('');
+  const lines = refused.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(LogLine.parse(JSON.parse(lines[0]!))).toMatchObject({
+    level: 'ERROR',
+    message: matching(/^ct: .*pipeline.*nope/),
+    command: 'train',
+  });
 });

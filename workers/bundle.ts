@@ -12,5 +12,5 @@ export const bundleOptions: Pick<BundleOptions, 'workflowsPath' | 'preloadModule
   workflowsPath,
   preloadModules: [require.resolve('../workflows/preload')],
   // Domain metrics and log context of every workflow (observability/metrics.ts names them).
-  workflowInterceptorModules: [require.resolve('../workflows/metrics-interceptors')],
+  workflowInterceptorModules: [require.resolve('../workflows/observability-interceptors')],
 };

@@ -1,20 +1,25 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Logger } from '@temporalio/worker';
 import { loadGcpEnv, loadTelemetryEnv, loadTemporalEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
 import { loadConfig } from '../config/load-config';
 import { connectTo, temporalConnectConfig } from '../config/temporal';
 import { createVertexClientFactory } from '../config/vertex';
+import { formatJson, formatPretty } from '../observability/log-format';
 import { startRunGauges } from '../observability/run-gauges';
 import { installTelemetry } from './telemetry';
 import { createWorker } from './worker';
+
+let logger: Logger | undefined;
 
 async function main(): Promise<void> {
   const temporalEnv = loadTemporalEnv();
   const gcpEnv = loadGcpEnv();
   const telemetryEnv = loadTelemetryEnv();
   // Before any connection: the runtime (metrics endpoint, logger) is created with the first one.
-  const { meter } = installTelemetry(telemetryEnv);
+  const telemetry = installTelemetry(telemetryEnv);
+  const { meter } = telemetry;
+  const log = (logger = telemetry.logger);
   // Parsed once at start: a bad config stops the worker with every problem listed.
   const config = loadConfig();
   const connect = temporalConnectConfig(temporalEnv);
@@ -29,7 +34,9 @@ async function main(): Promise<void> {
           client,
           meter,
           intervalMs: telemetryEnv.CT_RUN_GAUGES_INTERVAL_MS,
-          onError: (err) => console.error(`worker: refreshing the run gauges failed: ${String(err)}`),
+          onError: (err) => {
+            log.warn('worker: refreshing the run gauges failed', { error: err });
+          },
         })
       : undefined;
   try {
@@ -46,9 +53,10 @@ async function main(): Promise<void> {
       },
     });
     if (telemetryEnv.CT_METRICS_ADDRESS)
-      console.log(`worker: metrics on http://${telemetryEnv.CT_METRICS_ADDRESS}/metrics`);
-    console.log(
+      log.info(`worker: metrics on http://${telemetryEnv.CT_METRICS_ADDRESS}/metrics`);
+    log.info(
       `worker: polling task queue ${temporalEnv.CT_TASK_QUEUE} in namespace ${connect.namespace} at ${connect.options.address} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
+      { taskQueue: temporalEnv.CT_TASK_QUEUE, namespace: connect.namespace },
     );
     // run() resolves after SIGINT/SIGTERM: the SDK's runtime drains in-flight tasks first.
     await worker.run();
@@ -61,6 +69,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
+  const message = `worker: ${err instanceof Error ? err.message : String(err)}`;
+  // Failing before the logger exists (a bad environment) still prints one line in the log format.
+  if (logger) logger.error(message);
+  else {
+    const entry = { time: new Date(), level: 'ERROR' as const, message };
+    const pretty = process.env.CT_LOG_FORMAT === 'pretty' || (!process.env.CT_LOG_FORMAT && process.stderr.isTTY);
+    process.stderr.write(`${pretty ? formatPretty(entry) : formatJson(entry)}\n`);
+  }
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import {
   ContinueAsNew,
   isCancellation,
+  log,
   metricMeter,
   workflowInfo,
   type ActivityInput,
@@ -13,10 +14,11 @@ import {
 } from '@temporalio/workflow';
 import { metrics as m, runOutcomes } from '../observability/metrics';
 
-// Domain metrics of every workflow, from the outside of its code: what the run was started with,
-// what its activities returned, how it ended. Nothing here issues a command, and the SDK's
-// workflow meter emits nothing while replaying, so histories replay unchanged and a run replayed on
-// another worker is not counted twice.
+// Domain metrics, log context and log lines (run started, Vertex job ended, run ended) of every
+// workflow, from the outside of its code: what the run was started with, what its activities
+// returned, how it ended. Nothing here issues a command, and the SDK's workflow meter and logger
+// emit nothing while replaying, so histories replay unchanged and a run replayed on another worker
+// is neither counted nor logged twice.
 //
 // Labels: pipeline and environment come from the input, but only once the run's first activity has
 // succeeded (every workflow's first activity resolves its input against the config, and fails a bad
@@ -38,7 +40,7 @@ const approvalDecisions = counter(m.approvalDecisions);
 const predictionSegments = counter(m.predictionSegments);
 
 /** The activities that submit a Vertex job and that watch one, and the job kind each watch sees. */
-const submitActivities = new Set(['submitTrainingJob']);
+const submitActivities = new Set(['submitTrainingJob', 'submitBatchPrediction']);
 const watchActivities: Record<string, string | undefined> = {
   awaitTrainingJob: undefined, // the kind is on the job ref
   awaitBatchPrediction: 'batchPredictionJob',
@@ -55,6 +57,8 @@ interface RunState {
   startCounted: boolean;
   /** Workflow time of the last accepted data-ready, until the submit that follows it. */
   dataReadyAt?: number;
+  /** For log lines: the run's identity from its input, and the Vertex job it owns. */
+  logContext: Record<string, string>;
 }
 
 const field = (input: unknown, key: string): string => {
@@ -85,8 +89,14 @@ class RunMetricsInbound implements WorkflowInboundCallsInterceptor {
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     const s = this.s;
     s.raw = { pipeline: field(input.args[0], 'pipeline'), environment: field(input.args[0], 'environment') };
+    for (const key of ['pipeline', 'environment', 'segment', 'partition']) {
+      const v = (input.args[0] as Record<string, unknown> | undefined)?.[key];
+      if (typeof v === 'string' && v.length <= 100) s.logContext[key] = v;
+    }
     const t0 = Date.now();
+    if (!workflowInfo().continuedFromExecutionRunId) log.info('run started');
     const end = (outcome: string) => {
+      log.info('run ended', { outcome });
       countStart(s);
       const labels = labelsOf(s);
       runsEnded.add(1, { ...labels, outcome });
@@ -131,12 +141,23 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
       s.validated = true;
       countStart(s);
     }
-    if (submitActivities.has(input.activityType) && s.dataReadyAt !== undefined) {
-      dataReadyToSubmit.record((Date.now() - s.dataReadyAt) / 1000, labelsOf(s));
-      s.dataReadyAt = undefined;
+    if (submitActivities.has(input.activityType)) {
+      const name = (result as { name?: unknown } | undefined)?.name;
+      if (typeof name === 'string') s.logContext.vertexJob = name;
+      if (s.dataReadyAt !== undefined) {
+        dataReadyToSubmit.record((Date.now() - s.dataReadyAt) / 1000, labelsOf(s));
+        s.dataReadyAt = undefined;
+      }
     }
     if (input.activityType in watchActivities) recordJobEnd(s, input.activityType, result);
     return result;
+  }
+
+  getLogAttributes(
+    input: Record<string, unknown>,
+    next: Next<WorkflowOutboundCallsInterceptor, 'getLogAttributes'>,
+  ): Record<string, unknown> {
+    return next({ ...this.s.logContext, ...input });
   }
 }
 
@@ -158,6 +179,7 @@ function recordJobEnd(s: RunState, activityType: string, result: unknown): void 
   const kind = watchActivities[activityType] ?? p.job?.kind ?? 'unknown';
   const state = typeof p.state === 'string' && /^[A-Z_]{1,32}$/.test(p.state) ? p.state : 'UNKNOWN';
   const labels = { ...labelsOf(s), kind };
+  log.info('Vertex job ended', { kind, state });
   jobsEnded.add(1, { ...labels, state });
   const [start, end] = [ms(p.startTime), ms(p.endTime)];
   if (start !== undefined && end !== undefined && end >= start)
@@ -179,6 +201,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
     raw: { pipeline: 'none', environment: 'none' },
     validated: false,
     startCounted: false,
+    logContext: {},
   };
   return { inbound: [new RunMetricsInbound(state)], outbound: [new RunMetricsOutbound(state)] };
 };
