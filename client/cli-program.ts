@@ -9,6 +9,7 @@ import type { PipelineConfig } from '../config/pipeline-config';
 import { connectTo, TemporalUnreachable, temporalConnectConfig } from '../config/temporal';
 import { predictionProgressQuery } from '../contracts';
 import { decideCandidate } from './model';
+import { registerCostCommands } from './cli-cost';
 import { registerRunCommands } from './cli-runs';
 import { registerScheduleCommands } from './cli-schedules';
 import type { CliContext } from './cli-context';
@@ -170,6 +171,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     );
 
   registerRunCommands(program, cli);
+  registerCostCommands(program, cli);
 
   program
     .command('predict')

@@ -1,15 +1,19 @@
 // Billable actions counted from a run's own history (observability/actions.ts) against the Temporal
 // server's own count (its `action` metric, which matches Temporal Cloud's metering): a dev server of
 // this test's own, so no other suite's runs move the counter, and one training run alone on it.
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { sendDataReady } from '../client/training';
+import { costReport, runCost, type CostReport, type RunCost } from '../client/cost';
+import { loadPrices } from '../config/prices';
 import { countActions } from '../observability/actions';
 import { freePort, type Service } from '../scripts/stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
-import { uniqueId } from './helpers/temporal';
+import { eventually, uniqueId } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 import { testStack } from './setup/test-stack';
@@ -18,7 +22,8 @@ jest.setTimeout(180_000);
 
 const env = testStack();
 const iso = isolatedProject();
-const namespace = 'ct-actions';
+// The fixture config's namespace, on a server of this test's own, so `ct cost` finds the run as configured.
+const namespace = 'ct-test';
 let server: TemporalDevServer | undefined;
 let worker: Service | undefined;
 let connection: Connection | undefined;
@@ -75,17 +80,20 @@ test('a training run: the actions counted from its history equal the server’s 
     { taskQueue },
   );
   const handle = client.workflow.getHandle(report.reached[0]!.workflowId);
-  expect(await handle.result()).toMatchObject({ status: 'succeeded' });
+  const result = (await handle.result()) as { status: string; timings: { jobStartedAt: string; jobEndedAt: string } };
+  expect(result.status).toBe('succeeded');
   const history = await handle.fetchHistory();
   const counted = countActions(history.events ?? []);
-  // The server counts as it goes: wait until its count stops moving.
+  // The server's metrics reach its endpoint at its reporter's flush, not at once: read until the
+  // count reaches the history's or 10 s pass (a count that never matches still fails below).
   let after = await serverActions();
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 20 && total(after) - total(before) < counted.total; i++) {
     await new Promise((r) => setTimeout(r, 500));
-    const now = await serverActions();
-    if (total(now) === total(after)) break;
-    after = now;
+    after = await serverActions();
   }
+  // Anything still arriving would be counted too much: one more read a flush later.
+  await new Promise((r) => setTimeout(r, 1500));
+  after = await serverActions();
   const measured = Object.fromEntries(
     Object.entries(after)
       .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
@@ -95,4 +103,51 @@ test('a training run: the actions counted from its history equal the server’s 
   expect(counted.byKind).toMatchObject({ start: 1, update: 1 });
   expect(counted.byKind['activity-attempt']).toBeGreaterThan(4);
   expect(counted.total).toBe(total(measured));
+
+  // What it cost: the same count, and the CustomJob's n1-standard-8 × 1 for its running time at the table's price.
+  const prices = loadPrices();
+  const cost = await runCost(client, handle.workflowId, prices);
+  expect(cost.actions).toEqual(counted);
+  expect(cost.temporalUsd).toBeCloseTo((counted.total * 50) / 1e6, 9);
+  expect(cost.vertex.jobs).toHaveLength(1);
+  const [job] = cost.vertex.jobs;
+  expect(job).toMatchObject({ kind: 'customJob', state: 'SUCCEEDED', how: '1 × n1-standard-8' });
+  // Vertex's own start and end times of the job, as the run's result reports them.
+  const ran = (Date.parse(result.timings.jobEndedAt) - Date.parse(result.timings.jobStartedAt)) / 3_600_000;
+  expect(ran).toBeGreaterThan(6 / 3600);
+  expect(job!.hours).toBeCloseTo(ran, 6);
+  expect(job!.usd).toBeCloseTo(0.437 * job!.hours, 5);
+
+  // `ct cost`, one run and the week's closed runs by pipeline (visibility lags: polled).
+  const ct = async (...args: string[]): Promise<unknown> => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(__dirname, '..', 'bin', 'ct.cjs'), '--config', iso.configPath, '--json', 'cost', ...args],
+      { env: { ...process.env, TEMPORAL_ADDRESS: server!.address } },
+    );
+    return JSON.parse(stdout);
+  };
+  expect(await ct('--env', 'staging', '--id', handle.workflowId)).toEqual(JSON.parse(JSON.stringify(cost)) as RunCost);
+  const week = await eventually(async () => {
+    const r = (await ct('--env', 'staging', '--since', '7d')) as CostReport;
+    return r.groups.length ? r : undefined;
+  }, 30_000);
+  expect(week.groups).toEqual([
+    {
+      pipeline: 'churn',
+      environment: 'staging',
+      runs: 1,
+      actions: counted.total,
+      temporalUsd: cost.temporalUsd,
+      vertexUsd: cost.vertex.usd,
+      totalUsd: cost.totalUsd,
+    },
+  ]);
+  expect(
+    await costReport(
+      client,
+      { since: new Date(Date.now() - 3_600_000), environment: 'staging', pipeline: 'engagement' },
+      prices,
+    ),
+  ).toMatchObject({ groups: [] });
 });
