@@ -489,74 +489,90 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
       const flag = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null'));
       const cli = fc.sample(
         fc.oneof(
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({
-            field,
-            argv: [
-              'train',
-              '--pipeline',
-              'fz-daily',
-              '--env',
-              'fuzz',
-              '--segment',
-              'jp-instagram',
-              '--partition',
-              flag(v),
-            ],
-          })),
-          fc.record({ field: fc.constant('pipeline'), v: badName(pipelines) }).map(({ field, v }) => ({
-            field,
-            argv: ['train', '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05-05'],
-          })),
-          fc.record({ field: fc.constant('segment'), v: badName(segments) }).map(({ field, v }) => ({
-            field,
-            argv: [
-              'train',
-              '--pipeline',
-              'fz-daily',
-              '--env',
-              'fuzz',
-              '--partition',
-              '2031-05-05',
-              '--segment',
-              flag(v),
-            ],
-          })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({
-            field,
-            argv: ['train', '--all-segments', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)],
-          })),
+          fc
+            .record({ field: fc.constant('partition'), v: badPartition('daily') })
+            .map(({ field, v }) => ({
+              field,
+              argv: [
+                'train',
+                '--pipeline',
+                'fz-daily',
+                '--env',
+                'fuzz',
+                '--segment',
+                'jp-instagram',
+                '--partition',
+                flag(v),
+              ],
+            })),
+          fc
+            .record({ field: fc.constant('pipeline'), v: badName(pipelines) })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['train', '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05-05'],
+            })),
+          fc
+            .record({ field: fc.constant('segment'), v: badName(segments) })
+            .map(({ field, v }) => ({
+              field,
+              argv: [
+                'train',
+                '--pipeline',
+                'fz-daily',
+                '--env',
+                'fuzz',
+                '--partition',
+                '2031-05-05',
+                '--segment',
+                flag(v),
+              ],
+            })),
+          fc
+            .record({ field: fc.constant('partition'), v: badPartition('daily') })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['train', '--all-segments', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)],
+            })),
           fc
             .record({ field: fc.constant('dataset'), v: badName(['activity', 'user_profiles', 'clicks']) })
             .map(({ field, v }) => ({
               field,
               argv: ['data-ready', '--env', 'fuzz', '--dataset', flag(v), '--partition', '2031-05'],
             })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('monthly') }).map(({ field, v }) => ({
-            field,
-            argv: ['data-ready', '--env', 'fuzz', '--dataset', 'activity', '--partition', flag(v)],
-          })),
-          fc.record({ field: fc.constant('environment'), v: badName(['fuzz']) }).map(({ field, v }) => ({
-            field,
-            argv: ['data-ready', '--env', flag(v), '--dataset', 'activity', '--partition', '2031-05'],
-          })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({
-            field,
-            argv: ['predict', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)],
-          })),
-          fc.record({ field: fc.constant('segment'), v: wrongSegments }).map(({ field, v }) => ({
-            field,
-            argv: [
-              'predict',
-              '--pipeline',
-              'fz-daily',
-              '--env',
-              'fuzz',
-              '--partition',
-              '2031-05-05',
-              '--segment',
-              ...v,
-            ],
-          })),
+          fc
+            .record({ field: fc.constant('partition'), v: badPartition('monthly') })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['data-ready', '--env', 'fuzz', '--dataset', 'activity', '--partition', flag(v)],
+            })),
+          fc
+            .record({ field: fc.constant('environment'), v: badName(['fuzz']) })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['data-ready', '--env', flag(v), '--dataset', 'activity', '--partition', '2031-05'],
+            })),
+          fc
+            .record({ field: fc.constant('partition'), v: badPartition('daily') })
+            .map(({ field, v }) => ({
+              field,
+              argv: ['predict', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)],
+            })),
+          fc
+            .record({ field: fc.constant('segment'), v: wrongSegments })
+            .map(({ field, v }) => ({
+              field,
+              argv: [
+                'predict',
+                '--pipeline',
+                'fz-daily',
+                '--env',
+                'fuzz',
+                '--partition',
+                '2031-05-05',
+                '--segment',
+                ...v,
+              ],
+            })),
           fc
             .record({ field: fc.constantFrom('approve', 'reject'), v: badPartition('monthly') })
             .map(({ field, v }) => ({
@@ -593,14 +609,18 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
                 'r',
               ],
             })),
-          fc.record({ field: fc.constantFrom('status', 'cancel'), v: badName(pipelines) }).map(({ field, v }) => ({
-            field: 'pipeline',
-            argv: [field, '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05'],
-          })),
-          fc.record({ field: fc.constantFrom('status', 'cancel'), v: badPartition('monthly') }).map(({ field, v }) => ({
-            field: 'partition',
-            argv: [field, '--pipeline', 'fz-monthly', '--env', 'fuzz', '--partition', flag(v)],
-          })),
+          fc
+            .record({ field: fc.constantFrom('status', 'cancel'), v: badName(pipelines) })
+            .map(({ field, v }) => ({
+              field: 'pipeline',
+              argv: [field, '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05'],
+            })),
+          fc
+            .record({ field: fc.constantFrom('status', 'cancel'), v: badPartition('monthly') })
+            .map(({ field, v }) => ({
+              field: 'partition',
+              argv: [field, '--pipeline', 'fz-monthly', '--env', 'fuzz', '--partition', flag(v)],
+            })),
           fc
             .record({
               field: fc.constant('status'),
