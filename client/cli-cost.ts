@@ -21,6 +21,15 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
     .option('--pipeline <name>', 'only this pipeline')
     .action(async (o: { env: string; id?: string; since: string; pipeline?: string }) => {
       const config = loadConfig(globals().config);
+      const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))];
+      if (!environments.includes(o.env))
+        throw new TrainingRequestError(
+          `--env: environment "${o.env}" is not in the config; it has: ${environments.sort().join(', ')}`,
+        );
+      if (o.pipeline && !config.pipelines[o.pipeline])
+        throw new TrainingRequestError(
+          `--pipeline: pipeline "${o.pipeline}" is not in the config; it has: ${Object.keys(config.pipelines).sort().join(', ')}`,
+        );
       const prices = loadPrices();
       if (o.id) {
         const id = o.id;

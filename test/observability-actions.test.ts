@@ -150,4 +150,11 @@ test('a training run: the actions counted from its history equal the server’s 
       prices,
     ),
   ).toMatchObject({ groups: [] });
+  // Bad input is refused naming the option, and what the config has.
+  const refused = (await ct('--env', 'nowhere').catch((err: { code: number; stderr: string }) => err)) as {
+    code: number;
+    stderr: string;
+  };
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/--env: environment \\"nowhere\\" is not in the config; it has: .*staging/);
 });
