@@ -1,6 +1,7 @@
 // The worker's metrics as an on-call team sees them: a real Prometheus (Debian's) scrapes the
 // compiled worker and the Temporal server while runs go through (one succeeding after a Vertex 429,
-// one failing after Airflow's data-ready, one waiting for a person, then approved), and every value
+// one failing after Airflow's data-ready, one waiting for a person, then approved, and a batch
+// prediction with one of its two segments failing), and every value
 // is read back through Prometheus's query API, never from the exporter's text.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,13 +11,14 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { decideCandidate } from '../client/model';
+import { startPredictionRun } from '../client/prediction';
 import { sendDataReady, startTrainingRun } from '../client/training';
 import { trainingStatusQuery } from '../contracts';
 import { metrics } from '../observability/metrics';
 import { freePort, type Service } from '../scripts/stack/process';
 import { startPrometheus, type Prometheus } from '../scripts/stack/prometheus';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
-import { eventually, uniqueId } from './helpers/temporal';
+import { eventually, testStorage, uniqueId } from './helpers/temporal';
 import { metricNamesIn } from './helpers/promql';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
@@ -175,6 +177,40 @@ test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, 
   );
   expect((await reviewed.result()).status).toBe('succeeded');
 
+  // 4. Batch prediction of two segments with a fresh champion: one segment's job fails (verdict partial).
+  const champion = await startTrainingRun(
+    client,
+    config,
+    { pipeline: 'predicted', environment: 'predict', partition: uniquePartition(), assumeDataReady: true },
+    { taskQueue },
+  );
+  expect((await champion.result()).status).toBe('succeeded');
+  const predictPartition = uniquePartition();
+  await Promise.all(
+    ['JP-instagram', 'US-tiktok'].map((s) =>
+      testStorage()
+        .bucket(env.CT_TEST_GCS_BUCKET)
+        .file(`predict-in/predicted/${predictPartition}/${s}/part-0.jsonl`)
+        .save('{"user":"a"}\n', { resumable: false }),
+    ),
+  );
+  await control.addRule({
+    match: { project: iso.project, kind: 'batchPredictionJob', labels: { 'ct-sns': 'tiktok' } },
+    script: { outcome: 'FAILED', error: { code: 13, message: 'bad rows' } },
+  });
+  const prediction = await startPredictionRun(
+    client,
+    config,
+    {
+      pipeline: 'predicted',
+      environment: 'predict',
+      partition: predictPartition,
+      segments: ['jp-instagram', 'us-tiktok'],
+    },
+    { taskQueue },
+  );
+  expect((await prediction.result()).verdict).toBe('partial');
+
   // Runs started and ended, by pipeline, environment and outcome (workflow metrics carry the task queue).
   const runs = (name: string, labels: string) => `sum(${name}{${wf},workflowType="trainingRun",${labels}})`;
   expect(await value(runs(metrics.runsStarted.name, 'environment=~"staging|models"'), (v) => v >= 3)).toBe(3);
@@ -186,16 +222,30 @@ test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, 
   ).toBe(1);
   expect(await value(runs(metrics.runsEnded.name, 'pipeline="churn",outcome="failed"'), (v) => v >= 1)).toBe(1);
   expect(await value(runs(metrics.runsEnded.name, 'pipeline="reviewed",outcome="succeeded"'), (v) => v >= 1)).toBe(1);
-  expect(await value(runs(`${metrics.runDuration.name}_count`, 'outcome=~".+"'), (v) => v >= 3)).toBe(3);
+  expect(await value(runs(`${metrics.runDuration.name}_count`, 'environment=~"staging|models"'), (v) => v >= 3)).toBe(
+    3,
+  );
   // Data-ready received, and its latency to the job's create.
   expect(await value(runs(metrics.dataReadyReceived.name, 'pipeline="churn"'), (v) => v >= 1)).toBe(1);
   expect(await value(runs(`${metrics.dataReadyToSubmit.name}_count`, 'pipeline="churn"'), (v) => v >= 1)).toBe(1);
   // Jobs by kind and end state: two failed CustomJobs (two attempts), two succeeded PipelineJobs.
   expect(await value(runs(metrics.jobsEnded.name, 'kind="customJob",state="FAILED"'), (v) => v >= 2)).toBe(2);
   expect(
-    await value(runs(`${metrics.jobDuration.name}_count`, 'kind="pipelineJob",state="SUCCEEDED"'), (v) => v >= 2),
+    await value(
+      runs(`${metrics.jobDuration.name}_count`, 'environment=~"staging|models",kind="pipelineJob",state="SUCCEEDED"'),
+      (v) => v >= 2,
+    ),
   ).toBe(2);
-  expect(await value(runs(`${metrics.watchLag.name}_count`, 'kind=~".+"'), (v) => v >= 4)).toBe(4);
+  expect(await value(runs(`${metrics.watchLag.name}_count`, 'environment=~"staging|models"'), (v) => v >= 4)).toBe(4);
+  // Prediction: segments by outcome, their jobs by kind, the parent's verdict.
+  const segments = (outcome: string) =>
+    `sum(${metrics.predictionSegments.name}{${wf},workflowType="predictionSegment",pipeline="predicted",outcome="${outcome}"})`;
+  expect(await value(segments('succeeded'), (v) => v >= 1)).toBe(1);
+  expect(await value(segments('failed'), (v) => v >= 1)).toBe(1);
+  expect(await value(`sum(${metrics.jobsEnded.name}{${wf},kind="batchPredictionJob"})`, (v) => v >= 2)).toBe(2);
+  expect(
+    await value(`sum(${metrics.runsEnded.name}{${wf},workflowType="predictionRun",outcome="partial"})`, (v) => v >= 1),
+  ).toBe(1);
   // The gate and the approval.
   expect(await value(runs(metrics.gateVerdicts.name, 'pipeline="reviewed",verdict="passed"'), (v) => v >= 1)).toBe(1);
   expect(
@@ -208,9 +258,10 @@ test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, 
       (v) => v >= 1,
     ),
   ).toBe(1);
+  // Three PipelineJobs: engagement, reviewed and the prediction's champion (predicted).
   expect(
-    await value(`sum(${metrics.vertexCalls.name}{${ofWorker},method="CreatePipelineJob",code="OK"})`, (v) => v >= 2),
-  ).toBe(2);
+    await value(`sum(${metrics.vertexCalls.name}{${ofWorker},method="CreatePipelineJob",code="OK"})`, (v) => v >= 3),
+  ).toBe(3);
   expect(
     await value(`sum(${metrics.vertexCalls.name}{${ofWorker},method="CreateCustomJob",code="OK"})`, (v) => v >= 2),
   ).toBe(2);
