@@ -9,6 +9,7 @@ import type { PipelineConfig } from '../config/pipeline-config';
 import { connectTo, TemporalUnreachable, temporalConnectConfig } from '../config/temporal';
 import { predictionProgressQuery } from '../contracts';
 import { decideCandidate } from './model';
+import { registerCostCommands } from './cli-cost';
 import { registerDeployCommands } from './cli-deploy';
 import { registerRunCommands } from './cli-runs';
 import { registerScheduleCommands } from './cli-schedules';
@@ -39,7 +40,8 @@ async function withClient<T>(
 /** Where a run of `ct` writes (the process's stdout and stderr, or a test's buffers). */
 export interface CliIo {
   out: (text: string) => void;
-  err: (text: string) => void;
+  /** Diagnostics: refusals and usage errors (ERROR), progress (INFO). */
+  err: (text: string, level?: 'INFO' | 'ERROR') => void;
 }
 
 function parseParams(pairs: string[]): Record<string, unknown> | undefined {
@@ -170,6 +172,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     );
 
   registerRunCommands(program, cli);
+  registerCostCommands(program, cli);
 
   program
     .command('predict')
@@ -214,11 +217,12 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
               .then((p) =>
                 io.err(
                   `${handle.workflowId}: ${p.succeeded + p.failed + p.reused}/${p.total} done · running ${p.running} · failed ${p.failed}`,
+                  'INFO',
                 ),
               )
               .catch(() => undefined);
           }, 5_000);
-          if (!globals().json) io.err(`waiting for ${handle.workflowId} …`);
+          if (!globals().json) io.err(`waiting for ${handle.workflowId} …`, 'INFO');
           const summary = await handle.result().finally(() => clearInterval(tick));
           print(globals().json ?? false, summary, () =>
             [

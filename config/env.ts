@@ -56,6 +56,26 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
 }
 export type GcpEnv = ReturnType<typeof loadGcpEnv>;
 
+/** The worker's metrics endpoint, the visibility gauges' refresh and its logs (observability/). */
+export function loadTelemetryEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(
+    {
+      /** host:port the worker serves Prometheus metrics on (`/metrics`); unset: no metrics endpoint. */
+      CT_METRICS_ADDRESS: z
+        .string()
+        .regex(/^[^:/\s]+:[0-9]{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+        .optional(),
+      /** How often the worker refreshes the gauges it reads from visibility (ct_runs_in_phase, …); 0 turns them off. */
+      CT_RUN_GAUGES_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+      /** json: one object per line (the default when stderr is not a terminal); pretty: for a person. */
+      CT_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+      CT_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+    },
+    runtimeEnv,
+  );
+}
+export type TelemetryEnv = ReturnType<typeof loadTelemetryEnv>;
+
 /** Ports and folders of the local stack (`npm run dev`); each overridable for a second checkout. */
 export function loadLocalStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   return parseEnv(

@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import type { MetricMeter } from '@temporalio/common';
+import { countVertexCalls } from '../observability/vertex-calls';
 import { JobServiceClient, ModelServiceClient, PipelineServiceClient } from './aiplatform';
 import type { GcpEnv } from './env';
 
@@ -15,6 +17,8 @@ export type VertexClientFactory = (region: string) => VertexClients;
  */
 export function createVertexClientFactory(
   env: Pick<GcpEnv, 'VERTEX_API_ENDPOINT'>,
+  /** The worker's meter: every RPC is counted by method and status code (ct_vertex_calls). */
+  meter?: MetricMeter,
 ): VertexClientFactory & { close(): Promise<void> } {
   const cache = new Map<string, VertexClients>();
   const factory = (region: string): VertexClients => {
@@ -28,10 +32,11 @@ export function createVertexClientFactory(
       } else {
         opts = { apiEndpoint: `${region}-aiplatform.googleapis.com` };
       }
+      const count = <C extends object>(c: C): C => (meter ? countVertexCalls(c, meter) : c);
       clients = {
-        pipelines: new PipelineServiceClient(opts),
-        jobs: new JobServiceClient(opts),
-        models: new ModelServiceClient(opts),
+        pipelines: count(new PipelineServiceClient(opts)),
+        jobs: count(new JobServiceClient(opts)),
+        models: count(new ModelServiceClient(opts)),
       };
       cache.set(key, clients);
     }

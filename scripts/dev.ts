@@ -129,6 +129,8 @@ async function main(): Promise<void> {
         GOOGLE_CLOUD_PROJECT: env.GOOGLE_CLOUD_PROJECT,
         VERTEX_API_ENDPOINT: `${vertex.host}:${vertex.port}`,
         METADATA_SERVER_DETECTION: 'none',
+        // The worker shares this terminal: readable lines, not JSON (CT_LOG_FORMAT=json overrides).
+        CT_LOG_FORMAT: process.env.CT_LOG_FORMAT || 'pretty',
       },
     });
     lock.update({ uiUrl: temporalServer.uiUrl });

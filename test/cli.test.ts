@@ -26,7 +26,8 @@ function ctWith(
   // bin/ct.cjs is what `npx ct` runs from a clone.
   const child = spawn(process.execPath, [path.join(root, 'bin', 'ct.cjs'), '--config', testConfigPath, ...args], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: undefined, ...env },
+    // The human form of its messages (piped, ct would write JSON lines: test/observability-metrics.test.ts).
+    env: { ...process.env, TEMPORAL_ADDRESS: undefined, CT_LOG_FORMAT: 'pretty', ...env },
   });
   let stdout = '';
   let stderr = '';

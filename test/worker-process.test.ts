@@ -22,8 +22,15 @@ test('a Temporal the worker cannot reach is named with how to point elsewhere; e
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise((resolve) => child.on('close', resolve));
   expect(code).toBe(1);
-  expect(stderr).toMatch(
+  // Not on a terminal: one JSON object per line, the failure as one ERROR line.
+  const lines = stderr
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { level: string; message: string });
+  const errors = lines.filter((l) => l.level === 'ERROR');
+  expect(errors).toHaveLength(1);
+  expect(errors[0]!.message).toMatch(
     new RegExp(`^worker: cannot reach Temporal at ${nowhere}: .*Is the server up\\? Point TEMPORAL_ADDRESS`),
   );
-  expect(stderr).not.toMatch(/\n\s+at /);
+  expect(stderr).not.toMatch(/\\n\s+at /);
 });

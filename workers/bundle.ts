@@ -8,7 +8,9 @@ export const workflowsPath = require.resolve('../workflows');
  * workflow (see workflows/preload.ts): the worker's memory then grows with its running workflows by
  * their state only.
  */
-export const bundleOptions: Pick<BundleOptions, 'workflowsPath' | 'preloadModules'> = {
+export const bundleOptions: Pick<BundleOptions, 'workflowsPath' | 'preloadModules' | 'workflowInterceptorModules'> = {
   workflowsPath,
   preloadModules: [require.resolve('../workflows/preload')],
+  // Domain metrics and log context of every workflow (observability/metrics.ts names them).
+  workflowInterceptorModules: [require.resolve('../workflows/observability-interceptors')],
 };

@@ -1,22 +1,44 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { loadGcpEnv, loadTemporalEnv } from '../config/env';
+import { NativeConnection, type Logger } from '@temporalio/worker';
+import { loadGcpEnv, loadTelemetryEnv, loadTemporalEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
 import { loadConfig } from '../config/load-config';
 import { connectTo, temporalConnectConfig } from '../config/temporal';
 import { createVertexClientFactory } from '../config/vertex';
+import { formatJson, formatPretty } from '../observability/log-format';
+import { startRunGauges } from '../observability/run-gauges';
+import { installTelemetry } from './telemetry';
 import { createWorker } from './worker';
+
+let logger: Logger | undefined;
 
 async function main(): Promise<void> {
   const temporalEnv = loadTemporalEnv();
   const gcpEnv = loadGcpEnv();
+  const telemetryEnv = loadTelemetryEnv();
+  // Before any connection: the runtime (metrics endpoint, logger) is created with the first one.
+  const telemetry = installTelemetry(telemetryEnv);
+  const { meter } = telemetry;
+  const log = (logger = telemetry.logger);
   // Parsed once at start: a bad config stops the worker with every problem listed.
   const config = loadConfig();
   const connect = temporalConnectConfig(temporalEnv);
   const connectionOptions = connect.options;
   const nativeConnection = await connectTo(connectionOptions, (o) => NativeConnection.connect(o));
   const clientConnection = await connectTo(connectionOptions, (o) => Connection.connect(o));
-  const vertex = createVertexClientFactory(gcpEnv);
+  const vertex = createVertexClientFactory(gcpEnv, meter);
+  const client = new Client({ connection: clientConnection, namespace: connect.namespace });
+  const gauges =
+    telemetryEnv.CT_METRICS_ADDRESS && telemetryEnv.CT_RUN_GAUGES_INTERVAL_MS > 0
+      ? startRunGauges({
+          client,
+          meter,
+          intervalMs: telemetryEnv.CT_RUN_GAUGES_INTERVAL_MS,
+          onError: (err) => {
+            log.warn('worker: refreshing the run gauges failed', { error: err });
+          },
+        })
+      : undefined;
   try {
     const worker = await createWorker({
       connection: nativeConnection,
@@ -27,15 +49,19 @@ async function main(): Promise<void> {
         storage: createStorage(gcpEnv),
         vertex,
         config,
-        temporal: new Client({ connection: clientConnection, namespace: connect.namespace }),
+        temporal: client,
       },
     });
-    console.log(
+    if (telemetryEnv.CT_METRICS_ADDRESS)
+      log.info(`worker: metrics on http://${telemetryEnv.CT_METRICS_ADDRESS}/metrics`);
+    log.info(
       `worker: polling task queue ${temporalEnv.CT_TASK_QUEUE} in namespace ${connect.namespace} at ${connect.options.address} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
+      { taskQueue: temporalEnv.CT_TASK_QUEUE, namespace: connect.namespace },
     );
     // run() resolves after SIGINT/SIGTERM: the SDK's runtime drains in-flight tasks first.
     await worker.run();
   } finally {
+    gauges?.stop();
     await vertex.close();
     await clientConnection.close();
     await nativeConnection.close();
@@ -43,6 +69,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
+  const message = `worker: ${err instanceof Error ? err.message : String(err)}`;
+  // Failing before the logger exists (a bad environment) still prints one line in the log format.
+  if (logger) logger.error(message);
+  else {
+    const entry = { time: new Date(), level: 'ERROR' as const, message };
+    const pretty = process.env.CT_LOG_FORMAT === 'pretty' || (!process.env.CT_LOG_FORMAT && process.stderr.isTTY);
+    process.stderr.write(`${pretty ? formatPretty(entry) : formatJson(entry)}\n`);
+  }
   process.exit(1);
 });

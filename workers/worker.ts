@@ -1,5 +1,6 @@
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { activityLogContext } from '../observability/activity-log-context';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { createQueueFor } from '../workflows/create-queue';
 import { bundleOptions } from './bundle';
@@ -44,6 +45,10 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities,
+    interceptors: {
+      activity: [activityLogContext],
+      ...(opts.workflowBundle ? {} : { workflowModules: bundleOptions.workflowInterceptorModules }),
+    },
     // Training runs and prediction segments hold one long-polling activity per running Vertex job (a timer, no CPU).
     maxConcurrentActivityTaskExecutions: 1000,
     ...(opts.workflowBundle
@@ -60,6 +65,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
         namespace: opts.namespace,
         taskQueue: queue,
         activities: { submitBatchPrediction: activities.submitBatchPrediction.bind(activities) },
+        interceptors: { activity: [activityLogContext] },
         maxTaskQueueActivitiesPerSecond: perMinute / 60,
         maxConcurrentActivityTaskExecutions: 20,
       }),

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load-config';
+import { loadPrices } from '../config/prices';
+import { Duration } from '../config/primitives';
+import type { CliContext } from './cli-context';
+import { costReport, runCost } from './cost';
+import { TrainingRequestError } from './training';
+
+// `ct cost`: what a run cost (Temporal actions from its history, a Vertex estimate from the price
+// table), or closed training runs over a time range summed by pipeline.
+
+export function registerCostCommands(program: Command, { globals, withClient, print }: CliContext): void {
+  program
+    .command('cost')
+    .description(
+      'what runs cost: Temporal Cloud actions from their histories and a Vertex estimate (config/prices.yaml or CT_PRICES)',
+    )
+    .requiredOption('--env <environment>', 'environment')
+    .option('--id <workflowId>', 'one run (closed or still running)')
+    .option('--since <duration>', 'closed training runs in this window, e.g. 24h or 7d', '7d')
+    .option('--pipeline <name>', 'only this pipeline')
+    .action(async (o: { env: string; id?: string; since: string; pipeline?: string }) => {
+      const config = loadConfig(globals().config);
+      const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))];
+      if (!environments.includes(o.env))
+        throw new TrainingRequestError(
+          `--env: environment "${o.env}" is not in the config; it has: ${environments.sort().join(', ')}`,
+        );
+      if (o.pipeline && !config.pipelines[o.pipeline])
+        throw new TrainingRequestError(
+          `--pipeline: pipeline "${o.pipeline}" is not in the config; it has: ${Object.keys(config.pipelines).sort().join(', ')}`,
+        );
+      const prices = loadPrices();
+      if (o.id) {
+        const id = o.id;
+        const c = await withClient(config, o.env, (client) => runCost(client, id, prices));
+        print(globals().json ?? false, c, () =>
+          [
+            `${c.workflowId}: $${c.totalUsd} (${prices.currency}, prices of ${prices.asOf})`,
+            `  Temporal: ${c.actions.total} actions = $${c.temporalUsd} (${Object.entries(c.actions.byKind)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')})`,
+            `  Vertex: $${c.vertex.usd}`,
+            ...c.vertex.jobs.map(
+              (j) =>
+                `    ${j.kind} ${j.state} ${j.hours.toFixed(3)} h: ${j.usd === null ? 'not priced' : `$${j.usd}`} (${j.how})`,
+            ),
+          ].join('\n'),
+        );
+        return;
+      }
+      const since = Duration.safeParse(o.since);
+      if (!since.success) throw new TrainingRequestError(`--since: ${since.error.issues[0]!.message}`);
+      const r = await withClient(config, o.env, (client) =>
+        costReport(
+          client,
+          { since: new Date(Date.now() - since.data), environment: o.env, pipeline: o.pipeline },
+          prices,
+        ),
+      );
+      print(globals().json ?? false, r, () =>
+        r.groups.length
+          ? r.groups
+              .map(
+                (g) =>
+                  `${g.pipeline} · ${g.environment}: ${g.runs} run(s), ${g.actions} actions, Temporal $${g.temporalUsd} + Vertex $${g.vertexUsd} = $${g.totalUsd}`,
+              )
+              .join('\n')
+          : `no closed training runs in ${o.env} since ${r.since}`,
+      );
+    });
+}

@@ -1,0 +1,156 @@
+// Every domain metric the worker exports, named once. The SDK prefixes nothing here: these names
+// are what Prometheus stores (counters get no `_total`; histograms are in the unit their name says).
+// Labels stay bounded: pipeline, environment, phase, outcome, kind, state, method, code and
+// decision take values from the config or from fixed sets, never a partition, a run id or a URI.
+// Workflow metrics also carry the SDK's labels namespace, taskQueue and workflowType (camelCase, unlike
+// the SDK's own metrics' task_queue and workflow_type).
+
+export interface MetricDef {
+  name: string;
+  kind: 'counter' | 'histogram' | 'gauge';
+  unit?: string;
+  help: string;
+  labels: readonly string[];
+}
+
+const def = <D extends MetricDef>(d: D) => d;
+
+export const metrics = {
+  runsStarted: def({
+    name: 'ct_runs_started',
+    kind: 'counter',
+    help: 'Runs started (not counting continue-as-new generations), by workflow type',
+    labels: ['pipeline', 'environment'],
+  }),
+  runsEnded: def({
+    name: 'ct_runs_ended',
+    kind: 'counter',
+    help: 'Runs ended, by outcome (succeeded, rejected, skipped, delegated, partial, failed, cancelled, continued, completed)',
+    labels: ['pipeline', 'environment', 'outcome'],
+  }),
+  runDuration: def({
+    name: 'ct_run_duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Wall time of a run (one generation), by outcome',
+    labels: ['pipeline', 'environment', 'outcome'],
+  }),
+  dataReadyReceived: def({
+    name: 'ct_data_ready_received',
+    kind: 'counter',
+    help: 'Data-ready updates a run accepted',
+    labels: ['pipeline', 'environment'],
+  }),
+  dataReadyToSubmit: def({
+    name: 'ct_data_ready_to_submit_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'From the data-ready that completed a run’s data to its Vertex job created',
+    labels: ['pipeline', 'environment'],
+  }),
+  vertexCalls: def({
+    name: 'ct_vertex_calls',
+    kind: 'counter',
+    help: 'Vertex AI RPCs by method and gRPC status code',
+    labels: ['method', 'code'],
+  }),
+  vertexCallLatency: def({
+    name: 'ct_vertex_call_latency_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Vertex AI RPC latency by method',
+    labels: ['method'],
+  }),
+  jobsEnded: def({
+    name: 'ct_vertex_jobs_ended',
+    kind: 'counter',
+    help: 'Vertex jobs a run saw end, by kind and end state',
+    labels: ['pipeline', 'environment', 'kind', 'state'],
+  }),
+  jobDuration: def({
+    name: 'ct_vertex_job_duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Vertex job running time (Vertex startTime to endTime), by kind and end state',
+    labels: ['pipeline', 'environment', 'kind', 'state'],
+  }),
+  watchLag: def({
+    name: 'ct_vertex_job_end_noticed_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Watch lag: from Vertex reporting a job’s end to the run knowing it',
+    labels: ['pipeline', 'environment', 'kind'],
+  }),
+  gateVerdicts: def({
+    name: 'ct_gate_verdicts',
+    kind: 'counter',
+    help: 'Evaluation gate verdicts (passed, failed)',
+    labels: ['pipeline', 'environment', 'verdict'],
+  }),
+  approvalDecisions: def({
+    name: 'ct_approval_decisions',
+    kind: 'counter',
+    help: 'Approval decisions (approved, rejected, timed-out)',
+    labels: ['pipeline', 'environment', 'decision'],
+  }),
+  predictionSegments: def({
+    name: 'ct_prediction_segments_ended',
+    kind: 'counter',
+    help: 'Batch prediction segments ended, by outcome',
+    labels: ['pipeline', 'environment', 'outcome'],
+  }),
+  // From visibility (the worker's run-gauges loop): the state of every open run, not one worker's view.
+  runsInPhase: def({
+    name: 'ct_runs_in_phase',
+    kind: 'gauge',
+    help: 'Open runs per phase (the runPhase search attribute), by workflow type',
+    labels: ['workflow_type', 'phase'],
+  }),
+  phaseOldest: def({
+    name: 'ct_run_phase_oldest_seconds',
+    kind: 'gauge',
+    unit: 's',
+    help: 'How long the longest-waiting open run has been in its phase',
+    labels: ['workflow_type', 'phase'],
+  }),
+  approvalsWaiting: def({
+    name: 'ct_approvals_waiting',
+    kind: 'gauge',
+    help: 'Runs waiting for a person to approve or reject a candidate',
+    labels: ['pipeline', 'environment'],
+  }),
+  approvalOldestRatio: def({
+    name: 'ct_approval_oldest_wait_ratio',
+    kind: 'gauge',
+    help: 'The longest approval wait as a fraction of its timeout (0.5 = half the timeout gone)',
+    labels: ['pipeline', 'environment'],
+  }),
+  schedulesPaused: def({
+    name: 'ct_schedules_paused',
+    kind: 'gauge',
+    help: 'Managed schedules that are paused, by why (failure: paused by the server after a failed run)',
+    labels: ['reason'],
+  }),
+  gaugeRefreshErrors: def({
+    name: 'ct_run_gauges_errors',
+    kind: 'counter',
+    help: 'Failed refreshes of the visibility gauges',
+    labels: [],
+  }),
+} as const;
+
+export type MetricKey = keyof typeof metrics;
+
+/** Values a label may take where the source is free text: anything else is reported as `other`. */
+export const runOutcomes = [
+  'succeeded',
+  'rejected',
+  'skipped',
+  'delegated',
+  'partial',
+  'failed',
+  'cancelled',
+  'reused',
+  'continued',
+  'completed',
+] as const;
