@@ -2,9 +2,10 @@
 // folder), fake-gcs-server (filesystem backend), the worker — stopped in order by Ctrl-C.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadLocalStackEnv } from '../config/env';
+import { loadLocalStackEnv, loadWorkerEnv } from '../config/env';
 import { stackCheckWorkflowType } from '../contracts';
-import { loadConfig } from '../config/load-config';
+import { configPath, loadConfig } from '../config/load-config';
+import { resolveWorkerTarget } from '../config/worker-target';
 import { ensureBuckets, startFakeGcs } from './stack/gcs-server';
 import { seedFromConfig } from './stack/seed';
 import { DevLock } from './stack/lock';
@@ -14,8 +15,6 @@ import { startTemporalDevServer } from './stack/temporal-server';
 import { startVertexEmulator } from './stack/vertex-emulator';
 import { readToolPaths, repoRoot } from './stack/tools';
 import { workerCommand } from './stack/worker-command';
-
-const TASK_QUEUE = 'ct-coordinator';
 
 class PortInUse extends Error {
   override name = 'PortInUse';
@@ -35,6 +34,14 @@ async function main(): Promise<void> {
   const env = loadLocalStackEnv();
   const tools = readToolPaths();
   const config = loadConfig();
+  // The namespace the server makes and the queue the worker polls are the config's, as clients see them.
+  const workerEnv = loadWorkerEnv();
+  const { namespace: ns, taskQueue } = resolveWorkerTarget(config, {
+    environments: workerEnv.CT_ENVIRONMENTS,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: workerEnv.CT_TASK_QUEUE,
+    configFile: configPath(),
+  });
   const dataDir = path.resolve(repoRoot, env.CT_DATA_DIR);
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
         httpPort: env.TEMPORAL_HTTP_PORT,
         metricsPort: env.TEMPORAL_METRICS_PORT,
         dbFile: path.join(dataDir, 'temporal', 'dev.sqlite'),
-        namespace: env.TEMPORAL_NAMESPACE,
+        namespace: ns,
         logFile: path.join(logDir, 'temporal.log'),
         detached: true,
         onSpawn,
@@ -123,8 +130,8 @@ async function main(): Promise<void> {
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: temporalServer.address,
-        TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE,
-        CT_TASK_QUEUE: TASK_QUEUE,
+        TEMPORAL_NAMESPACE: ns,
+        CT_TASK_QUEUE: taskQueue,
         GCS_API_ENDPOINT: gcs.endpoint,
         GOOGLE_CLOUD_PROJECT: env.GOOGLE_CLOUD_PROJECT,
         VERTEX_API_ENDPOINT: `${vertex.host}:${vertex.port}`,
@@ -132,11 +139,7 @@ async function main(): Promise<void> {
       },
     });
     lock.update({ uiUrl: temporalServer.uiUrl });
-    await waitUntilReady(
-      worker,
-      () => hasRecentPoller(temporalServer.address, env.TEMPORAL_NAMESPACE, TASK_QUEUE),
-      120_000,
-    );
+    await waitUntilReady(worker, () => hasRecentPoller(temporalServer.address, ns, taskQueue), 120_000);
 
     for (const s of services) {
       void s.exited.then((code) => {
@@ -146,7 +149,6 @@ async function main(): Promise<void> {
       });
     }
 
-    const ns = env.TEMPORAL_NAMESPACE;
     const cli = path.relative(process.cwd(), tools.temporal) || tools.temporal;
     const addressFlag = env.TEMPORAL_PORT === 7233 ? '' : ` --address ${temporalServer.address}`;
     const ctPrefix = env.TEMPORAL_PORT === 7233 ? '' : `TEMPORAL_ADDRESS=${temporalServer.address} `;
@@ -161,7 +163,7 @@ ct-coordinator local stack is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
   Vertex AI emulator  ${vertex.host}:${vertex.port} (gRPC), control API ${vertex.controlUrl}
                       TLS ${vertex.host}:${vertex.tls!.port}, CA ${vertex.tls!.caCertPath}
                       token_uri ${vertex.tls!.tokenUri}, grpc_proxy ${vertex.controlUrl}  (README: "Google's own clients")
-  worker              task queue ${TASK_QUEUE}, pid ${worker.pid}
+  worker              task queue ${taskQueue}, pid ${worker.pid}
   data and logs       ${dataDir}/
 
 Start an example training run (Airflow would send these data-ready calls):
@@ -171,7 +173,7 @@ Then predict with the new champions, and put the config's schedules into Tempora
   ${ctPrefix}npm run ct -- predict --pipeline sns-engagement --env staging --partition 2026-11-21 --segment jp-instagram --wait
   ${ctPrefix}npm run ct -- schedules sync --env staging
 Check the deployment end to end (holds 5 minutes, or until signalled "release"):
-  ${cli} workflow start${addressFlag} --namespace ${ns} --task-queue ${TASK_QUEUE} --type ${stackCheckWorkflowType} --workflow-id stack-check-$(date +%s) --input '${input}'
+  ${cli} workflow start${addressFlag} --namespace ${ns} --task-queue ${taskQueue} --type ${stackCheckWorkflowType} --workflow-id stack-check-$(date +%s) --input '${input}'
 
 Ctrl-C stops everything.`);
   } catch (err) {

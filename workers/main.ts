@@ -1,18 +1,27 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { loadGcpEnv, loadTemporalEnv } from '../config/env';
+import { loadGcpEnv, loadTemporalEnv, loadWorkerEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
-import { loadConfig } from '../config/load-config';
+import { configPath, loadConfig } from '../config/load-config';
 import { connectTo, temporalConnectConfig } from '../config/temporal';
 import { createVertexClientFactory } from '../config/vertex';
+import { resolveWorkerTarget } from '../config/worker-target';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
   const temporalEnv = loadTemporalEnv();
+  const workerEnv = loadWorkerEnv();
   const gcpEnv = loadGcpEnv();
   // Parsed once at start: a bad config stops the worker with every problem listed.
   const config = loadConfig();
   const connect = temporalConnectConfig(temporalEnv);
+  // Checked before connecting: a worker that would poll where no client sends never starts.
+  const target = resolveWorkerTarget(config, {
+    environments: workerEnv.CT_ENVIRONMENTS,
+    namespace: connect.explicitNamespace,
+    taskQueue: workerEnv.CT_TASK_QUEUE,
+    configFile: configPath(),
+  });
   const connectionOptions = connect.options;
   const nativeConnection = await connectTo(connectionOptions, (o) => NativeConnection.connect(o));
   const clientConnection = await connectTo(connectionOptions, (o) => Connection.connect(o));
@@ -20,18 +29,18 @@ async function main(): Promise<void> {
   try {
     const worker = await createWorker({
       connection: nativeConnection,
-      namespace: connect.namespace,
-      taskQueue: temporalEnv.CT_TASK_QUEUE,
-      workflowBundle: temporalEnv.CT_WORKFLOW_BUNDLE ? { codePath: temporalEnv.CT_WORKFLOW_BUNDLE } : undefined,
+      namespace: target.namespace,
+      taskQueue: target.taskQueue,
+      workflowBundle: workerEnv.CT_WORKFLOW_BUNDLE ? { codePath: workerEnv.CT_WORKFLOW_BUNDLE } : undefined,
       deps: {
         storage: createStorage(gcpEnv),
         vertex,
         config,
-        temporal: new Client({ connection: clientConnection, namespace: connect.namespace }),
+        temporal: new Client({ connection: clientConnection, namespace: target.namespace }),
       },
     });
     console.log(
-      `worker: polling task queue ${temporalEnv.CT_TASK_QUEUE} in namespace ${connect.namespace} at ${connect.options.address} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
+      `worker: polling task queue ${target.taskQueue} in namespace ${target.namespace} at ${connect.options.address} for environments ${target.environments.join(', ')} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
     );
     // run() resolves after SIGINT/SIGTERM: the SDK's runtime drains in-flight tasks first.
     await worker.run();
