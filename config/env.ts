@@ -103,3 +103,27 @@ export function loadLocalStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   );
 }
 export type LocalStackEnv = ReturnType<typeof loadLocalStackEnv>;
+
+/** `npm run stack:prod`: the local stack's ports and folders, plus PostgreSQL, the Temporal server's own ports and the worker count. */
+export function loadProdStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
+  return {
+    ...loadLocalStackEnv(runtimeEnv),
+    ...parseEnv(
+      {
+        // The names deploy/temporal/config.yaml and docker-compose.yml use.
+        DB_PORT: port(5432),
+        POSTGRES_USER: z.string().min(1).default('temporal'),
+        POSTGRES_PWD: z.string().min(1).default('temporal'),
+        FRONTEND_MEMBERSHIP_PORT: port(6933),
+        HISTORY_GRPC_PORT: port(7234),
+        HISTORY_MEMBERSHIP_PORT: port(6934),
+        MATCHING_GRPC_PORT: port(7235),
+        MATCHING_MEMBERSHIP_PORT: port(6935),
+        WORKER_GRPC_PORT: port(7239),
+        WORKER_MEMBERSHIP_PORT: port(6939),
+        CT_WORKERS: z.coerce.number().int().min(1).max(32).default(3),
+      },
+      runtimeEnv,
+    ),
+  };
+}

@@ -1,27 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { loadGcpEnv, loadTemporalEnv, loadWorkerEnv } from '../config/env';
+import { loadGcpEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
-import { configPath, loadConfig } from '../config/load-config';
-import { connectTo, temporalConnectConfig } from '../config/temporal';
+import { connectTo } from '../config/temporal';
 import { createVertexClientFactory } from '../config/vertex';
-import { resolveWorkerTarget } from '../config/worker-target';
+import { loadWorkerSettings } from './settings';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
-  const temporalEnv = loadTemporalEnv();
-  const workerEnv = loadWorkerEnv();
+  const { workerEnv, config, connect, target } = loadWorkerSettings();
   const gcpEnv = loadGcpEnv();
-  // Parsed once at start: a bad config stops the worker with every problem listed.
-  const config = loadConfig();
-  const connect = temporalConnectConfig(temporalEnv);
-  // Checked before connecting: a worker that would poll where no client sends never starts.
-  const target = resolveWorkerTarget(config, {
-    environments: workerEnv.CT_ENVIRONMENTS,
-    namespace: connect.explicitNamespace,
-    taskQueue: workerEnv.CT_TASK_QUEUE,
-    configFile: configPath(),
-  });
   const connectionOptions = connect.options;
   const nativeConnection = await connectTo(connectionOptions, (o) => NativeConnection.connect(o));
   const clientConnection = await connectTo(connectionOptions, (o) => Connection.connect(o));
