@@ -2,7 +2,7 @@
 # native core has no musl build, so no Alpine. Build stage: the exact lockfile, `npm run build`
 # (dist/ and the prebuilt workflow bundle), then dev dependencies pruned; the runtime stage carries
 # only what the worker runs, as the unprivileged `node` user.
-FROM node:24.11.1-bookworm-slim AS build
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -16,7 +16,7 @@ COPY workflows workflows
 COPY scripts/build-workflow-bundle.ts scripts/
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:24.11.1-bookworm-slim
+FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production \
     CT_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 WORKDIR /app
