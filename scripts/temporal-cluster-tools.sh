@@ -10,7 +10,10 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-tools="$root/.tools"
+mkdir -p "$root/.tools"
+# The physical path: .tools may be a link shared between checkouts, and the paths written below must
+# outlive the checkout that wrote them.
+tools="$(cd "$root/.tools" && pwd -P)"
 LOG_PREFIX=cluster-tools
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
@@ -85,8 +88,7 @@ if [[ -z "$pg_bin" || ! -x "$pg_bin/initdb" ]]; then
     "Or set CT_PG_BIN to the folder holding initdb and pg_ctl."
 fi
 
-mkdir -p "$tools"
-cat >"$tools/cluster-tools.json.tmp" <<JSON
+cat >"$tools/cluster-tools.json.$$" <<JSON
 {
   "temporalVersion": "$version",
   "temporalServer": "$server",
@@ -94,5 +96,5 @@ cat >"$tools/cluster-tools.json.tmp" <<JSON
   "postgresBin": "$pg_bin"
 }
 JSON
-mv "$tools/cluster-tools.json.tmp" "$tools/cluster-tools.json"
+mv "$tools/cluster-tools.json.$$" "$tools/cluster-tools.json"
 step "ok: temporal-server=$server postgres=$pg_bin"

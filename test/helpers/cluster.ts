@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readClusterTools } from '../../scripts/stack/cluster-tools';
 import { startPostgres, type Postgres } from '../../scripts/stack/postgres';
-import { freeLowPort, freePort } from '../../scripts/stack/process';
+import { freeLowPort, freePort, type Service } from '../../scripts/stack/process';
 import { startTemporalCluster, type TemporalCluster } from '../../scripts/stack/temporal-cluster';
 import { readToolPaths } from '../../scripts/stack/tools';
 
@@ -30,6 +30,7 @@ export async function startTestCluster(namespace: string): Promise<TestCluster> 
     logFile: path.join(dir, 'postgres.log'),
   });
   let temporal: TemporalCluster | undefined;
+  const spawned: Service[] = [];
   try {
     temporal = await startTemporalCluster({
       server: tools.temporalServer,
@@ -50,9 +51,11 @@ export async function startTestCluster(namespace: string): Promise<TestCluster> 
       },
       namespaces: [namespace],
       logFile: path.join(dir, 'temporal.log'),
+      onSpawn: (s) => spawned.push(s),
     });
   } catch (err) {
-    await postgres.service.stop();
+    // A server that came up but failed its namespace step is stopped too.
+    await Promise.all([...spawned, postgres.service].map((s) => s.stop()));
     throw err;
   }
   const cluster: TestCluster = {
