@@ -54,7 +54,9 @@ test('stack:prod: up on PostgreSQL, the example training → model → predictio
     const lock = JSON.parse(readFileSync(path.join(env.CT_DATA_DIR!, 'prod', 'stack.lock'), 'utf8')) as {
       servicePids: number[];
     };
-    const commands = lock.servicePids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+    const commands = pidsAlive(lock.servicePids).map((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '),
+    );
     expect(commands.some((c) => /temporal-server --config-file \S+deploy\/temporal\/config\.yaml/.test(c))).toBe(true);
     expect(commands.some((c) => /postgres -D \S+\/prod\/postgres\/cluster/.test(c))).toBe(true);
 
