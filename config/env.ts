@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnvironmentList } from './worker-target';
 
 // Environment is parsed once, at process start, and fails loudly with every problem listed.
 // Variable names follow the Temporal CLI's (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, …) so one
@@ -30,14 +31,30 @@ export function loadTemporalEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       TEMPORAL_NAMESPACE: z.string().min(1).default('ct-coordinator'),
       TEMPORAL_API_KEY: z.string().min(1).optional(),
       TEMPORAL_TLS: z.stringbool().optional(),
-      CT_TASK_QUEUE: z.string().min(1).default('ct-coordinator'),
+    },
+    runtimeEnv,
+  );
+}
+export type TemporalEnv = ReturnType<typeof loadTemporalEnv>;
+
+/** The worker's own variables; where it polls comes from the config (config/worker-target.ts). */
+export function loadWorkerEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(
+    {
+      /** The config's environments this worker serves, comma-separated; all of them when unset. */
+      CT_ENVIRONMENTS: z
+        .string()
+        .regex(/^[a-z0-9_, -]+$/i, 'must be environment names separated by commas')
+        .optional()
+        .transform(parseEnvironmentList),
+      /** Only a restatement of the config's task queue: the worker refuses to start on a contradiction. */
+      CT_TASK_QUEUE: z.string().min(1).optional(),
       /** A prebuilt workflow bundle (npm run build:workflows); bundled at start when unset. */
       CT_WORKFLOW_BUNDLE: z.string().min(1).optional(),
     },
     runtimeEnv,
   );
 }
-export type TemporalEnv = ReturnType<typeof loadTemporalEnv>;
 
 export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   return parseEnv(
@@ -85,7 +102,8 @@ export function loadLocalStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       TEMPORAL_UI_PORT: port(8233),
       TEMPORAL_HTTP_PORT: port(7243),
       TEMPORAL_METRICS_PORT: port(9233),
-      TEMPORAL_NAMESPACE: z.string().min(1).default('ct-coordinator'),
+      /** Only a restatement of the config's namespace (config/worker-target.ts). */
+      TEMPORAL_NAMESPACE: z.string().min(1).optional(),
       FAKE_GCS_PORT: port(4443),
       VERTEX_EMULATOR_PORT: port(8590),
       VERTEX_EMULATOR_CONTROL_PORT: port(8591),
@@ -105,3 +123,27 @@ export function loadLocalStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   );
 }
 export type LocalStackEnv = ReturnType<typeof loadLocalStackEnv>;
+
+/** `npm run stack:prod`: the local stack's ports and folders, plus PostgreSQL, the Temporal server's own ports and the worker count. */
+export function loadProdStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
+  return {
+    ...loadLocalStackEnv(runtimeEnv),
+    ...parseEnv(
+      {
+        // The names deploy/temporal/config.yaml and docker-compose.yml use.
+        DB_PORT: port(5432),
+        POSTGRES_USER: z.string().min(1).default('temporal'),
+        POSTGRES_PWD: z.string().min(1).default('temporal'),
+        FRONTEND_MEMBERSHIP_PORT: port(6933),
+        HISTORY_GRPC_PORT: port(7234),
+        HISTORY_MEMBERSHIP_PORT: port(6934),
+        MATCHING_GRPC_PORT: port(7235),
+        MATCHING_MEMBERSHIP_PORT: port(6935),
+        WORKER_GRPC_PORT: port(7239),
+        WORKER_MEMBERSHIP_PORT: port(6939),
+        CT_WORKERS: z.coerce.number().int().min(1).max(32).default(3),
+      },
+      runtimeEnv,
+    ),
+  };
+}

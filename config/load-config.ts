@@ -58,7 +58,10 @@ export function parseConfig(text: string, file: string): z.output<typeof Pipelin
   );
 }
 
-export function loadConfig(file = process.env.CT_CONFIG || defaultConfigPath): z.output<typeof PipelineConfig> {
+/** The config file a process reads: CT_CONFIG, else config/pipelines.yaml. */
+export const configPath = (runtimeEnv: NodeJS.ProcessEnv = process.env) => runtimeEnv.CT_CONFIG || defaultConfigPath;
+
+export function loadConfig(file = configPath()): z.output<typeof PipelineConfig> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -19,7 +19,12 @@ export interface TemporalConnectionOptions {
 export function temporalConnectConfig(
   env: TemporalEnv,
   runtimeEnv: NodeJS.ProcessEnv = process.env,
-): { options: TemporalConnectionOptions; namespace: string } {
+): {
+  options: TemporalConnectionOptions;
+  namespace: string;
+  /** The namespace a profile or TEMPORAL_NAMESPACE names; undefined when it is the default. */
+  explicitNamespace?: string;
+} {
   let loaded;
   try {
     loaded = loadClientConnectConfig({
@@ -39,6 +44,7 @@ export function temporalConnectConfig(
       ...(c.metadata ? { metadata: c.metadata } : {}),
     },
     namespace: loaded.namespace ?? env.TEMPORAL_NAMESPACE,
+    explicitNamespace: loaded.namespace,
   };
 }
 

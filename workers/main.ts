@@ -1,33 +1,31 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Logger } from '@temporalio/worker';
-import { loadGcpEnv, loadTelemetryEnv, loadTemporalEnv } from '../config/env';
+import { loadGcpEnv, loadTelemetryEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
-import { loadConfig } from '../config/load-config';
-import { connectTo, temporalConnectConfig } from '../config/temporal';
+import { connectTo } from '../config/temporal';
 import { createVertexClientFactory } from '../config/vertex';
 import { formatJson, formatPretty } from '../observability/log-format';
 import { startRunGauges } from '../observability/run-gauges';
+import { loadWorkerSettings } from './settings';
 import { installTelemetry } from './telemetry';
 import { createWorker } from './worker';
 
 let logger: Logger | undefined;
 
 async function main(): Promise<void> {
-  const temporalEnv = loadTemporalEnv();
   const gcpEnv = loadGcpEnv();
   const telemetryEnv = loadTelemetryEnv();
   // Before any connection: the runtime (metrics endpoint, logger) is created with the first one.
   const telemetry = installTelemetry(telemetryEnv);
   const { meter } = telemetry;
   const log = (logger = telemetry.logger);
-  // Parsed once at start: a bad config stops the worker with every problem listed.
-  const config = loadConfig();
-  const connect = temporalConnectConfig(temporalEnv);
+  // Parsed once at start: a bad config, or one that disagrees with where the worker would poll, stops it with every problem listed.
+  const { workerEnv, config, connect, target } = loadWorkerSettings();
   const connectionOptions = connect.options;
   const nativeConnection = await connectTo(connectionOptions, (o) => NativeConnection.connect(o));
   const clientConnection = await connectTo(connectionOptions, (o) => Connection.connect(o));
   const vertex = createVertexClientFactory(gcpEnv, meter);
-  const client = new Client({ connection: clientConnection, namespace: connect.namespace });
+  const client = new Client({ connection: clientConnection, namespace: target.namespace });
   const gauges =
     telemetryEnv.CT_METRICS_ADDRESS && telemetryEnv.CT_RUN_GAUGES_INTERVAL_MS > 0
       ? startRunGauges({
@@ -42,9 +40,9 @@ async function main(): Promise<void> {
   try {
     const worker = await createWorker({
       connection: nativeConnection,
-      namespace: connect.namespace,
-      taskQueue: temporalEnv.CT_TASK_QUEUE,
-      workflowBundle: temporalEnv.CT_WORKFLOW_BUNDLE ? { codePath: temporalEnv.CT_WORKFLOW_BUNDLE } : undefined,
+      namespace: target.namespace,
+      taskQueue: target.taskQueue,
+      workflowBundle: workerEnv.CT_WORKFLOW_BUNDLE ? { codePath: workerEnv.CT_WORKFLOW_BUNDLE } : undefined,
       deps: {
         storage: createStorage(gcpEnv),
         vertex,
@@ -55,8 +53,8 @@ async function main(): Promise<void> {
     if (telemetryEnv.CT_METRICS_ADDRESS)
       log.info(`worker: metrics on http://${telemetryEnv.CT_METRICS_ADDRESS}/metrics`);
     log.info(
-      `worker: polling task queue ${temporalEnv.CT_TASK_QUEUE} in namespace ${connect.namespace} at ${connect.options.address} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
-      { taskQueue: temporalEnv.CT_TASK_QUEUE, namespace: connect.namespace },
+      `worker: polling task queue ${target.taskQueue} in namespace ${target.namespace} at ${connect.options.address} for environments ${target.environments.join(', ')} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
+      { taskQueue: target.taskQueue, namespace: target.namespace },
     );
     // run() resolves after SIGINT/SIGTERM: the SDK's runtime drains in-flight tasks first.
     await worker.run();

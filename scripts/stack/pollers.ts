@@ -11,6 +11,16 @@ export async function hasRecentPoller(
   taskQueue: string,
   recentMs = 5_000,
 ): Promise<boolean> {
+  return (await recentPollers(address, namespace, taskQueue, recentMs)).length > 0;
+}
+
+/** The identities (the SDK's default: pid@host) of the workers polling the task queue now. */
+export async function recentPollers(
+  address: string,
+  namespace: string,
+  taskQueue: string,
+  recentMs = 5_000,
+): Promise<string[]> {
   const connection = await Connection.connect({ address, connectTimeout: 2_000 });
   try {
     const res = await connection.workflowService.describeTaskQueue({
@@ -18,7 +28,9 @@ export async function hasRecentPoller(
       taskQueue: { name: taskQueue },
       taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     });
-    return (res.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 > Date.now() - recentMs);
+    return (res.pollers ?? [])
+      .filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 > Date.now() - recentMs)
+      .map((p) => p.identity ?? '');
   } finally {
     await connection.close();
   }

@@ -21,6 +21,11 @@ export interface ServiceOptions {
    * the stack (Ctrl-C during start-up) must know every child, not only the ones that came up.
    */
   onSpawn?: (service: Service) => void;
+  /** Run as this user and group (PostgreSQL refuses to run as root). */
+  uid?: number;
+  gid?: number;
+  /** What `stop` sends first; SIGTERM unless the program means something else by it. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export class ServiceStartError extends Error {
@@ -37,6 +42,7 @@ export class Service {
     readonly logFile: string | undefined,
     private readonly child: ChildProcess,
     private readonly detached: boolean,
+    private readonly stopSignal: NodeJS.Signals,
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -54,10 +60,11 @@ export class Service {
         env: opts.env ?? process.env,
         cwd: opts.cwd,
         detached: opts.detached ?? false,
+        ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
       });
       // Surface spawn errors (ENOENT, EACCES) through `exited` and logTail instead of crashing.
       child.on('error', (err) => console.error(`${opts.name}: ${err.message}`));
-      const service = new Service(opts.name, opts.logFile, child, opts.detached ?? false);
+      const service = new Service(opts.name, opts.logFile, child, opts.detached ?? false, opts.stopSignal ?? 'SIGTERM');
       opts.onSpawn?.(service);
       return service;
     } finally {
@@ -82,10 +89,10 @@ export class Service {
     }
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
+  /** SIGTERM (or the service's stop signal), then SIGKILL after the grace period; resolves once it has exited. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running) return;
-    this.signal('SIGTERM');
+    this.signal(this.stopSignal);
     // ref: false, so a pending grace timer never keeps this process alive after the exit.
     const done = await Promise.race([this.exited.then(() => true), delay(graceMs, false, { ref: false })]);
     if (!done) {
@@ -144,6 +151,17 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/**
+ * A free port below 32768: the Temporal server keeps membership ports in a PostgreSQL smallint,
+ * and the OS hands out ephemeral ports above it.
+ */
+export async function freeLowPort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    if (await isPortFree(port, host)) return port;
+  }
 }
 
 export async function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -1,4 +1,6 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
 import { hasRecentPoller } from '../../scripts/stack/pollers';
 import { Service, waitUntilReady } from '../../scripts/stack/process';
 import { workerCommand } from '../../scripts/stack/worker-command';
@@ -23,6 +25,7 @@ export async function startWorkerProcess(opts: {
   const env = testStack();
   const address = opts.address ?? env.CT_TEST_TEMPORAL_ADDRESS;
   const namespace = opts.namespace ?? env.CT_TEST_NAMESPACE;
+  const configPath = routedConfig(opts.configPath ?? testConfigPath, namespace, opts.taskQueue, env.CT_TEST_TMP_DIR);
   const worker = Service.start({
     name: 'worker',
     ...workerCommand('compiled'),
@@ -34,7 +37,7 @@ export async function startWorkerProcess(opts: {
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: namespace,
       CT_TASK_QUEUE: opts.taskQueue,
-      CT_CONFIG: opts.configPath ?? testConfigPath,
+      CT_CONFIG: configPath,
       CT_WORKFLOW_BUNDLE: env.CT_TEST_WORKFLOW_BUNDLE,
       GCS_API_ENDPOINT: env.CT_TEST_GCS_ENDPOINT,
       GOOGLE_CLOUD_PROJECT: env.CT_TEST_PROJECT,
@@ -45,4 +48,21 @@ export async function startWorkerProcess(opts: {
   });
   await waitUntilReady(worker, () => hasRecentPoller(address, namespace, opts.taskQueue), 60_000);
   return worker;
+}
+
+/**
+ * The config with every environment routed to the test's namespace and task queue: the worker
+ * takes both from the config (config/worker-target.ts), as in production, and the variables above
+ * restate them.
+ */
+function routedConfig(file: string, namespace: string, taskQueue: string, dir: string): string {
+  const config = parseDocument(readFileSync(file, 'utf8'), { merge: true }).toJS() as {
+    pipelines: Record<string, { environments: Record<string, { temporal?: unknown }> }>;
+  };
+  for (const pipeline of Object.values(config.pipelines)) {
+    for (const env of Object.values(pipeline.environments)) env.temporal = { namespace, taskQueue };
+  }
+  const out = path.join(dir, `${uniqueId('config')}.json`);
+  writeFileSync(out, JSON.stringify(config));
+  return out;
 }

@@ -1,0 +1,36 @@
+# The ct-coordinator worker image (docker-compose.yml builds it). glibc base: the Temporal SDK's
+# native core has no musl build, so no Alpine. Build stage: the exact lockfile, `npm run build`
+# (dist/ and the prebuilt workflow bundle), then dev dependencies pruned; the runtime stage carries
+# only what the worker runs, as the unprivileged `node` user.
+FROM node:24.21.0-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY activities activities
+COPY client client
+COPY config config
+COPY contracts contracts
+COPY workers workers
+COPY workflows workflows
+COPY scripts/build-workflow-bundle.ts scripts/
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:24.21.0-bookworm-slim
+ENV NODE_ENV=production \
+    CT_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+# The pipeline config the worker reads by default (CT_CONFIG names another, e.g. a mounted file).
+COPY config/pipelines.yaml config/
+USER node
+# The worker drains in-flight tasks on SIGTERM (the SDK's shutdown) before it exits; give it
+# time: docker-compose.yml sets stop_grace_period.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["node", "dist/workers/healthcheck.js"]
+# Node itself as PID 1 (not npm), so SIGTERM reaches the worker; the V8 flags are package.json's
+# config.workerNodeOptions, as `npm start` passes them (test/compose.test.ts checks they agree).
+CMD ["node", "--max-semi-space-size=8", "dist/workers/main.js"]

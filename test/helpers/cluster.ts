@@ -1,0 +1,71 @@
+import { chmodSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readClusterTools } from '../../scripts/stack/cluster-tools';
+import { startPostgres, type Postgres } from '../../scripts/stack/postgres';
+import { freeLowPort, freePort, type Service } from '../../scripts/stack/process';
+import { startTemporalCluster, type TemporalCluster } from '../../scripts/stack/temporal-cluster';
+import { readToolPaths } from '../../scripts/stack/tools';
+
+// The production topology's Temporal (the server built from source on PostgreSQL, set up by the
+// scripts compose runs) for a test of its own, so the test can kill and restart its parts.
+
+export interface TestCluster {
+  postgres: Postgres;
+  temporal: TemporalCluster;
+  dir: string;
+  stop: () => Promise<void>;
+}
+
+export async function startTestCluster(namespace: string): Promise<TestCluster> {
+  const tools = readClusterTools();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-cluster-'));
+  chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
+  const auth = { user: 'temporal', password: 'temporal' };
+  const postgres = await startPostgres({
+    bin: tools.postgresBin,
+    dataDir: path.join(dir, 'postgres'),
+    port: await freePort(),
+    ...auth,
+    logFile: path.join(dir, 'postgres.log'),
+  });
+  let temporal: TemporalCluster | undefined;
+  const spawned: Service[] = [];
+  try {
+    temporal = await startTemporalCluster({
+      server: tools.temporalServer,
+      sqlTool: tools.temporalSqlTool,
+      cli: readToolPaths().temporal,
+      postgres: { host: postgres.host, port: postgres.port, ...auth },
+      ports: {
+        grpc: await freePort(),
+        http: await freePort(),
+        metrics: await freePort(),
+        history: await freePort(),
+        matching: await freePort(),
+        worker: await freePort(),
+        frontendMembership: await freeLowPort(),
+        historyMembership: await freeLowPort(),
+        matchingMembership: await freeLowPort(),
+        workerMembership: await freeLowPort(),
+      },
+      namespaces: [namespace],
+      logFile: path.join(dir, 'temporal.log'),
+      onSpawn: (s) => spawned.push(s),
+    });
+  } catch (err) {
+    // A server that came up but failed its namespace step is stopped too.
+    await Promise.all([...spawned, postgres.service].map((s) => s.stop()));
+    throw err;
+  }
+  const cluster: TestCluster = {
+    postgres,
+    temporal,
+    dir,
+    stop: async () => {
+      await cluster.temporal.service.stop();
+      await postgres.service.stop();
+    },
+  };
+  return cluster;
+}

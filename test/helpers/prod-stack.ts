@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freeLowPort, freePort } from '../../scripts/stack/process';
+import { repoRoot } from '../../scripts/stack/tools';
+import { testStack } from '../setup/test-stack';
+import { devStackPorts } from './dev-stack';
+import { eventually } from './temporal';
+
+// `npm run stack:prod` (scripts/prod.ts) as a person runs it, on ports and a data folder of the
+// test's own; the compiled worker and workflow bundle are the global setup's (`npm run build`'s
+// output, which the script's pre-step would otherwise remake).
+
+export interface ProdRun {
+  child: ChildProcess;
+  env: Record<string, string>;
+  output: () => string;
+  exited: Promise<string>;
+  /** The banner, once the whole topology is up. */
+  banner: () => Promise<string>;
+  /** A terminal's Ctrl-C: SIGINT to the process group; resolves when every holder of its output is gone. */
+  ctrlC: () => Promise<string>;
+}
+
+export async function prodStackEnv(): Promise<Record<string, string>> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ct-prod-'));
+  // PostgreSQL runs as the postgres user when the tests run as root: it must reach its folder.
+  chmodSync(dataDir, 0o755);
+  const ports: Record<string, number> = {
+    ...(await devStackPorts()),
+    DB_PORT: await freePort(),
+    HISTORY_GRPC_PORT: await freePort(),
+    MATCHING_GRPC_PORT: await freePort(),
+    WORKER_GRPC_PORT: await freePort(),
+    FRONTEND_MEMBERSHIP_PORT: await freeLowPort(),
+    HISTORY_MEMBERSHIP_PORT: await freeLowPort(),
+    MATCHING_MEMBERSHIP_PORT: await freeLowPort(),
+    WORKER_MEMBERSHIP_PORT: await freeLowPort(),
+  };
+  return {
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    CT_DATA_DIR: dataDir,
+    CT_WORKFLOW_BUNDLE: testStack().CT_TEST_WORKFLOW_BUNDLE,
+  };
+}
+
+export function startProdStack(env: Record<string, string>): ProdRun {
+  // Without the caller's Temporal and worker variables: the config alone says where runs go.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TEMPORAL_|CT_)/.test(k)));
+  const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['scripts/prod.ts'], {
+    cwd: repoRoot,
+    env: { ...base, NODE_OPTIONS: '', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<string>((resolve) =>
+    child.once('close', (code, signal) => resolve(signal ?? String(code))),
+  );
+  return {
+    child,
+    env,
+    output: () => out,
+    exited,
+    banner: () => {
+      const up = eventually(() => (out.includes('Ctrl-C stops everything') ? out : undefined), 180_000);
+      const died = exited.then((code) => Promise.reject(new Error(`stack:prod exited (${code}):\n${out}`)));
+      return Promise.race([up, died]);
+    },
+    ctrlC: () => {
+      try {
+        process.kill(-child.pid!, 'SIGINT');
+      } catch {
+        // already gone
+      }
+      return exited;
+    },
+  };
+}
