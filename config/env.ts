@@ -51,6 +51,16 @@ export function loadWorkerEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       CT_TASK_QUEUE: z.string().min(1).optional(),
       /** A prebuilt workflow bundle (npm run build:workflows); bundled at start when unset. */
       CT_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+      /** Worker Deployment Versioning (workers/versioning.ts): the deployment this worker belongs to; off when unset. */
+      CT_DEPLOYMENT_NAME: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, - and _ (no dots: the version is deployment.buildId)')
+        .optional(),
+      /** The build's id within the deployment; by default a hash of CT_WORKFLOW_BUNDLE. */
+      CT_BUILD_ID: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, ., - and _')
+        .optional(),
     },
     runtimeEnv,
   );

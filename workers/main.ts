@@ -7,6 +7,7 @@ import { createVertexClientFactory } from '../config/vertex';
 import { formatJson, formatPretty } from '../observability/log-format';
 import { startRunGauges } from '../observability/run-gauges';
 import { loadWorkerSettings } from './settings';
+import { deploymentOptions } from './versioning';
 import { installTelemetry } from './telemetry';
 import { createWorker } from './worker';
 
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   const log = (logger = telemetry.logger);
   // Parsed once at start: a bad config, or one that disagrees with where the worker would poll, stops it with every problem listed.
   const { workerEnv, config, connect, target } = loadWorkerSettings();
+  const deployment = deploymentOptions(workerEnv);
   const connectionOptions = connect.options;
   const nativeConnection = await connectTo(connectionOptions, (o) => NativeConnection.connect(o));
   const clientConnection = await connectTo(connectionOptions, (o) => Connection.connect(o));
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
       namespace: target.namespace,
       taskQueue: target.taskQueue,
       workflowBundle: workerEnv.CT_WORKFLOW_BUNDLE ? { codePath: workerEnv.CT_WORKFLOW_BUNDLE } : undefined,
+      deployment,
       deps: {
         storage: createStorage(gcpEnv),
         vertex,
@@ -54,7 +57,13 @@ async function main(): Promise<void> {
       log.info(`worker: metrics on http://${telemetryEnv.CT_METRICS_ADDRESS}/metrics`);
     log.info(
       `worker: polling task queue ${target.taskQueue} in namespace ${target.namespace} at ${connect.options.address} for environments ${target.environments.join(', ')} (pipelines: ${Object.keys(config.pipelines).join(', ')})`,
-      { taskQueue: target.taskQueue, namespace: target.namespace },
+      {
+        taskQueue: target.taskQueue,
+        namespace: target.namespace,
+        ...(deployment
+          ? { deploymentVersion: `${deployment.version.deploymentName}.${deployment.version.buildId}` }
+          : {}),
+      },
     );
     // run() resolves after SIGINT/SIGTERM: the SDK's runtime drains in-flight tasks first.
     await worker.run();

@@ -1,4 +1,4 @@
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { activityLogContext } from '../observability/activity-log-context';
 import type { PipelineConfig } from '../config/pipeline-config';
@@ -12,6 +12,8 @@ export interface CreateWorkerOptions {
   deps: ActivityDeps;
   /** A prebuilt bundle (production, tests); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The deployment version it runs as (workers/versioning.ts); unversioned when unset. */
+  deployment?: WorkerDeploymentOptions;
 }
 
 /** The main worker and the rate-limited create workers beside it, run and stopped together. */
@@ -45,6 +47,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities,
+    ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
     interceptors: {
       activity: [activityLogContext],
       ...(opts.workflowBundle ? {} : { workflowModules: bundleOptions.workflowInterceptorModules }),
@@ -65,6 +68,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
         namespace: opts.namespace,
         taskQueue: queue,
         activities: { submitBatchPrediction: activities.submitBatchPrediction.bind(activities) },
+        // The same version as the main worker: a pinned run's activities on this queue go to its build.
+        ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
         interceptors: { activity: [activityLogContext] },
         maxTaskQueueActivitiesPerSecond: perMinute / 60,
         maxConcurrentActivityTaskExecutions: 20,

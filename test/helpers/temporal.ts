@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Storage } from '@google-cloud/storage';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
 import path from 'node:path';
 import { loadConfig } from '../../config/load-config';
 import type { PipelineConfig } from '../../config/pipeline-config';
@@ -46,7 +46,14 @@ export interface WorkerContext {
  */
 export async function withWorker<R>(
   fn: (ctx: WorkerContext) => Promise<R>,
-  opts: { taskQueue?: string; project?: IsolatedProject; config?: PipelineConfig } = {},
+  opts: {
+    taskQueue?: string;
+    project?: IsolatedProject;
+    config?: PipelineConfig;
+    /** Another workflow bundle (a build B of changed workflows) and the deployment version to run it as. */
+    workflowBundle?: string;
+    deployment?: WorkerDeploymentOptions;
+  } = {},
 ): Promise<R> {
   const env = testStack();
   // A config of the test's own (e.g. the fuzz's) is used as it is; otherwise a project of its own.
@@ -68,7 +75,8 @@ export async function withWorker<R>(
       namespace: env.CT_TEST_NAMESPACE,
       taskQueue,
       deps: { storage, vertex, config, temporal: client },
-      workflowBundle: { codePath: env.CT_TEST_WORKFLOW_BUNDLE },
+      workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },
+      deployment: opts.deployment,
     });
     return await worker.runUntil(fn({ client, taskQueue, storage, project, config }));
   } finally {
