@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { decodeVersioningBehavior } from '@temporalio/common';
 import { bundleWorkflowCode, type WorkerDeploymentOptions } from '@temporalio/worker';
 import { releaseSignal, statusQuery } from '../contracts';
 import { readToolPaths } from '../scripts/stack/tools';
@@ -85,6 +86,19 @@ test('a pinned run in flight on build A finishes on A after B is made current; n
         args: [input],
       });
       await eventually(async () => ((await inFlight.query(statusQuery)).phase === 'holding' ? true : undefined));
+      // The behaviour chosen per workflow type (workflows/index.ts): a short run pinned, one that waits days auto-upgrading.
+      const behaviourOf = async (id: string) =>
+        decodeVersioningBehavior(
+          (await a.client.workflow.getHandle(id).describe()).raw.workflowExecutionInfo?.versioningInfo?.behavior,
+        );
+      expect(await behaviourOf(inFlight.workflowId)).toBe('PINNED');
+      const waiting = await a.client.workflow.start('waitForModel', {
+        taskQueue,
+        workflowId: uniqueId('versioned-wait'),
+        args: [{ environment: 'staging', pipeline: 'no-such-pipeline' }],
+      });
+      await waiting.result().catch(() => undefined);
+      expect(await behaviourOf(waiting.workflowId)).toBe('AUTO_UPGRADE');
 
       await withWorker(
         async () => {

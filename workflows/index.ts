@@ -1,6 +1,7 @@
 // Every workflow the worker registers. Workflow code runs in Temporal's deterministic sandbox and
 // is replayed from history: no Node built-ins, no I/O, activities imported for their types only.
-import { setWorkflowOptions } from '@temporalio/workflow';
+import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import type { VersioningBehavior } from '@temporalio/common';
 import { stackCheck } from './stack-check';
 import { trainingRun } from './training-run';
 import { routeDataReady } from './route-data-ready';
@@ -28,11 +29,16 @@ export {
 //   a change to such a workflow must replay its runs in flight (patched(); `ct deploy check` and
 //   test/histories check it before a deploy). For runs that wait days (an approval, a model, the
 //   runs they follow) or continue as new, which pinning would keep on an old build for as long.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, trainingRun);
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, trainingFanout);
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, waitForModel);
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, predictionRun);
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, scheduledRun);
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, predictionSegment);
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, routeDataReady);
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, stackCheck);
+// A worker without a deployment (npm run dev, most tests) must not name a behaviour: the server
+// refuses the task ("versioning behavior cannot be specified without deployment options"). Every
+// worker reports a version (the SDK makes up a build id); only a versioned one has a deployment name.
+const versioned = (versioningBehavior: VersioningBehavior, fn: (...args: never[]) => Promise<unknown>) =>
+  setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior } : {}), fn);
+versioned('AUTO_UPGRADE', trainingRun);
+versioned('AUTO_UPGRADE', trainingFanout);
+versioned('AUTO_UPGRADE', waitForModel);
+versioned('AUTO_UPGRADE', predictionRun);
+versioned('AUTO_UPGRADE', scheduledRun);
+versioned('PINNED', predictionSegment);
+versioned('PINNED', routeDataReady);
+versioned('PINNED', stackCheck);
