@@ -78,7 +78,7 @@ export interface TrainingJobRef {
   attempt: number;
   consoleUrl: string;
   state?: string;
-  /** The label that finds this attempt's job again (server-made ids only): see activities/vertex-duplicates.ts. */
+  /** The label that finds this attempt's job again (server-made ids only): see activities/vertex/duplicates.ts. */
   findBy?: JobLabel;
 }
 

@@ -1,16 +1,14 @@
-import type { protos } from '@google-cloud/aiplatform';
-import type { JobLabel } from '../../contracts';
-import { cancelDuplicates, findEarlierJob } from '../vertex-duplicates';
+import { bareState, type JobLabel } from '../../contracts';
 import type { VertexClientFactory } from '../../config/vertex';
-import { createAwaitActivity } from '../training/await-job';
-import { bareState } from '../training/vertex-job';
-import { grpcCode, vertexFailure } from '../training/vertex-errors';
+import { createAwaitActivity } from '../vertex/await-job';
+import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
+import { cancelVertexJob, vertexFailure } from '../vertex/errors';
+import { progressOf } from '../vertex/progress';
 import type { BatchJobRef, BatchProgress, SegmentPlan } from './types';
 
 // A segment's BatchPredictionJob. Vertex makes its ids, so a label unique to the child run finds
 // the job an earlier attempt made (a lost create answer, a worker killed mid-submit): one job.
 
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED']);
 const consoleUrl = (region: string, project: string, id: string) =>
   `https://console.cloud.google.com/vertex-ai/locations/${region}/batch-predictions/${id}?project=${project}`;
 const ref = (
@@ -23,9 +21,6 @@ const ref = (
   return { name, id, consoleUrl: consoleUrl(plan.region, plan.project, id), state: bareState(state), findBy };
 };
 
-const iso = (t: protos.google.protobuf.ITimestamp | null | undefined) =>
-  t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
-
 export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) {
   const read = async ({ job, region }: { job: BatchJobRef; region: string }): Promise<BatchProgress> => {
     const [j] = await deps
@@ -34,13 +29,9 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
       .catch((e: unknown) => {
         throw vertexFailure(e, `reading ${job.name}`);
       });
-    const state = bareState(j.state);
     const stats = j.completionStats;
     return {
-      job: { ...job, state },
-      state,
-      terminal: TERMINAL.has(state),
-      error: j.error?.code ? { code: j.error.code, message: j.error.message ?? '' } : undefined,
+      ...progressOf(job, j),
       outputUri:
         j.outputInfo?.gcsOutputDirectory ??
         (j.outputInfo?.bigqueryOutputDataset
@@ -53,8 +44,6 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
             incomplete: Number(stats.incompleteCount ?? 0),
           }
         : undefined,
-      startTime: iso(j.startTime),
-      endTime: iso(j.endTime),
     };
   };
 
@@ -117,12 +106,7 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
     },
 
     async cancelBatchPrediction({ job, region }: { job: BatchJobRef; region: string }): Promise<void> {
-      try {
-        await deps.vertex(region).jobs.cancelBatchPredictionJob({ name: job.name });
-      } catch (err) {
-        if (grpcCode(err) === 9 || grpcCode(err) === 5) return; // already ended, or gone
-        throw vertexFailure(err, `cancelling ${job.name}`);
-      }
+      await cancelVertexJob(job.name, (name) => deps.vertex(region).jobs.cancelBatchPredictionJob({ name }));
     },
 
     awaitBatchPrediction: createAwaitActivity<BatchJobRef, BatchProgress>(read, ({ job, region }) =>

@@ -2,7 +2,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { Client } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import type { VertexClientFactory } from '../../config/vertex';
-import { createAwaitActivity } from './await-job';
+import { createAwaitActivity } from '../vertex/await-job';
 import { createDelegateActivity } from './delegate';
 import { createFanoutPlanActivity } from './fanout-plan';
 import { createResolveActivity } from './resolve';

@@ -4,18 +4,15 @@ import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { toValue as valueOf } from '../../config/aiplatform';
 import type { VertexClientFactory } from '../../config/vertex';
-import type { JobLabel, TrainingJobRef } from '../../contracts';
-import { cancelDuplicates, findEarlierJob } from '../vertex-duplicates';
+import { bareState, type JobLabel, type TrainingJobRef } from '../../contracts';
+import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
+import { cancelVertexJob, grpcCode, vertexFailure } from '../vertex/errors';
+import { progressOf } from '../vertex/progress';
 import { readSpec, withCaching } from './kfp-spec';
 import type { JobProgress, RunPlan, SubmitRequest } from './types';
-import { grpcCode, vertexFailure } from './vertex-errors';
 
 type IValue = protos.google.protobuf.IValue;
 const toValue = (v: unknown) => valueOf(v as object) as IValue;
-
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED', 'PAUSED']);
-/** JOB_STATE_X / PIPELINE_STATE_X → X. PAUSED counts as an end here: nothing in v1 resumes it. */
-export const bareState = (s: unknown) => (typeof s === 'string' ? s : '').replace(/^(JOB|PIPELINE)_STATE_/, '');
 
 const parentOf = (plan: RunPlan) => `projects/${plan.project}/locations/${plan.region}`;
 
@@ -129,14 +126,9 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
 
     async cancelTrainingJob({ job, region }: { job: TrainingJobRef; region: string }): Promise<void> {
       const { pipelines, jobs } = deps.vertex(region);
-      try {
-        if (job.kind === 'pipelineJob') await pipelines.cancelPipelineJob({ name: job.name });
-        else await jobs.cancelCustomJob({ name: job.name });
-      } catch (err) {
-        // Already ended (FAILED_PRECONDITION) or gone (NOT_FOUND): nothing left to cancel.
-        if (grpcCode(err) === 9 || grpcCode(err) === 5) return;
-        throw vertexFailure(err, `cancelling ${job.name}`);
-      }
+      await cancelVertexJob(job.name, (name) =>
+        job.kind === 'pipelineJob' ? pipelines.cancelPipelineJob({ name }) : jobs.cancelCustomJob({ name }),
+      );
     },
 
     /** Cancels other live jobs of the attempt that a late create made (see vertex-duplicates.ts). */
@@ -158,17 +150,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
       ).catch((e: unknown) => {
         throw vertexFailure(e, `reading ${job.name}`);
       });
-      const state = bareState(j.state);
-      const iso = (t: protos.google.protobuf.ITimestamp | null | undefined) =>
-        t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
-      return {
-        job: { ...job, state },
-        state,
-        terminal: TERMINAL.has(state),
-        error: j.error?.code ? { code: j.error.code, message: j.error.message ?? '' } : undefined,
-        startTime: iso(j.startTime),
-        endTime: iso(j.endTime),
-      };
+      return progressOf(job, j);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
-import type { JobLabel } from '../contracts';
-import { grpcCode } from './training/vertex-errors';
+import { stillRunning, type JobLabel } from '../../contracts';
+import { nothingToCancel } from './errors';
 
 // CustomJob and BatchPredictionJob ids are made by Vertex, so a retried submit finds its earlier
 // job by a label instead of by id. That misses a job whose create committed after the caller gave
@@ -31,8 +31,6 @@ export interface DuplicateSweep {
   cancel: (name: string) => Promise<unknown>;
 }
 
-const ENDED = /(SUCCEEDED|FAILED|CANCELLED|CANCELLING|EXPIRED|PARTIALLY_SUCCEEDED)$/;
-
 /** Cancels the other live jobs labelled like `job`; returns their names. */
 export async function cancelDuplicates(
   job: { name: string; findBy?: JobLabel },
@@ -41,14 +39,14 @@ export async function cancelDuplicates(
   if (!job.findBy) return [];
   const parent = job.name.replace(/\/[^/]+\/[^/]+$/, '');
   const others = (await ops.list(parent, `labels.${job.findBy.key}="${job.findBy.value}"`)).filter(
-    (j) => j.name && j.name !== job.name && !ENDED.test(typeof j.state === 'string' ? j.state : ''),
+    (j) => j.name && j.name !== job.name && stillRunning(j.state),
   );
   for (const j of others) {
     try {
       await ops.cancel(j.name!);
     } catch (err) {
-      // It ended meanwhile (FAILED_PRECONDITION) or is gone (NOT_FOUND): nothing left running.
-      if (grpcCode(err) !== 9 && grpcCode(err) !== 5) throw err;
+      // It ended meanwhile or is gone: nothing left running.
+      if (!nothingToCancel(err)) throw err;
     }
     Context.current().log.warn('cancelled a duplicate Vertex job of this attempt (its create committed late)', {
       job: j.name,

@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { STILL_RUNNING, type TrainingJobRef } from '../../contracts';
-import type { JobProgress } from './types';
+import { STILL_RUNNING, type TrainingJobRef, type VertexJobProgress } from '../../contracts';
 
 export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
   job: J;
@@ -17,14 +16,14 @@ export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
  * retry costs one billable action and, unlike a new activity, no history events. It does not
  * heartbeat (each heartbeat that reaches the server is billed): its startToClose timeout, a little
  * over one chunk, hands the watch to another worker if this one dies.
- * See workflows/training-run.ts for the cost argument.
+ * See workflows/vertex-job-supervisor.ts for the cost argument.
  */
 export function createAwaitActivity<
   J extends { name: string } = TrainingJobRef,
-  P extends { terminal: boolean; state: string } = JobProgress,
+  P extends { terminal: boolean; state: string } = VertexJobProgress<J>,
 >(
   read: (req: { job: J; region: string }) => Promise<P>,
-  /** Cancels other jobs of the same attempt (activities/vertex-duplicates.ts). */
+  /** Cancels other jobs of the same attempt (duplicates.ts). */
   sweep?: (req: { job: J; region: string }) => Promise<unknown>,
 ) {
   return async function awaitVertexJob(req: AwaitRequest<J>): Promise<P> {
