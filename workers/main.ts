@@ -4,7 +4,7 @@ import { loadGcpEnv, loadTemporalEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
 import { loadConfig } from '../config/load-config';
 import { connectTo, temporalConnectConfig } from '../config/temporal';
-import { createVertexClientFactory } from '../config/vertex';
+import { createVertexClientFactory, vertexWatchSettings } from '../config/vertex';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       deps: {
         storage: createStorage(gcpEnv),
         vertex,
+        watch: vertexWatchSettings(gcpEnv),
         config,
         temporal: new Client({ connection: clientConnection, namespace: connect.namespace }),
       },

@@ -1,9 +1,11 @@
+import type { protos } from '@google-cloud/aiplatform';
 import { bareState, type JobLabel } from '../../contracts';
 import type { VertexClientFactory } from '../../config/vertex';
 import { createAwaitActivity } from '../vertex/await-job';
 import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
 import { cancelVertexJob, vertexFailure } from '../vertex/errors';
-import { progressOf } from '../vertex/progress';
+import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
+import type { RegionWatches } from '../vertex/region-watch';
 import type { BatchJobRef, BatchProgress, SegmentPlan } from './types';
 
 // A segment's BatchPredictionJob. Vertex makes its ids, so a label unique to the child run finds
@@ -13,15 +15,45 @@ const consoleUrl = (region: string, project: string, id: string) =>
   `https://console.cloud.google.com/vertex-ai/locations/${region}/batch-predictions/${id}?project=${project}`;
 const ref = (
   plan: Pick<SegmentPlan, 'region' | 'project'>,
-  name: string,
-  state: unknown,
+  job: VertexJobResource & { name?: string | null },
   findBy: JobLabel,
 ): BatchJobRef => {
+  const name = job.name!;
   const id = name.split('/').pop()!;
-  return { name, id, consoleUrl: consoleUrl(plan.region, plan.project, id), state: bareState(state), findBy };
+  const createTime = isoTime(job.createTime);
+  return {
+    name,
+    id,
+    consoleUrl: consoleUrl(plan.region, plan.project, id),
+    state: bareState(job.state),
+    ...(createTime ? { createTime } : {}),
+    findBy,
+  };
 };
 
-export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) {
+type BatchJobResource = protos.google.cloud.aiplatform.v1.IBatchPredictionJob;
+
+/** What a segment learns from one look at its job (a Get, or the region's listing). */
+export function batchProgress(job: BatchJobRef, j: BatchJobResource): BatchProgress {
+  const stats = j.completionStats;
+  return {
+    ...progressOf(job, j),
+    outputUri:
+      j.outputInfo?.gcsOutputDirectory ??
+      (j.outputInfo?.bigqueryOutputDataset
+        ? `${j.outputInfo.bigqueryOutputDataset}.${j.outputInfo.bigqueryOutputTable ?? ''}`
+        : undefined),
+    counts: stats
+      ? {
+          successful: Number(stats.successfulCount ?? 0),
+          failed: Number(stats.failedCount ?? 0),
+          incomplete: Number(stats.incompleteCount ?? 0),
+        }
+      : undefined,
+  };
+}
+
+export function createBatchJobActivities(deps: { vertex: VertexClientFactory; watches?: RegionWatches }) {
   const read = async ({ job, region }: { job: BatchJobRef; region: string }): Promise<BatchProgress> => {
     const [j] = await deps
       .vertex(region)
@@ -29,22 +61,7 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
       .catch((e: unknown) => {
         throw vertexFailure(e, `reading ${job.name}`);
       });
-    const stats = j.completionStats;
-    return {
-      ...progressOf(job, j),
-      outputUri:
-        j.outputInfo?.gcsOutputDirectory ??
-        (j.outputInfo?.bigqueryOutputDataset
-          ? `${j.outputInfo.bigqueryOutputDataset}.${j.outputInfo.bigqueryOutputTable ?? ''}`
-          : undefined),
-      counts: stats
-        ? {
-            successful: Number(stats.successfulCount ?? 0),
-            failed: Number(stats.failedCount ?? 0),
-            incomplete: Number(stats.incompleteCount ?? 0),
-          }
-        : undefined,
-    };
+    return batchProgress(job, j);
   };
 
   return {
@@ -69,7 +86,7 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
           });
         return found;
       });
-      if (existing) return ref(plan, existing.name!, existing.state, findBy);
+      if (existing) return ref(plan, existing, findBy);
       const j = plan.job;
       const bq = (uri: string) => uri.startsWith('bq://');
       try {
@@ -99,7 +116,7 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
             },
           },
         });
-        return ref(plan, created.name!, created.state, findBy);
+        return ref(plan, created, findBy);
       } catch (err) {
         throw vertexFailure(err, `creating the BatchPredictionJob of ${plan.segment}`);
       }
@@ -109,11 +126,19 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
       await cancelVertexJob(job.name, (name) => deps.vertex(region).jobs.cancelBatchPredictionJob({ name }));
     },
 
-    awaitBatchPrediction: createAwaitActivity<BatchJobRef, BatchProgress>(read, ({ job, region }) =>
-      cancelDuplicates(job, {
-        list: async (parent, filter) => (await deps.vertex(region).jobs.listBatchPredictionJobs({ parent, filter }))[0],
-        cancel: (name) => deps.vertex(region).jobs.cancelBatchPredictionJob({ name }),
-      }),
+    awaitBatchPrediction: createAwaitActivity<BatchJobRef, BatchProgress>(
+      read,
+      ({ job, region }) =>
+        cancelDuplicates(job, {
+          list: async (parent, filter) =>
+            (await deps.vertex(region).jobs.listBatchPredictionJobs({ parent, filter }))[0],
+          cancel: (name) => deps.vertex(region).jobs.cancelBatchPredictionJob({ name }),
+        }),
+      deps.watches && {
+        watches: deps.watches,
+        kind: () => 'batchPredictionJob',
+        progress: (job, listed) => batchProgress(job, listed as BatchJobResource),
+      },
     ),
   };
 }

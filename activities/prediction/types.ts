@@ -47,6 +47,8 @@ export interface BatchJobRef {
   id: string;
   consoleUrl: string;
   state?: string;
+  /** Vertex's create_time (RFC 3339): where the coalesced watch's listing starts. */
+  createTime?: string;
   /** The label that finds this segment run's job again: see activities/vertex/duplicates.ts. */
   findBy?: JobLabel;
 }

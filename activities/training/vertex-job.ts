@@ -7,12 +7,14 @@ import type { VertexClientFactory } from '../../config/vertex';
 import { bareState, type JobLabel, type TrainingJobRef } from '../../contracts';
 import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
 import { cancelVertexJob, grpcCode, vertexFailure } from '../vertex/errors';
-import { progressOf } from '../vertex/progress';
+import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
 import { readSpec, withCaching } from './kfp-spec';
 import type { JobProgress, RunPlan, SubmitRequest } from './types';
 
 type IValue = protos.google.protobuf.IValue;
 const toValue = (v: unknown) => valueOf(v as object) as IValue;
+
+type VertexJob = VertexJobResource & { name?: string | null };
 
 const parentOf = (plan: RunPlan) => `projects/${plan.project}/locations/${plan.region}`;
 
@@ -25,15 +27,18 @@ export function consoleUrl(kind: TrainingJobRef['kind'], region: string, project
 /** A label value unique to this run and attempt (CustomJob ids are server-made; labels find them). */
 export const attemptLabel = (jobId: string) => createHash('sha256').update(jobId).digest('hex').slice(0, 32);
 
-function ref(plan: RunPlan, attempt: number, name: string, state: unknown, findBy?: JobLabel): TrainingJobRef {
+function ref(plan: RunPlan, attempt: number, job: VertexJob, findBy?: JobLabel): TrainingJobRef {
+  const name = job.name!;
   const id = name.split('/').pop()!;
+  const createTime = isoTime(job.createTime);
   return {
     kind: plan.training.kind,
     name,
     id,
     attempt,
     consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id),
-    state: bareState(state),
+    state: bareState(job.state),
+    ...(createTime ? { createTime } : {}),
     ...(findBy ? { findBy } : {}),
   };
 }
@@ -74,7 +79,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
               },
             },
           });
-          return ref(plan, attempt, job.name!, job.state);
+          return ref(plan, attempt, job);
         } catch (err) {
           // The id is ours and deterministic: ALREADY_EXISTS means an earlier try of this attempt made it.
           if (grpcCode(err) !== 6) throw vertexFailure(err, `creating PipelineJob ${jobId}`);
@@ -83,7 +88,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
             .catch((e: unknown) => {
               throw vertexFailure(e, `reading back PipelineJob ${jobId}`);
             });
-          return ref(plan, attempt, job.name!, job.state);
+          return ref(plan, attempt, job);
         }
       }
       const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
@@ -95,7 +100,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
           });
         return found;
       });
-      if (existing) return ref(plan, attempt, existing.name!, existing.state, findBy);
+      if (existing) return ref(plan, attempt, existing, findBy);
       try {
         const [job] = await jobs.createCustomJob({
           parent: parentOf(plan),
@@ -118,7 +123,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
             },
           },
         });
-        return ref(plan, attempt, job.name!, job.state, findBy);
+        return ref(plan, attempt, job, findBy);
       } catch (err) {
         throw vertexFailure(err, `creating CustomJob ${t.displayName}`);
       }

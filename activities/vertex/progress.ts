@@ -10,6 +10,7 @@ export function isoTime(t: protos.google.protobuf.ITimestamp | null | undefined)
 export interface VertexJobResource {
   state?: unknown;
   error?: { code?: number | null; message?: string | null } | null;
+  createTime?: protos.google.protobuf.ITimestamp | null;
   startTime?: protos.google.protobuf.ITimestamp | null;
   endTime?: protos.google.protobuf.ITimestamp | null;
 }
