@@ -17,6 +17,8 @@ export async function startWorkerProcess(opts: {
   namespace?: string;
   logFile?: string;
   configPath?: string;
+  /** More environment for the worker (e.g. CT_VERTEX_WATCH). */
+  env?: Record<string, string>;
 }): Promise<Service> {
   const env = testStack();
   const address = opts.address ?? env.CT_TEST_TEMPORAL_ADDRESS;
@@ -38,6 +40,7 @@ export async function startWorkerProcess(opts: {
       GOOGLE_CLOUD_PROJECT: env.CT_TEST_PROJECT,
       VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
       METADATA_SERVER_DETECTION: 'none',
+      ...opts.env,
     },
   });
   await waitUntilReady(worker, () => hasRecentPoller(address, namespace, opts.taskQueue), 60_000);
