@@ -17,7 +17,9 @@ import { VERTEX_REJECTED, type VertexJobProgress } from '../contracts';
 // not heartbeat (heartbeats are billed: 60/(0.8 × timeout) per hour); a killed worker is noticed
 // by the startToClose timeout (chunk + 30 s), then another worker's attempt takes over. Because it
 // does not heartbeat it cannot hear a cancel: on cancellation the workflow abandons it and cancels
-// the Vertex job itself, at once, in a non-cancellable scope.
+// the Vertex job itself, at once, in a non-cancellable scope. With the coalesced watch
+// (activities/vertex/region-watch.ts) the activity reads nothing itself and waits on its region's
+// listing; what it costs in actions and events is the same.
 
 /**
  * Options of the activity that watches a Vertex job for one chunk. It fails with STILL_RUNNING at

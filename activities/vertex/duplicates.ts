@@ -18,10 +18,14 @@ export const LIST_SETTLE_MS = 5_000;
 /**
  * The job an earlier try of this submit made, if any: the oldest listed (a late create may have
  * made two). On a retry an empty listing is read again after LIST_SETTLE_MS before it is believed.
+ * A first try lists nothing: its label is new (one per run and attempt, or per child run), so no
+ * earlier job can carry it, and at thousands of submits a List each would spend the region's read
+ * quota (bench:scale saw 429s from these alone).
  */
 export async function findEarlierJob<J>(list: () => Promise<J[]>): Promise<J | undefined> {
+  if (Context.current().info.attempt === 1) return undefined;
   const found = (await list()).at(-1);
-  if (found || Context.current().info.attempt === 1) return found;
+  if (found) return found;
   await Context.current().sleep(LIST_SETTLE_MS);
   return (await list()).at(-1);
 }
