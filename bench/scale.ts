@@ -238,7 +238,11 @@ async function measure(design: Design) {
 async function main(): Promise<void> {
   const designs: Design[] = values.design === 'both' ? ['coalesced', 'per-job'] : [values.design as Design];
   const out: Record<string, unknown>[] = [];
-  for (const d of designs) out.push(await measure(d));
+  for (const d of designs) {
+    out.push(await measure(d));
+    // Each design's figures as soon as they are known (a baseline in a 429 storm runs long).
+    console.error(JSON.stringify(out.at(-1)));
+  }
   const [head, baseline] = out;
   console.log(
     JSON.stringify(
