@@ -7,22 +7,30 @@ import { createAwaitScheduledActivity } from './schedules/await-run';
 import { createStartScheduledActivity } from './schedules/start-canonical';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
+import { RegionWatches, type RegionWatchSettings } from './vertex/region-watch';
 
 /**
  * Every activity of the worker, built from injected clients: the worker wires real Google Cloud
  * clients, tests wire the same clients pointed at fake-gcs-server and the Vertex AI emulator.
  */
-export type ActivityDeps = StackCheckDeps & TrainingDeps;
+export type ActivityDeps = StackCheckDeps &
+  TrainingDeps & {
+    /** The coalesced watch's settings; without them each watch reads its own job (vertex/await-job.ts). */
+    watch?: RegionWatchSettings;
+  };
 
 export function createActivities(deps: ActivityDeps) {
+  const watches = deps.watch
+    ? new RegionWatches(deps.vertex, deps.watch, (message, attrs) => console.warn(`vertex watch: ${message}`, attrs))
+    : undefined;
   return {
     ...createStackCheckActivities(deps),
-    ...createTrainingActivities(deps),
+    ...createTrainingActivities({ ...deps, watches }),
     ...createModelRegistryActivities(deps),
     ...createModelArtifactActivities(deps),
     announceModel: createAnnounceActivity(deps),
     resolveModelRef: createResolveModelActivity(deps),
-    ...createPredictionActivities(deps),
+    ...createPredictionActivities({ ...deps, watches }),
     startScheduledRun: createStartScheduledActivity(deps),
     awaitScheduledRun: createAwaitScheduledActivity(deps),
   };

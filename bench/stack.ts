@@ -64,7 +64,9 @@ export async function startBenchStack(bucket = 'ct-bench') {
    * own process, so its memory is its own: the bench's client, the bundler and the emulators are
    * elsewhere. Peak RSS is the kernel's VmHWM.
    */
-  const startWorkerProcess = async (configText: string) => {
+  let workers = 0;
+  const startWorkerProcess = async (configText: string, extraEnv: Record<string, string> = {}) => {
+    const n = workers++;
     await compileWorker();
     const configFile = path.join(tmp, 'pipelines.json');
     const bundleFile = path.join(tmp, 'workflows-bundle.js');
@@ -74,7 +76,7 @@ export async function startBenchStack(bucket = 'ct-bench') {
       name: 'worker',
       ...workerCommand('compiled'),
       cwd: repoRoot,
-      logFile: path.join(tmp, 'worker.log'),
+      logFile: path.join(tmp, n === 0 ? 'worker.log' : `worker-${n}.log`),
       env: {
         ...process.env,
         // Exactly the production flags (workerCommand), whatever the bench itself was started with.
@@ -87,6 +89,7 @@ export async function startBenchStack(bucket = 'ct-bench') {
         GCS_API_ENDPOINT: gcs.endpoint,
         GOOGLE_CLOUD_PROJECT: 'ct-bench',
         VERTEX_API_ENDPOINT: `${vertexEmu.host}:${vertexEmu.port}`,
+        ...extraEnv,
       },
     });
     await waitUntilReady(service, () => hasRecentPoller(temporal.address, 'ct-bench', 'bench'), 60_000);

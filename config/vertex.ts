@@ -11,6 +11,34 @@ export interface VertexClients {
 }
 export type VertexClientFactory = (region: string) => VertexClients;
 
+/** The coalesced watch's knobs (activities/vertex/region-watch.ts). */
+export interface RegionWatchSettings {
+  /** Between two listings while any job is watched: the detection lag's bound. */
+  intervalMs: number;
+  pageSize: number;
+  /** A label every job this project creates carries (its presence selects the project's jobs). */
+  labelKey: string;
+  /** After a failed listing (429, 503) the next waits this much longer, doubling, up to this cap. */
+  maxBackoffMs: number;
+  /** The listing starts this long before the oldest watched job's create (see region-watch.ts). */
+  twinWindowMs: number;
+}
+
+/** Undefined for the per-job watch. */
+export function vertexWatchSettings(
+  env: Pick<GcpEnv, 'CT_VERTEX_WATCH' | 'CT_VERTEX_WATCH_INTERVAL_MS' | 'CT_VERTEX_LIST_PAGE_SIZE'>,
+): RegionWatchSettings | undefined {
+  if (env.CT_VERTEX_WATCH !== 'coalesced') return undefined;
+  return {
+    intervalMs: env.CT_VERTEX_WATCH_INTERVAL_MS,
+    pageSize: env.CT_VERTEX_LIST_PAGE_SIZE,
+    // activities/training/resolve.ts and activities/prediction/plan.ts label every job with it.
+    labelKey: 'ct-pipeline',
+    maxBackoffMs: 120_000,
+    twinWindowMs: 120_000,
+  };
+}
+
 /**
  * Real @google-cloud/aiplatform clients per region (Vertex endpoints are regional). With
  * VERTEX_API_ENDPOINT (the emulator) every region goes to that host:port without TLS or auth.

@@ -9,3 +9,4 @@ export * from './training-run';
 export * from './model';
 export * from './prediction';
 export * from './schedules';
+export * from './vertex-job';

@@ -78,7 +78,9 @@ export interface TrainingJobRef {
   attempt: number;
   consoleUrl: string;
   state?: string;
-  /** The label that finds this attempt's job again (server-made ids only): see activities/vertex-duplicates.ts. */
+  /** Vertex's create_time (RFC 3339): where the coalesced watch's listing starts. */
+  createTime?: string;
+  /** The label that finds this attempt's job again (server-made ids only): see activities/vertex/duplicates.ts. */
   findBy?: JobLabel;
 }
 

@@ -173,7 +173,7 @@ test('creates are paced by the quota (30/min), not by free slots: 9 short jobs t
   });
 });
 
-test('one segment FAILED: the others finish, the summary says so, and retry-failed runs that one segment only', async () => {
+test('one segment FAILED and one PAUSED (cancelled on Vertex): the others finish, the summary says so, and retry-failed runs those two only', async () => {
   await inProject(async (ctx) => {
     await champion(ctx, 'predicted');
     const partition = nextPartition();
@@ -187,6 +187,15 @@ test('one segment FAILED: the others finish, the summary says so, and retry-fail
       script: { outcome: 'FAILED', error: { code: 13, message: 'Internal error in the prediction container.' } },
       times: 1,
     });
+    await control.addRule({
+      match: {
+        kind: 'batchPredictionJob',
+        project: iso.project,
+        labels: { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' },
+      },
+      script: { outcome: 'PAUSED' },
+      times: 1,
+    });
     const first = await startPredictionRun(
       ctx.client,
       iso.config,
@@ -194,15 +203,23 @@ test('one segment FAILED: the others finish, the summary says so, and retry-fail
       { taskQueue: ctx.taskQueue },
     );
     const summary = await first.result();
-    expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 9, succeeded: 8, failed: 1 } });
-    const failed = summary.segments.filter((s) => s.outcome === 'failed');
-    expect(failed).toMatchObject([{ segment: 'br-youtube', state: 'FAILED' }]);
+    expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 9, succeeded: 7, failed: 2 } });
+    const failed = summary.segments
+      .filter((s) => s.outcome === 'failed')
+      .sort((a, b) => a.segment.localeCompare(b.segment));
+    expect(failed).toMatchObject([
+      { segment: 'br-youtube', state: 'FAILED' },
+      { segment: 'us-tiktok', state: 'PAUSED' },
+    ]);
     expect(failed[0]!.error).toMatch(
       /^br-youtube: BatchPredictionJob \d+ ended FAILED: Internal error in the prediction container\.$/,
     );
     expect(failed[0]!.job).toMatch(/\/batchPredictionJobs\/\d+$/);
+    // A paused job still holds its resources: the segment cancelled it before it ended.
+    const paused = (await jobsOf('predicted', partition)).find((j) => j.name === failed[1]!.job);
+    expect(paused).toMatchObject({ cancelRequested: true });
 
-    // A second plain start is refused; --retry-failed re-runs only br-youtube and carries the rest over.
+    // A second plain start is refused; --retry-failed re-runs only those two and carries the rest over.
     await expect(
       startPredictionRun(
         ctx.client,
@@ -218,13 +235,13 @@ test('one segment FAILED: the others finish, the summary says so, and retry-fail
       { taskQueue: ctx.taskQueue },
     );
     const second = await retry.result();
-    expect(second).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 1, reused: 8, failed: 0 } });
+    expect(second).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 2, reused: 7, failed: 0 } });
     expect(second.segments.find((s) => s.segment === 'br-youtube')).toMatchObject({
       outcome: 'succeeded',
       state: 'SUCCEEDED',
     });
     const jobs = await jobsOf('predicted', partition);
-    expect(jobs.map(segmentOf).sort()).toEqual([...MATRIX, 'br-youtube'].sort()); // one new job, for br-youtube
+    expect(jobs.map(segmentOf).sort()).toEqual([...MATRIX, 'br-youtube', 'us-tiktok'].sort()); // a new job for each
   });
 });
 

@@ -3,7 +3,7 @@ import { NativeConnection, type Logger } from '@temporalio/worker';
 import { loadGcpEnv, loadTelemetryEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
 import { connectTo } from '../config/temporal';
-import { createVertexClientFactory } from '../config/vertex';
+import { createVertexClientFactory, vertexWatchSettings } from '../config/vertex';
 import { formatJson, formatPretty } from '../observability/log-format';
 import { startRunGauges } from '../observability/run-gauges';
 import { loadWorkerSettings } from './settings';
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       deps: {
         storage: createStorage(gcpEnv),
         vertex,
+        watch: vertexWatchSettings(gcpEnv),
         config,
         temporal: client,
       },

@@ -52,8 +52,10 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
       activity: [activityLogContext],
       ...(opts.workflowBundle ? {} : { workflowModules: bundleOptions.workflowInterceptorModules }),
     },
-    // Training runs and prediction segments hold one long-polling activity per running Vertex job (a timer, no CPU).
-    maxConcurrentActivityTaskExecutions: 1000,
+    // Training runs and prediction segments hold one activity per running Vertex job (a timer, no
+    // CPU). The coalesced watch reads none itself, so a worker can hold many more: see
+    // activities/vertex/await-job.ts for why a watch holds a slot at all.
+    maxConcurrentActivityTaskExecutions: opts.deps.watch ? 5000 : 1000,
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : {

@@ -20,15 +20,15 @@ import {
   type SegmentResult,
 } from '../contracts';
 import { createQueueFor } from './create-queue';
-import { jobWatchOptions } from './job-watch';
 import { awaitFreshModel, modelReadyInbox } from './model-wait';
 import { serviceCall, vertexCall } from './activity-options';
+import { jobWatchOptions, VertexJobSupervisor } from './vertex-job-supervisor';
 
 // One segment's batch prediction, a child of predictionRun. It owns its BatchPredictionJob: finds
 // its model (the champion, or waits for a fresh one holding no compute), submits through the
-// rate-limited create queue of its project and region, watches the job as training runs do (one
-// activity per 15-minute chunk, retries carry the watch: cost does not grow with job length), and
-// on cancel cancels the job on Vertex and waits until it has ended.
+// rate-limited create queue of its project and region, and supervises the job as a training
+// attempt does (workflows/vertex-job-supervisor.ts): watched in chunks, cancelled on Vertex when
+// the child is cancelled, waited for until it has ended.
 
 const { resolveSegmentPrediction, cancelBatchPrediction } = proxyActivities<Activities>(serviceCall);
 
@@ -53,32 +53,27 @@ export async function predictionSegment(rawInput: PredictionSegmentInput): Promi
     taskQueue: createQueueFor(info.taskQueue, plan.project, plan.region),
   });
   const { awaitBatchPrediction } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
-  const watch = async (job: BatchJobRef, pollIntervalMs: number): Promise<BatchProgress> => {
-    for (;;) {
-      const p = await awaitBatchPrediction({ job, region: plan.region, pollIntervalMs, chunkMs: plan.pollChunkMs });
-      if (p.terminal) return p;
-    }
-  };
+  const { region, pollChunkMs: chunkMs } = plan;
+  const supervisor = new VertexJobSupervisor<BatchJobRef, BatchProgress>(
+    {
+      watch: (job, pollIntervalMs) => awaitBatchPrediction({ job, region, pollIntervalMs, chunkMs }),
+      cancel: (job) => cancelBatchPrediction({ job, region }),
+    },
+    plan.pollIntervalMs,
+  );
 
-  let job: BatchJobRef | undefined;
-  let last: BatchProgress | undefined;
+  let owned: { job: BatchJobRef; last: BatchProgress };
   try {
-    // Not cancellable: a cancel mid-submit waits for the job's name so it can cancel the job. The
-    // label is the child's run id: a retried submit finds its job, a re-run of the segment makes a new one.
-    job = await CancellationScope.nonCancellable(() =>
-      submitBatchPrediction({ plan, model: modelVersion, label: info.runId }),
+    // The label is the child's run id: a retried submit finds its job, a re-run of the segment makes a new one.
+    owned = await supervisor.run(
+      () => submitBatchPrediction({ plan, model: modelVersion, label: info.runId }),
+      (job) => show(`Vertex AI BatchPredictionJob with ${modelVersion} — [open in the console](${job.consoleUrl})`),
     );
-    show(`Vertex AI BatchPredictionJob with ${modelVersion} — [open in the console](${job.consoleUrl})`);
-    last = await watch(job, plan.pollIntervalMs);
   } catch (err) {
-    if (isCancellation(err) && job) {
-      await CancellationScope.nonCancellable(async () => {
-        await cancelBatchPrediction({ job: job!, region: plan.region });
-        last = await watch(job!, Math.min(plan.pollIntervalMs, 5_000));
-      });
-    }
+    if (isCancellation(err)) await CancellationScope.nonCancellable(() => supervisor.cancelLive());
     throw err;
   }
+  const { job, last } = owned;
 
   const result: SegmentResult = {
     segment: input.segment,

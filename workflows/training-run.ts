@@ -30,25 +30,13 @@ import {
   TRAINING_JOB_FAILED,
 } from '../contracts';
 import { installApprovalHandlers } from './approval';
-import { jobWatchOptions } from './job-watch';
 import { publishModel } from './publish-model';
 import { currentDetails, jobIdFor } from './training-run-view';
 import { planning, vertexCall } from './activity-options';
+import { jobWatchOptions, VertexJobSupervisor } from './vertex-job-supervisor';
 
-// One durable training run per (environment, pipeline, segment, partition).
-//
-// Cost of waiting for the Vertex job. Temporal Cloud bills each activity start or retry, each
-// heartbeat that reaches the server and each timer. A workflow timer loop (timer + activity per
-// poll) costs ~2 actions and ~6 history events per poll; one activity per chunk costs 1 action
-// and 6 events per chunk (its 3 events and the workflow task it wakes). Instead one activity polls
-// Vertex in-process once a minute (≤ 1 read/min; completion seen ≤ 60 s after Vertex reports it),
-// and after a 15-minute chunk fails with STILL_RUNNING so Temporal retries it at once: a retry is
-// one action and no history event (only the last attempt is recorded). So a job-hour costs
-// 4 actions and 0 events, and a short job one activity. It does not heartbeat (heartbeats are
-// billed: 60/(0.8 × timeout) per hour); a killed worker is noticed by the startToClose timeout
-// (chunk + 30 s), then another worker's attempt takes over. Because it does not heartbeat it
-// cannot hear a cancel: on cancellation the workflow abandons it and cancels the Vertex job
-// itself, at once, in a non-cancellable scope.
+// One durable training run per (environment, pipeline, segment, partition). Each attempt's Vertex
+// job is owned through workflows/vertex-job-supervisor.ts, which also argues the watch's cost.
 
 const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>(planning);
 const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>(vertexCall);
@@ -171,25 +159,20 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     ...(plan.sns ? [{ key: sa.sns, value: plan.sns }] : []),
   ]);
 
-  // The Vertex job this run owns right now and whether it has ended. Set together at each submit,
-  // so a cancel always acts on the current attempt's job, never on an earlier attempt's end state.
-  let job: TrainingJobRef | undefined;
-  let jobEnded = false;
-  let last: JobProgress | undefined;
   const { awaitTrainingJob } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
-  const watch = async (ref: TrainingJobRef, pollIntervalMs: number): Promise<JobProgress> => {
-    for (;;) {
-      const progress = await awaitTrainingJob({
-        job: ref,
-        region: plan.region,
-        pollIntervalMs,
-        chunkMs: plan.pollChunkMs,
-      });
-      status.job = progress.job;
-      if (progress.terminal) return progress;
-      refresh();
-    }
-  };
+  const region = plan.region;
+  const chunkMs = plan.pollChunkMs;
+  const supervisor = new VertexJobSupervisor<TrainingJobRef, JobProgress>(
+    {
+      watch: (job, pollIntervalMs) => awaitTrainingJob({ job, region, pollIntervalMs, chunkMs }),
+      cancel: (job) => cancelTrainingJob({ job, region }),
+      onProgress: (progress) => {
+        status.job = progress.job;
+        if (!progress.terminal) refresh();
+      },
+    },
+    plan.pollIntervalMs,
+  );
 
   try {
     if (!input.assumeDataReady) {
@@ -215,17 +198,14 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     for (let attempt = 1; attempt <= plan.maxAttempts; attempt++) {
       setPhase('submitting');
       const submittedAt = new Date().toISOString();
-      // Not cancellable: a cancel arriving mid-submit waits the moment it takes to learn the job's
-      // name, so the cancel path below can cancel it on Vertex rather than leave it running.
       const attemptPlan = plan;
-      job = await CancellationScope.nonCancellable(() =>
-        submitTrainingJob({ plan: attemptPlan, attempt, jobId: jobIdFor(attemptPlan, info.runId, attempt) }),
+      const { job, last } = await supervisor.run(
+        () => submitTrainingJob({ plan: attemptPlan, attempt, jobId: jobIdFor(attemptPlan, info.runId, attempt) }),
+        (submitted) => {
+          status.job = submitted;
+          setPhase('running');
+        },
       );
-      jobEnded = false;
-      status.job = job;
-      setPhase('running');
-      last = await watch(job, plan.pollIntervalMs);
-      jobEnded = true;
       if (last.state === 'SUCCEEDED') {
         const t = plan.training;
         const dir =
@@ -263,13 +243,9 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
           attempts: attempt,
         };
       }
-      // FAILED, EXPIRED, PAUSED, or CANCELLED by someone outside this run: not a model.
+      // FAILED, EXPIRED, PAUSED (cancelled by the supervisor), or CANCELLED by someone outside
+      // this run: not a model.
       status.attempts.push({ attempt, jobName: job.name, state: last.state, error: last.error?.message });
-      // A paused job still holds its resources: cancel it even if the run is being cancelled meanwhile.
-      const paused = job;
-      if (last.state === 'PAUSED')
-        await CancellationScope.nonCancellable(() => cancelTrainingJob({ job: paused, region: plan.region }));
-      job = undefined;
     }
     const lastAttempt = status.attempts.at(-1)!;
     const reason = `training failed after ${plan.maxAttempts} attempt(s); last job ${lastAttempt.jobName} ended ${lastAttempt.state}${lastAttempt.error ? `: ${lastAttempt.error}` : ''}`;
@@ -278,11 +254,9 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        if (job && !jobEnded) {
-          setPhase('cancelling');
-          // Vertex's cancel is asynchronous and best effort: wait until the job really ended.
-          await cancelTrainingJob({ job, region: plan.region });
-          last = await watch(job, Math.min(plan.pollIntervalMs, 5_000));
+        const cancelled = await supervisor.cancelLive(() => setPhase('cancelling'));
+        if (cancelled) {
+          const { job, last } = cancelled;
           status.attempts.push({
             attempt: job.attempt,
             jobName: job.name,

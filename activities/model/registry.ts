@@ -1,5 +1,6 @@
 import type { VertexClientFactory } from '../../config/vertex';
-import { grpcCode, vertexFailure } from '../training/vertex-errors';
+import { grpcCode, vertexFailure } from '../vertex/errors';
+import { isoTime } from '../vertex/progress';
 
 // Vertex Model Registry: one model per pipeline (and segment), a new version per training run.
 // UploadModel has no idempotency key, so each version carries the run's label and a retried
@@ -69,16 +70,12 @@ export function createModelRegistryActivities(deps: { vertex: VertexClientFactor
         } catch {
           // a version registered by hand, without our description: no numbers to compare with
         }
-        const created = m.versionCreateTime?.seconds;
         return {
           model: m.name!,
           version: m.versionId!,
           metrics: described.metrics ?? {},
           partition: described.partition,
-          trainedAt:
-            created == null
-              ? undefined
-              : new Date(Number(created) * 1000 + Math.floor((m.versionCreateTime?.nanos ?? 0) / 1e6)).toISOString(),
+          trainedAt: isoTime(m.versionCreateTime),
           aliases: [...(m.versionAliases ?? [])],
         };
       } catch (err) {

@@ -1,32 +1,59 @@
 import type { protos } from '@google-cloud/aiplatform';
-import type { JobLabel } from '../../contracts';
-import { cancelDuplicates, findEarlierJob } from '../vertex-duplicates';
+import { bareState, type JobLabel } from '../../contracts';
 import type { VertexClientFactory } from '../../config/vertex';
-import { createAwaitActivity } from '../training/await-job';
-import { bareState } from '../training/vertex-job';
-import { grpcCode, vertexFailure } from '../training/vertex-errors';
+import { createAwaitActivity } from '../vertex/await-job';
+import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
+import { cancelVertexJob, vertexFailure } from '../vertex/errors';
+import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
+import type { RegionWatches } from '../vertex/region-watch';
 import type { BatchJobRef, BatchProgress, SegmentPlan } from './types';
 
 // A segment's BatchPredictionJob. Vertex makes its ids, so a label unique to the child run finds
 // the job an earlier attempt made (a lost create answer, a worker killed mid-submit): one job.
 
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED']);
 const consoleUrl = (region: string, project: string, id: string) =>
   `https://console.cloud.google.com/vertex-ai/locations/${region}/batch-predictions/${id}?project=${project}`;
 const ref = (
   plan: Pick<SegmentPlan, 'region' | 'project'>,
-  name: string,
-  state: unknown,
+  job: VertexJobResource & { name?: string | null },
   findBy: JobLabel,
 ): BatchJobRef => {
+  const name = job.name!;
   const id = name.split('/').pop()!;
-  return { name, id, consoleUrl: consoleUrl(plan.region, plan.project, id), state: bareState(state), findBy };
+  const createTime = isoTime(job.createTime);
+  return {
+    name,
+    id,
+    consoleUrl: consoleUrl(plan.region, plan.project, id),
+    state: bareState(job.state),
+    ...(createTime ? { createTime } : {}),
+    findBy,
+  };
 };
 
-const iso = (t: protos.google.protobuf.ITimestamp | null | undefined) =>
-  t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
+type BatchJobResource = protos.google.cloud.aiplatform.v1.IBatchPredictionJob;
 
-export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) {
+/** What a segment learns from one look at its job (a Get, or the region's listing). */
+export function batchProgress(job: BatchJobRef, j: BatchJobResource): BatchProgress {
+  const stats = j.completionStats;
+  return {
+    ...progressOf(job, j),
+    outputUri:
+      j.outputInfo?.gcsOutputDirectory ??
+      (j.outputInfo?.bigqueryOutputDataset
+        ? `${j.outputInfo.bigqueryOutputDataset}.${j.outputInfo.bigqueryOutputTable ?? ''}`
+        : undefined),
+    counts: stats
+      ? {
+          successful: Number(stats.successfulCount ?? 0),
+          failed: Number(stats.failedCount ?? 0),
+          incomplete: Number(stats.incompleteCount ?? 0),
+        }
+      : undefined,
+  };
+}
+
+export function createBatchJobActivities(deps: { vertex: VertexClientFactory; watches?: RegionWatches }) {
   const read = async ({ job, region }: { job: BatchJobRef; region: string }): Promise<BatchProgress> => {
     const [j] = await deps
       .vertex(region)
@@ -34,28 +61,7 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
       .catch((e: unknown) => {
         throw vertexFailure(e, `reading ${job.name}`);
       });
-    const state = bareState(j.state);
-    const stats = j.completionStats;
-    return {
-      job: { ...job, state },
-      state,
-      terminal: TERMINAL.has(state),
-      error: j.error?.code ? { code: j.error.code, message: j.error.message ?? '' } : undefined,
-      outputUri:
-        j.outputInfo?.gcsOutputDirectory ??
-        (j.outputInfo?.bigqueryOutputDataset
-          ? `${j.outputInfo.bigqueryOutputDataset}.${j.outputInfo.bigqueryOutputTable ?? ''}`
-          : undefined),
-      counts: stats
-        ? {
-            successful: Number(stats.successfulCount ?? 0),
-            failed: Number(stats.failedCount ?? 0),
-            incomplete: Number(stats.incompleteCount ?? 0),
-          }
-        : undefined,
-      startTime: iso(j.startTime),
-      endTime: iso(j.endTime),
-    };
+    return batchProgress(job, j);
   };
 
   return {
@@ -80,7 +86,7 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
           });
         return found;
       });
-      if (existing) return ref(plan, existing.name!, existing.state, findBy);
+      if (existing) return ref(plan, existing, findBy);
       const j = plan.job;
       const bq = (uri: string) => uri.startsWith('bq://');
       try {
@@ -110,26 +116,29 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory }) 
             },
           },
         });
-        return ref(plan, created.name!, created.state, findBy);
+        return ref(plan, created, findBy);
       } catch (err) {
         throw vertexFailure(err, `creating the BatchPredictionJob of ${plan.segment}`);
       }
     },
 
     async cancelBatchPrediction({ job, region }: { job: BatchJobRef; region: string }): Promise<void> {
-      try {
-        await deps.vertex(region).jobs.cancelBatchPredictionJob({ name: job.name });
-      } catch (err) {
-        if (grpcCode(err) === 9 || grpcCode(err) === 5) return; // already ended, or gone
-        throw vertexFailure(err, `cancelling ${job.name}`);
-      }
+      await cancelVertexJob(job.name, (name) => deps.vertex(region).jobs.cancelBatchPredictionJob({ name }));
     },
 
-    awaitBatchPrediction: createAwaitActivity<BatchJobRef, BatchProgress>(read, ({ job, region }) =>
-      cancelDuplicates(job, {
-        list: async (parent, filter) => (await deps.vertex(region).jobs.listBatchPredictionJobs({ parent, filter }))[0],
-        cancel: (name) => deps.vertex(region).jobs.cancelBatchPredictionJob({ name }),
-      }),
+    awaitBatchPrediction: createAwaitActivity<BatchJobRef, BatchProgress>(
+      read,
+      ({ job, region }) =>
+        cancelDuplicates(job, {
+          list: async (parent, filter) =>
+            (await deps.vertex(region).jobs.listBatchPredictionJobs({ parent, filter }))[0],
+          cancel: (name) => deps.vertex(region).jobs.cancelBatchPredictionJob({ name }),
+        }),
+      deps.watches && {
+        watches: deps.watches,
+        kind: () => 'batchPredictionJob',
+        progress: (job, listed) => batchProgress(job, listed as BatchJobResource),
+      },
     ),
   };
 }

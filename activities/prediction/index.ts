@@ -3,11 +3,13 @@ import type { PipelineConfig } from '../../config/pipeline-config';
 import type { VertexClientFactory } from '../../config/vertex';
 import { createBatchJobActivities } from './batch-job';
 import { createPredictionPlanActivities } from './plan';
+import type { RegionWatches } from '../vertex/region-watch';
 
 export function createPredictionActivities(deps: {
   config: PipelineConfig;
   storage: Storage;
   vertex: VertexClientFactory;
+  watches?: RegionWatches;
 }) {
   return { ...createPredictionPlanActivities(deps), ...createBatchJobActivities(deps) };
 }

@@ -1,4 +1,4 @@
-import type { JobLabel, SegmentResult } from '../../contracts';
+import type { JobLabel, SegmentResult, VertexJobProgress } from '../../contracts';
 
 /** One segment's batch prediction, resolved from the config once (and so recorded in history). */
 export interface SegmentPlan {
@@ -47,17 +47,13 @@ export interface BatchJobRef {
   id: string;
   consoleUrl: string;
   state?: string;
-  /** The label that finds this segment run's job again: see activities/vertex-duplicates.ts. */
+  /** Vertex's create_time (RFC 3339): where the coalesced watch's listing starts. */
+  createTime?: string;
+  /** The label that finds this segment run's job again: see activities/vertex/duplicates.ts. */
   findBy?: JobLabel;
 }
 
-export interface BatchProgress {
-  job: BatchJobRef;
-  state: string;
-  terminal: boolean;
-  error?: { code: number; message: string };
+export interface BatchProgress extends VertexJobProgress<BatchJobRef> {
   outputUri?: string;
   counts?: { successful: number; failed: number; incomplete: number };
-  startTime?: string;
-  endTime?: string;
 }

@@ -2,7 +2,9 @@ import type { Storage } from '@google-cloud/storage';
 import type { Client } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import type { VertexClientFactory } from '../../config/vertex';
-import { createAwaitActivity } from './await-job';
+import { createAwaitActivity } from '../vertex/await-job';
+import { progressOf } from '../vertex/progress';
+import type { RegionWatches } from '../vertex/region-watch';
 import { createDelegateActivity } from './delegate';
 import { createFanoutPlanActivity } from './fanout-plan';
 import { createResolveActivity } from './resolve';
@@ -15,6 +17,8 @@ export interface TrainingDeps {
   vertex: VertexClientFactory;
   /** A client of the worker's own namespace (for handing a run over to its own workflow id). */
   temporal: Client;
+  /** The coalesced watch, when the worker runs it (activities/vertex/region-watch.ts). */
+  watches?: RegionWatches;
 }
 
 export function createTrainingActivities(deps: TrainingDeps) {
@@ -23,7 +27,11 @@ export function createTrainingActivities(deps: TrainingDeps) {
   return {
     resolveTrainingRun: createResolveActivity(deps),
     ...vertexJobs,
-    awaitTrainingJob: createAwaitActivity(readTrainingJob, sweepDuplicateTrainingJobs),
+    awaitTrainingJob: createAwaitActivity(
+      readTrainingJob,
+      sweepDuplicateTrainingJobs,
+      deps.watches && { watches: deps.watches, kind: (job) => job.kind, progress: progressOf },
+    ),
     startCanonicalRun: createDelegateActivity(deps),
     routeDataReady: createRouteActivity(deps),
     planTrainingFanout: createFanoutPlanActivity(deps),

@@ -1,4 +1,4 @@
-import type { TrainingJobRef } from '../../contracts';
+import type { TrainingJobRef, VertexJobProgress } from '../../contracts';
 
 /** Everything a run needs, resolved once from the config (and so recorded in history). */
 export interface RunPlan {
@@ -71,11 +71,4 @@ export interface SubmitRequest {
   jobId: string;
 }
 
-export interface JobProgress {
-  job: TrainingJobRef;
-  state: string;
-  terminal: boolean;
-  error?: { code: number; message: string };
-  startTime?: string;
-  endTime?: string;
-}
+export type JobProgress = VertexJobProgress<TrainingJobRef>;

@@ -4,19 +4,17 @@ import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { toValue as valueOf } from '../../config/aiplatform';
 import type { VertexClientFactory } from '../../config/vertex';
-import type { JobLabel, TrainingJobRef } from '../../contracts';
-import { cancelDuplicates, findEarlierJob } from '../vertex-duplicates';
+import { bareState, PIPELINE_SPEC_CHANGED, type JobLabel, type TrainingJobRef } from '../../contracts';
+import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
+import { cancelVertexJob, grpcCode, vertexFailure } from '../vertex/errors';
+import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
 import { readSpec, withCaching } from './kfp-spec';
 import type { JobProgress, RunPlan, SubmitRequest } from './types';
-import { grpcCode, vertexFailure } from './vertex-errors';
-import { PIPELINE_SPEC_CHANGED } from '../../contracts';
 
 type IValue = protos.google.protobuf.IValue;
 const toValue = (v: unknown) => valueOf(v as object) as IValue;
 
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED', 'PAUSED']);
-/** JOB_STATE_X / PIPELINE_STATE_X → X. PAUSED counts as an end here: nothing in v1 resumes it. */
-export const bareState = (s: unknown) => (typeof s === 'string' ? s : '').replace(/^(JOB|PIPELINE)_STATE_/, '');
+type VertexJob = VertexJobResource & { name?: string | null };
 
 const parentOf = (plan: RunPlan) => `projects/${plan.project}/locations/${plan.region}`;
 
@@ -29,15 +27,18 @@ export function consoleUrl(kind: TrainingJobRef['kind'], region: string, project
 /** A label value unique to this run and attempt (CustomJob ids are server-made; labels find them). */
 export const attemptLabel = (jobId: string) => createHash('sha256').update(jobId).digest('hex').slice(0, 32);
 
-function ref(plan: RunPlan, attempt: number, name: string, state: unknown, findBy?: JobLabel): TrainingJobRef {
+function ref(plan: RunPlan, attempt: number, job: VertexJob, findBy?: JobLabel): TrainingJobRef {
+  const name = job.name!;
   const id = name.split('/').pop()!;
+  const createTime = isoTime(job.createTime);
   return {
     kind: plan.training.kind,
     name,
     id,
     attempt,
     consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id),
-    state: bareState(state),
+    state: bareState(job.state),
+    ...(createTime ? { createTime } : {}),
     ...(findBy ? { findBy } : {}),
   };
 }
@@ -78,7 +79,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
               },
             },
           });
-          return ref(plan, attempt, job.name!, job.state);
+          return ref(plan, attempt, job);
         } catch (err) {
           // The id is ours and deterministic: ALREADY_EXISTS means an earlier try of this attempt made it.
           if (grpcCode(err) !== 6) throw vertexFailure(err, `creating PipelineJob ${jobId}`);
@@ -87,7 +88,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
             .catch((e: unknown) => {
               throw vertexFailure(e, `reading back PipelineJob ${jobId}`);
             });
-          return ref(plan, attempt, job.name!, job.state);
+          return ref(plan, attempt, job);
         }
       }
       const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
@@ -99,7 +100,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
           });
         return found;
       });
-      if (existing) return ref(plan, attempt, existing.name!, existing.state, findBy);
+      if (existing) return ref(plan, attempt, existing, findBy);
       try {
         const [job] = await jobs.createCustomJob({
           parent: parentOf(plan),
@@ -122,7 +123,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
             },
           },
         });
-        return ref(plan, attempt, job.name!, job.state, findBy);
+        return ref(plan, attempt, job, findBy);
       } catch (err) {
         throw vertexFailure(err, `creating CustomJob ${t.displayName}`);
       }
@@ -130,14 +131,9 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
 
     async cancelTrainingJob({ job, region }: { job: TrainingJobRef; region: string }): Promise<void> {
       const { pipelines, jobs } = deps.vertex(region);
-      try {
-        if (job.kind === 'pipelineJob') await pipelines.cancelPipelineJob({ name: job.name });
-        else await jobs.cancelCustomJob({ name: job.name });
-      } catch (err) {
-        // Already ended (FAILED_PRECONDITION) or gone (NOT_FOUND): nothing left to cancel.
-        if (grpcCode(err) === 9 || grpcCode(err) === 5) return;
-        throw vertexFailure(err, `cancelling ${job.name}`);
-      }
+      await cancelVertexJob(job.name, (name) =>
+        job.kind === 'pipelineJob' ? pipelines.cancelPipelineJob({ name }) : jobs.cancelCustomJob({ name }),
+      );
     },
 
     /** Cancels other live jobs of the attempt that a late create made (see vertex-duplicates.ts). */
@@ -159,17 +155,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
       ).catch((e: unknown) => {
         throw vertexFailure(e, `reading ${job.name}`);
       });
-      const state = bareState(j.state);
-      const iso = (t: protos.google.protobuf.ITimestamp | null | undefined) =>
-        t?.seconds ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
-      return {
-        job: { ...job, state },
-        state,
-        terminal: TERMINAL.has(state),
-        error: j.error?.code ? { code: j.error.code, message: j.error.message ?? '' } : undefined,
-        startTime: iso(j.startTime),
-        endTime: iso(j.endTime),
-      };
+      return progressOf(job, j);
     },
   };
 }

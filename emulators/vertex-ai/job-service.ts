@@ -12,7 +12,9 @@ interface WorkerPoolSpec {
   replicaCount?: string | number;
 }
 
-const CUSTOM_FIELDS = ['state', 'display_name', 'create_time', 'update_time', 'end_time'] as const;
+// What job_service.proto documents for ListCustomJobs and ListBatchPredictionJobs: unlike
+// ListPipelineJobs, no update_time or end_time, so a filter on them is refused as Vertex would.
+const CUSTOM_FIELDS = ['state', 'display_name', 'create_time'] as const;
 const BATCH_FIELDS = [...CUSTOM_FIELDS, 'model_display_name'] as const;
 const INSTANCE_FORMATS = ['jsonl', 'csv', 'tf-record', 'tf-record-gzip', 'bigquery', 'file-list'];
 const PREDICTION_FORMATS = ['jsonl', 'csv', 'bigquery'];

@@ -5,7 +5,8 @@ import { NativeConnection, type WorkerDeploymentOptions } from '@temporalio/work
 import path from 'node:path';
 import { loadConfig } from '../../config/load-config';
 import type { PipelineConfig } from '../../config/pipeline-config';
-import { createVertexClientFactory } from '../../config/vertex';
+import { loadGcpEnv } from '../../config/env';
+import { createVertexClientFactory, vertexWatchSettings } from '../../config/vertex';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
 import { isolatedProject, type IsolatedProject } from './isolation';
@@ -74,7 +75,8 @@ export async function withWorker<R>(
       connection: nativeConnection,
       namespace: env.CT_TEST_NAMESPACE,
       taskQueue,
-      deps: { storage, vertex, config, temporal: client },
+      // CT_VERTEX_WATCH=coalesced runs the suites on the coalesced watch.
+      deps: { storage, vertex, config, temporal: client, watch: vertexWatchSettings(loadGcpEnv()) },
       workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },
       deployment: opts.deployment,
     });

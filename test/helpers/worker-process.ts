@@ -19,7 +19,7 @@ export async function startWorkerProcess(opts: {
   namespace?: string;
   logFile?: string;
   configPath?: string;
-  /** More environment for the worker (e.g. CT_METRICS_ADDRESS). */
+  /** More environment for the worker (e.g. CT_METRICS_ADDRESS, CT_VERTEX_WATCH). */
   env?: NodeJS.ProcessEnv;
 }): Promise<Service> {
   const env = testStack();

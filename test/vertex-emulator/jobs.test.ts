@@ -240,3 +240,21 @@ test('a running BatchPredictionJob is cancelled; a cancel that loses the race en
   const [listed] = await clients.jobs.listBatchPredictionJobs({ parent, filter: 'state="JOB_STATE_CANCELLED"' });
   expect(listed.map((j) => j.name)).toEqual([a]);
 });
+
+test('CustomJob and BatchPredictionJob listings refuse update_time and end_time, as job_service.proto documents', async () => {
+  const parent = parentOf(uniqueProject());
+  for (const filter of ['update_time>"2026-01-01T00:00:00Z"', 'end_time>"2026-01-01T00:00:00Z"']) {
+    for (const list of [
+      clients.jobs.listCustomJobs({ parent, filter }),
+      clients.jobs.listBatchPredictionJobs({ parent, filter }),
+    ]) {
+      const err = await rpcError(list);
+      expect(err.code).toBe(3);
+      expect(err.details).toMatch(/unsupported field "(update|end)_time" in filter/);
+    }
+  }
+  // create_time is what a watch of many jobs can bound its listing by.
+  await expect(
+    clients.jobs.listCustomJobs({ parent, filter: 'labels.ct-pipeline:* AND create_time>="2026-01-01T00:00:00Z"' }),
+  ).resolves.toBeDefined();
+});

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
-import type { JobLabel } from '../contracts';
-import { grpcCode } from './training/vertex-errors';
+import { stillRunning, type JobLabel } from '../../contracts';
+import { nothingToCancel } from './errors';
 
 // CustomJob and BatchPredictionJob ids are made by Vertex, so a retried submit finds its earlier
 // job by a label instead of by id. That misses a job whose create committed after the caller gave
@@ -18,10 +18,14 @@ export const LIST_SETTLE_MS = 5_000;
 /**
  * The job an earlier try of this submit made, if any: the oldest listed (a late create may have
  * made two). On a retry an empty listing is read again after LIST_SETTLE_MS before it is believed.
+ * A first try lists nothing: its label is new (one per run and attempt, or per child run), so no
+ * earlier job can carry it, and at thousands of submits a List each would spend the region's read
+ * quota (bench:scale saw 429s from these alone).
  */
 export async function findEarlierJob<J>(list: () => Promise<J[]>): Promise<J | undefined> {
+  if (Context.current().info.attempt === 1) return undefined;
   const found = (await list()).at(-1);
-  if (found || Context.current().info.attempt === 1) return found;
+  if (found) return found;
   await Context.current().sleep(LIST_SETTLE_MS);
   return (await list()).at(-1);
 }
@@ -31,8 +35,6 @@ export interface DuplicateSweep {
   cancel: (name: string) => Promise<unknown>;
 }
 
-const ENDED = /(SUCCEEDED|FAILED|CANCELLED|CANCELLING|EXPIRED|PARTIALLY_SUCCEEDED)$/;
-
 /** Cancels the other live jobs labelled like `job`; returns their names. */
 export async function cancelDuplicates(
   job: { name: string; findBy?: JobLabel },
@@ -41,14 +43,14 @@ export async function cancelDuplicates(
   if (!job.findBy) return [];
   const parent = job.name.replace(/\/[^/]+\/[^/]+$/, '');
   const others = (await ops.list(parent, `labels.${job.findBy.key}="${job.findBy.value}"`)).filter(
-    (j) => j.name && j.name !== job.name && !ENDED.test(typeof j.state === 'string' ? j.state : ''),
+    (j) => j.name && j.name !== job.name && stillRunning(j.state),
   );
   for (const j of others) {
     try {
       await ops.cancel(j.name!);
     } catch (err) {
-      // It ended meanwhile (FAILED_PRECONDITION) or is gone (NOT_FOUND): nothing left running.
-      if (grpcCode(err) !== 9 && grpcCode(err) !== 5) throw err;
+      // It ended meanwhile or is gone: nothing left running.
+      if (!nothingToCancel(err)) throw err;
     }
     Context.current().log.warn('cancelled a duplicate Vertex job of this attempt (its create committed late)', {
       job: j.name,

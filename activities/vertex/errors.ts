@@ -42,3 +42,22 @@ export function vertexFailure(err: unknown, what: string): ApplicationFailure {
     details: [{ code }],
   });
 }
+
+/**
+ * Vertex's answer to a cancel of a job that already ended (FAILED_PRECONDITION) or is gone
+ * (NOT_FOUND): nothing is left running, so for every cancel the job is as good as cancelled.
+ */
+export function nothingToCancel(err: unknown): boolean {
+  const code = grpcCode(err);
+  return code === 9 || code === 5;
+}
+
+/** Cancels a job on Vertex; a job that already ended or is gone counts as cancelled. */
+export async function cancelVertexJob(name: string, cancel: (name: string) => Promise<unknown>): Promise<void> {
+  try {
+    await cancel(name);
+  } catch (err) {
+    if (nothingToCancel(err)) return;
+    throw vertexFailure(err, `cancelling ${name}`);
+  }
+}

@@ -1,0 +1,116 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { STILL_RUNNING, type JobLabel, type TrainingJobRef, type VertexJobProgress } from '../../contracts';
+import type { JobKindName, ListedJob, RegionWatches } from './region-watch';
+
+export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
+  job: J;
+  region: string;
+  pollIntervalMs: number;
+  /** How long one attempt polls before handing over to the next attempt. */
+  chunkMs: number;
+}
+
+/**
+ * Polls Vertex in-process, once per interval, and returns when the job has ended. An attempt
+ * polls for one chunk at most, then fails with STILL_RUNNING so Temporal retries it at once: a
+ * retry costs one billable action and, unlike a new activity, no history events. It does not
+ * heartbeat (each heartbeat that reaches the server is billed): its startToClose timeout, a little
+ * over one chunk, hands the watch to another worker if this one dies.
+ * See workflows/vertex-job-supervisor.ts for the cost argument.
+ */
+/** The coalesced watch (region-watch.ts) in place of a Get per job and interval. */
+export interface Coalesced<J, P> {
+  watches: RegionWatches;
+  kind: (job: J) => JobKindName;
+  progress: (job: J, listed: ListedJob) => P;
+}
+
+export function createAwaitActivity<
+  J extends { name: string } = TrainingJobRef,
+  P extends { terminal: boolean; state: string } = VertexJobProgress<J>,
+>(
+  read: (req: { job: J; region: string }) => Promise<P>,
+  /** Cancels other jobs of the same attempt (duplicates.ts). */
+  sweep?: (req: { job: J; region: string }) => Promise<unknown>,
+  coalesced?: Coalesced<J, P>,
+) {
+  return async function awaitVertexJob(req: AwaitRequest<J>): Promise<P> {
+    if (coalesced) return awaitInRegion(req, coalesced);
+    const ctx = Context.current();
+    // The previous attempt read the job just before it handed over: keep to one read per interval.
+    if (ctx.info.attempt > 1) await ctx.sleep(req.pollIntervalMs);
+    const deadline = Date.now() + req.chunkMs;
+    if (sweep) {
+      try {
+        await sweep(req);
+      } catch (err) {
+        ctx.log.warn('looking for duplicate Vertex jobs failed; the next chunk and the end look again', {
+          job: req.job.name,
+          error: (err as Error).message,
+        });
+      }
+    }
+    let last: P | undefined;
+    for (;;) {
+      try {
+        last = await read(req);
+        if (last.terminal) {
+          // Not caught: the run moves on only once no duplicate runs (a failure here is retried).
+          await sweep?.(req);
+          return last;
+        }
+      } catch (err) {
+        // A 429 or 503 on one read is no reason to stop watching; a rejected read (NOT_FOUND) is.
+        if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
+        ctx.log.warn('reading the Vertex job failed; polling on', { job: req.job.name, error: (err as Error).message });
+      }
+      if (Date.now() + req.pollIntervalMs >= deadline) break;
+      await ctx.sleep(req.pollIntervalMs);
+    }
+    throw ApplicationFailure.create({
+      type: STILL_RUNNING,
+      message: `${req.job.name} is ${last?.state ?? 'not readable'} after this attempt's ${Math.round(req.chunkMs / 1000)} s of polling; the next attempt watches on`,
+      details: last ? [last] : [],
+    });
+  };
+}
+
+/**
+ * The coalesced watch holds this activity (and its slot) for one chunk, waiting on the region's
+ * listing instead of reading the job itself; it hands over at the chunk's end just the same.
+ *
+ * Whether a watch should hold an activity slot per job: it does, deliberately. The activity is
+ * what makes the watch durable at no cost in history — a dead worker's watches are retried on a
+ * live worker when their startToClose timeout passes, and a chunk's retry is one action and no
+ * event. A watch that held no activity (one long-lived watcher per region signalling runs) would
+ * need a durable registry of watched jobs, a signal per job end (an action each, plus a workflow
+ * task), and its own take-over protocol. A held slot costs a pending promise and a timer: no
+ * Vertex read, no CPU (the region's listing does the reading), a few kB. What bounds it is only
+ * the worker's `maxConcurrentActivityTaskExecutions`, a number we set (workers/worker.ts), not
+ * a resource; at 2,000 jobs on 2 workers each holds ~1,000.
+ */
+async function awaitInRegion<J extends { name: string; createTime?: string; findBy?: JobLabel }, P>(
+  req: AwaitRequest<J>,
+  c: Coalesced<J, P>,
+): Promise<P> {
+  const ctx = Context.current();
+  const watch = c.watches.for(c.kind(req.job), req.job.name);
+  const deadline = Date.now() + req.chunkMs;
+  const waiting = watch.until(
+    { name: req.job.name, createTime: req.job.createTime, findBy: req.job.findBy },
+    deadline,
+    req.pollIntervalMs,
+  );
+  // The activity does not heartbeat, so it cannot be cancelled; a worker shutting down ends it.
+  const listed = await Promise.race([waiting, ctx.cancelled]);
+  if (listed) {
+    const progress = c.progress(req.job, listed);
+    if ((progress as { terminal?: boolean }).terminal) return progress;
+  }
+  throw ApplicationFailure.create({
+    type: STILL_RUNNING,
+    message: `${req.job.name} is ${listed ? String(listed.state) : 'not listed yet'} after this attempt's ${Math.round(req.chunkMs / 1000)} s of watching; the next attempt watches on`,
+    details: listed ? [c.progress(req.job, listed)] : [],
+  });
+}

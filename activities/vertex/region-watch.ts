@@ -1,0 +1,285 @@
+import { stillRunning, watchEnded, type JobLabel } from '../../contracts';
+import { nothingToCancel, vertexFailure } from './errors';
+import type { RegionWatchSettings, VertexClientFactory, VertexClients } from '../../config/vertex';
+
+export type { RegionWatchSettings };
+import { isoTime, type VertexJobResource } from './progress';
+
+// The coalesced watch (issue #17): every job a worker watches in one project, region and job kind
+// is read by one paged List, not by a Get per job, so reads grow with jobs ÷ page size.
+//
+// Which filter. Vertex's List filters differ by kind: ListPipelineJobs takes update_time and
+// end_time, but ListCustomJobs and ListBatchPredictionJobs take only display_name, state,
+// create_time and labels (job_service.proto). A live-only filter (`state!=…`) would hide a job that
+// ended between two polls, costing a Get per ended job (hundreds a minute at 2,000 short jobs). So
+// the one filter all three kinds accept is used: the label every job of this project carries, and
+// `create_time >= the oldest watched job's`. The listing holds the watched jobs whatever their
+// state, plus the others created since (about as many again at steady state): a few pages. It also
+// shows each watched job's late-committed twins (same attempt label, another name), which the
+// watch cancels — the duplicate sweep, with no read of its own. The window opens `twinWindowMs`
+// before the oldest watched job: a twin whose create committed late but before the retry's
+// create (a listing that lagged) is older than the job it duplicates. Two minutes covers a
+// retry's timeline (the client's 30 s deadline, the backoff, two listings 5 s apart) many times.
+//
+// A watched job missing from a full listing (a listing that lags behind its create, or a job that
+// was deleted) is read with one Get: NOT_FOUND fails its watch as a per-job Get would have.
+
+export type JobKindName = 'pipelineJob' | 'customJob' | 'batchPredictionJob';
+
+export interface ListedJob extends VertexJobResource {
+  name?: string | null;
+  labels?: Record<string, string> | null;
+}
+
+/** The calls the watch makes on one kind of job, bound to a region's clients. */
+export interface JobLister {
+  list(parent: string, filter: string, pageSize: number, pageToken?: string): Promise<[ListedJob[], string]>;
+  get(name: string): Promise<ListedJob>;
+  cancel(name: string): Promise<unknown>;
+}
+
+export interface WatchedJob {
+  name: string;
+  /** RFC 3339; without it the first look is a Get, which also learns it. */
+  createTime?: string;
+  findBy?: JobLabel;
+}
+
+interface Waiter {
+  job: WatchedJob;
+  pollIntervalMs: number;
+  settle: (r: ListedJob | undefined) => void;
+  fail: (err: Error) => void;
+  last?: ListedJob;
+  timer: NodeJS.Timeout;
+}
+
+export interface RegionWatchStats {
+  lists: number;
+  gets: number;
+  cancels: number;
+  errors: number;
+}
+
+/** One project, region and job kind, within one worker process. */
+export class RegionWatch {
+  readonly stats: RegionWatchStats = { lists: 0, gets: 0, cancels: 0, errors: 0 };
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly createdAt = new Map<string, number>();
+  private running = false;
+  private backoffMs = 0;
+
+  constructor(
+    private readonly parent: string,
+    private readonly lister: JobLister,
+    private readonly settings: RegionWatchSettings,
+    private readonly log: (message: string, attrs: Record<string, unknown>) => void = () => {},
+  ) {}
+
+  get watching(): number {
+    return this.waiters.size;
+  }
+
+  /**
+   * Resolves with the job as last listed once it has ended (WATCH_END_STATES), or at `deadline`
+   * with its last look (undefined if none); rejects if the job is gone.
+   */
+  until(job: WatchedJob, deadline: number, pollIntervalMs = this.settings.intervalMs): Promise<ListedJob | undefined> {
+    const created = job.createTime ? Date.parse(job.createTime) : undefined;
+    if (created !== undefined && Number.isFinite(created)) this.createdAt.set(job.name, created);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        job,
+        pollIntervalMs,
+        settle: (r) => {
+          this.remove(waiter);
+          resolve(r);
+        },
+        fail: (err: Error) => {
+          this.remove(waiter);
+          reject(err);
+        },
+        timer: setTimeout(() => waiter.settle(waiter.last), Math.max(0, deadline - Date.now())),
+      };
+      let set = this.waiters.get(job.name);
+      if (!set) this.waiters.set(job.name, (set = new Set()));
+      set.add(waiter);
+      if (!this.running) void this.loop();
+    });
+  }
+
+  private remove(w: Waiter) {
+    clearTimeout(w.timer);
+    const set = this.waiters.get(w.job.name);
+    set?.delete(w);
+    if (set?.size === 0) {
+      this.waiters.delete(w.job.name);
+      this.createdAt.delete(w.job.name);
+    }
+  }
+
+  private interval(): number {
+    let ms = this.settings.intervalMs;
+    for (const set of this.waiters.values()) for (const w of set) ms = Math.min(ms, w.pollIntervalMs);
+    return ms + this.backoffMs;
+  }
+
+  private async loop() {
+    this.running = true;
+    try {
+      while (this.waiters.size > 0) {
+        try {
+          await this.poll();
+          this.backoffMs = 0;
+        } catch (err) {
+          // A 429 or 503 slows the watch down; it never fails the runs that wait on it.
+          this.stats.errors++;
+          this.backoffMs = Math.min(Math.max(this.backoffMs * 2, this.settings.intervalMs), this.settings.maxBackoffMs);
+          this.log('listing Vertex jobs failed; the watch slows down and lists again', {
+            parent: this.parent,
+            backoffMs: this.backoffMs,
+            error: (err as Error).message,
+          });
+        }
+        if (this.waiters.size === 0) break;
+        await new Promise((r) => setTimeout(r, this.interval()));
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One round: learn unknown create times, list every page, deliver, cancel twins, Get the missing. */
+  private async poll() {
+    for (const name of [...this.waiters.keys()]) {
+      if (this.createdAt.has(name)) continue;
+      const job = await this.getOrFail(name);
+      if (job) this.deliver(name, job);
+    }
+    const watched = [...this.waiters.keys()];
+    const known = watched.flatMap((n) => this.createdAt.get(n) ?? []);
+    if (known.length === 0) return;
+    const since = Math.min(...known);
+    const from = new Date(Math.floor((since - this.settings.twinWindowMs) / 1000) * 1000).toISOString();
+    const filter = `labels.${this.settings.labelKey}:* AND create_time>="${from}"`;
+    const listed = new Map<string, ListedJob>();
+    let token: string | undefined;
+    do {
+      const [items, next] = await this.lister.list(this.parent, filter, this.settings.pageSize, token);
+      this.stats.lists++;
+      for (const j of items) if (j.name) listed.set(j.name, j);
+      token = next || undefined;
+    } while (token);
+
+    for (const name of watched) {
+      const set = this.waiters.get(name);
+      if (!set) continue;
+      const job = listed.get(name) ?? (await this.getOrFail(name));
+      if (!job) continue;
+      await this.cancelTwins(set, job, listed);
+      this.deliver(name, job);
+    }
+  }
+
+  private async getOrFail(name: string): Promise<ListedJob | undefined> {
+    this.stats.gets++;
+    try {
+      const job = await this.lister.get(name);
+      const created = isoTime(job.createTime);
+      if (created) this.createdAt.set(name, Date.parse(created));
+      return job;
+    } catch (err) {
+      const failure = vertexFailure(err, `reading ${name}`);
+      if (!failure.nonRetryable) throw err;
+      for (const w of [...(this.waiters.get(name) ?? [])]) w.fail(failure);
+      return undefined;
+    }
+  }
+
+  /** Cancels other live jobs with this job's attempt label: a create that committed late. */
+  private async cancelTwins(set: Set<Waiter>, job: ListedJob, listed: Map<string, ListedJob>) {
+    const findBy = [...set][0]?.job.findBy;
+    if (!findBy) return;
+    for (const other of listed.values()) {
+      if (other.name === job.name || other.labels?.[findBy.key] !== findBy.value || !stillRunning(other.state))
+        continue;
+      try {
+        await this.lister.cancel(other.name!);
+        this.stats.cancels++;
+      } catch (err) {
+        if (!nothingToCancel(err)) throw err;
+      }
+      other.state = 'CANCELLING';
+      this.log('cancelled a duplicate Vertex job of this attempt (its create committed late)', {
+        job: other.name,
+        kept: job.name,
+      });
+    }
+  }
+
+  private deliver(name: string, job: ListedJob) {
+    for (const w of [...(this.waiters.get(name) ?? [])]) {
+      w.last = job;
+      if (watchEnded(job.state)) w.settle(job);
+    }
+  }
+}
+
+/** Every RegionWatch of one worker process, made on first use. */
+export class RegionWatches {
+  private readonly watches = new Map<string, RegionWatch>();
+
+  constructor(
+    private readonly vertex: VertexClientFactory,
+    readonly settings: RegionWatchSettings,
+    private readonly log?: (message: string, attrs: Record<string, unknown>) => void,
+  ) {}
+
+  /** The watch of the project, region and kind a job's resource name says. */
+  for(kind: JobKindName, jobName: string): RegionWatch {
+    const parent = jobName.replace(/\/[^/]+\/[^/]+$/, '');
+    const key = `${kind} ${parent}`;
+    let watch = this.watches.get(key);
+    if (!watch) {
+      const region = parent.split('/')[3] ?? '';
+      watch = new RegionWatch(parent, listerFor(kind, this.vertex(region)), this.settings, this.log);
+      this.watches.set(key, watch);
+    }
+    return watch;
+  }
+
+  get all(): RegionWatch[] {
+    return [...this.watches.values()];
+  }
+}
+
+type Page = [ListedJob[], unknown, { nextPageToken?: string | null } | undefined];
+
+function listerFor(kind: JobKindName, c: VertexClients): JobLister {
+  const page = (p: Promise<unknown>): Promise<[ListedJob[], string]> =>
+    (p as Promise<Page>).then(([items, , response]) => [items, response?.nextPageToken ?? '']);
+  const noAutoPaging = { autoPaginate: false };
+  switch (kind) {
+    case 'pipelineJob':
+      return {
+        list: (parent, filter, pageSize, pageToken) =>
+          page(c.pipelines.listPipelineJobs({ parent, filter, pageSize, pageToken }, noAutoPaging)),
+        get: async (name) => (await c.pipelines.getPipelineJob({ name }))[0],
+        cancel: (name) => c.pipelines.cancelPipelineJob({ name }),
+      };
+    case 'customJob':
+      return {
+        list: (parent, filter, pageSize, pageToken) =>
+          page(c.jobs.listCustomJobs({ parent, filter, pageSize, pageToken }, noAutoPaging)),
+        get: async (name) => (await c.jobs.getCustomJob({ name }))[0],
+        cancel: (name) => c.jobs.cancelCustomJob({ name }),
+      };
+    case 'batchPredictionJob':
+      return {
+        list: (parent, filter, pageSize, pageToken) =>
+          page(c.jobs.listBatchPredictionJobs({ parent, filter, pageSize, pageToken }, noAutoPaging)),
+        get: async (name) => (await c.jobs.getBatchPredictionJob({ name }))[0],
+        cancel: (name) => c.jobs.cancelBatchPredictionJob({ name }),
+      };
+  }
+}

@@ -1,0 +1,281 @@
+// Thousands of Vertex jobs in flight in one project and region (issue #17), measured for the
+// coalesced watch and, as `baseline`, the per-job watch, each on a private stack: dev server,
+// emulator with Vertex's read quota on (600 CRUD requests a minute), compiled worker processes.
+// Prints JSON.
+//   npm run bench:scale [-- --jobs 2000 --workers 2 --duration 6m --design both|coalesced|per-job]
+// The jobs are batch prediction segments of ⌈jobs/1000⌉ prediction runs (1,000 children at most
+// per run). Creates: the emulator's create quota is raised from Vertex's 60 to 600 a minute (the
+// config's maximum createsPerMinute), or 2,000 jobs would take 33 minutes to start; at 600 the
+// ramp takes ~3.4 minutes, so jobs run 6 minutes to be all in flight at once for a while.
+import { parseArgs } from 'node:util';
+import { startPredictionRun } from '../client/prediction';
+import { parseConfig } from '../config/load-config';
+import { Duration } from '../config/primitives';
+import { predictionSegmentId } from '../contracts';
+import { peakConcurrency } from '../emulators/vertex-ai/control-client';
+import { startBenchStack } from './stack';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '2000' },
+    workers: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '6m' },
+    design: { type: 'string', default: 'both' },
+    'watch-interval': { type: 'string', default: '15s' },
+    'page-size': { type: 'string', default: '500' },
+  },
+});
+const N = Number(values.jobs);
+const WORKERS = Number(values.workers);
+const D = Duration.parse(values.duration);
+const WATCH_INTERVAL = Duration.parse(values['watch-interval']);
+const PAGE_SIZE = Number(values['page-size']);
+const READS_PER_MINUTE = 600;
+const CREATES_PER_MINUTE = 600;
+const RUNS = Math.ceil(N / 1000);
+const PROJECT = 'ct-bench-project';
+const READ_METHODS = /^(Get|List)/;
+
+type Design = 'coalesced' | 'per-job';
+
+function segmentsOf(n: number) {
+  const snsCount = Math.min(20, n);
+  const countries = Array.from({ length: Math.ceil(n / snsCount) }, (_, i) =>
+    String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)),
+  );
+  const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
+  const overflow = countries.length * snsCount - n;
+  const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
+  return { countries, sns, exclude };
+}
+
+const configText = (perRun: number) =>
+  JSON.stringify({
+    version: 1,
+    pipelines: {
+      scale: {
+        environments: {
+          bench: {
+            project: PROJECT,
+            region: 'us-central1',
+            serviceAccount: `sa@${PROJECT}.iam.gserviceaccount.com`,
+            pipelineRoot: 'gs://ct-bench/root',
+            temporal: { namespace: 'ct-bench', taskQueue: 'bench' },
+          },
+        },
+        data: { partition: 'daily', datasets: ['x'], timeout: '1d' },
+        training: {
+          kind: 'customJob',
+          workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }],
+          baseOutputDirectory: 'gs://ct-bench/out',
+        },
+        // The production settings: the per-job watch reads once a minute; the coalesced watch lists
+        // the region every CT_VERTEX_WATCH_INTERVAL_MS (15 s) whatever the plan's interval.
+        polling: { interval: '60s', chunk: '15m' },
+        model: { registry: { modelId: 'scale', displayName: 'scale', servingImage: 'img' } },
+        prediction: {
+          segments: segmentsOf(perRun),
+          input: { uri: `bq://${PROJECT}.features.{sns}_{country}`, format: 'bigquery' },
+          output: { uri: `bq://${PROJECT}.predictions`, format: 'bigquery' },
+          maxConcurrentJobs: perRun,
+          createsPerMinute: CREATES_PER_MINUTE,
+          childrenPerRun: 1000,
+          summary: 'gs://ct-bench/predictions/{partition}/_SUMMARY.json',
+        },
+      },
+    },
+  });
+
+async function actions(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('action{') && l.includes('namespace="ct_bench"'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+const pct = (sorted: number[], q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : null;
+
+async function measure(design: Design) {
+  const perRun = Math.ceil(N / RUNS);
+  const text = configText(perRun);
+  const config = parseConfig(text, 'bench config');
+  const stack = await startBenchStack();
+  const { client, control, temporal } = stack;
+  try {
+    await control.patchSettings({
+      quota: { enabled: true, crudPerMinute: READS_PER_MINUTE, createsPerMinute: CREATES_PER_MINUTE },
+    });
+    await control.addRule({
+      match: { kind: 'batchPredictionJob' },
+      script: { queuedMs: 0, pendingMs: 0, runningMs: D },
+    });
+    const [op] = await stack.vertex('us-central1').models.uploadModel({
+      parent: `projects/${PROJECT}/locations/us-central1`,
+      modelId: 'scale',
+      model: {
+        displayName: 'scale',
+        artifactUri: 'gs://ct-bench/model/',
+        containerSpec: { imageUri: 'img' },
+        versionAliases: ['champion'],
+      },
+    });
+    await op.promise();
+    const env = {
+      CT_VERTEX_WATCH: design,
+      CT_VERTEX_WATCH_INTERVAL_MS: String(WATCH_INTERVAL),
+      CT_VERTEX_LIST_PAGE_SIZE: String(PAGE_SIZE),
+    };
+    const workers = [];
+    for (let i = 0; i < WORKERS; i++) workers.push(await stack.startWorkerProcess(text, env));
+    const actionsBefore = await actions(temporal.metricsUrl);
+
+    // The call log keeps the last 10,000 calls: read it as it grows, by minute and method.
+    const calls: { t: number; method: string; code: string }[] = [];
+    let seq = 0;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const batch = await control.calls({ after: seq });
+        for (const c of batch) calls.push({ t: Date.parse(c.time), method: c.method, code: c.codeName });
+        seq = batch.at(-1)?.seq ?? seq;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    })();
+
+    const partitions = Array.from({ length: RUNS }, (_, i) => `2030-07-${String(i + 1).padStart(2, '0')}`);
+    const started = Date.now();
+    const results = await Promise.all(
+      partitions.map(async (partition) => {
+        const handle = await startPredictionRun(
+          client,
+          config,
+          { pipeline: 'scale', environment: 'bench', partition },
+          { taskQueue: 'bench' },
+        );
+        return { partition, summary: await handle.result() };
+      }),
+    );
+    const wallMs = Date.now() - started;
+    await new Promise((r) => setTimeout(r, 2_000)); // the metrics counter and the call log catch up
+    polling = false;
+    await poller;
+    const actionsTotal = (await actions(temporal.metricsUrl)) - actionsBefore;
+    const peakWorkerRssMb = workers.map((w) => w.peakRssMb() ?? null);
+    await Promise.all(workers.map((w) => w.service.stop()));
+
+    const jobs = await control.jobs({ kind: 'batchPredictionJob' });
+    const byName = new Map(jobs.map((j) => [j.name, j]));
+    // "In flight": from the last create to the first end (all jobs alive), else the peak's neighbourhood.
+    const lastCreate = Math.max(...jobs.map((j) => Date.parse(j.createTime)));
+    const firstEnd = Math.min(...jobs.map((j) => Date.parse(j.endTime ?? new Date().toISOString())));
+    const [from, to] = firstEnd > lastCreate + 30_000 ? [lastCreate, firstEnd] : [started, started + wallMs];
+    const minutes = (to - from) / 60_000;
+    const inWindow = calls.filter((c) => c.t >= from && c.t < to && READ_METHODS.test(c.method));
+    const readsByMethod: Record<string, number> = {};
+    for (const c of inWindow) readsByMethod[c.method] = (readsByMethod[c.method] ?? 0) + 1;
+    const perMinute = Object.fromEntries(Object.entries(readsByMethod).map(([m, n]) => [m, Math.round(n / minutes)]));
+
+    // Detection lag: the emulator's end time → the watch activity's completion in the segment's history.
+    const segments = results.flatMap((r) => r.summary.segments.map((s) => ({ ...s, partition: r.partition })));
+    const lags: number[] = [];
+    for (let i = 0; i < segments.length; i += 50) {
+      const batch = await Promise.all(
+        segments.slice(i, i + 50).map(async (s) => {
+          const id = predictionSegmentId({
+            environment: 'bench',
+            pipeline: 'scale',
+            partition: s.partition,
+            segment: s.segment,
+          });
+          const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+          const scheduled = new Set(
+            events
+              .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'awaitBatchPrediction')
+              .map((e) => String(e.eventId)),
+          );
+          const done = events.find((e) =>
+            scheduled.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)),
+          );
+          const end = s.job ? byName.get(s.job)?.endTime : undefined;
+          if (!done?.eventTime || !end) return undefined;
+          const seen = Number(done.eventTime.seconds) * 1000 + Math.floor((done.eventTime.nanos ?? 0) / 1e6);
+          return seen - Date.parse(end);
+        }),
+      );
+      for (const l of batch) if (l !== undefined) lags.push(l);
+    }
+    lags.sort((a, b) => a - b);
+    const jobHours = jobs.reduce(
+      (h, j) => h + (Date.parse(j.endTime ?? new Date().toISOString()) - Date.parse(j.createTime)) / 3_600_000,
+      0,
+    );
+    const failed = segments.filter((s) => s.outcome !== 'succeeded');
+    return {
+      design,
+      jobsInFlight: peakConcurrency(jobs),
+      jobsTotal: jobs.length,
+      vertexReadsPerMinute: { total: Object.values(perMinute).reduce((a, b) => a + b, 0), byMethod: perMinute },
+      readWindowMinutes: Math.round(minutes * 10) / 10,
+      quotaErrors: {
+        emulator: calls.filter((c) => c.code === 'RESOURCE_EXHAUSTED').length,
+        runs: failed.filter((s) => /RESOURCE_EXHAUSTED|quota/i.test(s.error ?? '')).length,
+      },
+      segmentsFailed: failed.length,
+      detectionLagMs: { p50: pct(lags, 0.5), p99: pct(lags, 0.99), max: lags.at(-1) ?? null, measured: lags.length },
+      peakWorkerRssMb,
+      actionsPerJobHour: Math.round((actionsTotal / jobHours) * 10) / 10,
+      actionsTotal,
+      jobHours: Math.round(jobHours * 100) / 100,
+      wallMs,
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const designs: Design[] = values.design === 'both' ? ['coalesced', 'per-job'] : [values.design as Design];
+  const out: Record<string, unknown>[] = [];
+  for (const d of designs) {
+    out.push(await measure(d));
+    // Each design's figures as soon as they are known (a baseline in a 429 storm runs long).
+    console.error(JSON.stringify(out.at(-1)));
+  }
+  const [head, baseline] = out;
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'scale',
+        ...head,
+        ...(baseline ? { baseline } : {}),
+        settings: {
+          jobs: N,
+          workers: WORKERS,
+          jobDurationMs: D,
+          predictionRuns: RUNS,
+          emulatorQuota: { readsPerMinute: READS_PER_MINUTE, createsPerMinute: CREATES_PER_MINUTE },
+          coalescedWatch: { intervalMs: WATCH_INTERVAL, pageSize: PAGE_SIZE },
+          perJobWatch: { intervalMs: 60_000 },
+        },
+        targets: {
+          vertexReadsPerMinute: 100,
+          quotaErrorsRuns: 0,
+          detectionLagP99Ms: 30_000,
+          actionsPerJobHour: 4,
+          peakWorkerRssMb: 512,
+        },
+        note: 'actionsPerJobHour divides every Temporal action of the bench (run and child starts, resolve, submit, watch) by job-hours; with jobs of a few minutes the fixed per-job actions dominate it. The watch itself costs one action per 15-minute chunk (4 per job-hour) in both designs.',
+        node: process.version,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
