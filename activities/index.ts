@@ -37,5 +37,3 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { RunPlan, JobProgress } from './training/types';
-export type { BatchJobRef, BatchProgress, PredictionPlan, SegmentPlan } from './prediction/types';

@@ -10,3 +10,5 @@ export * from './model';
 export * from './prediction';
 export * from './schedules';
 export * from './vertex-job';
+export type * from './training-plan';
+export type * from './prediction-plan';

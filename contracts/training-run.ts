@@ -111,10 +111,21 @@ export interface TrainingRunStatus {
   model?: ModelResult;
   approval?: ApprovalDecision;
 }
+/** The model gate's verdict (workflows/model-gate.ts), as the run's result and status show it. */
 export interface GateResult {
   passed: boolean;
+  /** Why it failed, in one line an operator can act on. */
   reason?: string;
-  checks: { check: string; metric: string; candidate: number | null; against: number | null; passed: boolean }[];
+  checks: GateCheck[];
+}
+
+export interface GateCheck {
+  check: string;
+  metric: string;
+  candidate: number | null;
+  /** The threshold or the bar the champion sets; null when there is no champion yet. */
+  against: number | null;
+  passed: boolean;
 }
 
 export interface ModelResult {

@@ -1,28 +1,10 @@
 // The evaluation gate, evaluated inside the workflow: it is pure and deterministic, so it costs
 // no activity, and its verdict (with every number) is part of the run's history.
 
+import type { GateCheck, GateResult, ModelPlan } from '../contracts';
 export type Comparison = '>=' | '>' | '<=' | '<';
 
-export interface GatePolicy {
-  thresholds: { metric: string; op: Comparison; value: number }[];
-  champion?: { metric: string; higherIsBetter: boolean; minImprovement: number };
-}
-
-export interface GateCheck {
-  check: string;
-  metric: string;
-  candidate: number | null;
-  /** The threshold or the bar the champion sets; null when there is no champion yet. */
-  against: number | null;
-  passed: boolean;
-}
-
-export interface GateVerdict {
-  passed: boolean;
-  checks: GateCheck[];
-  /** Why it failed, in one line an operator can act on. */
-  reason?: string;
-}
+type GatePolicy = Pick<ModelPlan, 'thresholds' | 'champion'>;
 
 const compare: Record<Comparison, (a: number, b: number) => boolean> = {
   '>=': (a, b) => a >= b,
@@ -42,7 +24,7 @@ export function evaluateGate(
   policy: GatePolicy,
   candidate: Record<string, unknown>,
   champion?: { version: string; metrics: Record<string, unknown> },
-): GateVerdict {
+): GateResult {
   const checks: GateCheck[] = policy.thresholds.map(({ metric, op, value }) => {
     const c = num(candidate[metric]);
     return {

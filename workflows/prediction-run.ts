@@ -13,7 +13,8 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { Activities, PredictionPlan } from '../activities';
+import type { Activities } from '../activities';
+import type { PredictionPlan } from '../contracts';
 import {
   isFreshEnough,
   liftInvalidInput,

@@ -7,7 +7,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, BatchJobRef, BatchProgress, SegmentPlan } from '../activities';
+import type { Activities } from '../activities';
+import type { BatchJobRef, BatchProgress, SegmentPlan } from '../contracts';
 import {
   BATCH_PREDICTION_FAILED,
   formatDuration,

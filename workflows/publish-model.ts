@@ -1,6 +1,7 @@
 import { CancelledFailure } from '@temporalio/common';
 import { CancellationScope, condition, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities, RunPlan } from '../activities';
+import type { Activities } from '../activities';
+import type { RunPlan } from '../contracts';
 import {
   formatDuration,
   searchAttributes as sa,

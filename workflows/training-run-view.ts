@@ -1,4 +1,4 @@
-import type { RunPlan } from '../activities';
+import type { RunPlan } from '../contracts';
 import type { TrainingRunStatus } from '../contracts';
 
 // How a training run shows itself: the UI's current details (markdown) and the job id it uses.

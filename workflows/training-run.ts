@@ -11,7 +11,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, JobProgress, RunPlan } from '../activities';
+import type { Activities } from '../activities';
+import type { JobProgress, RunPlan } from '../contracts';
 import {
   checkDataReady,
   dataReadyUpdate,

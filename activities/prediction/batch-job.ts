@@ -6,7 +6,7 @@ import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
 import { cancelVertexJob, vertexFailure } from '../vertex/errors';
 import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
 import type { RegionWatches } from '../vertex/region-watch';
-import type { BatchJobRef, BatchProgress, SegmentPlan } from './types';
+import type { BatchJobRef, BatchProgress, SegmentPlan } from '../../contracts';
 
 // A segment's BatchPredictionJob. Vertex makes its ids, so a label unique to the child run finds
 // the job an earlier attempt made (a lost create answer, a worker killed mid-submit): one job.

@@ -14,7 +14,7 @@ import {
 import { classifyGcsError } from '../errors';
 import { GCS_NOT_FOUND } from '../../contracts';
 import { gcsObject, readGcsText } from '../gcs';
-import type { PredictionPlan, SegmentPlan } from './types';
+import type { PredictionPlan, SegmentPlan } from '../../contracts';
 
 const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_INPUT);
 

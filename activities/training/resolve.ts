@@ -6,7 +6,7 @@ import { fill, fillDeep, TemplateError } from '../../config/templates';
 import { INVALID_INPUT, trainingRunId, type TrainingRunInput } from '../../contracts';
 import { readGcsText } from '../gcs';
 import { checkParameters, readSpec } from './kfp-spec';
-import type { ModelPlan, RunPlan } from './types';
+import type { ModelPlan, RunPlan } from '../../contracts';
 
 const reject = (message: string) => ApplicationFailure.nonRetryable(message, INVALID_INPUT);
 

@@ -9,7 +9,7 @@ import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
 import { cancelVertexJob, grpcCode, vertexFailure } from '../vertex/errors';
 import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
 import { readSpec, withCaching } from './kfp-spec';
-import type { JobProgress, RunPlan, SubmitRequest } from './types';
+import type { JobProgress, RunPlan, SubmitRequest } from '../../contracts';
 
 type IValue = protos.google.protobuf.IValue;
 const toValue = (v: unknown) => valueOf(v as object) as IValue;

@@ -1,4 +1,6 @@
-import type { JobLabel, SegmentResult, VertexJobProgress } from '../../contracts';
+// A prediction run's and a segment's plans and the segment's job, as the planning and batch-job
+// activities return them to the workflows.
+import type { JobLabel, SegmentResult, VertexJobProgress } from '.';
 
 /** One segment's batch prediction, resolved from the config once (and so recorded in history). */
 export interface SegmentPlan {

@@ -1,4 +1,6 @@
-import type { TrainingJobRef, VertexJobProgress } from '../../contracts';
+// Plans resolved once from the config by the planning activities, recorded in history and read by
+// the workflows: they cross the workflow/activity boundary, so they live here.
+import type { TrainingJobRef, VertexJobProgress } from '.';
 
 /** Everything a run needs, resolved once from the config (and so recorded in history). */
 export interface RunPlan {
