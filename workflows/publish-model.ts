@@ -1,5 +1,5 @@
 import { CancelledFailure } from '@temporalio/common';
-import { CancellationScope, condition, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RunPlan } from '../contracts';
 import {
@@ -8,11 +8,10 @@ import {
   type ModelReady,
   type TrainingJobOutputs,
   type TrainingJobRef,
-  type TrainingPhase,
   type TrainingRunResult,
-  type TrainingRunStatus,
 } from '../contracts';
 import { evaluateGate } from './model-gate';
+import type { TrainingRunState } from './training-run-state';
 import { serviceCall } from './activity-options';
 
 // After a SUCCEEDED job: judge the candidate, register it as a new version of the pipeline's model,
@@ -27,27 +26,26 @@ export interface PublishInput {
   job: TrainingJobRef;
   outputs: TrainingJobOutputs;
   runId: string;
-  /** The run's status: the gate, the version and the approval show in its query and current details. */
-  status: TrainingRunStatus;
-  setPhase: (phase: TrainingPhase, reason?: string) => void;
+  /** The run's state: the gate, the version and the approval show in its query and current details. */
+  run: TrainingRunState;
 }
 
 type Published = Pick<TrainingRunResult, 'status' | 'reason' | 'gate' | 'model' | 'approval'>;
 
-export async function publishModel({ plan, job, outputs, runId, status, setPhase }: PublishInput): Promise<Published> {
+export async function publishModel({ plan, job, outputs, runId, run }: PublishInput): Promise<Published> {
   const m = plan.model;
   const ref = { project: plan.project, region: plan.region, modelId: m.modelId };
-  setPhase('evaluating');
+  run.setPhase('evaluating');
   const metrics = await readMetrics({ uri: `${outputs.outputDirectory}/${m.metricsFile}` });
   const champion = m.champion ? await findChampion(ref) : null;
   const gate = evaluateGate(m, metrics, champion ?? undefined);
-  status.gate = gate;
+  run.recordGate(gate);
   if (!gate.passed) {
-    setPhase('rejected', gate.reason);
+    run.setPhase('rejected', gate.reason);
     return { status: 'rejected', reason: gate.reason, gate };
   }
 
-  setPhase('registering');
+  run.setPhase('registering');
   // UploadModel has no idempotency key: the retry of an attempt whose worker died must come after
   // that upload finished, so it finds the version by label instead of making a second one.
   const { registerCandidate } = proxyActivities<Activities>({
@@ -71,31 +69,25 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
   const modelVersion = `${m.modelId}@${version.versionId}`;
   upsertSearchAttributes([{ key: sa.modelVersion, value: modelVersion }]);
   const consoleUrl = `https://console.cloud.google.com/vertex-ai/models/locations/${plan.region}/models/${m.modelId}/versions/${version.versionId}?project=${plan.project}`;
-  status.model = {
+  run.recordModel({
     name: version.model,
     version: version.versionId,
     aliases: ['candidate'],
     consoleUrl,
     manifestUri: m.manifestUri,
-  };
+  });
 
   // Plans recorded before approvals existed have no promotion: they promoted directly.
   const promotion = m.promotion ?? { mode: 'direct' };
   if (promotion.mode === 'approval') {
-    setPhase(
+    run.setPhase(
       'awaiting-approval',
       `candidate ${modelVersion} passed the gate; waiting up to ${formatDuration(promotion.timeoutMs)} for ct approve / ct reject (silence means ${promotion.onTimeout})`,
     );
-    // A timer, not compute: the run holds nothing while a person decides.
-    const decided = await condition(() => status.approval !== undefined, promotion.timeoutMs);
-    if (!decided) {
-      status.approval = {
-        decision: 'timed-out',
-        at: new Date().toISOString(),
-        reason: `no decision within ${formatDuration(promotion.timeoutMs)}; the config says ${promotion.onTimeout}`,
-      };
-    }
-    const approval = status.approval!;
+    const approval = await run.awaitDecision(
+      promotion.timeoutMs,
+      `no decision within ${formatDuration(promotion.timeoutMs)}; the config says ${promotion.onTimeout}`,
+    );
     const promote =
       approval.decision === 'approved' || (approval.decision === 'timed-out' && promotion.onTimeout === 'promote');
     if (!promote) {
@@ -103,8 +95,8 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
         approval.decision === 'rejected'
           ? `rejected by ${approval.by}: ${approval.reason}`
           : `rejected: ${approval.reason}`;
-      setPhase('rejected', reason);
-      return { status: 'rejected', reason, gate, model: status.model, approval };
+      run.setPhase('rejected', reason);
+      return { status: 'rejected', reason, gate, model: run.status.model, approval };
     }
   }
 
@@ -121,7 +113,7 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
       versionId: version.versionId,
       aliases: ['champion'],
     });
-    status.model = { ...status.model!, aliases: ['candidate', 'champion'] };
+    run.recordModel({ ...run.status.model!, aliases: ['candidate', 'champion'] });
     const manifest: ModelReady = {
       environment: plan.environment,
       pipeline: plan.pipeline,
@@ -141,10 +133,10 @@ export async function publishModel({ plan, job, outputs, runId, status, setPhase
     // patched: runs recorded before announcements signalled consumers replay with the files only.
     if (patched('announce-model')) {
       const told = await announceModel({ manifest, manifestUri: m.manifestUri, flagUri: m.flagUri });
-      status.model = { ...status.model, ...told };
+      run.recordModel({ ...run.status.model!, ...told });
     } else if (m.manifestUri) {
       await writeModelReady({ manifestUri: m.manifestUri, flagUri: m.flagUri, manifest });
     }
   });
-  return { status: 'succeeded', gate, model: status.model, approval: status.approval };
+  return { status: 'succeeded', gate, model: run.status.model, approval: run.status.approval };
 }

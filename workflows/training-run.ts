@@ -6,33 +6,24 @@ import {
   isCancellation,
   patched,
   proxyActivities,
-  setCurrentDetails,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobProgress, RunPlan } from '../contracts';
 import {
-  checkDataReady,
-  dataReadyUpdate,
   formatDuration,
-  invalidInput,
   parsePayload,
   searchAttributes as sa,
   TrainingRunInput,
-  trainingStatusQuery,
-  type DatasetStatus,
   type TrainingJobRef,
-  type TrainingPhase,
   type TrainingRunResult,
-  type TrainingRunStatus,
   DATA_TIMEOUT,
   TRAINING_JOB_FAILED,
 } from '../contracts';
-import { installApprovalHandlers } from './approval';
+import { TrainingRunState } from './training-run-state';
 import { publishModel } from './publish-model';
-import { currentDetails, jobIdFor } from './training-run-view';
+import { jobIdFor } from './training-run-view';
 import { planning, vertexCall } from './activity-options';
 import { jobWatchOptions, VertexJobSupervisor } from './vertex-job-supervisor';
 
@@ -68,72 +59,20 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     partition: input.partition,
     segment: input.segment,
   };
-  const status: TrainingRunStatus = { ...identity, phase: 'resolving', datasets: [], attempts: [] };
-  const ready = new Map<string, DatasetStatus>();
-  // Set by the resolve activity; the handlers below may run before it has returned.
-  let plan: RunPlan | undefined;
-  // Why the run cannot be planned: a data-ready waiting for the plan is answered with it.
-  let unplannable: unknown;
+  const run = new TrainingRunState(info.workflowId, identity);
+  const { status } = run;
   let dataReadyAt: string | undefined;
+  run.installHandlers();
 
-  const refresh = () => {
-    if (plan) status.datasets = plan.datasets.map((d) => ready.get(d) ?? { dataset: d, ready: false });
-    setCurrentDetails(currentDetails(status, plan));
-  };
-  const setPhase = (phase: TrainingPhase, reason?: string) => {
-    status.phase = phase;
-    status.reason = reason;
-    // One upsert per phase change: each is a billable action, so phases are few and coarse.
-    upsertSearchAttributes([{ key: sa.runPhase, value: phase }]);
-    refresh();
-  };
-  const waitingFor = () => (plan ? plan.datasets.filter((d) => !ready.has(d)) : []);
-  const unknownDataset = (dataset: string) =>
-    plan && !plan.datasets.includes(dataset)
-      ? `dataset: run ${info.workflowId} does not wait for dataset "${dataset}"; it waits for ${plan.datasets.join(', ')}`
-      : undefined;
-
-  setHandler(trainingStatusQuery, () => status);
-  installApprovalHandlers(info.workflowId, status);
-  setHandler(
-    dataReadyUpdate,
-    async (raw) => {
-      const args = checkDataReady(raw, input.partition);
-      // Data-ready may arrive with the start (update-with-start), before the plan is known.
-      await condition(() => plan !== undefined || unplannable !== undefined);
-      if (!plan) throw unplannable;
-      const unknown = unknownDataset(args.dataset);
-      if (unknown) throw invalidInput(unknown);
-      const accepted = !ready.has(args.dataset);
-      if (accepted) {
-        ready.set(args.dataset, {
-          dataset: args.dataset,
-          ready: true,
-          uri: args.uri,
-          source: args.source,
-          at: new Date().toISOString(),
-        });
-        refresh();
-      }
-      return { workflowId: info.workflowId, accepted, waitingFor: waitingFor(), phase: status.phase };
-    },
-    {
-      validator: (raw) => {
-        // Once the plan is known, a dataset the run does not wait for is refused here, out of history.
-        const unknown = unknownDataset(checkDataReady(raw, input.partition).dataset);
-        if (unknown) throw new Error(unknown);
-      },
-    },
-  );
-  refresh();
-
+  let plan: RunPlan;
   try {
     plan = await resolveTrainingRun(input);
+    run.planned(plan);
   } catch (err) {
     const failure = runFailure(err);
     // patched: runs recorded before left a waiting data-ready unanswered (its caller never heard why).
     if (patched('data-ready-hears-plan-failure')) {
-      unplannable = failure;
+      run.cannotPlan(failure);
       await condition(allHandlersFinished);
     }
     throw failure;
@@ -169,7 +108,7 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
       cancel: (job) => cancelTrainingJob({ job, region }),
       onProgress: (progress) => {
         status.job = progress.job;
-        if (!progress.terminal) refresh();
+        if (!progress.terminal) run.refresh();
       },
     },
     plan.pollIntervalMs,
@@ -177,12 +116,12 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
 
   try {
     if (!input.assumeDataReady) {
-      setPhase('waiting-for-data');
-      const allReady = await condition(() => waitingFor().length === 0, plan.dataTimeoutMs);
+      run.setPhase('waiting-for-data');
+      const allReady = await condition(() => run.waitingFor().length === 0, plan.dataTimeoutMs);
       if (!allReady) {
-        const reason = `data for partition ${plan.partition} not ready after ${formatDuration(plan.dataTimeoutMs)}; still waiting for ${waitingFor().join(', ')}`;
+        const reason = `data for partition ${plan.partition} not ready after ${formatDuration(plan.dataTimeoutMs)}; still waiting for ${run.waitingFor().join(', ')}`;
         if (plan.onDataTimeout === 'skip') {
-          setPhase('skipped', reason);
+          run.setPhase('skipped', reason);
           return {
             ...identity,
             status: 'skipped',
@@ -197,14 +136,14 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     dataReadyAt = new Date().toISOString();
 
     for (let attempt = 1; attempt <= plan.maxAttempts; attempt++) {
-      setPhase('submitting');
+      run.setPhase('submitting');
       const submittedAt = new Date().toISOString();
       const attemptPlan = plan;
       const { job, last } = await supervisor.run(
         () => submitTrainingJob({ plan: attemptPlan, attempt, jobId: jobIdFor(attemptPlan, info.runId, attempt) }),
         (submitted) => {
           status.job = submitted;
-          setPhase('running');
+          run.setPhase('running');
         },
       );
       if (last.state === 'SUCCEEDED') {
@@ -222,11 +161,10 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
                 job,
                 outputs,
                 runId: info.runId,
-                status,
-                setPhase,
+                run,
               })
             : undefined;
-        if (model?.status !== 'rejected') setPhase('succeeded');
+        if (model?.status !== 'rejected') run.setPhase('succeeded');
         return {
           ...identity,
           status: 'succeeded',
@@ -250,12 +188,12 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     }
     const lastAttempt = status.attempts.at(-1)!;
     const reason = `training failed after ${plan.maxAttempts} attempt(s); last job ${lastAttempt.jobName} ended ${lastAttempt.state}${lastAttempt.error ? `: ${lastAttempt.error}` : ''}`;
-    setPhase('failed', reason);
+    run.setPhase('failed', reason);
     throw ApplicationFailure.nonRetryable(reason, TRAINING_JOB_FAILED);
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        const cancelled = await supervisor.cancelLive(() => setPhase('cancelling'));
+        const cancelled = await supervisor.cancelLive(() => run.setPhase('cancelling'));
         if (cancelled) {
           const { job, last } = cancelled;
           status.attempts.push({
@@ -265,12 +203,12 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
             error: last.error?.message,
           });
         }
-        setPhase('cancelled');
+        run.setPhase('cancelled');
       });
       throw err;
     }
     const failure = runFailure(err);
-    if (status.phase !== 'failed') setPhase('failed', failure instanceof Error ? failure.message : String(failure));
+    if (status.phase !== 'failed') run.setPhase('failed', failure instanceof Error ? failure.message : String(failure));
     throw failure;
   }
 }
