@@ -1,6 +1,7 @@
 // The production topology under failure: three workers on the Temporal server built from source
 // (PostgreSQL persistence); the worker running a watch is SIGKILLed and another takes over; the
-// server is SIGKILLed and restarted while a run waits for data.
+// server is SIGKILLed and restarted, and PostgreSQL crashes and comes back, while a run waits for
+// data; every worker is gone for a minute while a job runs.
 import { Client, Connection } from '@temporalio/client';
 import { sendDataReady, startTrainingRun } from '../client/training';
 import { trainingRunId, trainingStatusQuery } from '../contracts';
@@ -158,5 +159,78 @@ test('the server SIGKILLed and restarted on PostgreSQL while a run waits for dat
     ]);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
+  }
+});
+
+test('PostgreSQL crashes and comes back while a run waits for data: the server and the run go on, nothing lost', async () => {
+  const taskQueue = uniqueId('prod-pg');
+  const partition = uniquePartition();
+  const workers = await startWorkers(taskQueue);
+  try {
+    const first = await sendDataReady(
+      client,
+      iso.config,
+      { environment: 'staging', dataset: 'youtube_posts', partition },
+      { taskQueue },
+    );
+    expect(first.reached.map((r) => r.waitingFor)).toEqual([['user_profiles']]);
+
+    const t0 = Date.now();
+    await cluster.crashPostgres();
+    console.log(`PostgreSQL back after an immediate shutdown in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+
+    // The server reconnects to its database by itself; the first data-ready survived the crash.
+    const second = await eventually(
+      () =>
+        sendDataReady(
+          client,
+          iso.config,
+          { environment: 'staging', dataset: 'user_profiles', partition },
+          { taskQueue },
+        ),
+      90_000,
+    );
+    expect(second.reached.find((r) => r.segment === 'jp-youtube')).toMatchObject({ accepted: true, waitingFor: [] });
+    const handle = client.workflow.getHandle(
+      trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' }),
+    );
+    expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+});
+
+test('every worker stopped for a minute while a job runs: new workers carry the run on, one Vertex job', async () => {
+  const taskQueue = uniqueId('prod-no-workers');
+  const partition = uniquePartition();
+  await control.addRule({
+    match: { project: iso.project, labels: { 'ct-partition': partition } },
+    script: { holdIn: 'RUNNING' },
+  });
+  const workers = await startWorkers(taskQueue);
+  let replacements: Service[] = [];
+  try {
+    const handle = await startTrainingRun(
+      client,
+      iso.config,
+      { pipeline: 'engagement', environment: 'chaos', partition, segment: 'us-instagram', assumeDataReady: true },
+      { taskQueue },
+    );
+    const job = await eventually(async () => {
+      const s = await handle.query(trainingStatusQuery);
+      return s.phase === 'running' ? s.job : undefined;
+    }, 60_000);
+    // SIGTERM: each drains what it holds and leaves; then nothing polls the queue for a minute.
+    await Promise.all(workers.map((w) => w.stop()));
+    await new Promise((r) => setTimeout(r, 60_000));
+    expect(await recentPollers(cluster.temporal.address, NAMESPACE, taskQueue, 30_000)).toEqual([]);
+    // The job ended while nobody watched: the run learns it from the workers that come back.
+    await control.advance(job.name);
+    replacements = await startWorkers(taskQueue);
+    expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: job.name } });
+    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
+  } finally {
+    await Promise.all([...workers, ...replacements].map((w) => w.stop()));
   }
 });

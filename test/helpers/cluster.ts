@@ -14,6 +14,8 @@ export interface TestCluster {
   postgres: Postgres;
   temporal: TemporalCluster;
   dir: string;
+  /** Stops PostgreSQL as a crash would (immediate shutdown) and starts it again on the same data folder. */
+  crashPostgres: () => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -22,13 +24,14 @@ export async function startTestCluster(namespace: string): Promise<TestCluster> 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-cluster-'));
   chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
   const auth = { user: 'temporal', password: 'temporal' };
-  const postgres = await startPostgres({
+  const postgresOptions = {
     bin: tools.postgresBin,
     dataDir: path.join(dir, 'postgres'),
     port: await freePort(),
     ...auth,
     logFile: path.join(dir, 'postgres.log'),
-  });
+  };
+  const postgres = await startPostgres(postgresOptions);
   let temporal: TemporalCluster | undefined;
   const spawned: Service[] = [];
   try {
@@ -62,9 +65,15 @@ export async function startTestCluster(namespace: string): Promise<TestCluster> 
     postgres,
     temporal,
     dir,
+    crashPostgres: async () => {
+      // SIGQUIT is PostgreSQL's immediate shutdown: no checkpoint, crash recovery at the next start.
+      process.kill(cluster.postgres.service.pid, 'SIGQUIT');
+      await cluster.postgres.service.exited;
+      cluster.postgres = await startPostgres(postgresOptions);
+    },
     stop: async () => {
       await cluster.temporal.service.stop();
-      await postgres.service.stop();
+      await cluster.postgres.service.stop();
     },
   };
   return cluster;
