@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { predictionRun, trainingRun } from '../workflows';
+import { namespaceHistories, replayAll } from '../client/deploy-check';
 import { isPortFree } from '../scripts/stack/process';
 import { repoRoot } from '../scripts/stack/tools';
 import { prodStackEnv, startProdStack, type ProdRun } from './helpers/prod-stack';
 import { eventually } from './helpers/temporal';
+import { testStack } from './setup/test-stack';
 
 jest.setTimeout(600_000);
 
@@ -95,6 +97,14 @@ test('stack:prod: up on PostgreSQL, the example training → model → predictio
       }, 60_000).catch((err: Error) => {
         throw new Error(`identities per worker ${JSON.stringify(byWorker)}: ${err.message}`);
       });
+
+      // The pre-deploy check on what this cluster just ran: every run's history replays on the bundle.
+      const report = await replayAll(await namespaceHistories(client, { since: new Date(t0), perType: 50 }), {
+        codePath: testStack().CT_TEST_WORKFLOW_BUNDLE,
+      });
+      expect(report.failures).toEqual([]);
+      expect(report.byType.trainingRun).toBeGreaterThan(0);
+      expect(report.byType.predictionRun).toBe(1);
     } finally {
       await connection.close();
     }
