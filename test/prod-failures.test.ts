@@ -175,8 +175,10 @@ test('PostgreSQL crashes and comes back while a run waits for data: the server a
     );
     expect(first.reached.map((r) => r.waitingFor)).toEqual([['user_profiles']]);
 
+    const before = cluster.postgres.service.pid;
     const t0 = Date.now();
     await cluster.crashPostgres();
+    expect(cluster.postgres.service.pid).not.toBe(before);
     console.log(`PostgreSQL back after an immediate shutdown in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
     // The server reconnects to its database by itself; the first data-ready survived the crash.
@@ -229,6 +231,10 @@ test('every worker stopped for a minute while a job runs: new workers carry the 
     await control.advance(job.name);
     replacements = await startWorkers(taskQueue);
     expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: job.name } });
+    // The watch attempt that saw the end ran on a worker that came back, not on one of the first three.
+    expect((await watchIdentities(handle.workflowId)).at(-1)).toMatch(
+      new RegExp(`^(${replacements.map((w) => `${w.pid}@`).join('|')})`),
+    );
     expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
   } finally {
     await Promise.all([...workers, ...replacements].map((w) => w.stop()));
