@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load-config';
+import { environmentsOf } from '../config/runs';
 import { loadPrices } from '../config/prices';
 import { Duration } from '../config/primitives';
 import type { CliContext } from './cli-context';
@@ -21,10 +22,10 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
     .option('--pipeline <name>', 'only this pipeline')
     .action(async (o: { env: string; id?: string; since: string; pipeline?: string }) => {
       const config = loadConfig(globals().config);
-      const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))];
+      const environments = environmentsOf(config);
       if (!environments.includes(o.env))
         throw new TrainingRequestError(
-          `--env: environment "${o.env}" is not in the config; it has: ${environments.sort().join(', ')}`,
+          `--env: environment "${o.env}" is not in the config; it has: ${environments.join(', ')}`,
         );
       if (o.pipeline && !config.pipelines[o.pipeline])
         throw new TrainingRequestError(

@@ -16,7 +16,7 @@ import {
 } from '../contracts';
 import type { trainingRun } from '../workflows';
 import type { PipelineConfig } from './pipeline-config';
-import { checkRunIdentity, datasetsOf, InvalidRunError, segmentsOf } from './runs';
+import { checkRunIdentity, datasetsOf, environmentsOf, InvalidRunError, segmentsOf } from './runs';
 
 // Which runs a data-ready touches and how each is started: one module for the `ct` library
 // (client/training.ts) and the routing activity (activities/training/route.ts), which both deliver it.
@@ -43,7 +43,7 @@ export function trainingRunStartOptions(config: PipelineConfig, input: TrainingR
 
 /** The runs (pipeline × segment) of the environment that wait for this dataset in this partition; InvalidRunError, listing what is known, if none. */
 export function dataReadyTargets(config: PipelineConfig, req: RouteDataReadyInput): TrainingRunInput[] {
-  const environments = [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))].sort();
+  const environments = environmentsOf(config);
   if (!environments.includes(req.environment))
     throw new InvalidRunError(
       `environment "${req.environment}" is not in the config; it has: ${environments.join(', ')}`,

@@ -11,6 +11,11 @@ export class InvalidRunError extends Error {
 
 type RunIdentity = Pick<TrainingRunInput, 'pipeline' | 'environment' | 'partition' | 'segment'>;
 
+/** Every environment some pipeline of the config has, sorted (for checks and the lists refusals print). */
+export function environmentsOf(config: PipelineConfig): string[] {
+  return [...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments)))].sort();
+}
+
 /** The segments a pipeline trains, as "jp-instagram", after exclusions. */
 export function segmentsOf(pipeline: PipelineConfig['pipelines'][string]): string[] {
   const s = pipeline.segments;

@@ -1,5 +1,6 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
+import { environmentsOf } from '../../config/runs';
 import { MANAGED_BY, searchAttributes as sa } from '../../contracts';
 import { TrainingRequestError } from '../training';
 import { desiredSchedules, type DesiredSchedule } from './desired';
@@ -50,9 +51,7 @@ export async function planSync(client: Client, config: PipelineConfig, environme
   // An environment the config does not know is a typo, unless its last pipeline just left (then its schedules go).
   const known = Object.values(config.pipelines).some((p) => p.environments[environment]);
   if (!known && listed.size === 0) {
-    const environments = [
-      ...new Set(Object.values(config.pipelines).flatMap((p) => Object.keys(p.environments))),
-    ].sort();
+    const environments = environmentsOf(config);
     throw new TrainingRequestError(
       `no pipeline in the config has environment "${environment}", and no schedule of it exists; environments: ${environments.join(', ')}`,
     );
