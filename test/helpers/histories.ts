@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
+import { historyFiles } from '../../client/deploy-check';
 import { readToolPaths } from '../../scripts/stack/tools';
 import { testStack } from '../setup/test-stack';
 
@@ -47,19 +47,11 @@ export interface SavedHistory {
   history: temporal.api.history.v1.IHistory;
 }
 
+/** The committed histories, read as `ct deploy check --histories` reads them. */
 export function loadSavedHistories(): SavedHistory[] {
-  return readdirSync(historiesDir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => {
-      const saved = JSON.parse(readFileSync(path.join(historiesDir, f), 'utf8')) as {
-        workflowId?: string;
-        history?: unknown;
-        events?: unknown;
-      };
-      const name = path.basename(f, '.json');
-      return saved.history
-        ? { name, workflowId: saved.workflowId ?? name, history: historyFromJSON(saved.history) }
-        : { name, workflowId: name, history: historyFromJSON(saved) };
-    });
+  return historyFiles(historiesDir).map((h) => ({
+    name: path.basename(h.source, '.json'),
+    workflowId: h.workflowId,
+    history: h.history,
+  }));
 }
