@@ -117,91 +117,75 @@ test('the worker running the watch is SIGKILLed: another of the three carries th
   }
 });
 
-test('the server SIGKILLed and restarted on PostgreSQL while a run waits for data: the run goes on, nothing lost', async () => {
-  const taskQueue = uniqueId('prod-restart');
-  const partition = uniquePartition();
-  const workers = await startWorkers(taskQueue);
-  try {
-    const first = await sendDataReady(
-      client,
-      iso.config,
-      { environment: 'staging', dataset: 'youtube_posts', partition },
-      { taskQueue },
-    );
-    expect(first.reached.map((r) => r.waitingFor)).toEqual([['user_profiles']]);
+// A store outage while a run waits for data: the workers, the server and this client reconnect by
+// themselves, and the first data-ready survives it.
+const outages: [string, () => Promise<{ before: number; after: number }>][] = [
+  [
+    'the Temporal server SIGKILLed and restarted on PostgreSQL',
+    async () => {
+      const before = cluster.temporal.service.pid;
+      process.kill(before, 'SIGKILL');
+      await cluster.temporal.service.exited;
+      cluster.temporal = await cluster.temporal.restart();
+      return { before, after: cluster.temporal.service.pid };
+    },
+  ],
+  [
+    'PostgreSQL crashed (immediate shutdown) and started again',
+    async () => {
+      const before = cluster.postgres.service.pid;
+      await cluster.crashPostgres();
+      return { before, after: cluster.postgres.service.pid };
+    },
+  ],
+];
 
-    const t0 = Date.now();
-    process.kill(cluster.temporal.service.pid, 'SIGKILL');
-    await cluster.temporal.service.exited;
-    cluster.temporal = await cluster.temporal.restart();
-    console.log(`Temporal server restarted on PostgreSQL in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+test.each(outages)(
+  '%s while a run waits for data: the run goes on, nothing lost, one Vertex job',
+  async (name, outage) => {
+    const taskQueue = uniqueId('prod-outage');
+    const partition = uniquePartition();
+    const workers = await startWorkers(taskQueue);
+    try {
+      const first = await sendDataReady(
+        client,
+        iso.config,
+        { environment: 'staging', dataset: 'youtube_posts', partition },
+        { taskQueue },
+      );
+      expect(first.reached.map((r) => r.waitingFor)).toEqual([['user_profiles']]);
 
-    // The workers and this client reconnect by themselves; the first data-ready is still there.
-    const second = await eventually(
-      () =>
-        sendDataReady(
-          client,
-          iso.config,
-          { environment: 'staging', dataset: 'user_profiles', partition },
-          { taskQueue },
-        ),
-      90_000,
-    );
-    expect(second.reached.find((r) => r.segment === 'jp-youtube')).toMatchObject({ accepted: true, waitingFor: [] });
-    const handle = client.workflow.getHandle(
-      trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' }),
-    );
-    expect(await handle.result()).toMatchObject({ status: 'succeeded' });
-    const status = await handle.query(trainingStatusQuery);
-    expect(status.datasets.map((d) => [d.dataset, d.ready])).toEqual([
-      ['youtube_posts', true],
-      ['user_profiles', true],
-    ]);
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
-  }
-});
+      const t0 = Date.now();
+      const { before, after } = await outage();
+      expect(after).not.toBe(before);
+      console.log(`${name}: back in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
-test('PostgreSQL crashes and comes back while a run waits for data: the server and the run go on, nothing lost', async () => {
-  const taskQueue = uniqueId('prod-pg');
-  const partition = uniquePartition();
-  const workers = await startWorkers(taskQueue);
-  try {
-    const first = await sendDataReady(
-      client,
-      iso.config,
-      { environment: 'staging', dataset: 'youtube_posts', partition },
-      { taskQueue },
-    );
-    expect(first.reached.map((r) => r.waitingFor)).toEqual([['user_profiles']]);
-
-    const before = cluster.postgres.service.pid;
-    const t0 = Date.now();
-    await cluster.crashPostgres();
-    expect(cluster.postgres.service.pid).not.toBe(before);
-    console.log(`PostgreSQL back after an immediate shutdown in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-
-    // The server reconnects to its database by itself; the first data-ready survived the crash.
-    const second = await eventually(
-      () =>
-        sendDataReady(
-          client,
-          iso.config,
-          { environment: 'staging', dataset: 'user_profiles', partition },
-          { taskQueue },
-        ),
-      90_000,
-    );
-    expect(second.reached.find((r) => r.segment === 'jp-youtube')).toMatchObject({ accepted: true, waitingFor: [] });
-    const handle = client.workflow.getHandle(
-      trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' }),
-    );
-    expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1 });
-    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
-  } finally {
-    await Promise.all(workers.map((w) => w.stop()));
-  }
-});
+      const second = await eventually(
+        () =>
+          sendDataReady(
+            client,
+            iso.config,
+            { environment: 'staging', dataset: 'user_profiles', partition },
+            { taskQueue },
+          ),
+        90_000,
+      );
+      expect(second.reached.find((r) => r.segment === 'jp-youtube')).toMatchObject({ accepted: true, waitingFor: [] });
+      const handle = client.workflow.getHandle(
+        trainingRunId({ pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube' }),
+      );
+      expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1 });
+      const status = await handle.query(trainingStatusQuery);
+      expect(status.datasets.map((d) => [d.dataset, d.ready])).toEqual([
+        ['youtube_posts', true],
+        ['user_profiles', true],
+      ]);
+      expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  },
+);
 
 test('every worker stopped for a minute while a job runs: new workers carry the run on, one Vertex job', async () => {
   const taskQueue = uniqueId('prod-no-workers');
