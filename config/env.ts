@@ -66,6 +66,17 @@ export function loadWorkerEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   );
 }
 
+/**
+ * Vertex's documented quotas (600 CRUD and 60 submissions per minute, project and region) less a
+ * tenth, left for the console, gcloud and anything else that spends the same project's quota.
+ */
+export const vertexBudgetDefaults = {
+  readsPerMinute: Math.floor(600 * 0.9),
+  createsPerMinute: Math.floor(60 * 0.9),
+  /** Under the Vertex activities' 45 s timeout, with the RPC's own time to spare. */
+  maxWaitMs: 20_000,
+};
+
 export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   return parseEnv(
     {
@@ -85,6 +96,16 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       /** Coalesced: between two listings of a region (the detection lag's bound). */
       CT_VERTEX_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
       CT_VERTEX_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
+      /**
+       * This worker's share of Vertex's per-project, per-region quotas (config/vertex-budget.ts):
+       * calls counted against "Resource management (CRUD) requests" (600/min: get, list, cancel,
+       * aliases, operation polls) and "Job or LRO submission requests" (60/min: create*, uploadModel).
+       * Run N workers on one project? Give each 1/N.
+       */
+      CT_VERTEX_READS_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.readsPerMinute),
+      CT_VERTEX_CREATES_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.createsPerMinute),
+      /** A call that would wait longer than this for the budget fails at once, as a 429 would (retried). */
+      CT_VERTEX_BUDGET_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(vertexBudgetDefaults.maxWaitMs),
     },
     runtimeEnv,
   );

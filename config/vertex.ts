@@ -1,8 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MetricMeter } from '@temporalio/common';
-import { countVertexCalls } from '../observability/vertex-calls';
+import { budgetMetrics, countVertexCalls } from '../observability/vertex-calls';
 import { JobServiceClient, ModelServiceClient, PipelineServiceClient } from './aiplatform';
-import type { GcpEnv } from './env';
+import { vertexBudgetDefaults, type GcpEnv } from './env';
+import { VertexBudget } from './vertex-budget';
+import { budgetVertexCalls } from './vertex-budget-calls';
 
 export interface VertexClients {
   pipelines: PipelineServiceClient;
@@ -39,15 +41,30 @@ export function vertexWatchSettings(
   };
 }
 
+type BudgetEnv = Pick<
+  GcpEnv,
+  'CT_VERTEX_READS_PER_MINUTE' | 'CT_VERTEX_CREATES_PER_MINUTE' | 'CT_VERTEX_BUDGET_MAX_WAIT_MS'
+>;
+
 /**
  * Real @google-cloud/aiplatform clients per region (Vertex endpoints are regional). With
  * VERTEX_API_ENDPOINT (the emulator) every region goes to that host:port without TLS or auth.
+ * Every RPC of every client takes from one budget per project and region (config/vertex-budget.ts):
+ * the factory is the worker's, so the budget is too; unset budget variables take their defaults.
  */
 export function createVertexClientFactory(
-  env: Pick<GcpEnv, 'VERTEX_API_ENDPOINT'>,
+  env: Pick<GcpEnv, 'VERTEX_API_ENDPOINT'> & Partial<BudgetEnv>,
   /** The worker's meter: every RPC is counted by method and status code (ct_vertex_calls). */
   meter?: MetricMeter,
-): VertexClientFactory & { close(): Promise<void> } {
+): VertexClientFactory & { close(): Promise<void>; budget: VertexBudget } {
+  const budget = new VertexBudget(
+    {
+      readsPerMinute: env.CT_VERTEX_READS_PER_MINUTE ?? vertexBudgetDefaults.readsPerMinute,
+      createsPerMinute: env.CT_VERTEX_CREATES_PER_MINUTE ?? vertexBudgetDefaults.createsPerMinute,
+      maxWaitMs: env.CT_VERTEX_BUDGET_MAX_WAIT_MS ?? vertexBudgetDefaults.maxWaitMs,
+    },
+    meter && budgetMetrics(meter),
+  );
   const cache = new Map<string, VertexClients>();
   const factory = (region: string): VertexClients => {
     const key = env.VERTEX_API_ENDPOINT ?? region;
@@ -60,17 +77,19 @@ export function createVertexClientFactory(
       } else {
         opts = { apiEndpoint: `${region}-aiplatform.googleapis.com` };
       }
-      const count = <C extends object>(c: C): C => (meter ? countVertexCalls(c, meter) : c);
+      // Counted inside the budget: ct_vertex_calls counts what reached Vertex, not the budget's waits and refusals.
+      const wrap = <C extends object>(c: C): C => budgetVertexCalls(meter ? countVertexCalls(c, meter) : c, budget);
       clients = {
-        pipelines: count(new PipelineServiceClient(opts)),
-        jobs: count(new JobServiceClient(opts)),
-        models: count(new ModelServiceClient(opts)),
+        pipelines: wrap(new PipelineServiceClient(opts)),
+        jobs: wrap(new JobServiceClient(opts)),
+        models: wrap(new ModelServiceClient(opts)),
       };
       cache.set(key, clients);
     }
     return clients;
   };
   return Object.assign(factory, {
+    budget,
     async close() {
       await Promise.all([...cache.values()].flatMap((c) => [c.pipelines.close(), c.jobs.close(), c.models.close()]));
       cache.clear();

@@ -61,6 +61,21 @@ export const metrics = {
     help: 'Vertex AI RPC latency by method',
     labels: ['method'],
   }),
+  // The worker's own budget of Vertex calls (config/vertex-budget.ts), per region and quota bucket
+  // (read, create); the project is left out to keep the labels bounded.
+  vertexBudgetWait: def({
+    name: 'ct_vertex_budget_wait_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'Time a Vertex AI call waited for room in the worker’s per-project, per-region budget',
+    labels: ['region', 'bucket'],
+  }),
+  vertexBudgetRefused: def({
+    name: 'ct_vertex_budget_refused',
+    kind: 'counter',
+    help: 'Vertex AI calls the worker’s budget refused (no room within CT_VERTEX_BUDGET_MAX_WAIT_MS); callers retry them as 429s',
+    labels: ['region', 'bucket'],
+  }),
   jobsEnded: def({
     name: 'ct_vertex_jobs_ended',
     kind: 'counter',

@@ -1,5 +1,6 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { MetricMeter } from '@temporalio/common';
+import type { BudgetObserver } from '../config/vertex-budget';
 import { metrics as m } from './metrics';
 
 // Counts every Vertex AI RPC by method and gRPC status code, at the one place Vertex clients are
@@ -9,6 +10,10 @@ import { metrics as m } from './metrics';
 // own polling (GetOperation inside `operation.promise()`) is not counted.
 
 const rpcName = /^(create|get|list|cancel|delete|upload|merge|update|deploy|undeploy)[A-Z]\w*$/;
+
+/** A client method that is one unary Vertex RPC returning a promise (not a path helper, a stream or an iterator). */
+export const isVertexRpc = (prop: string): boolean =>
+  rpcName.test(prop) && !prop.endsWith('Async') && !prop.endsWith('Stream');
 
 const codeName = (err: unknown): string => {
   const code = (err as { code?: unknown } | null)?.code;
@@ -21,8 +26,7 @@ export function countVertexCalls<T extends object>(client: T, meter: MetricMeter
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof prop !== 'string' || typeof value !== 'function' || !rpcName.test(prop) || prop.endsWith('Async'))
-        return value;
+      if (typeof prop !== 'string' || typeof value !== 'function' || !isVertexRpc(prop)) return value;
       const method = prop[0]!.toUpperCase() + prop.slice(1);
       return (...args: unknown[]) => {
         const t0 = performance.now();
@@ -43,4 +47,14 @@ export function countVertexCalls<T extends object>(client: T, meter: MetricMeter
       };
     },
   });
+}
+
+/** The budget's waits (ct_vertex_budget_wait_seconds) and refusals (ct_vertex_budget_refused). */
+export function budgetMetrics(meter: MetricMeter): BudgetObserver {
+  const wait = meter.createHistogram(m.vertexBudgetWait.name, 'float', 's', m.vertexBudgetWait.help);
+  const refused = meter.createCounter(m.vertexBudgetRefused.name, undefined, m.vertexBudgetRefused.help);
+  return {
+    waited: (region, bucket, ms) => wait.record(ms / 1000, { region, bucket }),
+    refused: (region, bucket) => refused.add(1, { region, bucket }),
+  };
 }

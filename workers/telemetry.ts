@@ -40,6 +40,7 @@ export function installTelemetry(env: TelemetryEnv): { meter: MetricMeter; logge
                   .map((d) => [d.name, durationBuckets]),
               ),
               [m.vertexCallLatency.name]: callBuckets,
+              [m.vertexBudgetWait.name]: callBuckets,
             },
           },
         },
