@@ -7,7 +7,7 @@ import { TokenBucket } from 'limiter';
 // window ever holds more than `perMinute` calls: the bucket's content at the window's start plus
 // one minute's refill. A 429 from Vertex means the quota is spent by someone else too (another
 // worker, the console) or is lower than configured: that bucket drains and halves its rate (down
-// to 1/16), and doubles back each minute without a 429. A call that would wait longer than
+// to 1/4), and doubles back each minute without a 429. A call that would wait longer than
 // `maxWaitMs` fails at once with RESOURCE_EXHAUSTED, which every caller already rides out as a 429
 // (the watches poll on, activities retry with backoff), instead of holding its activity past its
 // timeout.
@@ -27,7 +27,8 @@ export interface BudgetObserver {
   refused(region: string, bucket: BudgetBucket): void;
 }
 
-const MIN_FACTOR = 1 / 16;
+/** A quota below a quarter of what is configured is a configuration to fix, not one to creep along under. */
+const MIN_FACTOR = 1 / 4;
 /** Vertex's quotas are per minute: a minute without a 429 earns back a doubling. */
 const RECOVER_MS = 60_000;
 /** Every call in flight when the quota runs out sees the 429: one cut per second, not one per call. */
@@ -56,6 +57,8 @@ class Lane {
       tokensPerInterval: Math.max(1, perMinute - this.burst),
       interval: 'minute',
     });
+    // Full from the start: a worker's first call waits for nothing, and a window still holds ≤ perMinute.
+    this.bucket.content = this.burst;
   }
 
   get ratePerMinute(): number {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/load-config';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { loadGcpEnv } from '../../config/env';
-import { createVertexClientFactory, vertexWatchSettings } from '../../config/vertex';
+import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../config/vertex';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
 import { isolatedProject, type IsolatedProject } from './isolation';
@@ -54,6 +54,8 @@ export async function withWorker<R>(
     /** Another workflow bundle (a build B of changed workflows) and the deployment version to run it as. */
     workflowBundle?: string;
     deployment?: WorkerDeploymentOptions;
+    /** Vertex clients of the test's own (e.g. with a budget it sets); the caller closes them. */
+    vertex?: VertexClientFactory;
   } = {},
 ): Promise<R> {
   const env = testStack();
@@ -66,9 +68,10 @@ export async function withWorker<R>(
   const storage = testStorage();
   const nativeConnection = await NativeConnection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
   const connection = await Connection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
-  const vertex = createVertexClientFactory({
-    VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
-  });
+  const ownVertex = opts.vertex
+    ? undefined
+    : createVertexClientFactory({ VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}` });
+  const vertex = opts.vertex ?? ownVertex!;
   try {
     const client = new Client({ connection, namespace: env.CT_TEST_NAMESPACE });
     const worker = await createWorker({
@@ -83,7 +86,7 @@ export async function withWorker<R>(
     return await worker.runUntil(fn({ client, taskQueue, storage, project, config }));
   } finally {
     await own?.cleanup();
-    await vertex.close();
+    await ownVertex?.close();
     await connection.close();
     await nativeConnection.close();
   }
