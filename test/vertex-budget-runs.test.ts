@@ -1,18 +1,18 @@
 // The worker's Vertex call budget (config/vertex-budget.ts) under real runs: a real worker and dev
 // server, the real aiplatform clients against the emulator. A 429 storm while training runs and
 // prediction segments submit and watch fails nothing and slows the budget down; a budget of N
-// reads a minute holds across watches, submits and cancels, as the emulator counts them. Each test
-// in a Vertex project of its own; the watch is whichever CT_VERTEX_WATCH selects.
-import { randomInt } from 'node:crypto';
+// reads a minute holds across watches, submits and cancels, as the emulator counts them; the Model
+// Registry's calls, an upload's operation polls included, take from it too. Each test in a Vertex
+// project of its own; the watch is whichever CT_VERTEX_WATCH selects.
 import { CancelledFailure, type WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
 import { trainingStatusQuery } from '../contracts';
 import { createVertexClientFactory } from '../config/vertex';
-import { isolatedProject, type IsolatedProject } from './helpers/isolation';
+import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
 import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
-import { emulatorControl, LOCATION } from './helpers/vertex';
+import { emulatorControl, LOCATION, parentOf } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 
 jest.setTimeout(240_000);
@@ -20,17 +20,22 @@ jest.setTimeout(240_000);
 const { EventType } = temporal.api.enums.v1;
 const control = emulatorControl();
 let iso: IsolatedProject;
-beforeEach(() => (iso = isolatedProject()));
+// Partitions of the test's own: run ids name no project.
+let partition: string;
+let month: string;
+beforeEach(() => {
+  iso = isolatedProject();
+  partition = uniquePartition();
+  month = uniquePartition('monthly');
+});
 afterEach(() => iso.cleanup());
 
-const budgeted = (env: { CT_VERTEX_READS_PER_MINUTE?: number } = {}) =>
+const budgeted = (env: { CT_VERTEX_READS_PER_MINUTE?: number; CT_VERTEX_BUDGET_MAX_WAIT_MS?: number } = {}) =>
   createVertexClientFactory({
     VERTEX_API_ENDPOINT: `${testStack().CT_TEST_VERTEX_HOST}:${testStack().CT_TEST_VERTEX_PORT}`,
     ...env,
   });
 
-// A partition per test run: the models' and jobs' labels are this run's alone.
-const partition = `20${randomInt(30, 99)}-0${randomInt(1, 10)}-${String(randomInt(10, 29))}`;
 const SEGMENTS = ['jp-instagram', 'us-tiktok', 'br-youtube'];
 /** Methods the emulator (like Vertex) counts against "Job or LRO submission requests"; the rest are reads. */
 const SUBMISSIONS = new Set(['CreatePipelineJob', 'CreateCustomJob', 'CreateBatchPredictionJob', 'UploadModel']);
@@ -78,7 +83,7 @@ const train = (ctx: WorkerContext, pipeline: string, environment: string, segmen
     {
       pipeline,
       environment,
-      partition: pipeline === 'churn' ? partition.slice(0, 7) : partition,
+      partition: pipeline === 'churn' ? month : partition,
       segment,
       assumeDataReady: true,
     },
@@ -225,6 +230,34 @@ test('a budget of N reads a minute holds across watches, submits and cancels, as
       },
       { project: iso, vertex },
     );
+  } finally {
+    await vertex.close();
+  }
+});
+
+test('the Model Registry’s calls and an upload’s operation polls take from the project’s read budget too', async () => {
+  // One read in the bucket, one more a minute, and no waiting: the second read is refused at once.
+  const vertex = budgeted({ CT_VERTEX_READS_PER_MINUTE: 2, CT_VERTEX_BUDGET_MAX_WAIT_MS: 0 });
+  try {
+    const { models } = vertex(LOCATION);
+    const [op] = await models.uploadModel({
+      parent: parentOf(iso.project),
+      modelId: 'budgeted',
+      model: { displayName: 'budgeted', artifactUri: 'gs://ct-test-bucket/model/', containerSpec: { imageUri: 'img' } },
+    });
+    // google-gax polls GetOperation past the client's methods: the first poll takes the one read,
+    // the next is refused by the budget, never reaching Vertex.
+    const polled = await op.promise().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(polled).toMatchObject({ name: 'VertexBudgetSpent', code: 8 });
+    await expect(models.getModel({ name: `${parentOf(iso.project)}/models/budgeted` })).rejects.toMatchObject({
+      name: 'VertexBudgetSpent',
+      message: expect.stringMatching(/read budget for projects\/.*CT_VERTEX_READS_PER_MINUTE: 2/) as unknown,
+    });
+    const calls = await control.calls({ project: iso.project });
+    expect(calls.map((c) => c.method)).toEqual(['UploadModel', 'GetOperation']);
   } finally {
     await vertex.close();
   }
