@@ -5,11 +5,11 @@ import { randomInt } from 'node:crypto';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
-import { predictionProgressQuery, type PredictionSummary } from '../contracts';
+import { predictionProgressQuery } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
-import type { JobView } from '../emulators/vertex-ai/control-schema';
 import { maybeSaveHistory } from './helpers/histories';
 import { isolatedProject, type IsolatedProject } from './helpers/isolation';
+import { batchJobs, seedPredictionInputs, segmentOf, writtenSummary } from './helpers/prediction-steps';
 import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 
@@ -37,18 +37,11 @@ const year = randomInt(30, 99);
 let day = 0;
 const nextPartition = () => `20${year}-0${1 + Math.floor(day / 28)}-${String(1 + (day++ % 28)).padStart(2, '0')}`;
 
-async function seedInputs(ctx: WorkerContext, pipeline: string, partition: string, segments = MATRIX) {
-  await Promise.all(
-    segments.map((s) => {
-      const [country, sns] = s.split('-');
-      const lines = [1, 2, 3].map((i) => JSON.stringify({ user: `${s}-${i}`, followers: i * 100 })).join('\n');
-      return ctx.storage
-        .bucket('ct-test-bucket')
-        .file(`predict-in/${pipeline}/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`)
-        .save(`${lines}\n`, { resumable: false });
-    }),
+/** Three rows per segment: the predictions are checked row by row. */
+const seedInputs = (ctx: WorkerContext, pipeline: string, partition: string, segments = MATRIX) =>
+  seedPredictionInputs(ctx.storage, pipeline, partition, segments, (s) =>
+    [1, 2, 3].map((i) => ({ user: `${s}-${i}`, followers: i * 100 })),
   );
-}
 
 async function champion(ctx: WorkerContext, pipeline: string) {
   const run = await startTrainingRun(
@@ -62,15 +55,8 @@ async function champion(ctx: WorkerContext, pipeline: string) {
   return r.model!;
 }
 
-const jobsOf = async (pipeline: string, partition: string) =>
-  (
-    await control.jobs({
-      kind: 'batchPredictionJob',
-      project: iso.project,
-      labels: { 'ct-pipeline': pipeline, 'ct-partition': partition },
-    })
-  ).sort((a, b) => a.createTime.localeCompare(b.createTime));
-const segmentOf = (j: JobView) => `${j.labels['ct-country']}-${j.labels['ct-sns']}`;
+const jobsOf = (pipeline: string, partition: string) =>
+  batchJobs(control, { 'ct-pipeline': pipeline, 'ct-partition': partition }, iso.project);
 
 test('3 × 3 end to end: outputs in GCS, exactly 2 jobs at once at the peak, summary returned and written', async () => {
   await inProject(async (ctx) => {
@@ -137,11 +123,7 @@ test('3 × 3 end to end: outputs in GCS, exactly 2 jobs at once at the peak, sum
         .split('\n')
         .map((l) => (JSON.parse(l) as { instance: { user: string } }).instance.user),
     ).toEqual(['jp-instagram-1', 'jp-instagram-2', 'jp-instagram-3']);
-    const [written] = await ctx.storage
-      .bucket('ct-test-bucket')
-      .file(`predict-out/predicted/${partition}/_SUMMARY.json`)
-      .download();
-    expect((JSON.parse(written.toString()) as PredictionSummary).segments).toEqual(summary.segments);
+    expect((await writtenSummary(ctx.storage, 'predicted', partition)).segments).toEqual(summary.segments);
 
     // What Vertex saw: one job per segment, maxConcurrentJobs alive at the peak and never more.
     const jobs = await jobsOf('predicted', partition);
@@ -282,11 +264,7 @@ test('fail-fast: the first failure (a PARTIALLY_SUCCEEDED job, by policy) cancel
     expect((err as WorkflowFailedError).cause?.message).toMatch(
       /^fail-fast: jp-instagram failed \(jp-instagram: BatchPredictionJob \d+ ended PARTIALLY_SUCCEEDED/,
     );
-    const [written] = await ctx.storage
-      .bucket('ct-test-bucket')
-      .file(`predict-out/predicted-strict/${partition}/_SUMMARY.json`)
-      .download();
-    const summary = JSON.parse(written.toString()) as PredictionSummary;
+    const summary = await writtenSummary(ctx.storage, 'predicted-strict', partition);
     expect(summary.verdict).toBe('failed');
     // jp-instagram (first in the matrix) failed; jp-youtube (second) was running and was cancelled; 7 never started.
     expect(summary.progress).toMatchObject({ total: 9, failed: 1, succeeded: 0, cancelled: 8 });
