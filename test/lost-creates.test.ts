@@ -3,7 +3,8 @@
 // the answer lost after the job was stored, a listing that lags behind the create, and a create
 // that commits only after the caller's deadline (then the watch cancels the second job it made).
 import { startTrainingRun } from '../client/training';
-import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
+import { uniquePartition, type IsolatedProject } from './helpers/isolation';
+import { customJobTraining, dailyData, projectWith } from './helpers/pipelines';
 import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
 import { statusUntil } from './helpers/training-steps';
 import { emulatorControl, loseNextAnswer, untilJobState } from './helpers/vertex';
@@ -11,15 +12,16 @@ import { emulatorControl, loseNextAnswer, untilJobState } from './helpers/vertex
 jest.setTimeout(90_000);
 const control = emulatorControl();
 
+// A CustomJob pipeline (Vertex makes its job ids) in a Vertex project of each test's own.
 let iso: IsolatedProject;
-beforeEach(() => (iso = isolatedProject()));
+beforeEach(() => (iso = projectWith({ trainer: { data: dailyData(['features']), training: customJobTraining } })));
 afterEach(() => iso.cleanup());
 
-const startChurn = (ctx: WorkerContext) =>
+const startTrainer = (ctx: WorkerContext) =>
   startTrainingRun(
     ctx.client,
     iso.config,
-    { pipeline: 'churn', environment: 'staging', partition: uniquePartition('monthly'), assumeDataReady: true },
+    { pipeline: 'trainer', environment: 'staging', partition: uniquePartition(), assumeDataReady: true },
     { taskQueue: ctx.taskQueue },
   );
 const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
@@ -29,7 +31,7 @@ const creates = async () =>
 test('the create’s answer is lost after the job was stored: the retry finds that job by its label', async () => {
   await inProject(async (ctx) => {
     await loseNextAnswer(control, iso.project, 'CreateCustomJob');
-    const result = await (await startChurn(ctx)).result();
+    const result = await (await startTrainer(ctx)).result();
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(await creates()).toEqual(['UNAVAILABLE']);
     const jobs = await control.jobs({ project: iso.project });
@@ -47,7 +49,7 @@ test('the answer is lost and the listing lags behind the create: the retry looks
       lagMs: 3_000,
       times: 20,
     });
-    const result = await (await startChurn(ctx)).result();
+    const result = await (await startTrainer(ctx)).result();
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(await creates()).toEqual(['UNAVAILABLE']);
     expect((await control.jobs({ project: iso.project })).map((j) => j.state)).toEqual(['JOB_STATE_SUCCEEDED']);
@@ -67,7 +69,7 @@ test('a create that commits after the caller’s deadline: the second job trains
       times: 1,
     });
     await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-    const run = await startChurn(ctx);
+    const run = await startTrainer(ctx);
     const watched = (await statusUntil(run, (s) => s.phase === 'running')).job!;
     const late = await eventually(
       async () => (await control.jobs({ project: iso.project })).find((j) => j.name !== watched.name),

@@ -7,7 +7,7 @@ import { trainingStatusQuery, type TrainingPhase } from '../contracts';
 import type { trainingRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
 import { uniquePartition, type IsolatedProject } from './helpers/isolation';
-import { dailyData, kfpTraining, modelRegistry, projectWith, type PipelineSpec } from './helpers/pipelines';
+import { aucGate, dailyData, kfpTraining, modelRegistry, projectWith, type PipelineSpec } from './helpers/pipelines';
 import { eventually, withWorker as withAnyWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl, vertexClients } from './helpers/vertex';
 
@@ -22,8 +22,7 @@ const approval = (timeout: string, onTimeout: 'reject' | 'promote', gate = true)
   data: dailyData(['reviewed_data']),
   training: kfpTraining,
   model: {
-    // The candidate's auc is 0.9 unless a test says otherwise.
-    ...(gate ? { thresholds: [{ metric: 'auc', op: '>=', value: 0.8 }] } : {}),
+    ...(gate ? { thresholds: aucGate } : {}),
     registry: modelRegistry,
     promotion: { mode: 'approval', timeout, onTimeout },
   },

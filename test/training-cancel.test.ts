@@ -3,7 +3,8 @@
 // Cancelled. Each test has a Vertex project of its own (rules, jobs, models) and removes its rules.
 import { startTrainingRun } from '../client/training';
 import { trainingStatusQuery } from '../contracts';
-import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
+import { uniquePartition, type IsolatedProject } from './helpers/isolation';
+import { aucGate, dailyData, kfpTraining, modelRegistry, projectWith } from './helpers/pipelines';
 import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
 import { expectCancelled, statusUntil as until } from './helpers/training-steps';
 import { cancelsByJob, emulatorControl, loseNextAnswer, untilJobState, vertexClients } from './helpers/vertex';
@@ -11,22 +12,28 @@ import { cancelsByJob, emulatorControl, loseNextAnswer, untilJobState, vertexCli
 jest.setTimeout(90_000);
 const control = emulatorControl();
 
+// Each test in a Vertex project of its own, with two pipelines: `trainer` (a PipelineJob, two
+// attempts) and `scored` (one attempt, then the model step: gate, registry version, champion).
 let iso: IsolatedProject;
-beforeEach(() => (iso = isolatedProject()));
+beforeEach(() => {
+  iso = projectWith({
+    trainer: { data: dailyData(['features']), training: kfpTraining, retry: { maxAttempts: 2 } },
+    scored: {
+      data: dailyData(['features']),
+      training: kfpTraining,
+      model: { thresholds: aucGate, registry: modelRegistry },
+    },
+  });
+});
 afterEach(() => iso.cleanup());
 
-const start = (
-  ctx: WorkerContext,
-  input: { pipeline: string; environment: string; segment?: string },
-  partition = uniquePartition(),
-) =>
+const start = (ctx: WorkerContext, pipeline: 'trainer' | 'scored') =>
   startTrainingRun(
     ctx.client,
     iso.config,
-    { ...input, partition, assumeDataReady: true },
+    { pipeline, environment: 'staging', partition: uniquePartition(), assumeDataReady: true },
     { taskQueue: ctx.taskQueue },
   );
-const engagement = { pipeline: 'engagement', environment: 'staging', segment: 'jp-instagram' };
 const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
 const cancels = () => cancelsByJob(control, iso.project);
 
@@ -35,7 +42,7 @@ test('cancel while the first attempt is being submitted: the job it made is canc
     // The job is stored at once; the answer comes 3 s later as UNAVAILABLE, and the retry finds the job.
     await loseNextAnswer(control, iso.project, 'CreatePipelineJob', 3_000);
     await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-    const run = await start(ctx, engagement);
+    const run = await start(ctx, 'trainer');
     await until(run, (s) => s.phase === 'submitting');
     await eventually(async () => ((await control.jobs({ project: iso.project })).length === 1 ? true : undefined));
     await run.cancel();
@@ -49,7 +56,7 @@ test('cancel while the first attempt is being submitted: the job it made is canc
 test('cancel while the first attempt runs: its job is cancelled on Vertex', async () => {
   await inProject(async (ctx) => {
     await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-    const run = await start(ctx, engagement);
+    const run = await start(ctx, 'trainer');
     const s = await until(run, (s) => s.phase === 'running' && s.job?.attempt === 1);
     await run.cancel();
     await expectCancelled(run);
@@ -67,7 +74,7 @@ test('cancel while the second attempt is being submitted: attempt 1’s failed j
       times: 1,
     });
     await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-    const run = await start(ctx, engagement);
+    const run = await start(ctx, 'trainer');
     const first = (await until(run, (s) => s.phase === 'running' && s.job?.attempt === 1)).job!;
     await untilJobState(control, first.name, 'PIPELINE_STATE_RUNNING');
     await loseNextAnswer(control, iso.project, 'CreatePipelineJob', 3_000);
@@ -91,7 +98,7 @@ test('cancel while the second attempt runs: that job is cancelled, not left runn
       times: 1,
     });
     await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-    const run = await start(ctx, engagement);
+    const run = await start(ctx, 'trainer');
     const s = await until(run, (s) => s.phase === 'running' && s.job?.attempt === 2);
     await untilJobState(control, s.job!.name, 'PIPELINE_STATE_RUNNING');
     await run.cancel();
@@ -110,7 +117,7 @@ test('cancel while the model is being registered: the upload finishes as a candi
   await inProject(async (ctx) => {
     // The version is stored at once; its answer is held back 3 s (then lost), so the cancel lands mid-upload.
     await loseNextAnswer(control, iso.project, 'UploadModel', 3_000);
-    const run = await start(ctx, { pipeline: 'scored', environment: 'models' });
+    const run = await start(ctx, 'scored');
     await until(run, (s) => s.phase === 'registering');
     await run.cancel();
     await expectCancelled(run);
@@ -133,7 +140,7 @@ describe('cancel races', () => {
     async (cancel, end) => {
       await inProject(async (ctx) => {
         await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING', cancel } });
-        const run = await start(ctx, { pipeline: 'scored', environment: 'models' });
+        const run = await start(ctx, 'scored');
         const s = await until(run, (s) => s.phase === 'running');
         await untilJobState(control, s.job!.name, 'PIPELINE_STATE_RUNNING');
         await run.cancel();
@@ -157,7 +164,7 @@ describe('cancel races', () => {
         code: 'FAILED_PRECONDITION',
         times: 1,
       });
-      const run = await start(ctx, engagement);
+      const run = await start(ctx, 'trainer');
       const s = await until(run, (s) => s.phase === 'running');
       await untilJobState(control, s.job!.name, 'PIPELINE_STATE_RUNNING');
       await run.cancel();
@@ -179,7 +186,7 @@ describe('cancel races', () => {
     try {
       await inProject(async (ctx) => {
         await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' }, times: 1 });
-        const run = await start(ctx, engagement);
+        const run = await start(ctx, 'trainer');
         const s = await until(run, (s) => s.phase === 'running' && s.job?.attempt === 1);
         await clients.pipelines.cancelPipelineJob({ name: s.job!.name });
         const result = await run.result();

@@ -23,6 +23,9 @@ export const dailyData = (datasets: string[], timeout = '1h', onTimeout?: 'fail'
   ...(onTimeout ? { onTimeout } : {}),
 });
 
+/** Judges a candidate by auc ≥ 0.8 (the emulator's jobs report 0.9 unless a rule says otherwise). */
+export const aucGate = [{ metric: 'auc', op: '>=' as const, value: 0.8 }];
+
 /** Trains the compiled KFP fixture (test/fixtures/kfp, seeded by the global setup) on the partition. */
 export const kfpTraining = {
   kind: 'pipelineJob' as const,
