@@ -1,12 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { z } from 'zod';
-import { parseConfig } from '../../config/load-config';
 import type { Pipeline } from '../../config/pipeline-config';
-import type { IsolatedProject } from './isolation';
+import { projectConfig, type IsolatedProject } from './isolation';
 import { testStack } from '../setup/test-stack';
-import { emulatorControl, uniqueProject } from './vertex';
+import { uniqueProject } from './vertex';
 
 // Test pipelines written where the test is: a suite states the pipeline facts it depends on (its
 // data, training, model policy, timeouts) with these pieces, and gets them as a config in a Vertex
@@ -74,17 +70,5 @@ export function projectWith(pipelines: Record<string, PipelineSpec>, environment
       ]),
     ),
   };
-  const text = JSON.stringify(doc, null, 2);
-  const configPath = path.join(mkdtempSync(path.join(os.tmpdir(), 'ct-project-')), 'pipelines.yaml');
-  writeFileSync(configPath, text);
-  const control = emulatorControl();
-  return {
-    project,
-    config: parseConfig(text, configPath),
-    configPath,
-    cleanup: async () => {
-      await control.clearRules(project);
-      await control.clearFaults(project);
-    },
-  };
+  return projectConfig(project, JSON.stringify(doc, null, 2));
 }
