@@ -1,37 +1,69 @@
 // predictionRun across continue-as-new and with one model version per run, through a real worker,
-// the emulator and fake GCS. The fixture's `generations` pipelines start 2 children per workflow
-// run, so 5 segments take 3 runs: results, the queue, the progress query, cancel and fail-fast must
-// carry across. One model serves every segment: the run pins its version before the fan-out. Each
-// test has an environment (a Vertex project) of its own: its jobs, rules and model are its alone,
-// and every rule it adds is bounded by `times` to the jobs it expects.
-import { readFileSync } from 'node:fs';
+// the emulator and fake GCS. The pipelines here (below) start 2 children per workflow run, so 5
+// segments take 3 runs: results, the queue, the progress query, cancel and fail-fast must carry
+// across. One model serves every segment: the run pins its version before the fan-out. Each test
+// has a Vertex project of its own: its jobs, rules and model are its alone, and every rule it adds
+// is bounded by `times` to the jobs it expects.
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
-import { parseConfig } from '../config/load-config';
 import { modelReadySignal, predictionProgressQuery } from '../contracts';
 import type { JobView } from '../emulators/vertex-ai/control-schema';
 import type { predictionRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, withWorker, testConfig, testConfigPath, type WorkerContext } from './helpers/temporal';
+import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl, parentOf, vertexClients } from './helpers/vertex';
-import { uniquePartition } from './helpers/isolation';
+import { uniquePartition, type IsolatedProject } from './helpers/isolation';
+import {
+  batchPrediction,
+  dailyData,
+  kfpTraining,
+  modelRegistry,
+  projectWith,
+  type PipelineSpec,
+} from './helpers/pipelines';
 import { batchJobs, seedPredictionInputs, segmentOf, stateOf, writtenSummary } from './helpers/prediction-steps';
 
 jest.setTimeout(180_000);
 
 const control = emulatorControl();
-const config = testConfig();
-// Each test's environment already has a Vertex project of its own in the fixture: the worker runs
-// the fixture as it is, so the models promoted here are the ones it finds.
-const withFixtureWorker = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { config });
 const SEGMENTS = ['jp-instagram', 'us-instagram', 'br-instagram', 'de-instagram', 'fr-instagram']; // queue order
+
+/**
+ * One model (trained on the KFP fixture, registered as `{pipeline}-{environment}`) predicts the 5
+ * segments, 2 jobs at once, 2 children per workflow run before it continues as new.
+ */
+const fiveSegments = (prediction: Partial<NonNullable<PipelineSpec['prediction']>> = {}): PipelineSpec => ({
+  data: dailyData(['generations_data']),
+  training: kfpTraining,
+  model: { registry: modelRegistry },
+  prediction: batchPrediction(
+    { countries: ['JP', 'US', 'BR', 'DE', 'FR'], sns: ['instagram'] },
+    { childrenPerRun: 2, ...prediction },
+  ),
+});
+
+// The test's own project, with `pipeline` in `environment`; the models promoted here are the ones its worker finds.
+let iso: IsolatedProject;
+async function inProject<R>(
+  pipeline: string,
+  environment: string,
+  spec: PipelineSpec,
+  fn: (ctx: WorkerContext) => Promise<R>,
+): Promise<R> {
+  iso = projectWith({ [pipeline]: spec }, environment);
+  try {
+    return await withWorker(fn, { project: iso });
+  } finally {
+    await iso.cleanup();
+  }
+}
 const partition = uniquePartition('daily');
 let vertex: ReturnType<typeof vertexClients>;
 beforeAll(() => (vertex = vertexClients()));
 afterAll(() => vertex.close());
 
 const projectOf = (pipeline: string, environment: string) =>
-  config.pipelines[pipeline]!.environments[environment]!.project;
+  iso.config.pipelines[pipeline]!.environments[environment]!.project;
 const modelIdOf = (pipeline: string, environment: string) => `${pipeline}-${environment}`;
 
 /** Registers a new version of the environment's model through the real client and makes it the champion: `model@version`. */
@@ -107,18 +139,17 @@ const holdJobs = (pipeline: string, environment: string, jobs: number) =>
   });
 
 const predict = (ctx: WorkerContext, input: { pipeline: string; environment: string; segments?: string[] }) =>
-  startPredictionRun(ctx.client, config, { ...input, partition }, { taskQueue: ctx.taskQueue });
+  startPredictionRun(ctx.client, iso.config, { ...input, partition }, { taskQueue: ctx.taskQueue });
 
 /** The model each job was asked to predict with, as Vertex holds it. */
 const modelsOf = (jobs: JobView[]) =>
   Promise.all(jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model));
 
 test('prediction.childrenPerRun: 250 unless set, and a value outside 1–1,000 is refused naming the field', () => {
-  expect(config.pipelines.predicted!.prediction!.childrenPerRun).toBe(250);
-  expect(config.pipelines.generations!.prediction!.childrenPerRun).toBe(2);
-  const fixture = readFileSync(testConfigPath, 'utf8');
-  for (const bad of ['0', '1001', '2.5']) {
-    expect(() => parseConfig(fixture.replace('childrenPerRun: 2', `childrenPerRun: ${bad}`), 'pipelines.yaml')).toThrow(
+  const unset = projectWith({ generations: fiveSegments({ childrenPerRun: undefined }) });
+  expect(unset.config.pipelines.generations!.prediction!.childrenPerRun).toBe(250);
+  for (const bad of [0, 1001, 2.5]) {
+    expect(() => projectWith({ generations: fiveSegments({ childrenPerRun: bad }) })).toThrow(
       /pipelines\.generations\.prediction\.childrenPerRun: /,
     );
   }
@@ -126,7 +157,7 @@ test('prediction.childrenPerRun: 250 unless set, and a value outside 1–1,000 i
 
 test('5 segments, 2 per generation: 3 runs, each segment run once, progress and results carried across continue-as-new', async () => {
   const [pipeline, environment] = ['generations', 'gen-results'];
-  await withFixtureWorker(async (ctx) => {
+  await inProject(pipeline, environment, fiveSegments(), async (ctx) => {
     const model = await promote(pipeline, environment);
     await seedPredictionInputs(ctx.storage, pipeline, partition, SEGMENTS);
     await holdJobs(pipeline, environment, 5);
@@ -169,7 +200,7 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
 
 test('cancel in generation 2: its in-flight jobs are cancelled on Vertex, generation 1 stays succeeded, the rest never start', async () => {
   const [pipeline, environment] = ['generations', 'gen-cancel'];
-  await withFixtureWorker(async (ctx) => {
+  await inProject(pipeline, environment, fiveSegments(), async (ctx) => {
     await promote(pipeline, environment);
     await seedPredictionInputs(ctx.storage, pipeline, partition, SEGMENTS);
     await holdJobs(pipeline, environment, 5);
@@ -207,7 +238,7 @@ test('cancel in generation 2: its in-flight jobs are cancelled on Vertex, genera
 
 test('fail-fast in generation 2: the failure cancels its sibling, the last generation never starts, the run fails with the whole summary', async () => {
   const [pipeline, environment] = ['generations-strict', 'gen-failfast'];
-  await withFixtureWorker(async (ctx) => {
+  await inProject(pipeline, environment, fiveSegments({ onFailure: 'fail-fast' }), async (ctx) => {
     await promote(pipeline, environment);
     await seedPredictionInputs(ctx.storage, pipeline, partition, SEGMENTS);
     const project = projectOf(pipeline, environment);
@@ -249,7 +280,7 @@ test('fail-fast in generation 2: the failure cancels its sibling, the last gener
 
 test('one model per run: a champion promoted while segments still queue changes nothing for this run; the summary names the pinned version', async () => {
   const [pipeline, environment] = ['generations', 'gen-pin'];
-  await withFixtureWorker(async (ctx) => {
+  await inProject(pipeline, environment, fiveSegments(), async (ctx) => {
     const pinned = await promote(pipeline, environment);
     await seedPredictionInputs(ctx.storage, pipeline, partition, SEGMENTS);
     await holdJobs(pipeline, environment, 5);
@@ -276,68 +307,87 @@ test('one model per run: a champion promoted while segments still queue changes 
 test('with maxAge and no fresh champion at the start: the version the first segment waited for is pinned for the segments after it', async () => {
   const [pipeline, environment] = ['generations-fresh', 'gen-fresh'];
   const segments = SEGMENTS.slice(0, 3);
-  await withFixtureWorker(async (ctx) => {
-    await seedPredictionInputs(ctx.storage, pipeline, partition, segments);
-    await holdJobs(pipeline, environment, 3);
-    const handle = await predict(ctx, { pipeline, environment, segments });
-    // One at a time: jp-instagram looks at the registry (nothing there) and waits for model-ready.
-    const first = ctx.client.workflow.getHandle(`${handle.workflowId}:jp-instagram`);
-    await eventually(async () => {
-      for await (const _ of ctx.client.workflow.list({
-        query: `awaitingModel = "${environment}/${pipeline}/all" AND WorkflowId = "${first.workflowId}"`,
-      }))
-        return true;
-      return undefined;
-    }, 30_000);
-    const announced = await promote(pipeline, environment);
-    const [model, version] = announced.split('@') as [string, string];
-    await first.signal(modelReadySignal, {
-      environment,
-      pipeline,
-      segment: null,
-      model,
-      version,
-      modelVersionName: announced,
-      aliases: ['champion'],
-      metrics: {},
-      partition,
-      trainedAt: new Date().toISOString(),
-    });
-    const [job] = await heldRunning(pipeline, environment, ['jp-instagram']);
-    // A newer champion, fresh too, before the other segments start (one of them in generation 2).
-    expect(await promote(pipeline, environment)).not.toBe(announced);
-    await control.advance(job!.name);
-    for (const s of segments.slice(1))
-      for (const j of await heldRunning(pipeline, environment, [s])) await control.advance(j.name);
-    const summary = await handle.result();
+  await inProject(
+    pipeline,
+    environment,
+    fiveSegments({ maxConcurrentJobs: 1, model: { maxAge: '1h', waitTimeout: '5m' } }),
+    async (ctx) => {
+      await seedPredictionInputs(ctx.storage, pipeline, partition, segments);
+      await holdJobs(pipeline, environment, 3);
+      const handle = await predict(ctx, { pipeline, environment, segments });
+      // One at a time: jp-instagram looks at the registry (nothing there) and waits for model-ready.
+      const first = ctx.client.workflow.getHandle(`${handle.workflowId}:jp-instagram`);
+      await eventually(async () => {
+        for await (const _ of ctx.client.workflow.list({
+          query: `awaitingModel = "${environment}/${pipeline}/all" AND WorkflowId = "${first.workflowId}"`,
+        }))
+          return true;
+        return undefined;
+      }, 30_000);
+      const announced = await promote(pipeline, environment);
+      const [model, version] = announced.split('@') as [string, string];
+      await first.signal(modelReadySignal, {
+        environment,
+        pipeline,
+        segment: null,
+        model,
+        version,
+        modelVersionName: announced,
+        aliases: ['champion'],
+        metrics: {},
+        partition,
+        trainedAt: new Date().toISOString(),
+      });
+      const [job] = await heldRunning(pipeline, environment, ['jp-instagram']);
+      // A newer champion, fresh too, before the other segments start (one of them in generation 2).
+      expect(await promote(pipeline, environment)).not.toBe(announced);
+      await control.advance(job!.name);
+      for (const s of segments.slice(1))
+        for (const j of await heldRunning(pipeline, environment, [s])) await control.advance(j.name);
+      const summary = await handle.result();
 
-    expect(summary).toMatchObject({ verdict: 'succeeded', generations: 2, model: announced });
-    expect(summary.segments.map((s) => [s.segment, s.model])).toEqual([...segments].sort().map((s) => [s, announced]));
-    const jobs = await jobsOf(pipeline, environment);
-    expect(await modelsOf(jobs)).toEqual(Array(3).fill(announced));
-  });
+      expect(summary).toMatchObject({ verdict: 'succeeded', generations: 2, model: announced });
+      expect(summary.segments.map((s) => [s.segment, s.model])).toEqual(
+        [...segments].sort().map((s) => [s, announced]),
+      );
+      const jobs = await jobsOf(pipeline, environment);
+      expect(await modelsOf(jobs)).toEqual(Array(3).fill(announced));
+    },
+  );
 });
 
 test('no model: each segment waits its waitTimeout for a fresh one, then fails with the reason; no job is created', async () => {
   const [pipeline, environment] = ['unmodelled', 'nomodel'];
   const segments = ['jp-instagram', 'jp-tiktok'];
-  await withFixtureWorker(async (ctx) => {
-    await seedPredictionInputs(ctx.storage, pipeline, partition, segments);
-    const handle = await predict(ctx, { pipeline, environment });
-    const summary = await handle.result();
-    expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 2, failed: 2, succeeded: 0 } });
-    expect(summary.model).toBeUndefined();
-    for (const s of summary.segments) {
-      expect(s).toMatchObject({
-        outcome: 'failed',
-        error: `no model to predict ${s.segment} with: there is no champion yet (want one registered in the last 1h)`,
-      });
-      expect(s.job).toBeUndefined();
-      const child = await ctx.client.workflow.getHandle(`${handle.workflowId}:${s.segment}`).describe();
-      expect(child.status.name).toBe('FAILED');
-      // It waited for its waitTimeout (2 s) before giving up, rather than failing at the first look.
-      expect(child.closeTime!.getTime() - child.startTime.getTime()).toBeGreaterThanOrEqual(2_000);
-    }
-    expect(await jobsOf(pipeline, environment)).toEqual([]);
-  });
+  await inProject(
+    pipeline,
+    environment,
+    {
+      ...fiveSegments(),
+      // No model is ever registered: each segment waits 2 s for a fresh one, then fails with the reason.
+      prediction: batchPrediction(
+        { countries: ['JP'], sns: ['instagram', 'tiktok'] },
+        { model: { maxAge: '1h', waitTimeout: '2s' } },
+      ),
+    },
+    async (ctx) => {
+      await seedPredictionInputs(ctx.storage, pipeline, partition, segments);
+      const handle = await predict(ctx, { pipeline, environment });
+      const summary = await handle.result();
+      expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 2, failed: 2, succeeded: 0 } });
+      expect(summary.model).toBeUndefined();
+      for (const s of summary.segments) {
+        expect(s).toMatchObject({
+          outcome: 'failed',
+          error: `no model to predict ${s.segment} with: there is no champion yet (want one registered in the last 1h)`,
+        });
+        expect(s.job).toBeUndefined();
+        const child = await ctx.client.workflow.getHandle(`${handle.workflowId}:${s.segment}`).describe();
+        expect(child.status.name).toBe('FAILED');
+        // It waited for its waitTimeout (2 s) before giving up, rather than failing at the first look.
+        expect(child.closeTime!.getTime() - child.startTime.getTime()).toBeGreaterThanOrEqual(2_000);
+      }
+      expect(await jobsOf(pipeline, environment)).toEqual([]);
+    },
+  );
 });

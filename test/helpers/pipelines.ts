@@ -43,6 +43,25 @@ export const modelRegistry = {
   servingImage: 'us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest',
 };
 
+/**
+ * Batch prediction per country × SNS segment (`segments`), reading and writing where
+ * test/helpers/prediction-steps.ts seeds inputs and reads the summary; two jobs at once, 600
+ * creates a minute, unless `over` says otherwise.
+ */
+export const batchPrediction = (
+  segments: { countries: string[]; sns: string[] },
+  over: Partial<NonNullable<PipelineSpec['prediction']>> = {},
+): NonNullable<PipelineSpec['prediction']> => ({
+  segments,
+  input: { uri: 'gs://ct-test-bucket/predict-in/{pipeline}/{partition}/{country}-{sns}/*.jsonl' },
+  output: { uri: 'gs://ct-test-bucket/predict-out/{pipeline}/{partition}/{country}-{sns}/' },
+  machine: { machineType: 'n1-standard-2' },
+  maxConcurrentJobs: 2,
+  createsPerMinute: 600,
+  summary: 'gs://ct-test-bucket/predict-out/{pipeline}/{partition}/_SUMMARY.json',
+  ...over,
+});
+
 /** The runs notice a job's end within 100 ms, and a watch activity hands over every 3 s. */
 const fastPolling = { interval: '100ms', chunk: '3s' };
 
