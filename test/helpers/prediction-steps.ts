@@ -3,8 +3,8 @@ import type { PredictionSummary } from '../../contracts';
 import type { JobView } from '../../emulators/vertex-ai/control-schema';
 import type { VertexEmulatorControl } from '../../emulators/vertex-ai/control-client';
 
-// Steps the prediction suites share. The paths are the test config's: each pipeline's
-// prediction.input and prediction.summary live under gs://ct-test-bucket/predict-in and predict-out.
+// Steps the prediction suites share. The paths are where the test pipelines' prediction.input and
+// prediction.summary point (test/helpers/pipelines.ts: batchPrediction; the fixture's likewise).
 
 const BUCKET = 'ct-test-bucket';
 
