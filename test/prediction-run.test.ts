@@ -55,6 +55,24 @@ async function champion(ctx: WorkerContext, pipeline: string) {
   return r.model!;
 }
 
+const predict = (ctx: WorkerContext, pipeline: string, partition: string, more: { retryFailed?: boolean } = {}) =>
+  startPredictionRun(
+    ctx.client,
+    iso.config,
+    { pipeline, environment: ENV, partition, ...more },
+    { taskQueue: ctx.taskQueue },
+  );
+/** Scripts this test's batch jobs whose labels match (every one: `{}`), the first `times` of them if given. */
+const scriptJobs = (
+  labels: Record<string, string>,
+  script: Parameters<typeof control.addRule>[0]['script'],
+  times?: number,
+) =>
+  control.addRule({
+    match: { kind: 'batchPredictionJob', project: iso.project, ...(Object.keys(labels).length ? { labels } : {}) },
+    script,
+    ...(times ? { times } : {}),
+  });
 const jobsOf = (pipeline: string, partition: string) =>
   batchJobs(control, { 'ct-pipeline': pipeline, 'ct-partition': partition }, iso.project);
 
@@ -64,25 +82,13 @@ test('3 × 3 end to end: outputs in GCS, exactly 2 jobs at once at the peak, sum
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
     // Jobs run 8 s: creates paced 2 s apart alone would have 3 or more alive at once, so the window's bound shows.
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' },
-      },
-      script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 8_000 },
-    });
-    await control.addRule({
-      match: { kind: 'batchPredictionJob', project: iso.project },
-      script: { runningMs: 8_000 },
-    });
-    // One segment's job loses an instance: PARTIALLY_SUCCEEDED counts as succeeded by this pipeline's policy.
-    const handle = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
+    await scriptJobs(
+      { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' },
+      { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 8_000 },
     );
+    await scriptJobs({}, { runningMs: 8_000 });
+    // One segment's job loses an instance: PARTIALLY_SUCCEEDED counts as succeeded by this pipeline's policy.
+    const handle = await predict(ctx, 'predicted', partition);
     const summary = await handle.result();
     await maybeSaveHistory(handle, 'prediction-run-succeeded');
     await maybeSaveHistory(
@@ -138,13 +144,8 @@ test('creates are paced by the quota (30/min), not by free slots: 9 short jobs t
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
     // 0.3 s jobs: with 2 slots and no pacing all nine would be created within a few seconds.
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project }, script: { runningMs: 300 } });
-    const handle = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    await scriptJobs({}, { runningMs: 300 });
+    const handle = await predict(ctx, 'predicted', partition);
     expect(await handle.result()).toMatchObject({ verdict: 'succeeded', progress: { succeeded: 9 } });
     const creates = (await control.calls({ method: 'CreateBatchPredictionJob', project: iso.project })).map((c) =>
       Date.parse(c.time),
@@ -160,30 +161,13 @@ test('one segment FAILED and one PAUSED (cancelled on Vertex): the others finish
     await champion(ctx, 'predicted');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: { 'ct-partition': partition, 'ct-country': 'br', 'ct-sns': 'youtube' },
-      },
-      script: { outcome: 'FAILED', error: { code: 13, message: 'Internal error in the prediction container.' } },
-      times: 1,
-    });
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' },
-      },
-      script: { outcome: 'PAUSED' },
-      times: 1,
-    });
-    const first = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
+    await scriptJobs(
+      { 'ct-partition': partition, 'ct-country': 'br', 'ct-sns': 'youtube' },
+      { outcome: 'FAILED', error: { code: 13, message: 'Internal error in the prediction container.' } },
+      1,
     );
+    await scriptJobs({ 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' }, { outcome: 'PAUSED' }, 1);
+    const first = await predict(ctx, 'predicted', partition);
     const summary = await first.result();
     expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 9, succeeded: 7, failed: 2 } });
     const failed = summary.segments
@@ -202,20 +186,8 @@ test('one segment FAILED and one PAUSED (cancelled on Vertex): the others finish
     expect(paused).toMatchObject({ cancelRequested: true });
 
     // A second plain start is refused; --retry-failed re-runs only those two and carries the rest over.
-    await expect(
-      startPredictionRun(
-        ctx.client,
-        iso.config,
-        { pipeline: 'predicted', environment: ENV, partition },
-        { taskQueue: ctx.taskQueue },
-      ),
-    ).rejects.toThrow(/already ran; pass --retry-failed/);
-    const retry = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition, retryFailed: true },
-      { taskQueue: ctx.taskQueue },
-    );
+    await expect(predict(ctx, 'predicted', partition)).rejects.toThrow(/already ran; pass --retry-failed/);
+    const retry = await predict(ctx, 'predicted', partition, { retryFailed: true });
     const second = await retry.result();
     expect(second).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 2, reused: 7, failed: 0 } });
     expect(second.segments.find((s) => s.segment === 'br-youtube')).toMatchObject({
@@ -232,33 +204,12 @@ test('fail-fast: the first failure (a PARTIALLY_SUCCEEDED job, by policy) cancel
     await champion(ctx, 'predicted-strict');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted-strict', partition);
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: {
-          'ct-partition': partition,
-          'ct-pipeline': 'predicted-strict',
-          'ct-country': 'jp',
-          'ct-sns': 'instagram',
-        },
-      },
-      script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 },
-    });
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict' },
-      },
-      script: { runningMs: 20_000 },
-    });
-    const handle = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted-strict', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
+    await scriptJobs(
+      { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict', 'ct-country': 'jp', 'ct-sns': 'instagram' },
+      { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 },
     );
+    await scriptJobs({ 'ct-partition': partition, 'ct-pipeline': 'predicted-strict' }, { runningMs: 20_000 });
+    const handle = await predict(ctx, 'predicted-strict', partition);
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause?.message).toMatch(
@@ -284,16 +235,8 @@ test('parent cancelled mid-run: every in-flight Vertex job is cancelled, childre
     await champion(ctx, 'predicted');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
-    await control.addRule({
-      match: { kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-partition': partition } },
-      script: { holdIn: 'RUNNING' },
-    });
-    const handle = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    await scriptJobs({ 'ct-partition': partition }, { holdIn: 'RUNNING' });
+    const handle = await predict(ctx, 'predicted', partition);
     await eventually(
       async () =>
         (await jobsOf('predicted', partition)).filter((j) => j.state === 'JOB_STATE_RUNNING' || j.state === 'RUNNING')
@@ -332,12 +275,7 @@ test("a prediction run that needs a fresh model waits, and a training run's mode
   await inProject(async (ctx) => {
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted-fresh', partition, ['jp-instagram', 'jp-tiktok']);
-    const prediction = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted-fresh', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    const prediction = await predict(ctx, 'predicted-fresh', partition);
     // Both children look at the registry (no model yet) and wait, holding no Vertex job.
     await eventually(async () => {
       let n = 0;
