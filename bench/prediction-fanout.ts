@@ -12,7 +12,7 @@ import { Duration } from '../config/primitives';
 import { predictionRunId } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import { workerNodeOptions } from '../scripts/stack/worker-command';
-import { startBenchStack } from './stack';
+import { benchCustomJob, benchEnvironment, benchSegments, runBench, startBenchStack } from './stack';
 
 const { values } = parseArgs({
   options: {
@@ -27,40 +27,19 @@ const M = Number(values.concurrency);
 const D = Duration.parse(values.duration);
 const rate = Number(values['creates-per-minute']);
 
-// N segments as countries × SNS: 2-letter codes AA, AB, … and sns1, sns2, …
-const snsCount = Math.min(20, N);
-const countries = Array.from({ length: Math.ceil(N / snsCount) }, (_, i) =>
-  String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)),
-);
-const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
-const overflow = countries.length * snsCount - N;
-const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
-
-async function main(): Promise<void> {
+async function main() {
   const configText = JSON.stringify({
     version: 1,
     pipelines: {
       fanout: {
-        environments: {
-          bench: {
-            project: 'ct-bench-project',
-            region: 'us-central1',
-            serviceAccount: 'sa@ct-bench-project.iam.gserviceaccount.com',
-            pipelineRoot: 'gs://ct-bench/root',
-            temporal: { namespace: 'ct-bench', taskQueue: 'bench' },
-          },
-        },
+        environments: { bench: benchEnvironment },
         data: { partition: 'daily', datasets: ['x'], timeout: '1d' },
-        training: {
-          kind: 'customJob',
-          workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }],
-          baseOutputDirectory: 'gs://ct-bench/out',
-        },
+        training: benchCustomJob,
         // Each job's end is noticed within a second: the overhead measured is the orchestration's, not the poll interval's.
         polling: { interval: '1s', chunk: '15m' },
         model: { registry: { modelId: 'fanout', displayName: 'fanout', servingImage: 'img' } },
         prediction: {
-          segments: { countries, sns, exclude },
+          segments: benchSegments(N),
           input: { uri: 'bq://ct-bench-project.features.{sns}_{country}', format: 'bigquery' },
           output: { uri: 'bq://ct-bench-project.predictions', format: 'bigquery' },
           maxConcurrentJobs: M,
@@ -135,42 +114,31 @@ async function main(): Promise<void> {
   const jobs = await control.jobs({ kind: 'batchPredictionJob' });
   const idealMs = Math.ceil(N / M) * D;
   const parentTotal = parentRuns.reduce((a, b) => a + b, 0);
-  console.log(
-    JSON.stringify(
-      {
-        bench: 'prediction-fanout',
-        segments: N,
-        maxConcurrentJobs: M,
-        jobDurationMs: D,
-        createsPerMinute: rate,
-        verdict: summary.result.verdict,
-        progress: summary.result.progress,
-        wallMs: summary.wallMs,
-        idealMs,
-        overheadMs: summary.wallMs - idealMs,
-        parentRuns: parentRuns.length,
-        parentHistoryEventsPerRun: parentRuns,
-        parentHistoryEventsTotal: parentTotal,
-        childRuns: children.length,
-        historyEventsTotal: parentTotal + childEvents,
-        vertexCallsByMethod: byMethod,
-        vertexJobs: jobs.length,
-        peakConcurrency: peakConcurrency(jobs),
-        idleWorkerRssMb,
-        peakWorkerRssMb,
-        targets: { overheadMsMax: 60_000, parentEventsPerRunMax: 10_000, workerRssMbMax: 512, peakConcurrency: M },
-        note: 'the worker is the compiled dist/workers/main.js in its own process, with package.json config.workerNodeOptions; peak RSS is its VmHWM',
-        workerNodeOptions,
-        node: process.version,
-      },
-      null,
-      2,
-    ),
-  );
   await stack.close();
+  return {
+    segments: N,
+    maxConcurrentJobs: M,
+    jobDurationMs: D,
+    createsPerMinute: rate,
+    verdict: summary.result.verdict,
+    progress: summary.result.progress,
+    wallMs: summary.wallMs,
+    idealMs,
+    overheadMs: summary.wallMs - idealMs,
+    parentRuns: parentRuns.length,
+    parentHistoryEventsPerRun: parentRuns,
+    parentHistoryEventsTotal: parentTotal,
+    childRuns: children.length,
+    historyEventsTotal: parentTotal + childEvents,
+    vertexCallsByMethod: byMethod,
+    vertexJobs: jobs.length,
+    peakConcurrency: peakConcurrency(jobs),
+    idleWorkerRssMb,
+    peakWorkerRssMb,
+    targets: { overheadMsMax: 60_000, parentEventsPerRunMax: 10_000, workerRssMbMax: 512, peakConcurrency: M },
+    note: 'the worker is the compiled dist/workers/main.js in its own process, with package.json config.workerNodeOptions; peak RSS is its VmHWM',
+    workerNodeOptions,
+  };
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench('prediction-fanout', main);

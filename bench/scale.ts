@@ -13,7 +13,15 @@ import { parseConfig } from '../config/load-config';
 import { Duration } from '../config/primitives';
 import { predictionSegmentId } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
-import { startBenchStack } from './stack';
+import {
+  BENCH_PROJECT,
+  benchCustomJob,
+  benchEnvironment,
+  benchSegments,
+  percentile,
+  serverActions,
+  startBenchStack,
+} from './stack';
 
 const { values } = parseArgs({
   options: {
@@ -33,48 +41,25 @@ const PAGE_SIZE = Number(values['page-size']);
 const READS_PER_MINUTE = 600;
 const CREATES_PER_MINUTE = 600;
 const RUNS = Math.ceil(N / 1000);
-const PROJECT = 'ct-bench-project';
+const PROJECT = BENCH_PROJECT;
 const READ_METHODS = /^(Get|List)/;
 
 type Design = 'coalesced' | 'per-job';
-
-function segmentsOf(n: number) {
-  const snsCount = Math.min(20, n);
-  const countries = Array.from({ length: Math.ceil(n / snsCount) }, (_, i) =>
-    String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)),
-  );
-  const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
-  const overflow = countries.length * snsCount - n;
-  const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
-  return { countries, sns, exclude };
-}
 
 const configText = (perRun: number) =>
   JSON.stringify({
     version: 1,
     pipelines: {
       scale: {
-        environments: {
-          bench: {
-            project: PROJECT,
-            region: 'us-central1',
-            serviceAccount: `sa@${PROJECT}.iam.gserviceaccount.com`,
-            pipelineRoot: 'gs://ct-bench/root',
-            temporal: { namespace: 'ct-bench', taskQueue: 'bench' },
-          },
-        },
+        environments: { bench: benchEnvironment },
         data: { partition: 'daily', datasets: ['x'], timeout: '1d' },
-        training: {
-          kind: 'customJob',
-          workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }],
-          baseOutputDirectory: 'gs://ct-bench/out',
-        },
+        training: benchCustomJob,
         // The production settings: the per-job watch reads once a minute; the coalesced watch lists
         // the region every CT_VERTEX_WATCH_INTERVAL_MS (15 s) whatever the plan's interval.
         polling: { interval: '60s', chunk: '15m' },
         model: { registry: { modelId: 'scale', displayName: 'scale', servingImage: 'img' } },
         prediction: {
-          segments: segmentsOf(perRun),
+          segments: benchSegments(perRun),
           input: { uri: `bq://${PROJECT}.features.{sns}_{country}`, format: 'bigquery' },
           output: { uri: `bq://${PROJECT}.predictions`, format: 'bigquery' },
           maxConcurrentJobs: perRun,
@@ -85,17 +70,6 @@ const configText = (perRun: number) =>
       },
     },
   });
-
-async function actions(metricsUrl: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('action{') && l.includes('namespace="ct_bench"'))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
-
-const pct = (sorted: number[], q: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : null;
 
 async function measure(design: Design) {
   const perRun = Math.ceil(N / RUNS);
@@ -132,7 +106,7 @@ async function measure(design: Design) {
     };
     const workers = [];
     for (let i = 0; i < WORKERS; i++) workers.push(await stack.startWorkerProcess(text, env));
-    const actionsBefore = await actions(temporal.metricsUrl);
+    const actionsBefore = await serverActions(temporal.metricsUrl);
 
     // The call log keeps the last 10,000 calls: read it as it grows, by minute and method.
     const calls: { t: number; method: string; code: string }[] = [];
@@ -164,7 +138,7 @@ async function measure(design: Design) {
     await new Promise((r) => setTimeout(r, 2_000)); // the metrics counter and the call log catch up
     polling = false;
     await poller;
-    const actionsTotal = (await actions(temporal.metricsUrl)) - actionsBefore;
+    const actionsTotal = (await serverActions(temporal.metricsUrl)) - actionsBefore;
     const peakWorkerRssMb = workers.map((w) => w.peakRssMb() ?? null);
     await Promise.all(workers.map((w) => w.service.stop()));
 
@@ -226,7 +200,12 @@ async function measure(design: Design) {
         runs: failed.filter((s) => /RESOURCE_EXHAUSTED|quota/i.test(s.error ?? '')).length,
       },
       segmentsFailed: failed.length,
-      detectionLagMs: { p50: pct(lags, 0.5), p99: pct(lags, 0.99), max: lags.at(-1) ?? null, measured: lags.length },
+      detectionLagMs: {
+        p50: percentile(lags, 0.5),
+        p99: percentile(lags, 0.99),
+        max: lags.at(-1) ?? null,
+        measured: lags.length,
+      },
       peakWorkerRssMb,
       actionsPerJobHour: Math.round((actionsTotal / jobHours) * 10) / 10,
       actionsTotal,

@@ -8,42 +8,19 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { applySync, planSync } from '../client/schedules/sync';
 import { parseConfig } from '../config/load-config';
-import { freePort } from '../scripts/stack/process';
-import { startTemporalDevServer } from '../scripts/stack/temporal-server';
-import { readToolPaths } from '../scripts/stack/tools';
+import { benchCustomJob, benchEnvironment, runBench, startBenchTemporal } from './stack';
 
 const { values } = parseArgs({ options: { pipelines: { type: 'string', default: '500' } } });
 const P = Number(values.pipelines);
 
-async function main(): Promise<void> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-sched-'));
-  const server = await startTemporalDevServer({
-    binary: readToolPaths().temporal,
-    ip: '127.0.0.1',
-    port: await freePort(),
-    httpPort: await freePort(),
-    metricsPort: await freePort(),
-    namespace: 'ct-bench',
-    logFile: path.join(tmp, 'temporal.log'),
-  });
+async function main() {
+  const server = await startBenchTemporal(mkdtempSync(path.join(os.tmpdir(), 'ct-bench-sched-')));
   const pipelines: Record<string, unknown> = {};
   for (let i = 0; i < P; i++) {
     pipelines[`p${i}`] = {
-      environments: {
-        prod: {
-          project: 'ct-bench-project',
-          region: 'us-central1',
-          serviceAccount: 'sa@ct-bench-project.iam.gserviceaccount.com',
-          pipelineRoot: 'gs://ct-bench/root',
-          temporal: { namespace: 'ct-bench', taskQueue: 'bench' },
-        },
-      },
+      environments: { prod: benchEnvironment },
       data: { partition: 'daily', datasets: ['d'], timeout: '1d' },
-      training: {
-        kind: 'customJob',
-        workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }],
-        baseOutputDirectory: 'gs://ct-bench/out',
-      },
+      training: benchCustomJob,
       schedules: {
         nightly: { action: 'training', cron: `${i % 60} 3 * * *`, timezone: 'Asia/Tokyo' },
         weekly: {
@@ -71,26 +48,15 @@ async function main(): Promise<void> {
     if (n < 2 * P) await new Promise((r) => setTimeout(r, 500));
   }
   const noop = await timed();
-  console.log(
-    JSON.stringify(
-      {
-        bench: 'schedules-sync',
-        pipelines: P,
-        schedules: 2 * P,
-        firstSync: first,
-        noopSync: noop,
-        targets: { firstSyncMsMax: 10_000, noopSyncMsMax: 2_000, noopWrites: 0 },
-        node: process.version,
-      },
-      null,
-      2,
-    ),
-  );
   await connection.close();
   await server.service.stop();
+  return {
+    pipelines: P,
+    schedules: 2 * P,
+    firstSync: first,
+    noopSync: noop,
+    targets: { firstSyncMsMax: 10_000, noopSyncMsMax: 2_000, noopWrites: 0 },
+  };
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench('schedules-sync', main);

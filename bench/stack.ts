@@ -15,33 +15,92 @@ import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
 import { compileWorker, workerCommand } from '../scripts/stack/worker-command';
 import { bundleOptions } from '../workers/bundle';
 
-// A private stack for a benchmark: dev server (with the metrics endpoint), fake GCS, the Vertex
-// emulator on free ports, and the worker (in this process, or as its own) on task queue "bench";
-// nothing shared with `npm run dev`.
+// What every bench shares: a private stack (dev server with the metrics endpoint, fake GCS, the
+// Vertex emulator on free ports, and the worker, in this process or as its own, on task queue
+// "bench"; nothing shared with `npm run dev`), the config pieces the benches' pipelines are made
+// of, the server's action counter, and how a bench prints its figures.
 
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Runs a bench: `measure` returns its figures (after stopping what it started), printed on stdout as
+ * one JSON object `{ bench, ...figures, node }`; a failure is printed on stderr and exits 1.
+ */
+export function runBench(bench: string, measure: () => Promise<Record<string, unknown>>): void {
+  measure().then(
+    (figures) => console.log(JSON.stringify({ bench, ...figures, node: process.version }, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
+
+/** A Temporal dev server of the bench's own on free ports, namespace ct-bench, logging into `tmp`. */
+export async function startBenchTemporal(tmp: string) {
+  return startTemporalDevServer({
+    binary: readToolPaths().temporal,
+    ip: '127.0.0.1',
+    port: await freePort(),
+    httpPort: await freePort(),
+    metricsPort: await freePort(),
+    namespace: 'ct-bench',
+    logFile: path.join(tmp, 'temporal.log'),
+  });
+}
+
+/** The Temporal actions the server has counted for the ct-bench namespace (its `action` metric). */
+export async function serverActions(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return (
+    text
+      .split('\n')
+      // The server writes the namespace's "-" as "_" in the label value.
+      .filter((l) => l.startsWith('action{') && l.includes('namespace="ct_bench"'))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+  );
+}
+
+/** The q-quantile of sorted samples (null when there are none). */
+export const percentile = (sorted: number[], q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : null;
+
+export const BENCH_PROJECT = 'ct-bench-project';
+
+/** The one environment of every bench pipeline: the bench project, polled on task queue "bench". */
+export const benchEnvironment = {
+  project: BENCH_PROJECT,
+  region: 'us-central1',
+  serviceAccount: `sa@${BENCH_PROJECT}.iam.gserviceaccount.com`,
+  pipelineRoot: 'gs://ct-bench/root',
+  temporal: { namespace: 'ct-bench', taskQueue: 'bench' },
+};
+
+/** A CustomJob training section, for bench pipelines whose training is not what they measure. */
+export const benchCustomJob = {
+  kind: 'customJob',
+  workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }],
+  baseOutputDirectory: 'gs://ct-bench/out',
+};
+
+/** n segments as countries × SNS: 2-letter codes AA, AB, … and sns1, sns2, … (≤ 20 SNS), excluding the overflow. */
+export function benchSegments(n: number) {
+  const snsCount = Math.min(20, n);
+  const countries = Array.from({ length: Math.ceil(n / snsCount) }, (_, i) =>
+    String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)),
+  );
+  const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
+  const overflow = countries.length * snsCount - n;
+  const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
+  return { countries, sns, exclude };
+}
 
 export async function startBenchStack(bucket = 'ct-bench') {
   process.env.METADATA_SERVER_DETECTION = 'none';
   const tools = readToolPaths();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
-  const ports = {
-    t: await freePort(),
-    h: await freePort(),
-    m: await freePort(),
-    g: await freePort(),
-    v: await freePort(),
-    c: await freePort(),
-  };
-  const temporal = await startTemporalDevServer({
-    binary: tools.temporal,
-    ip: '127.0.0.1',
-    port: ports.t,
-    httpPort: ports.h,
-    metricsPort: ports.m,
-    namespace: 'ct-bench',
-    logFile: path.join(tmp, 'temporal.log'),
-  });
+  const ports = { g: await freePort(), v: await freePort(), c: await freePort() };
+  const temporal = await startBenchTemporal(tmp);
   const gcs = await startFakeGcs({ binary: tools.fakeGcsServer, port: ports.g, logFile: path.join(tmp, 'gcs.log') });
   await ensureBuckets(gcs.endpoint, 'ct-bench', [bucket]);
   const storage = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'ct-bench', useAuthWithCustomEndpoint: false });

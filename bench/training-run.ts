@@ -13,7 +13,7 @@ import { parseConfig } from '../config/load-config';
 import { trainingRunId, type TrainingRunResult } from '../contracts';
 import { repoRoot } from '../scripts/stack/tools';
 import { createWorker } from '../workers/worker';
-import { startBenchStack } from './stack';
+import { percentile, runBench, serverActions, startBenchStack } from './stack';
 
 const { values } = parseArgs({
   options: { scale: { type: 'string', default: '60' }, 'latency-runs': { type: 'string', default: '100' } },
@@ -22,20 +22,7 @@ const scale = Number(values.scale);
 const latencyRuns = Number(values['latency-runs']);
 const MIN = 60_000;
 
-async function actions(metricsUrl: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  return (
-    text
-      .split('\n')
-      // The server writes the namespace's "-" as "_" in the label value.
-      .filter((l) => l.startsWith('action{') && l.includes('namespace="ct_bench"'))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
-  );
-}
-
-const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-
-async function main(): Promise<void> {
+async function main() {
   const stack = await startBenchStack();
   const { temporal, storage, control, client } = stack;
   await storage.bucket('ct-bench').upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), {
@@ -81,7 +68,7 @@ pipelines:
       match: { labels: { 'ct-partition': partition } },
       script: { queuedMs: 0, pendingMs: 0, runningMs: Math.round((jobMinutes * MIN) / scale) },
     });
-    const before = await actions(temporal.metricsUrl);
+    const before = await serverActions(temporal.metricsUrl);
     await sendDataReady(client, config, {
       environment: 'bench',
       dataset: pipeline === 'bench' ? 'bench_data' : 'model_data',
@@ -109,7 +96,7 @@ pipelines:
       status: result.status,
       model: result.model && `${result.model.version} (${result.model.aliases.join(', ')})`,
       jobMinutes,
-      actions: (await actions(temporal.metricsUrl)) - before,
+      actions: (await serverActions(temporal.metricsUrl)) - before,
       historyEvents: events.length,
       vertexReads: reads,
       readsPerJobMinute: reads / jobMinutes,
@@ -151,8 +138,8 @@ pipelines:
       growth,
       dataReadyToCreateMs: {
         runs: latencies.length,
-        p50: pct(latencies, 0.5),
-        p99: pct(latencies, 0.99),
+        p50: percentile(latencies, 0.5),
+        p99: percentile(latencies, 0.99),
         max: latencies.at(-1),
       },
     };
@@ -166,25 +153,8 @@ pipelines:
     vertexReadsPerJobMinuteMax: 1,
     dataReadyToCreateP99MsMax: 250,
   };
-  console.log(
-    JSON.stringify(
-      {
-        bench: 'training-run',
-        timeScale: scale,
-        pollIntervalMs: MIN,
-        chunkMs: 15 * MIN,
-        ...out,
-        targets,
-        node: process.version,
-      },
-      null,
-      2,
-    ),
-  );
   await stack.close();
+  return { timeScale: scale, pollIntervalMs: MIN, chunkMs: 15 * MIN, ...out, targets };
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench('training-run', main);

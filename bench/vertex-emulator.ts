@@ -12,13 +12,14 @@ import { ensureBuckets, startFakeGcs } from '../scripts/stack/gcs-server';
 import { freePort } from '../scripts/stack/process';
 import { readToolPaths, repoRoot } from '../scripts/stack/tools';
 import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
+import { runBench } from './stack';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '100' } } });
 const iterations = Number(values.iterations);
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
-async function main(): Promise<void> {
+async function main() {
   process.env.METADATA_SERVER_DETECTION = 'none';
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
   const gcs = await startFakeGcs({
@@ -68,23 +69,15 @@ async function main(): Promise<void> {
     }
     samples.sort((a, b) => a - b);
     const round = (n: number) => Math.round(n * 100) / 100;
-    console.log(
-      JSON.stringify(
-        {
-          bench: 'vertex-emulator',
-          emulatorStartMs: round(startMs),
-          createGetRoundTrip: {
-            iterations,
-            medianMs: round(quantile(samples, 0.5)),
-            p95Ms: round(quantile(samples, 0.95)),
-            maxMs: round(samples.at(-1)!),
-          },
-          node: process.version,
-        },
-        null,
-        2,
-      ),
-    );
+    return {
+      emulatorStartMs: round(startMs),
+      createGetRoundTrip: {
+        iterations,
+        medianMs: round(quantile(samples, 0.5)),
+        p95Ms: round(quantile(samples, 0.95)),
+        maxMs: round(samples.at(-1)!),
+      },
+    };
   } finally {
     await client.close();
     await emulator.service.stop();
@@ -92,7 +85,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench('vertex-emulator', main);

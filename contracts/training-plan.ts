@@ -1,6 +1,6 @@
 // Plans resolved once from the config by the planning activities, recorded in history and read by
 // the workflows: they cross the workflow/activity boundary, so they live here.
-import type { TrainingJobRef, VertexJobProgress } from '.';
+import type { TrainingJobOutputs, TrainingJobRef, VertexJobProgress } from '.';
 
 /** Everything a run needs, resolved once from the config (and so recorded in history). */
 export interface RunPlan {
@@ -22,7 +22,19 @@ export interface RunPlan {
   pollIntervalMs: number;
   pollChunkMs: number;
   training: PipelineJobPlan | CustomJobPlan;
+  /**
+   * Attempt n's job is `attempts[n - 1]`: its id and where its outputs land. Absent in plans
+   * recorded before the plan held them (workflows/legacy-plans.ts).
+   */
+  attempts?: AttemptPlan[];
   model?: ModelPlan;
+}
+
+export interface AttemptPlan {
+  /** The PipelineJob id, and the label a CustomJob is found by (contracts/vertex-naming.ts). */
+  jobId: string;
+  /** Where the job writes, read once it has SUCCEEDED. */
+  outputs: TrainingJobOutputs;
 }
 
 export interface ModelPlan {

@@ -487,173 +487,127 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
 
       // ---- Every `ct` command, in-process (the same runCli the binary runs), with one option wrong.
       const flag = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null'));
+      /** A command line as typed: `ct ${words} <wrong value> ${more}`. */
+      const words = (line: string) => line.split(' ');
+      /** A command line with one value `v` wrong; its error must name `field` (or `named`, when `field` picks the command). */
+      const wrong = <F extends string, V>(
+        field: fc.Arbitrary<F>,
+        v: fc.Arbitrary<V>,
+        argv: (v: V, field: F) => string[],
+        named?: string,
+      ) => fc.record({ field, v }).map(({ field: f, v: x }) => ({ field: named ?? f, argv: argv(x, f) }));
+      const the = fc.constant;
+      const decisions = fc.constantFrom('approve', 'reject');
+      const runCommands = fc.constantFrom('status', 'cancel');
       const cli = fc.sample(
         fc.oneof(
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({
-            field,
-            argv: [
-              'train',
-              '--pipeline',
-              'fz-daily',
-              '--env',
-              'fuzz',
-              '--segment',
-              'jp-instagram',
-              '--partition',
+          wrong(the('partition'), badPartition('daily'), (v) => [
+            ...words('train --pipeline fz-daily --env fuzz --segment jp-instagram --partition'),
+            flag(v),
+          ]),
+          wrong(the('pipeline'), badName(pipelines), (v) => [
+            ...words('train --pipeline'),
+            flag(v),
+            ...words('--env fuzz --partition 2031-05-05'),
+          ]),
+          wrong(the('segment'), badName(segments), (v) => [
+            ...words('train --pipeline fz-daily --env fuzz --partition 2031-05-05 --segment'),
+            flag(v),
+          ]),
+          wrong(the('partition'), badPartition('daily'), (v) => [
+            ...words('train --all-segments --pipeline fz-daily --env fuzz --partition'),
+            flag(v),
+          ]),
+          wrong(the('dataset'), badName(['activity', 'user_profiles', 'clicks']), (v) => [
+            ...words('data-ready --env fuzz --dataset'),
+            flag(v),
+            ...words('--partition 2031-05'),
+          ]),
+          wrong(the('partition'), badPartition('monthly'), (v) => [
+            ...words('data-ready --env fuzz --dataset activity --partition'),
+            flag(v),
+          ]),
+          wrong(the('environment'), badName(['fuzz']), (v) => [
+            ...words('data-ready --env'),
+            flag(v),
+            ...words('--dataset activity --partition 2031-05'),
+          ]),
+          wrong(the('partition'), badPartition('daily'), (v) => [
+            ...words('predict --pipeline fz-daily --env fuzz --partition'),
+            flag(v),
+          ]),
+          wrong(the('segment'), wrongSegments, (v) => [
+            ...words('predict --pipeline fz-daily --env fuzz --partition 2031-05-05 --segment'),
+            ...v,
+          ]),
+          wrong(
+            decisions,
+            badPartition('monthly'),
+            (v, cmd) => [
+              cmd,
+              ...words('--pipeline fz-monthly --env fuzz --partition'),
               flag(v),
+              ...words('--by f --reason r'),
             ],
-          })),
-          fc.record({ field: fc.constant('pipeline'), v: badName(pipelines) }).map(({ field, v }) => ({
-            field,
-            argv: ['train', '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05-05'],
-          })),
-          fc.record({ field: fc.constant('segment'), v: badName(segments) }).map(({ field, v }) => ({
-            field,
-            argv: [
-              'train',
-              '--pipeline',
-              'fz-daily',
-              '--env',
-              'fuzz',
-              '--partition',
-              '2031-05-05',
-              '--segment',
-              flag(v),
+            'partition',
+          ),
+          wrong(
+            decisions,
+            fc.constantFrom('', 'b'.repeat(121)),
+            (v, cmd) => [
+              cmd,
+              ...words(`--pipeline fz-monthly --env fuzz --partition ${month} --by`),
+              v,
+              '--reason',
+              'r',
             ],
-          })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({
-            field,
-            argv: ['train', '--all-segments', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)],
-          })),
-          fc
-            .record({ field: fc.constant('dataset'), v: badName(['activity', 'user_profiles', 'clicks']) })
-            .map(({ field, v }) => ({
-              field,
-              argv: ['data-ready', '--env', 'fuzz', '--dataset', flag(v), '--partition', '2031-05'],
-            })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('monthly') }).map(({ field, v }) => ({
-            field,
-            argv: ['data-ready', '--env', 'fuzz', '--dataset', 'activity', '--partition', flag(v)],
-          })),
-          fc.record({ field: fc.constant('environment'), v: badName(['fuzz']) }).map(({ field, v }) => ({
-            field,
-            argv: ['data-ready', '--env', flag(v), '--dataset', 'activity', '--partition', '2031-05'],
-          })),
-          fc.record({ field: fc.constant('partition'), v: badPartition('daily') }).map(({ field, v }) => ({
-            field,
-            argv: ['predict', '--pipeline', 'fz-daily', '--env', 'fuzz', '--partition', flag(v)],
-          })),
-          fc.record({ field: fc.constant('segment'), v: wrongSegments }).map(({ field, v }) => ({
-            field,
-            argv: [
-              'predict',
-              '--pipeline',
-              'fz-daily',
-              '--env',
-              'fuzz',
-              '--partition',
-              '2031-05-05',
-              '--segment',
-              ...v,
+            'by',
+          ),
+          wrong(
+            runCommands,
+            badName(pipelines),
+            (v, cmd) => [cmd, '--pipeline', flag(v), ...words('--env fuzz --partition 2031-05')],
+            'pipeline',
+          ),
+          wrong(
+            runCommands,
+            badPartition('monthly'),
+            (v, cmd) => [cmd, ...words('--pipeline fz-monthly --env fuzz --partition'), flag(v)],
+            'partition',
+          ),
+          wrong(
+            the('status'),
+            badName(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out']),
+            (v) => [...words('list --env fuzz --status'), flag(v)],
+          ),
+          wrong(
+            the('limit'),
+            fc.oneof(fc.constantFrom('0', '-1', '1.5', 'ten', '', '1e9', ' '), fc.integer({ min: 10_001 }).map(String)),
+            (v) => [...words('list --env fuzz --limit'), v],
+          ),
+          wrong(
+            fc.constantFrom('partition', 'timezone', 'environments'),
+            fc.oneof(fc.string({ maxLength: 12 }), badTimeZone),
+            (v, field) => ['validate', brokenConfig(field, v)],
+          ),
+          wrong(the('type'), badName(['training', 'prediction']), (v) => [...words('list --env fuzz --type'), flag(v)]),
+          wrong(the('environment'), badName(['fuzz']), (v) => [...words('schedules sync --dry-run --env'), flag(v)]),
+          wrong(
+            fc.constantFrom('describe', 'trigger', 'pause', 'unpause'),
+            fc.string({ maxLength: 20 }).filter((s) => !/^ct:[^:]+:[^:]+:[^:]+$/.test(s) && !s.startsWith('-')),
+            (v, cmd) => ['schedules', cmd, v, ...(cmd.endsWith('pause') ? ['--note', 'n'] : [])],
+            'id',
+          ),
+          wrong(
+            fc.constantFrom('from', 'to'),
+            fc.constantFrom('yesterday', '2026-02-30T00:00:00Z', 'soon', ''),
+            (v, field) => [
+              ...words('schedules backfill ct:fuzz:fz-daily:nightly --from'),
+              field === 'from' ? v : '2031-01-01T00:00:00Z',
+              '--to',
+              field === 'to' ? v : '2031-01-02T00:00:00Z',
             ],
-          })),
-          fc
-            .record({ field: fc.constantFrom('approve', 'reject'), v: badPartition('monthly') })
-            .map(({ field, v }) => ({
-              field: 'partition',
-              argv: [
-                field,
-                '--pipeline',
-                'fz-monthly',
-                '--env',
-                'fuzz',
-                '--partition',
-                flag(v),
-                '--by',
-                'f',
-                '--reason',
-                'r',
-              ],
-            })),
-          fc
-            .record({ field: fc.constantFrom('approve', 'reject'), v: fc.constantFrom('', 'b'.repeat(121)) })
-            .map(({ field, v }) => ({
-              field: 'by',
-              argv: [
-                field,
-                '--pipeline',
-                'fz-monthly',
-                '--env',
-                'fuzz',
-                '--partition',
-                month,
-                '--by',
-                v,
-                '--reason',
-                'r',
-              ],
-            })),
-          fc.record({ field: fc.constantFrom('status', 'cancel'), v: badName(pipelines) }).map(({ field, v }) => ({
-            field: 'pipeline',
-            argv: [field, '--pipeline', flag(v), '--env', 'fuzz', '--partition', '2031-05'],
-          })),
-          fc.record({ field: fc.constantFrom('status', 'cancel'), v: badPartition('monthly') }).map(({ field, v }) => ({
-            field: 'partition',
-            argv: [field, '--pipeline', 'fz-monthly', '--env', 'fuzz', '--partition', flag(v)],
-          })),
-          fc
-            .record({
-              field: fc.constant('status'),
-              v: badName(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed-out']),
-            })
-            .map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--status', flag(v)] })),
-          fc
-            .record({
-              field: fc.constant('limit'),
-              v: fc.oneof(
-                fc.constantFrom('0', '-1', '1.5', 'ten', '', '1e9', ' '),
-                fc.integer({ min: 10_001 }).map(String),
-              ),
-            })
-            .map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--limit', v] })),
-          fc
-            .record({
-              field: fc.constantFrom('partition', 'timezone', 'environments'),
-              v: fc.oneof(fc.string({ maxLength: 12 }), badTimeZone),
-            })
-            .map(({ field, v }) => ({ field, argv: ['validate', brokenConfig(field, v)] })),
-          fc
-            .record({ field: fc.constant('type'), v: badName(['training', 'prediction']) })
-            .map(({ field, v }) => ({ field, argv: ['list', '--env', 'fuzz', '--type', flag(v)] })),
-          fc
-            .record({ field: fc.constant('environment'), v: badName(['fuzz']) })
-            .map(({ field, v }) => ({ field, argv: ['schedules', 'sync', '--dry-run', '--env', flag(v)] })),
-          fc
-            .record({
-              field: fc.constantFrom('describe', 'trigger', 'pause', 'unpause'),
-              v: fc.string({ maxLength: 20 }).filter((s) => !/^ct:[^:]+:[^:]+:[^:]+$/.test(s) && !s.startsWith('-')),
-            })
-            .map(({ field, v }) => ({
-              field: 'id',
-              argv: ['schedules', field, v, ...(field.endsWith('pause') ? ['--note', 'n'] : [])],
-            })),
-          fc
-            .record({
-              field: fc.constantFrom('from', 'to'),
-              v: fc.constantFrom('yesterday', '2026-02-30T00:00:00Z', 'soon', ''),
-            })
-            .map(({ field, v }) => ({
-              field,
-              argv: [
-                'schedules',
-                'backfill',
-                'ct:fuzz:fz-daily:nightly',
-                '--from',
-                field === 'from' ? v : '2031-01-01T00:00:00Z',
-                '--to',
-                field === 'to' ? v : '2031-01-02T00:00:00Z',
-              ],
-            })),
+          ),
         ),
         { numRuns: RUNS * 4, seed: SEED },
       );

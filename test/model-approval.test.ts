@@ -6,16 +6,41 @@ import { startTrainingRun, TrainingRequestError } from '../client/training';
 import { trainingStatusQuery, type TrainingPhase } from '../contracts';
 import type { trainingRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, testConfig, withWorker, type WorkerContext } from './helpers/temporal';
+import { uniquePartition, type IsolatedProject } from './helpers/isolation';
+import { aucGate, dailyData, kfpTraining, modelRegistry, projectWith, type PipelineSpec } from './helpers/pipelines';
+import { eventually, withWorker as withAnyWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl, vertexClients } from './helpers/vertex';
-import { uniquePartition } from './helpers/isolation';
 
 jest.setTimeout(90_000);
 
 const control = emulatorControl();
-const config = testConfig();
 const clients = vertexClients();
 afterAll(() => clients.close());
+
+/** Trained on the KFP fixture; promoted to champion only when a person approves, or after `timeout` of silence, as `onTimeout` says. */
+const approval = (timeout: string, onTimeout: 'reject' | 'promote', gate = true): PipelineSpec => ({
+  data: dailyData(['reviewed_data']),
+  training: kfpTraining,
+  model: {
+    ...(gate ? { thresholds: aucGate } : {}),
+    registry: modelRegistry,
+    promotion: { mode: 'approval', timeout, onTimeout },
+  },
+});
+// Each test in a Vertex project of its own, environment `models`.
+let iso: IsolatedProject;
+beforeEach(() => {
+  iso = projectWith(
+    {
+      reviewed: approval('1h', 'reject'),
+      'silence-rejects': approval('2s', 'reject', false),
+      'silence-promotes': approval('2s', 'promote', false),
+    },
+    'models',
+  );
+});
+afterEach(() => iso.cleanup());
+const withWorker = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withAnyWorker(fn, { project: iso });
 
 const partitionOf = () => uniquePartition('daily');
 
@@ -26,7 +51,7 @@ async function train(ctx: WorkerContext, pipeline: string, partition: string, au
   });
   return startTrainingRun(
     ctx.client,
-    config,
+    iso.config,
     { pipeline, environment: 'models', partition, assumeDataReady: true },
     { taskQueue: ctx.taskQueue },
   );
@@ -73,14 +98,17 @@ test('approve: the candidate waits as `candidate`, an approval promotes it; a se
     expect(meta.currentDetails).toContain('| auc >= 0.8 | 0.9 | 0.8 | ok |');
     expect(meta.currentDetails).toContain(`[open in the Model Registry](${waiting.model!.consoleUrl})`);
 
-    const ack = await decideCandidate(ctx.client, config, run, 'approve', { by: 'alice', reason: 'looks good on JP' });
+    const ack = await decideCandidate(ctx.client, iso.config, run, 'approve', {
+      by: 'alice',
+      reason: 'looks good on JP',
+    });
     expect(ack).toEqual({
       workflowId: `training:models:reviewed:all:${partition}`,
       decision: 'approved',
       modelVersion: `${waiting.model!.name}@${waiting.model!.version}`,
     });
     expect(waiting.model!.name).toMatch(/^projects\/[0-9]+\/locations\/us-central1\/models\/reviewed-models$/);
-    await expect(decideCandidate(ctx.client, config, run, 'approve', { by: 'bob' })).rejects.toThrow(
+    await expect(decideCandidate(ctx.client, iso.config, run, 'approve', { by: 'bob' })).rejects.toThrow(
       /approve refused: run training:models:reviewed:all:\S+ (was already approved by alice at |has finished: succeeded; its candidate was approved by alice)/,
     );
 
@@ -95,7 +123,7 @@ test('approve: the candidate waits as `candidate`, an approval promotes it; a se
       expect.arrayContaining(['candidate', 'champion']),
     );
     // Finished: nothing is waiting any more.
-    await expect(decideCandidate(ctx.client, config, run, 'reject', { by: 'bob', reason: 'late' })).rejects.toThrow(
+    await expect(decideCandidate(ctx.client, iso.config, run, 'reject', { by: 'bob', reason: 'late' })).rejects.toThrow(
       /reject refused: run training:models:reviewed:all:\S+ has finished: succeeded; its candidate was approved by alice at /,
     );
   });
@@ -109,11 +137,13 @@ test('reject: champion stays where it was; the result says who rejected and why;
     const waiting = await reached(handle, 'awaiting-approval');
     const before = await aliases(ctx, 'reviewed');
 
-    await expect(decideCandidate(ctx.client, config, run, 'reject', { by: 'carol' })).rejects.toThrow(
+    await expect(decideCandidate(ctx.client, iso.config, run, 'reject', { by: 'carol' })).rejects.toThrow(
       'a reject must say why (--reason)',
     );
-    await expect(decideCandidate(ctx.client, config, run, 'approve', { by: '  ' })).rejects.toThrow(/say who decides/);
-    await decideCandidate(ctx.client, config, run, 'reject', { by: 'carol', reason: 'drift in US traffic' });
+    await expect(decideCandidate(ctx.client, iso.config, run, 'approve', { by: '  ' })).rejects.toThrow(
+      /say who decides/,
+    );
+    await decideCandidate(ctx.client, iso.config, run, 'reject', { by: 'carol', reason: 'drift in US traffic' });
 
     const result = await handle.result();
     expect(result).toMatchObject({
@@ -138,7 +168,7 @@ test('an approve for a run that is not waiting for approval is refused with its 
     const handle = await train(ctx, 'reviewed', partition);
     await reached(handle, 'running');
     await expect(
-      decideCandidate(ctx.client, config, { pipeline: 'reviewed', environment: 'models', partition }, 'approve', {
+      decideCandidate(ctx.client, iso.config, { pipeline: 'reviewed', environment: 'models', partition }, 'approve', {
         by: 'alice',
       }),
     ).rejects.toThrow(
@@ -195,7 +225,7 @@ test('bad decisions are refused before they reach a run', async () => {
     await expect(
       decideCandidate(
         ctx.client,
-        config,
+        iso.config,
         { pipeline: 'nope', environment: 'models', partition: '2030-01-01' },
         'approve',
         { by: 'a' },
@@ -204,7 +234,7 @@ test('bad decisions are refused before they reach a run', async () => {
     await expect(
       decideCandidate(
         ctx.client,
-        config,
+        iso.config,
         { pipeline: 'reviewed', environment: 'models', partition: 'yesterday' },
         'approve',
         { by: 'a' },

@@ -4,6 +4,7 @@
 import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
+import { seedPredictionInputs } from './helpers/prediction-steps';
 import { connectTestClient, eventually, testStorage, uniqueId } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
@@ -18,13 +19,7 @@ test('worker SIGKILLed mid-submit in a fan-out and restarted: the retry finds th
   const partition = uniquePartition();
   const segments = ['jp-instagram', 'jp-youtube', 'jp-tiktok', 'us-instagram', 'us-youtube', 'us-tiktok'];
   const storage = testStorage();
-  for (const s of segments) {
-    const [country, sns] = s.split('-');
-    await storage
-      .bucket('ct-test-bucket')
-      .file(`predict-in/predicted/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`)
-      .save('{"user":1}\n', { resumable: false });
-  }
+  await seedPredictionInputs(storage, 'predicted', partition, segments);
   const { client, close } = await connectTestClient();
   let worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath });
   try {

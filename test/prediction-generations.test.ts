@@ -1,49 +1,70 @@
 // predictionRun across continue-as-new and with one model version per run, through a real worker,
-// the emulator and fake GCS. The fixture's `generations` pipelines start 2 children per workflow
-// run, so 5 segments take 3 runs: results, the queue, the progress query, cancel and fail-fast must
-// carry across. One model serves every segment: the run pins its version before the fan-out. Each
-// test has an environment (a Vertex project) of its own: its jobs, rules and model are its alone,
-// and every rule it adds is bounded by `times` to the jobs it expects.
-import { readFileSync } from 'node:fs';
+// the emulator and fake GCS. The pipelines here (below) start 2 children per workflow run, so 5
+// segments take 3 runs: results, the queue, the progress query, cancel and fail-fast must carry
+// across. One model serves every segment: the run pins its version before the fan-out. Each test
+// has a Vertex project of its own: its jobs, rules and model are its alone, and every rule it adds
+// is bounded by `times` to the jobs it expects.
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
-import { parseConfig } from '../config/load-config';
-import { modelReadySignal, predictionProgressQuery, type PredictionSummary } from '../contracts';
+import { modelReadySignal, predictionProgressQuery } from '../contracts';
 import type { JobView } from '../emulators/vertex-ai/control-schema';
 import type { predictionRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, withWorker, testConfig, testConfigPath, type WorkerContext } from './helpers/temporal';
+import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl, parentOf, vertexClients } from './helpers/vertex';
-import { uniquePartition } from './helpers/isolation';
+import { uniquePartition, type IsolatedProject } from './helpers/isolation';
+import {
+  batchPrediction,
+  dailyData,
+  kfpTraining,
+  modelRegistry,
+  projectWith,
+  type PipelineSpec,
+} from './helpers/pipelines';
+import { batchJobs, seedPredictionInputs, segmentOf, stateOf, writtenSummary } from './helpers/prediction-steps';
 
 jest.setTimeout(180_000);
 
 const control = emulatorControl();
-const config = testConfig();
-// Each test's environment already has a Vertex project of its own in the fixture: the worker runs
-// the fixture as it is, so the models promoted here are the ones it finds.
-const withFixtureWorker = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { config });
 const SEGMENTS = ['jp-instagram', 'us-instagram', 'br-instagram', 'de-instagram', 'fr-instagram']; // queue order
+
+/**
+ * One model (trained on the KFP fixture, registered as `{pipeline}-{environment}`) predicts the 5
+ * segments, 2 jobs at once, 2 children per workflow run before it continues as new.
+ */
+const fiveSegments = (prediction: Partial<NonNullable<PipelineSpec['prediction']>> = {}): PipelineSpec => ({
+  data: dailyData(['generations_data']),
+  training: kfpTraining,
+  model: { registry: modelRegistry },
+  prediction: batchPrediction(
+    { countries: ['JP', 'US', 'BR', 'DE', 'FR'], sns: ['instagram'] },
+    { childrenPerRun: 2, ...prediction },
+  ),
+});
+
+// The test's own project, with `pipeline` in `environment`; the models promoted here are the ones its worker finds.
+let iso: IsolatedProject;
+async function inProject<R>(
+  pipeline: string,
+  environment: string,
+  spec: PipelineSpec,
+  fn: (ctx: WorkerContext) => Promise<R>,
+): Promise<R> {
+  iso = projectWith({ [pipeline]: spec }, environment);
+  try {
+    return await withWorker(fn, { project: iso });
+  } finally {
+    await iso.cleanup();
+  }
+}
 const partition = uniquePartition('daily');
 let vertex: ReturnType<typeof vertexClients>;
 beforeAll(() => (vertex = vertexClients()));
 afterAll(() => vertex.close());
 
 const projectOf = (pipeline: string, environment: string) =>
-  config.pipelines[pipeline]!.environments[environment]!.project;
+  iso.config.pipelines[pipeline]!.environments[environment]!.project;
 const modelIdOf = (pipeline: string, environment: string) => `${pipeline}-${environment}`;
-
-async function seedInputs(ctx: WorkerContext, pipeline: string, segments: string[]) {
-  await Promise.all(
-    segments.map((s) => {
-      const [country, sns] = s.split('-');
-      return ctx.storage
-        .bucket('ct-test-bucket')
-        .file(`predict-in/${pipeline}/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`)
-        .save(`${JSON.stringify({ user: s })}\n`, { resumable: false });
-    }),
-  );
-}
 
 /** Registers a new version of the environment's model through the real client and makes it the champion: `model@version`. */
 async function promote(pipeline: string, environment: string): Promise<string> {
@@ -71,15 +92,8 @@ async function promote(pipeline: string, environment: string): Promise<string> {
   return `${champion.name!}@${champion.versionId!}`;
 }
 
-const jobsOf = async (pipeline: string, environment: string): Promise<JobView[]> =>
-  (
-    await control.jobs({
-      kind: 'batchPredictionJob',
-      labels: { 'ct-pipeline': pipeline, 'ct-environment': environment, 'ct-partition': partition },
-    })
-  ).sort((a, b) => a.createTime.localeCompare(b.createTime));
-const segmentOf = (j: JobView) => `${j.labels['ct-country']}-${j.labels['ct-sns']}`;
-const stateOf = (j: JobView) => j.state.replace('JOB_STATE_', '');
+const jobsOf = (pipeline: string, environment: string) =>
+  batchJobs(control, { 'ct-pipeline': pipeline, 'ct-environment': environment, 'ct-partition': partition });
 /** Each job's state by its segment (creates within a generation race each other); a segment with two jobs fails. */
 async function outcomes(pipeline: string, environment: string) {
   const jobs = await jobsOf(pipeline, environment);
@@ -105,12 +119,37 @@ async function generationsOf(ctx: WorkerContext, handle: WorkflowHandle<typeof p
   return runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
 }
 
+/** Waits until visibility shows the workflow's chain with these statuses (any order): it lags the runs themselves. */
+const chainShows = (ctx: WorkerContext, handle: WorkflowHandle<typeof predictionRun>, statuses: string[]) =>
+  eventually(async () =>
+    (await generationsOf(ctx, handle))
+      .map((r) => r.status)
+      .sort()
+      .join() === [...statuses].sort().join()
+      ? true
+      : undefined,
+  );
+
+/** Every segment's batch job of the environment's project held RUNNING (`jobs` of them) until the test advances it. */
+const holdJobs = (pipeline: string, environment: string, jobs: number) =>
+  control.addRule({
+    match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
+    script: { holdIn: 'RUNNING' },
+    times: jobs,
+  });
+
+const predict = (ctx: WorkerContext, input: { pipeline: string; environment: string; segments?: string[] }) =>
+  startPredictionRun(ctx.client, iso.config, { ...input, partition }, { taskQueue: ctx.taskQueue });
+
+/** The model each job was asked to predict with, as Vertex holds it. */
+const modelsOf = (jobs: JobView[]) =>
+  Promise.all(jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model));
+
 test('prediction.childrenPerRun: 250 unless set, and a value outside 1–1,000 is refused naming the field', () => {
-  expect(config.pipelines.predicted!.prediction!.childrenPerRun).toBe(250);
-  expect(config.pipelines.generations!.prediction!.childrenPerRun).toBe(2);
-  const fixture = readFileSync(testConfigPath, 'utf8');
-  for (const bad of ['0', '1001', '2.5']) {
-    expect(() => parseConfig(fixture.replace('childrenPerRun: 2', `childrenPerRun: ${bad}`), 'pipelines.yaml')).toThrow(
+  const unset = projectWith({ generations: fiveSegments({ childrenPerRun: undefined }) });
+  expect(unset.config.pipelines.generations!.prediction!.childrenPerRun).toBe(250);
+  for (const bad of [0, 1001, 2.5]) {
+    expect(() => projectWith({ generations: fiveSegments({ childrenPerRun: bad }) })).toThrow(
       /pipelines\.generations\.prediction\.childrenPerRun: /,
     );
   }
@@ -118,20 +157,11 @@ test('prediction.childrenPerRun: 250 unless set, and a value outside 1–1,000 i
 
 test('5 segments, 2 per generation: 3 runs, each segment run once, progress and results carried across continue-as-new', async () => {
   const [pipeline, environment] = ['generations', 'gen-results'];
-  await withFixtureWorker(async (ctx) => {
+  await inProject(pipeline, environment, fiveSegments(), async (ctx) => {
     const model = await promote(pipeline, environment);
-    await seedInputs(ctx, pipeline, SEGMENTS);
-    await control.addRule({
-      match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
-      script: { holdIn: 'RUNNING' },
-      times: 5,
-    });
-    const handle = await startPredictionRun(
-      ctx.client,
-      config,
-      { pipeline, environment, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    await seedPredictionInputs(ctx.storage, pipeline, partition, SEGMENTS);
+    await holdJobs(pipeline, environment, 5);
+    const handle = await predict(ctx, { pipeline, environment });
 
     // Generation 1 starts the first two segments, no more, even with room for none else anyway.
     for (const j of await heldRunning(pipeline, environment, SEGMENTS.slice(0, 2))) await control.advance(j.name);
@@ -142,15 +172,7 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
       return p.running === 2 ? p : undefined;
     });
     expect(progress).toMatchObject({ total: 5, succeeded: 2, running: 2, pending: 1, failed: 0, cancelled: 0 });
-    // Visibility lags the runs themselves: wait for it to show the chain so far.
-    await eventually(async () =>
-      (await generationsOf(ctx, handle))
-        .map((r) => r.status)
-        .sort()
-        .join() === 'CONTINUED_AS_NEW,RUNNING'
-        ? true
-        : undefined,
-    );
+    await chainShows(ctx, handle, ['CONTINUED_AS_NEW', 'RUNNING']);
     for (const j of gen2) await control.advance(j.name);
     for (const j of await heldRunning(pipeline, environment, SEGMENTS.slice(4))) await control.advance(j.name);
 
@@ -163,11 +185,7 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
     });
     expect(summary.segments.map((s) => s.segment)).toEqual([...SEGMENTS].sort());
     for (const s of summary.segments) expect(s).toMatchObject({ outcome: 'succeeded', state: 'SUCCEEDED', model });
-    const [written] = await ctx.storage
-      .bucket('ct-test-bucket')
-      .file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`)
-      .download();
-    expect(JSON.parse(written.toString())).toEqual(summary);
+    expect(await writtenSummary(ctx.storage, pipeline, partition)).toEqual(summary);
     // One job per segment on Vertex, never a second: no segment ran twice across the generations.
     expect((await jobsOf(pipeline, environment)).map(segmentOf).sort()).toEqual([...SEGMENTS].sort());
     const chain = await eventually(async () => {
@@ -182,31 +200,14 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
 
 test('cancel in generation 2: its in-flight jobs are cancelled on Vertex, generation 1 stays succeeded, the rest never start', async () => {
   const [pipeline, environment] = ['generations', 'gen-cancel'];
-  await withFixtureWorker(async (ctx) => {
+  await inProject(pipeline, environment, fiveSegments(), async (ctx) => {
     await promote(pipeline, environment);
-    await seedInputs(ctx, pipeline, SEGMENTS);
-    await control.addRule({
-      match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
-      script: { holdIn: 'RUNNING' },
-      times: 5,
-    });
-    const handle = await startPredictionRun(
-      ctx.client,
-      config,
-      { pipeline, environment, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    await seedPredictionInputs(ctx.storage, pipeline, partition, SEGMENTS);
+    await holdJobs(pipeline, environment, 5);
+    const handle = await predict(ctx, { pipeline, environment });
     for (const j of await heldRunning(pipeline, environment, SEGMENTS.slice(0, 2))) await control.advance(j.name);
     await heldRunning(pipeline, environment, SEGMENTS.slice(2, 4));
-    // Visibility lags the runs themselves: wait for it to show the chain so far.
-    await eventually(async () =>
-      (await generationsOf(ctx, handle))
-        .map((r) => r.status)
-        .sort()
-        .join() === 'CONTINUED_AS_NEW,RUNNING'
-        ? true
-        : undefined,
-    );
+    await chainShows(ctx, handle, ['CONTINUED_AS_NEW', 'RUNNING']);
 
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
@@ -222,11 +223,7 @@ test('cancel in generation 2: its in-flight jobs are cancelled on Vertex, genera
         'CANCELLED',
       );
     }
-    const [written] = await ctx.storage
-      .bucket('ct-test-bucket')
-      .file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`)
-      .download();
-    const summary = JSON.parse(written.toString()) as PredictionSummary;
+    const summary = await writtenSummary(ctx.storage, pipeline, partition);
     expect(summary).toMatchObject({
       verdict: 'cancelled',
       generations: 2,
@@ -241,9 +238,9 @@ test('cancel in generation 2: its in-flight jobs are cancelled on Vertex, genera
 
 test('fail-fast in generation 2: the failure cancels its sibling, the last generation never starts, the run fails with the whole summary', async () => {
   const [pipeline, environment] = ['generations-strict', 'gen-failfast'];
-  await withFixtureWorker(async (ctx) => {
+  await inProject(pipeline, environment, fiveSegments({ onFailure: 'fail-fast' }), async (ctx) => {
     await promote(pipeline, environment);
-    await seedInputs(ctx, pipeline, SEGMENTS);
+    await seedPredictionInputs(ctx.storage, pipeline, partition, SEGMENTS);
     const project = projectOf(pipeline, environment);
     await control.addRule({
       match: { kind: 'batchPredictionJob', project, labels: { 'ct-country': 'br' } },
@@ -255,22 +252,13 @@ test('fail-fast in generation 2: the failure cancels its sibling, the last gener
       script: { runningMs: 60_000 },
       times: 1,
     });
-    const handle = await startPredictionRun(
-      ctx.client,
-      config,
-      { pipeline, environment, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    const handle = await predict(ctx, { pipeline, environment });
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause?.message).toMatch(
       /^fail-fast: br-instagram failed \(br-instagram: BatchPredictionJob \d+ ended FAILED: container crashed\)/,
     );
-    const [written] = await ctx.storage
-      .bucket('ct-test-bucket')
-      .file(`predict-out/${pipeline}/${partition}/_SUMMARY.json`)
-      .download();
-    const summary = JSON.parse(written.toString()) as PredictionSummary;
+    const summary = await writtenSummary(ctx.storage, pipeline, partition);
     expect(summary).toMatchObject({
       verdict: 'failed',
       generations: 2,
@@ -286,33 +274,17 @@ test('fail-fast in generation 2: the failure cancels its sibling, the last gener
       'br-instagram': 'FAILED',
       'de-instagram': 'CANCELLED',
     });
-    await eventually(async () =>
-      (await generationsOf(ctx, handle))
-        .map((r) => r.status)
-        .sort()
-        .join() === 'CONTINUED_AS_NEW,FAILED'
-        ? true
-        : undefined,
-    );
+    await chainShows(ctx, handle, ['CONTINUED_AS_NEW', 'FAILED']);
   });
 });
 
 test('one model per run: a champion promoted while segments still queue changes nothing for this run; the summary names the pinned version', async () => {
   const [pipeline, environment] = ['generations', 'gen-pin'];
-  await withFixtureWorker(async (ctx) => {
+  await inProject(pipeline, environment, fiveSegments(), async (ctx) => {
     const pinned = await promote(pipeline, environment);
-    await seedInputs(ctx, pipeline, SEGMENTS);
-    await control.addRule({
-      match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
-      script: { holdIn: 'RUNNING' },
-      times: 5,
-    });
-    const handle = await startPredictionRun(
-      ctx.client,
-      config,
-      { pipeline, environment, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    await seedPredictionInputs(ctx.storage, pipeline, partition, SEGMENTS);
+    await holdJobs(pipeline, environment, 5);
+    const handle = await predict(ctx, { pipeline, environment });
     const first = await heldRunning(pipeline, environment, SEGMENTS.slice(0, 2));
 
     // Three segments have not started yet (two of them in later generations): a new champion now.
@@ -328,94 +300,94 @@ test('one model per run: a champion promoted while segments still queue changes 
     // What Vertex was asked to run: every job with the pinned version.
     const jobs = await jobsOf(pipeline, environment);
     expect(jobs).toHaveLength(5);
-    const models = await Promise.all(
-      jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model),
-    );
-    expect(models).toEqual(Array(5).fill(pinned));
+    expect(await modelsOf(jobs)).toEqual(Array(5).fill(pinned));
   });
 });
 
 test('with maxAge and no fresh champion at the start: the version the first segment waited for is pinned for the segments after it', async () => {
   const [pipeline, environment] = ['generations-fresh', 'gen-fresh'];
   const segments = SEGMENTS.slice(0, 3);
-  await withFixtureWorker(async (ctx) => {
-    await seedInputs(ctx, pipeline, segments);
-    await control.addRule({
-      match: { kind: 'batchPredictionJob', project: projectOf(pipeline, environment) },
-      script: { holdIn: 'RUNNING' },
-      times: 3,
-    });
-    const handle = await startPredictionRun(
-      ctx.client,
-      config,
-      { pipeline, environment, partition, segments },
-      { taskQueue: ctx.taskQueue },
-    );
-    // One at a time: jp-instagram looks at the registry (nothing there) and waits for model-ready.
-    const first = ctx.client.workflow.getHandle(`${handle.workflowId}:jp-instagram`);
-    await eventually(async () => {
-      for await (const _ of ctx.client.workflow.list({
-        query: `awaitingModel = "${environment}/${pipeline}/all" AND WorkflowId = "${first.workflowId}"`,
-      }))
-        return true;
-      return undefined;
-    }, 30_000);
-    const announced = await promote(pipeline, environment);
-    const [model, version] = announced.split('@') as [string, string];
-    await first.signal(modelReadySignal, {
-      environment,
-      pipeline,
-      segment: null,
-      model,
-      version,
-      modelVersionName: announced,
-      aliases: ['champion'],
-      metrics: {},
-      partition,
-      trainedAt: new Date().toISOString(),
-    });
-    const [job] = await heldRunning(pipeline, environment, ['jp-instagram']);
-    // A newer champion, fresh too, before the other segments start (one of them in generation 2).
-    expect(await promote(pipeline, environment)).not.toBe(announced);
-    await control.advance(job!.name);
-    for (const s of segments.slice(1))
-      for (const j of await heldRunning(pipeline, environment, [s])) await control.advance(j.name);
-    const summary = await handle.result();
+  await inProject(
+    pipeline,
+    environment,
+    fiveSegments({ maxConcurrentJobs: 1, model: { maxAge: '1h', waitTimeout: '5m' } }),
+    async (ctx) => {
+      await seedPredictionInputs(ctx.storage, pipeline, partition, segments);
+      await holdJobs(pipeline, environment, 3);
+      const handle = await predict(ctx, { pipeline, environment, segments });
+      // One at a time: jp-instagram looks at the registry (nothing there) and waits for model-ready.
+      const first = ctx.client.workflow.getHandle(`${handle.workflowId}:jp-instagram`);
+      await eventually(async () => {
+        for await (const _ of ctx.client.workflow.list({
+          query: `awaitingModel = "${environment}/${pipeline}/all" AND WorkflowId = "${first.workflowId}"`,
+        }))
+          return true;
+        return undefined;
+      }, 30_000);
+      const announced = await promote(pipeline, environment);
+      const [model, version] = announced.split('@') as [string, string];
+      await first.signal(modelReadySignal, {
+        environment,
+        pipeline,
+        segment: null,
+        model,
+        version,
+        modelVersionName: announced,
+        aliases: ['champion'],
+        metrics: {},
+        partition,
+        trainedAt: new Date().toISOString(),
+      });
+      const [job] = await heldRunning(pipeline, environment, ['jp-instagram']);
+      // A newer champion, fresh too, before the other segments start (one of them in generation 2).
+      expect(await promote(pipeline, environment)).not.toBe(announced);
+      await control.advance(job!.name);
+      for (const s of segments.slice(1))
+        for (const j of await heldRunning(pipeline, environment, [s])) await control.advance(j.name);
+      const summary = await handle.result();
 
-    expect(summary).toMatchObject({ verdict: 'succeeded', generations: 2, model: announced });
-    expect(summary.segments.map((s) => [s.segment, s.model])).toEqual([...segments].sort().map((s) => [s, announced]));
-    const jobs = await jobsOf(pipeline, environment);
-    expect(
-      await Promise.all(jobs.map(async (j) => (await vertex.jobs.getBatchPredictionJob({ name: j.name }))[0].model)),
-    ).toEqual(Array(3).fill(announced));
-  });
+      expect(summary).toMatchObject({ verdict: 'succeeded', generations: 2, model: announced });
+      expect(summary.segments.map((s) => [s.segment, s.model])).toEqual(
+        [...segments].sort().map((s) => [s, announced]),
+      );
+      const jobs = await jobsOf(pipeline, environment);
+      expect(await modelsOf(jobs)).toEqual(Array(3).fill(announced));
+    },
+  );
 });
 
 test('no model: each segment waits its waitTimeout for a fresh one, then fails with the reason; no job is created', async () => {
   const [pipeline, environment] = ['unmodelled', 'nomodel'];
   const segments = ['jp-instagram', 'jp-tiktok'];
-  await withFixtureWorker(async (ctx) => {
-    await seedInputs(ctx, pipeline, segments);
-    const handle = await startPredictionRun(
-      ctx.client,
-      config,
-      { pipeline, environment, partition },
-      { taskQueue: ctx.taskQueue },
-    );
-    const summary = await handle.result();
-    expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 2, failed: 2, succeeded: 0 } });
-    expect(summary.model).toBeUndefined();
-    for (const s of summary.segments) {
-      expect(s).toMatchObject({
-        outcome: 'failed',
-        error: `no model to predict ${s.segment} with: there is no champion yet (want one registered in the last 1h)`,
-      });
-      expect(s.job).toBeUndefined();
-      const child = await ctx.client.workflow.getHandle(`${handle.workflowId}:${s.segment}`).describe();
-      expect(child.status.name).toBe('FAILED');
-      // It waited for its waitTimeout (2 s) before giving up, rather than failing at the first look.
-      expect(child.closeTime!.getTime() - child.startTime.getTime()).toBeGreaterThanOrEqual(2_000);
-    }
-    expect(await jobsOf(pipeline, environment)).toEqual([]);
-  });
+  await inProject(
+    pipeline,
+    environment,
+    {
+      ...fiveSegments(),
+      // No model is ever registered: each segment waits 2 s for a fresh one, then fails with the reason.
+      prediction: batchPrediction(
+        { countries: ['JP'], sns: ['instagram', 'tiktok'] },
+        { model: { maxAge: '1h', waitTimeout: '2s' } },
+      ),
+    },
+    async (ctx) => {
+      await seedPredictionInputs(ctx.storage, pipeline, partition, segments);
+      const handle = await predict(ctx, { pipeline, environment });
+      const summary = await handle.result();
+      expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 2, failed: 2, succeeded: 0 } });
+      expect(summary.model).toBeUndefined();
+      for (const s of summary.segments) {
+        expect(s).toMatchObject({
+          outcome: 'failed',
+          error: `no model to predict ${s.segment} with: there is no champion yet (want one registered in the last 1h)`,
+        });
+        expect(s.job).toBeUndefined();
+        const child = await ctx.client.workflow.getHandle(`${handle.workflowId}:${s.segment}`).describe();
+        expect(child.status.name).toBe('FAILED');
+        // It waited for its waitTimeout (2 s) before giving up, rather than failing at the first look.
+        expect(child.closeTime!.getTime() - child.startTime.getTime()).toBeGreaterThanOrEqual(2_000);
+      }
+      expect(await jobsOf(pipeline, environment)).toEqual([]);
+    },
+  );
 });

@@ -5,11 +5,11 @@ import { randomInt } from 'node:crypto';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
-import { predictionProgressQuery, type PredictionSummary } from '../contracts';
+import { predictionProgressQuery } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
-import type { JobView } from '../emulators/vertex-ai/control-schema';
 import { maybeSaveHistory } from './helpers/histories';
 import { isolatedProject, type IsolatedProject } from './helpers/isolation';
+import { batchJobs, seedPredictionInputs, segmentOf, writtenSummary } from './helpers/prediction-steps';
 import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 
@@ -37,18 +37,11 @@ const year = randomInt(30, 99);
 let day = 0;
 const nextPartition = () => `20${year}-0${1 + Math.floor(day / 28)}-${String(1 + (day++ % 28)).padStart(2, '0')}`;
 
-async function seedInputs(ctx: WorkerContext, pipeline: string, partition: string, segments = MATRIX) {
-  await Promise.all(
-    segments.map((s) => {
-      const [country, sns] = s.split('-');
-      const lines = [1, 2, 3].map((i) => JSON.stringify({ user: `${s}-${i}`, followers: i * 100 })).join('\n');
-      return ctx.storage
-        .bucket('ct-test-bucket')
-        .file(`predict-in/${pipeline}/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`)
-        .save(`${lines}\n`, { resumable: false });
-    }),
+/** Three rows per segment: the predictions are checked row by row. */
+const seedInputs = (ctx: WorkerContext, pipeline: string, partition: string, segments = MATRIX) =>
+  seedPredictionInputs(ctx.storage, pipeline, partition, segments, (s) =>
+    [1, 2, 3].map((i) => ({ user: `${s}-${i}`, followers: i * 100 })),
   );
-}
 
 async function champion(ctx: WorkerContext, pipeline: string) {
   const run = await startTrainingRun(
@@ -62,15 +55,26 @@ async function champion(ctx: WorkerContext, pipeline: string) {
   return r.model!;
 }
 
-const jobsOf = async (pipeline: string, partition: string) =>
-  (
-    await control.jobs({
-      kind: 'batchPredictionJob',
-      project: iso.project,
-      labels: { 'ct-pipeline': pipeline, 'ct-partition': partition },
-    })
-  ).sort((a, b) => a.createTime.localeCompare(b.createTime));
-const segmentOf = (j: JobView) => `${j.labels['ct-country']}-${j.labels['ct-sns']}`;
+const predict = (ctx: WorkerContext, pipeline: string, partition: string, more: { retryFailed?: boolean } = {}) =>
+  startPredictionRun(
+    ctx.client,
+    iso.config,
+    { pipeline, environment: ENV, partition, ...more },
+    { taskQueue: ctx.taskQueue },
+  );
+/** Scripts this test's batch jobs whose labels match (every one: `{}`), the first `times` of them if given. */
+const scriptJobs = (
+  labels: Record<string, string>,
+  script: Parameters<typeof control.addRule>[0]['script'],
+  times?: number,
+) =>
+  control.addRule({
+    match: { kind: 'batchPredictionJob', project: iso.project, ...(Object.keys(labels).length ? { labels } : {}) },
+    script,
+    ...(times ? { times } : {}),
+  });
+const jobsOf = (pipeline: string, partition: string) =>
+  batchJobs(control, { 'ct-pipeline': pipeline, 'ct-partition': partition }, iso.project);
 
 test('3 × 3 end to end: outputs in GCS, exactly 2 jobs at once at the peak, summary returned and written', async () => {
   await inProject(async (ctx) => {
@@ -78,25 +82,13 @@ test('3 × 3 end to end: outputs in GCS, exactly 2 jobs at once at the peak, sum
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
     // Jobs run 8 s: creates paced 2 s apart alone would have 3 or more alive at once, so the window's bound shows.
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' },
-      },
-      script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 8_000 },
-    });
-    await control.addRule({
-      match: { kind: 'batchPredictionJob', project: iso.project },
-      script: { runningMs: 8_000 },
-    });
-    // One segment's job loses an instance: PARTIALLY_SUCCEEDED counts as succeeded by this pipeline's policy.
-    const handle = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
+    await scriptJobs(
+      { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' },
+      { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 8_000 },
     );
+    await scriptJobs({}, { runningMs: 8_000 });
+    // One segment's job loses an instance: PARTIALLY_SUCCEEDED counts as succeeded by this pipeline's policy.
+    const handle = await predict(ctx, 'predicted', partition);
     const summary = await handle.result();
     await maybeSaveHistory(handle, 'prediction-run-succeeded');
     await maybeSaveHistory(
@@ -137,11 +129,7 @@ test('3 × 3 end to end: outputs in GCS, exactly 2 jobs at once at the peak, sum
         .split('\n')
         .map((l) => (JSON.parse(l) as { instance: { user: string } }).instance.user),
     ).toEqual(['jp-instagram-1', 'jp-instagram-2', 'jp-instagram-3']);
-    const [written] = await ctx.storage
-      .bucket('ct-test-bucket')
-      .file(`predict-out/predicted/${partition}/_SUMMARY.json`)
-      .download();
-    expect((JSON.parse(written.toString()) as PredictionSummary).segments).toEqual(summary.segments);
+    expect((await writtenSummary(ctx.storage, 'predicted', partition)).segments).toEqual(summary.segments);
 
     // What Vertex saw: one job per segment, maxConcurrentJobs alive at the peak and never more.
     const jobs = await jobsOf('predicted', partition);
@@ -156,13 +144,8 @@ test('creates are paced by the quota (30/min), not by free slots: 9 short jobs t
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
     // 0.3 s jobs: with 2 slots and no pacing all nine would be created within a few seconds.
-    await control.addRule({ match: { kind: 'batchPredictionJob', project: iso.project }, script: { runningMs: 300 } });
-    const handle = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    await scriptJobs({}, { runningMs: 300 });
+    const handle = await predict(ctx, 'predicted', partition);
     expect(await handle.result()).toMatchObject({ verdict: 'succeeded', progress: { succeeded: 9 } });
     const creates = (await control.calls({ method: 'CreateBatchPredictionJob', project: iso.project })).map((c) =>
       Date.parse(c.time),
@@ -178,30 +161,13 @@ test('one segment FAILED and one PAUSED (cancelled on Vertex): the others finish
     await champion(ctx, 'predicted');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: { 'ct-partition': partition, 'ct-country': 'br', 'ct-sns': 'youtube' },
-      },
-      script: { outcome: 'FAILED', error: { code: 13, message: 'Internal error in the prediction container.' } },
-      times: 1,
-    });
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: { 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' },
-      },
-      script: { outcome: 'PAUSED' },
-      times: 1,
-    });
-    const first = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
+    await scriptJobs(
+      { 'ct-partition': partition, 'ct-country': 'br', 'ct-sns': 'youtube' },
+      { outcome: 'FAILED', error: { code: 13, message: 'Internal error in the prediction container.' } },
+      1,
     );
+    await scriptJobs({ 'ct-partition': partition, 'ct-country': 'us', 'ct-sns': 'tiktok' }, { outcome: 'PAUSED' }, 1);
+    const first = await predict(ctx, 'predicted', partition);
     const summary = await first.result();
     expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 9, succeeded: 7, failed: 2 } });
     const failed = summary.segments
@@ -220,20 +186,8 @@ test('one segment FAILED and one PAUSED (cancelled on Vertex): the others finish
     expect(paused).toMatchObject({ cancelRequested: true });
 
     // A second plain start is refused; --retry-failed re-runs only those two and carries the rest over.
-    await expect(
-      startPredictionRun(
-        ctx.client,
-        iso.config,
-        { pipeline: 'predicted', environment: ENV, partition },
-        { taskQueue: ctx.taskQueue },
-      ),
-    ).rejects.toThrow(/already ran; pass --retry-failed/);
-    const retry = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition, retryFailed: true },
-      { taskQueue: ctx.taskQueue },
-    );
+    await expect(predict(ctx, 'predicted', partition)).rejects.toThrow(/already ran; pass --retry-failed/);
+    const retry = await predict(ctx, 'predicted', partition, { retryFailed: true });
     const second = await retry.result();
     expect(second).toMatchObject({ verdict: 'succeeded', progress: { total: 9, succeeded: 2, reused: 7, failed: 0 } });
     expect(second.segments.find((s) => s.segment === 'br-youtube')).toMatchObject({
@@ -250,43 +204,18 @@ test('fail-fast: the first failure (a PARTIALLY_SUCCEEDED job, by policy) cancel
     await champion(ctx, 'predicted-strict');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted-strict', partition);
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: {
-          'ct-partition': partition,
-          'ct-pipeline': 'predicted-strict',
-          'ct-country': 'jp',
-          'ct-sns': 'instagram',
-        },
-      },
-      script: { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 },
-    });
-    await control.addRule({
-      match: {
-        kind: 'batchPredictionJob',
-        project: iso.project,
-        labels: { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict' },
-      },
-      script: { runningMs: 20_000 },
-    });
-    const handle = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted-strict', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
+    await scriptJobs(
+      { 'ct-partition': partition, 'ct-pipeline': 'predicted-strict', 'ct-country': 'jp', 'ct-sns': 'instagram' },
+      { outcome: 'PARTIALLY_SUCCEEDED', failedInstances: 1, runningMs: 300 },
     );
+    await scriptJobs({ 'ct-partition': partition, 'ct-pipeline': 'predicted-strict' }, { runningMs: 20_000 });
+    const handle = await predict(ctx, 'predicted-strict', partition);
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause?.message).toMatch(
       /^fail-fast: jp-instagram failed \(jp-instagram: BatchPredictionJob \d+ ended PARTIALLY_SUCCEEDED/,
     );
-    const [written] = await ctx.storage
-      .bucket('ct-test-bucket')
-      .file(`predict-out/predicted-strict/${partition}/_SUMMARY.json`)
-      .download();
-    const summary = JSON.parse(written.toString()) as PredictionSummary;
+    const summary = await writtenSummary(ctx.storage, 'predicted-strict', partition);
     expect(summary.verdict).toBe('failed');
     // jp-instagram (first in the matrix) failed; jp-youtube (second) was running and was cancelled; 7 never started.
     expect(summary.progress).toMatchObject({ total: 9, failed: 1, succeeded: 0, cancelled: 8 });
@@ -306,16 +235,8 @@ test('parent cancelled mid-run: every in-flight Vertex job is cancelled, childre
     await champion(ctx, 'predicted');
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted', partition);
-    await control.addRule({
-      match: { kind: 'batchPredictionJob', project: iso.project, labels: { 'ct-partition': partition } },
-      script: { holdIn: 'RUNNING' },
-    });
-    const handle = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    await scriptJobs({ 'ct-partition': partition }, { holdIn: 'RUNNING' });
+    const handle = await predict(ctx, 'predicted', partition);
     await eventually(
       async () =>
         (await jobsOf('predicted', partition)).filter((j) => j.state === 'JOB_STATE_RUNNING' || j.state === 'RUNNING')
@@ -354,12 +275,7 @@ test("a prediction run that needs a fresh model waits, and a training run's mode
   await inProject(async (ctx) => {
     const partition = nextPartition();
     await seedInputs(ctx, 'predicted-fresh', partition, ['jp-instagram', 'jp-tiktok']);
-    const prediction = await startPredictionRun(
-      ctx.client,
-      iso.config,
-      { pipeline: 'predicted-fresh', environment: ENV, partition },
-      { taskQueue: ctx.taskQueue },
-    );
+    const prediction = await predict(ctx, 'predicted-fresh', partition);
     // Both children look at the registry (no model yet) and wait, holding no Vertex job.
     await eventually(async () => {
       let n = 0;

@@ -9,6 +9,7 @@ import { trainingRunId, trainingStatusQuery, type TrainingRunResult } from '../c
 import type { trainingRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
 import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
+import { customJobTraining, dailyData, projectWith } from './helpers/pipelines';
 import { eventually, uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl } from './helpers/vertex';
 
@@ -150,29 +151,36 @@ test('a CustomJob run trains and reports its base output directory', async () =>
   });
 });
 
-test.each([
-  ['fail', 'impatient-fail'],
-  ['skip', 'impatient-skip'],
-])('data that never comes: onTimeout %s', async (mode, pipeline) => {
-  await inProject(async (ctx) => {
-    const partition = uniquePartition();
-    const handle = await startTrainingRun(
-      ctx.client,
-      config,
-      { pipeline, environment: 'staging', partition },
-      { taskQueue: ctx.taskQueue },
-    );
-    if (mode === 'skip') {
-      const result = await handle.result();
-      expect(result).toMatchObject({ status: 'skipped' });
-      expect(result.reason).toBe(`data for partition ${partition} not ready after 2s; still waiting for late_data`);
-    } else {
-      const cause = (await failureOf(handle.result())) as ApplicationFailure;
-      expect(cause.type).toBe('DataTimeout');
-      expect(cause.message).toBe(`data for partition ${partition} not ready after 2s; still waiting for late_data`);
-    }
-    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toEqual([]);
+test.each(['fail', 'skip'] as const)('data that never comes: onTimeout %s', async (onTimeout) => {
+  // A pipeline of the test's own: it waits 2 s for late_data, which never comes.
+  const impatient = projectWith({
+    impatient: { data: dailyData(['late_data'], '2s', onTimeout), training: customJobTraining },
   });
+  try {
+    await withWorker(
+      async (ctx) => {
+        const partition = uniquePartition();
+        const handle = await startTrainingRun(
+          ctx.client,
+          impatient.config,
+          { pipeline: 'impatient', environment: 'staging', partition },
+          { taskQueue: ctx.taskQueue },
+        );
+        const reason = `data for partition ${partition} not ready after 2s; still waiting for late_data`;
+        if (onTimeout === 'skip') {
+          expect(await handle.result()).toMatchObject({ status: 'skipped', reason });
+        } else {
+          const cause = (await failureOf(handle.result())) as ApplicationFailure;
+          expect(cause.type).toBe('DataTimeout');
+          expect(cause.message).toBe(reason);
+        }
+        expect(await control.jobs({ project: impatient.project })).toEqual([]);
+      },
+      { project: impatient },
+    );
+  } finally {
+    await impatient.cleanup();
+  }
 });
 
 test('a FAILED job is retried as a new job; when every attempt fails the run fails with Vertex’s message', async () => {

@@ -31,13 +31,14 @@ import {
 import { slidingWindow } from './fan-out';
 import { predictionSegment } from './prediction-segment';
 import { serviceCall } from './activity-options';
+import { childrenPerRunOf } from './legacy-plans';
 
 // A prediction run per (environment, pipeline, partition): one child per segment, at most
 // maxConcurrentJobs in flight (a sliding window: a finished child makes room for the next). Job
 // creations are paced by the children's rate-limited create queue, not here.
 //
 // History: each child costs the parent ~3 events plus its share of workflow tasks. After
-// `prediction.childrenPerRun` children (CHILDREN_PER_RUN for runs planned before it was a knob) the
+// `prediction.childrenPerRun` children (workflows/legacy-plans.ts for runs planned before the knob) the
 // run drains its window and continues as new with the results so far, so 1,000 segments never come
 // near the history limits. Draining first means no child is in flight across the continue-as-new,
 // so the REQUEST_CANCEL parent-close policy always reaches the children of the run an operator
@@ -54,7 +55,6 @@ import { serviceCall } from './activity-options';
 // per segment has nothing to split: each model serves one segment, which looks it up at its start
 // (reading 1,000 champions up front would spend Vertex's ~600 reads/minute quota in one burst).
 
-const CHILDREN_PER_RUN = 250;
 const PIN_MODEL = 'prediction-run-pins-model';
 
 const { planPrediction, writePredictionSummary, findChampion } = proxyActivities<Activities>(serviceCall);
@@ -222,7 +222,7 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
       {
         queue,
         maxInFlight: plan.maxConcurrentJobs,
-        perRun: plan.childrenPerRun ?? CHILDREN_PER_RUN,
+        perRun: childrenPerRunOf(plan),
         run: runChild,
         stopped: () => stopped,
       },

@@ -13,6 +13,7 @@ import {
 import { evaluateGate } from './model-gate';
 import type { TrainingRunState } from './training-run-state';
 import { serviceCall } from './activity-options';
+import { modelConsoleUrl, promotionOf } from './legacy-plans';
 
 // After a SUCCEEDED job: judge the candidate, register it as a new version of the pipeline's model,
 // promote it to `champion` (at once, or when a person approves), and announce it. A rejected
@@ -68,17 +69,15 @@ export async function publishModel({ plan, job, outputs, runId, run }: PublishIn
   );
   const modelVersion = `${m.modelId}@${version.versionId}`;
   upsertSearchAttributes([{ key: sa.modelVersion, value: modelVersion }]);
-  const consoleUrl = `https://console.cloud.google.com/vertex-ai/models/locations/${plan.region}/models/${m.modelId}/versions/${version.versionId}?project=${plan.project}`;
   run.recordModel({
     name: version.model,
     version: version.versionId,
     aliases: ['candidate'],
-    consoleUrl,
+    consoleUrl: modelConsoleUrl(plan, version),
     manifestUri: m.manifestUri,
   });
 
-  // Plans recorded before approvals existed have no promotion: they promoted directly.
-  const promotion = m.promotion ?? { mode: 'direct' };
+  const promotion = promotionOf(m);
   if (promotion.mode === 'approval') {
     run.setPhase(
       'awaiting-approval',

@@ -1,7 +1,6 @@
-import type { RunPlan } from '../contracts';
-import type { TrainingRunStatus } from '../contracts';
+import type { RunPlan, TrainingRunStatus } from '../contracts';
 
-// How a training run shows itself: the UI's current details (markdown) and the job id it uses.
+// How a training run shows itself: the UI's current details (markdown).
 
 const phaseTitle: Record<TrainingRunStatus['phase'], string> = {
   resolving: 'Resolving the pipeline definition',
@@ -63,17 +62,4 @@ export function currentDetails(status: TrainingRunStatus, plan: RunPlan | undefi
   }
   if (status.reason) lines.push('', status.reason);
   return lines.join('\n');
-}
-
-/**
- * The PipelineJob id (and CustomJob label) of an attempt: deterministic for this workflow run, so a
- * retried or restarted submit finds its job; different for a re-run of the partition (new run id).
- */
-export function jobIdFor(plan: RunPlan, runId: string, attempt: number): string {
-  const slug = [plan.pipeline, plan.segment, plan.partition]
-    .filter(Boolean)
-    .join('-')
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-');
-  return `${slug.slice(0, 100)}-${runId.replace(/-/g, '').slice(-12)}-${attempt}`;
 }

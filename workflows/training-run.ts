@@ -23,7 +23,7 @@ import {
 } from '../contracts';
 import { TrainingRunState } from './training-run-state';
 import { publishModel } from './publish-model';
-import { jobIdFor } from './training-run-view';
+import { attemptOf } from './legacy-plans';
 import { planning, vertexCall } from './activity-options';
 import { jobWatchOptions, VertexJobSupervisor } from './vertex-job-supervisor';
 
@@ -138,21 +138,15 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     for (let attempt = 1; attempt <= plan.maxAttempts; attempt++) {
       run.setPhase('submitting');
       const submittedAt = new Date().toISOString();
-      const attemptPlan = plan;
+      const { jobId, outputs } = attemptOf(plan, info.runId, attempt);
       const { job, last } = await supervisor.run(
-        () => submitTrainingJob({ plan: attemptPlan, attempt, jobId: jobIdFor(attemptPlan, info.runId, attempt) }),
+        () => submitTrainingJob({ plan, attempt, jobId }),
         (submitted) => {
           status.job = submitted;
           run.setPhase('running');
         },
       );
       if (last.state === 'SUCCEEDED') {
-        const t = plan.training;
-        const dir =
-          t.kind === 'pipelineJob'
-            ? `${t.pipelineRoot.replace(/\/+$/, '')}/${job.id}`
-            : t.baseOutputDirectory.replace(/\/+$/, '');
-        const outputs = { outputDirectory: dir, metricsUri: `${dir}/metrics.json`, modelDirectory: `${dir}/model/` };
         // patched: runs recorded before the model steps existed replay without them.
         const model =
           plan.model && patched('publish-model')

@@ -1,4 +1,5 @@
 import type { VertexClientFactory } from '../../config/vertex';
+import { modelVersionConsoleUrl } from '../../contracts';
 import { grpcCode, vertexFailure } from '../vertex/errors';
 import { isoTime } from '../vertex/progress';
 
@@ -19,6 +20,8 @@ export interface RegisteredVersion {
   versionId: string;
   /** True when an earlier attempt of this run had already registered it. */
   reused: boolean;
+  /** The version's page in the Model Registry. */
+  consoleUrl: string;
 }
 
 export interface RegisterRequest extends ModelRef {
@@ -45,6 +48,12 @@ export interface Champion {
 
 const parentOf = (r: ModelRef) => `projects/${r.project}/locations/${r.region}`;
 const modelName = (r: ModelRef) => `${parentOf(r)}/models/${r.modelId}`;
+const registered = (r: ModelRef, model: string, versionId: string, reused: boolean): RegisteredVersion => ({
+  model,
+  versionId,
+  reused,
+  consoleUrl: modelVersionConsoleUrl(r.region, r.project, r.modelId, versionId),
+});
 
 export function createModelRegistryActivities(deps: { vertex: VertexClientFactory }) {
   const clients = (region: string) => deps.vertex(region).models;
@@ -94,7 +103,7 @@ export function createModelRegistryActivities(deps: { vertex: VertexClientFactor
             .catch((err: unknown) => {
               throw vertexFailure(err, `looking for this run's version of ${req.modelId}`);
             });
-          if (found[0]) return { model: existing, versionId: found[0].versionId!, reused: true };
+          if (found[0]) return registered(req, existing, found[0].versionId!, true);
         }
         try {
           const [op] = await models.uploadModel({
@@ -110,7 +119,7 @@ export function createModelRegistryActivities(deps: { vertex: VertexClientFactor
             },
           });
           const [res] = await op.promise();
-          return { model: res.model!, versionId: res.modelVersionId!, reused: false };
+          return registered(req, res.model!, res.modelVersionId!, false);
         } catch (err) {
           // Another run created the model between our look and our upload: look again, once.
           if (grpcCode(err) === 6 && round === 0) continue;

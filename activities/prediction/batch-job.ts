@@ -1,5 +1,5 @@
 import type { protos } from '@google-cloud/aiplatform';
-import { bareState, type JobLabel } from '../../contracts';
+import { bareState, batchJobConsoleUrl, type JobLabel } from '../../contracts';
 import type { VertexClientFactory } from '../../config/vertex';
 import { createAwaitActivity } from '../vertex/await-job';
 import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
@@ -11,8 +11,6 @@ import type { BatchJobRef, BatchProgress, SegmentPlan } from '../../contracts';
 // A segment's BatchPredictionJob. Vertex makes its ids, so a label unique to the child run finds
 // the job an earlier attempt made (a lost create answer, a worker killed mid-submit): one job.
 
-const consoleUrl = (region: string, project: string, id: string) =>
-  `https://console.cloud.google.com/vertex-ai/locations/${region}/batch-predictions/${id}?project=${project}`;
 const ref = (
   plan: Pick<SegmentPlan, 'region' | 'project'>,
   job: VertexJobResource & { name?: string | null },
@@ -24,7 +22,7 @@ const ref = (
   return {
     name,
     id,
-    consoleUrl: consoleUrl(plan.region, plan.project, id),
+    consoleUrl: batchJobConsoleUrl(plan.region, plan.project, id),
     state: bareState(job.state),
     ...(createTime ? { createTime } : {}),
     findBy,

@@ -1,9 +1,10 @@
 import type { Storage } from '@google-cloud/storage';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ModelPolicy, PipelineConfig } from '../../config/pipeline-config';
 import { checkRunIdentity, datasetsOf, InvalidRunError, templateVars } from '../../config/runs';
 import { fill, fillDeep, TemplateError } from '../../config/templates';
-import { INVALID_INPUT, trainingRunId, type TrainingRunInput } from '../../contracts';
+import { INVALID_INPUT, trainingJobId, trainingOutputs, trainingRunId, type TrainingRunInput } from '../../contracts';
 import { readGcsText } from '../gcs';
 import { checkParameters, readSpec } from './kfp-spec';
 import type { ModelPlan, RunPlan } from '../../contracts';
@@ -66,6 +67,13 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
     };
   }
   const [country, sns] = input.segment ? input.segment.split('-') : [];
+  // The job ids carry the run id of the workflow run that planned them (contracts/vertex-naming.ts).
+  const runId = Context.current().info.workflowExecution?.runId;
+  if (!runId) throw new Error('resolveTrainingRun plans a workflow run and runs only as its activity');
+  const attempts = Array.from({ length: pipeline.retry.maxAttempts }, (_, i) => {
+    const jobId = trainingJobId(input, runId, i + 1);
+    return { jobId, outputs: trainingOutputs(training, jobId) };
+  });
   return {
     workflowId: trainingRunId(input),
     pipeline: input.pipeline,
@@ -85,6 +93,7 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
     pollIntervalMs: pipeline.polling.interval,
     pollChunkMs: pipeline.polling.chunk,
     training,
+    attempts,
     model: pipeline.model && {
       metricsFile: pipeline.model.metricsFile,
       thresholds: pipeline.model.thresholds,

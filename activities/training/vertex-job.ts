@@ -4,7 +4,13 @@ import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { toValue as valueOf } from '../../config/aiplatform';
 import type { VertexClientFactory } from '../../config/vertex';
-import { bareState, PIPELINE_SPEC_CHANGED, type JobLabel, type TrainingJobRef } from '../../contracts';
+import {
+  bareState,
+  PIPELINE_SPEC_CHANGED,
+  trainingJobConsoleUrl,
+  type JobLabel,
+  type TrainingJobRef,
+} from '../../contracts';
 import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
 import { cancelVertexJob, grpcCode, vertexFailure } from '../vertex/errors';
 import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
@@ -18,12 +24,6 @@ type VertexJob = VertexJobResource & { name?: string | null };
 
 const parentOf = (plan: RunPlan) => `projects/${plan.project}/locations/${plan.region}`;
 
-export function consoleUrl(kind: TrainingJobRef['kind'], region: string, project: string, id: string): string {
-  return kind === 'pipelineJob'
-    ? `https://console.cloud.google.com/vertex-ai/locations/${region}/pipelines/runs/${id}?project=${project}`
-    : `https://console.cloud.google.com/vertex-ai/locations/${region}/training/${id}/cpu?project=${project}`;
-}
-
 /** A label value unique to this run and attempt (CustomJob ids are server-made; labels find them). */
 export const attemptLabel = (jobId: string) => createHash('sha256').update(jobId).digest('hex').slice(0, 32);
 
@@ -36,7 +36,7 @@ function ref(plan: RunPlan, attempt: number, job: VertexJob, findBy?: JobLabel):
     name,
     id,
     attempt,
-    consoleUrl: consoleUrl(plan.training.kind, plan.region, plan.project, id),
+    consoleUrl: trainingJobConsoleUrl(plan.training.kind, plan.region, plan.project, id),
     state: bareState(job.state),
     ...(createTime ? { createTime } : {}),
     ...(findBy ? { findBy } : {}),

@@ -37,6 +37,11 @@ export function isolatedProject(): IsolatedProject {
     /^(\s*project:\s*)ct-test-[a-z0-9-]+\s*$/gm,
     `$1${project}`,
   );
+  return projectConfig(project, text);
+}
+
+/** A config (`text`, YAML or JSON) whose environments are all in `project`, as a file and parsed. */
+export function projectConfig(project: string, text: string): IsolatedProject {
   const configPath = path.join(mkdtempSync(path.join(os.tmpdir(), 'ct-project-')), 'pipelines.yaml');
   writeFileSync(configPath, text);
   const control = emulatorControl();

@@ -71,3 +71,28 @@ export async function rpcError(p: Promise<unknown>): Promise<{ code: number; det
   }
   throw new Error('expected the call to fail, but it succeeded');
 }
+
+/** Waits until the emulator holds the job in `state` (e.g. a rule's `holdIn` reached), full Vertex name of the state. */
+export const untilJobState = (control: VertexEmulatorControl, name: string, state: string, timeoutMs = 20_000) =>
+  eventually(async () => ((await control.job(name)).state === state ? true : undefined), timeoutMs);
+
+/** The next `method` call in `project` does its work, but its answer is lost (UNAVAILABLE) after `delayMs`. */
+export const loseNextAnswer = (control: VertexEmulatorControl, project: string, method: string, delayMs?: number) =>
+  control.addFault({
+    method,
+    project,
+    code: 'UNAVAILABLE',
+    mode: 'lose-response',
+    ...(delayMs ? { delayMs } : {}),
+    times: 1,
+  });
+
+/** Cancel calls the emulator received for each of the project's jobs. */
+export async function cancelsByJob(control: VertexEmulatorControl, project: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const c of (await control.calls({ project })).filter((c) => c.method.startsWith('Cancel'))) {
+    const name = (c.request as { name: string }).name;
+    out.set(name, (out.get(name) ?? 0) + 1);
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import type { Pipeline } from '../../config/pipeline-config';
+import { projectConfig, type IsolatedProject } from './isolation';
+import { testStack } from '../setup/test-stack';
+import { uniqueProject } from './vertex';
+
+// Test pipelines written where the test is: a suite states the pipeline facts it depends on (its
+// data, training, model policy, timeouts) with these pieces, and gets them as a config in a Vertex
+// project of its own. What a piece sets, its name says; anything else is the schema's default.
+
+/** A pipeline as the config file states it, without its environments (the project adds those). */
+export type PipelineSpec = Omit<z.input<typeof Pipeline>, 'environments'>;
+
+/** Waits for `datasets` of a daily partition, for `timeout` (an hour unless the test says). */
+export const dailyData = (datasets: string[], timeout = '1h', onTimeout?: 'fail' | 'skip') => ({
+  partition: 'daily' as const,
+  datasets,
+  timeout,
+  ...(onTimeout ? { onTimeout } : {}),
+});
+
+/** Judges a candidate by auc ≥ 0.8 (the emulator's jobs report 0.9 unless a rule says otherwise). */
+export const aucGate = [{ metric: 'auc', op: '>=' as const, value: 0.8 }];
+
+/** Trains the compiled KFP fixture (test/fixtures/kfp, seeded by the global setup) on the partition. */
+export const kfpTraining = {
+  kind: 'pipelineJob' as const,
+  pipelineSpecUri: 'gs://ct-test-bucket/specs/training-pipeline.yaml',
+  parameterValues: { partition: '{partition}' },
+};
+
+/** A CustomJob that writes under gs://ct-test-bucket/custom/{pipeline}/{partition}. */
+export const customJobTraining = {
+  kind: 'customJob' as const,
+  workerPoolSpecs: [{ machineType: 'n1-standard-4', imageUri: 'img' }],
+  baseOutputDirectory: 'gs://ct-test-bucket/custom/{pipeline}/{partition}',
+};
+
+/** Registers each candidate as a version of the model `{pipeline}-{environment}`. */
+export const modelRegistry = {
+  modelId: '{pipeline}-{environment}',
+  displayName: '{pipeline} ({environment})',
+  servingImage: 'us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest',
+};
+
+/**
+ * Batch prediction per country × SNS segment (`segments`), reading and writing where
+ * test/helpers/prediction-steps.ts seeds inputs and reads the summary; two jobs at once, 600
+ * creates a minute, unless `over` says otherwise.
+ */
+export const batchPrediction = (
+  segments: { countries: string[]; sns: string[] },
+  over: Partial<NonNullable<PipelineSpec['prediction']>> = {},
+): NonNullable<PipelineSpec['prediction']> => ({
+  segments,
+  input: { uri: 'gs://ct-test-bucket/predict-in/{pipeline}/{partition}/{country}-{sns}/*.jsonl' },
+  output: { uri: 'gs://ct-test-bucket/predict-out/{pipeline}/{partition}/{country}-{sns}/' },
+  machine: { machineType: 'n1-standard-2' },
+  maxConcurrentJobs: 2,
+  createsPerMinute: 600,
+  summary: 'gs://ct-test-bucket/predict-out/{pipeline}/{partition}/_SUMMARY.json',
+  ...over,
+});
+
+/** The runs notice a job's end within 100 ms, and a watch activity hands over every 3 s. */
+const fastPolling = { interval: '100ms', chunk: '3s' };
+
+/**
+ * `pipelines`, each in one environment `environment` in a Vertex project of the test's own (its
+ * emulator rules and faults are removed by `cleanup`), polled fast unless a pipeline says otherwise.
+ */
+export function projectWith(pipelines: Record<string, PipelineSpec>, environment = 'staging'): IsolatedProject {
+  const project = uniqueProject();
+  const env = {
+    project,
+    region: 'us-central1',
+    serviceAccount: `ct-trainer@${project}.iam.gserviceaccount.com`,
+    pipelineRoot: 'gs://ct-test-bucket/root/{environment}',
+    labels: { team: 'ml-platform' },
+    // Tests pass the task queue of their own worker; none polls this one.
+    temporal: { namespace: testStack().CT_TEST_NAMESPACE, taskQueue: project },
+  };
+  const doc = {
+    version: 1,
+    pipelines: Object.fromEntries(
+      Object.entries(pipelines).map(([name, p]) => [
+        name,
+        { polling: fastPolling, ...p, environments: { [environment]: env } },
+      ]),
+    ),
+  };
+  return projectConfig(project, JSON.stringify(doc, null, 2));
+}
