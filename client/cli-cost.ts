@@ -8,7 +8,7 @@ import { costReport, runCost } from './cost';
 import { TrainingRequestError } from './training';
 
 // `ct cost`: what a run cost (Temporal actions from its history, a Vertex estimate from the price
-// table), or closed training runs over a time range summed by pipeline.
+// table; a prediction run with its segments), or closed runs over a time range summed by kind and pipeline.
 
 export function registerCostCommands(program: Command, { globals, withClient, print }: CliContext): void {
   program
@@ -18,7 +18,7 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
     )
     .requiredOption('--env <environment>', 'environment')
     .option('--id <workflowId>', 'one run (closed or still running)')
-    .option('--since <duration>', 'closed training runs in this window, e.g. 24h or 7d', '7d')
+    .option('--since <duration>', 'closed training and prediction runs in this window, e.g. 24h or 7d', '7d')
     .option('--pipeline <name>', 'only this pipeline')
     .action(async (o: { env: string; id?: string; since: string; pipeline?: string }) => {
       const config = loadConfig(globals().config);
@@ -42,6 +42,9 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
               .map(([k, v]) => `${k} ${v}`)
               .join(', ')})`,
             `  Vertex: $${c.vertex.usd}`,
+            ...(c.children
+              ? [`  Segments: ${c.children.runs} run(s), ${c.children.actions} actions, $${c.children.usd}`]
+              : []),
             ...c.vertex.jobs.map(
               (j) =>
                 `    ${j.kind} ${j.state} ${j.hours.toFixed(3)} h: ${j.usd === null ? 'not priced' : `$${j.usd}`} (${j.how})`,
@@ -64,10 +67,10 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
           ? r.groups
               .map(
                 (g) =>
-                  `${g.pipeline} · ${g.environment}: ${g.runs} run(s), ${g.actions} actions, Temporal $${g.temporalUsd} + Vertex $${g.vertexUsd} = $${g.totalUsd}`,
+                  `${g.kind} ${g.pipeline} · ${g.environment}: ${g.runs} run(s), ${g.actions} actions, Temporal $${g.temporalUsd} + Vertex $${g.vertexUsd} = $${g.totalUsd} ($${g.meanUsd} a run)`,
               )
               .join('\n')
-          : `no closed training runs in ${o.env} since ${r.since}`,
+          : `no closed training or prediction runs in ${o.env} since ${r.since}`,
       );
     });
 }

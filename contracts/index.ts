@@ -10,5 +10,6 @@ export * from './model';
 export * from './prediction';
 export * from './schedules';
 export * from './vertex-job';
+export * from './cost';
 export type * from './training-plan';
 export type * from './prediction-plan';
