@@ -116,7 +116,7 @@ class RunCostMeter {
   }
 
   carry(): { cost: RunCost; rates?: Rates } {
-    return { cost: this.cost(), rates: this.rates };
+    return { cost: this.cost(), rates: this.rates ?? this.carried?.rates };
   }
 
   cost(): RunCost {
@@ -155,6 +155,26 @@ function withCost(payload: Payload | null | undefined, cost: RunCost): Payload |
   return isRecord(value) ? defaultPayloadConverter.toPayload({ ...value, cost }) : payload;
 }
 
+type Command = ConcludeActivationInput['commands'][number];
+
+/** The billable action a command makes, by the kinds observability/actions.ts counts in history. */
+function billedAs(c: Command, all: Command[]): string | undefined {
+  // A timer or activity started and cancelled in one activation never reaches the server (core
+  // drops the pair): a condition with a timeout that holds at once costs nothing.
+  if (c.startTimer) return all.some((o) => o.cancelTimer?.seq === c.startTimer!.seq) ? undefined : 'timer';
+  if (c.scheduleActivity)
+    return all.some((o) => o.requestCancelActivity?.seq === c.scheduleActivity!.seq) ? undefined : 'activity-attempt';
+  if (c.scheduleLocalActivity) return 'local-activity';
+  // A patch marker comes with core's own upsert of TemporalChangeVersion, billed like ours.
+  if (c.upsertWorkflowSearchAttributes || c.setPatchMarker) return 'search-attribute-upsert';
+  if (c.modifyWorkflowProperties) return 'memo-upsert';
+  if (c.startChildWorkflowExecution) return 'child-start';
+  if (c.signalExternalWorkflowExecution) return 'signal-sent';
+  if (c.requestCancelExternalWorkflowExecution || c.cancelChildWorkflowExecution) return 'cancel-sent';
+  if (c.updateResponse?.accepted) return 'update';
+  return undefined;
+}
+
 class CostInternals implements WorkflowInternalsInterceptor {
   constructor(private readonly m: RunCostMeter) {}
 
@@ -171,22 +191,9 @@ class CostInternals implements WorkflowInternalsInterceptor {
     next: Next<WorkflowInternalsInterceptor, 'concludeActivation'>,
   ): ConcludeActivationInput {
     const m = this.m;
-    // A timer or activity started and cancelled in one activation never reaches the server (core
-    // drops the pair): a condition with a timeout that holds at once costs nothing.
-    const dropped = (kind: 'timer' | 'activity', seq: number | null | undefined) =>
-      input.commands.some((c) => (kind === 'timer' ? c.cancelTimer?.seq : c.requestCancelActivity?.seq) === seq);
     for (const c of input.commands) {
-      if (c.scheduleActivity) {
-        if (!dropped('activity', c.scheduleActivity.seq)) m.count('activity-attempt');
-      } else if (c.scheduleLocalActivity) m.count('local-activity');
-      else if (c.startTimer) {
-        if (!dropped('timer', c.startTimer.seq)) m.count('timer');
-      } else if (c.upsertWorkflowSearchAttributes) m.count('search-attribute-upsert');
-      else if (c.modifyWorkflowProperties) m.count('memo-upsert');
-      else if (c.startChildWorkflowExecution) m.count('child-start');
-      else if (c.signalExternalWorkflowExecution) m.count('signal-sent');
-      else if (c.requestCancelExternalWorkflowExecution || c.cancelChildWorkflowExecution) m.count('cancel-sent');
-      else if (c.updateResponse?.accepted) m.count('update');
+      const kind = billedAs(c, input.commands);
+      if (kind) m.count(kind);
     }
     const cost = m.cost();
     for (const c of input.commands) {
