@@ -9,6 +9,7 @@ import { pauseSchedule, triggerSchedule, backfillSchedule, describeSchedule } fr
 import { applySync, formatPlan, planSync } from '../client/schedules/sync';
 import { sendDataReady } from '../client/training';
 import type { PipelineConfig } from '../config/pipeline-config';
+import { pricesOnce } from '../config/prices';
 import { partitionAt, scheduledRunQuery, scheduledRunWorkflowType, type ScheduledRunResult } from '../contracts';
 import { freePort } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
@@ -138,6 +139,16 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
         return runs.length ? runs : undefined;
       }, 30_000);
       expect(triggered!.outcome).toBe('started');
+      // The firing knows its own cost: its start and its two activities so far (start the run,
+      // follow it), at its pipeline's region's prices.
+      const firingCost = await eventually(async () => {
+        for await (const w of client.workflow.list({
+          query: `WorkflowType = "${scheduledRunWorkflowType}" AND TemporalScheduledById = "${DAILY}"`,
+        }))
+          return (await client.workflow.getHandle(w.workflowId, w.runId).query(scheduledRunQuery)).cost;
+      });
+      expect(firingCost.actions).toEqual({ total: 3, byKind: { start: 1, 'activity-attempt': 2 } });
+      expect(firingCost).toMatchObject({ temporalUsd: 0.00015, asOf: pricesOnce().asOf, currency: 'USD' });
       expect(triggered!.workflowId).toBe(`training:sched:nightly:all:${triggered!.partition}`);
       expect(await (await client.workflow.getHandle(triggered!.workflowId).describe()).staticSummary()).toBe(
         `Training nightly · sched · ${triggered!.partition} (scheduled)`,

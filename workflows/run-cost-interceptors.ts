@@ -46,7 +46,12 @@ import {
 const CARRIED = 'ct-run-cost';
 
 /** The activities whose results give a run its machines and prices, and those that see a job end. */
-const planActivities = new Set(['resolveTrainingRun', 'resolveSegmentPrediction', 'planPrediction']);
+const planActivities = new Set([
+  'resolveTrainingRun',
+  'resolveSegmentPrediction',
+  'planPrediction',
+  'startScheduledRun',
+]);
 const watchKinds: Record<string, string | undefined> = {
   awaitTrainingJob: undefined, // the kind is on the job ref
   awaitBatchPrediction: 'batchPredictionJob',
@@ -92,10 +97,14 @@ class RunCostMeter {
     else if (plan.training?.kind === 'customJob') this.machines = plan.training.workerPoolSpecs;
   }
 
+  /** An activity that hands over to its next attempt (a Vertex watch, a firing following its run) reports the attempts it took. */
+  handedOver(result: { watchAttempts?: unknown }): void {
+    const n = result.watchAttempts;
+    if (typeof n === 'number' && n > 1) this.count('activity-attempt', n - 1);
+  }
+
   jobEnded(activityType: string, p: EndLike): void {
     if (!p.terminal) return;
-    // Each attempt before the one that saw the end handed the watch over: a billable retry.
-    if (typeof p.watchAttempts === 'number' && p.watchAttempts > 1) this.count('activity-attempt', p.watchAttempts - 1);
     const kind = watchKinds[activityType] ?? p.job?.kind ?? 'unknown';
     const name = p.job?.name ?? `job-${this.jobs.size + 1}`;
     this.jobs.set(name, jobCost({ ...p, kind, name }, this.machines, this.rates));
@@ -232,8 +241,10 @@ class CostOutbound implements WorkflowOutboundCallsInterceptor {
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>,
   ): Promise<unknown> {
     const result = await next(input);
-    if (planActivities.has(input.activityType) && isRecord(result)) this.m.planned(result);
-    if (input.activityType in watchKinds && isRecord(result)) this.m.jobEnded(input.activityType, result);
+    if (!isRecord(result)) return result;
+    this.m.handedOver(result);
+    if (planActivities.has(input.activityType)) this.m.planned(result);
+    if (input.activityType in watchKinds) this.m.jobEnded(input.activityType, result);
     return result;
   }
 
