@@ -5,6 +5,7 @@ import { loadPrices } from '../config/prices';
 import { Duration } from '../config/primitives';
 import type { CliContext } from './cli-context';
 import { costReport, runCost } from './cost';
+import { costForecast } from './cost-forecast';
 import { TrainingRequestError } from './training';
 
 // `ct cost`: what a run cost (Temporal actions from its history, a Vertex estimate from the price
@@ -20,7 +21,8 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
     .option('--id <workflowId>', 'one run (closed or still running)')
     .option('--since <duration>', 'closed training and prediction runs in this window, e.g. 24h or 7d', '7d')
     .option('--pipeline <name>', 'only this pipeline')
-    .action(async (o: { env: string; id?: string; since: string; pipeline?: string }) => {
+    .option('--forecast', "the next 30 days: the schedules' firings × the mean cost of runs closed since --since")
+    .action(async (o: { env: string; id?: string; since: string; pipeline?: string; forecast?: boolean }) => {
       const config = loadConfig(globals().config);
       const environments = environmentsOf(config);
       if (!environments.includes(o.env))
@@ -32,6 +34,8 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
           `--pipeline: pipeline "${o.pipeline}" is not in the config; it has: ${Object.keys(config.pipelines).sort().join(', ')}`,
         );
       const prices = loadPrices();
+      if (o.forecast && o.id)
+        throw new TrainingRequestError('--forecast: a forecast is of schedules, not of one run (--id)');
       if (o.id) {
         const id = o.id;
         const c = await withClient(config, o.env, (client) => runCost(client, id, prices));
@@ -55,6 +59,26 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
       }
       const since = Duration.safeParse(o.since);
       if (!since.success) throw new TrainingRequestError(`--since: ${since.error.issues[0]!.message}`);
+      if (o.forecast) {
+        const f = await withClient(config, o.env, (client) =>
+          costForecast(
+            client,
+            config,
+            { environment: o.env, since: new Date(Date.now() - since.data), pipeline: o.pipeline },
+            prices,
+          ),
+        );
+        print(globals().json ?? false, f, () =>
+          [
+            `${o.env}, ${f.from.slice(0, 10)} to ${f.to.slice(0, 10)}: $${f.totalUsd} ${f.prices.currency} (prices of ${f.prices.asOf}; runs closed since ${f.since})`,
+            ...f.schedules.map(
+              (l) =>
+                `  ${l.scheduleId}: ${l.paused ? 'paused, ' : ''}${l.firings} firing(s) × ${l.runsPerFiring} ${l.kind} run(s) × ${l.meanRunUsd === null ? 'no recent run to measure' : `$${l.meanRunUsd} (mean of ${l.basedOnRuns})`}${l.usd === null ? '' : ` = $${l.usd}`}`,
+            ),
+          ].join('\n'),
+        );
+        return;
+      }
       const r = await withClient(config, o.env, (client) =>
         costReport(
           client,
