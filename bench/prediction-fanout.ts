@@ -14,30 +14,34 @@ import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import { workerNodeOptions } from '../scripts/stack/worker-command';
 import { startBenchStack } from './stack';
 
-const { values } = parseArgs({
-  options: {
-    segments: { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '50' },
-    duration: { type: 'string', default: '30s' },
-    'creates-per-minute': { type: 'string', default: '600' },
-  },
-});
-const N = Number(values.segments);
-const M = Number(values.concurrency);
-const D = Duration.parse(values.duration);
-const rate = Number(values['creates-per-minute']);
+// Read in main: bench:observability imports this file's config and runs none of it.
+function cliArgs() {
+  const { values } = parseArgs({
+    options: {
+      segments: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '50' },
+      duration: { type: 'string', default: '30s' },
+      'creates-per-minute': { type: 'string', default: '600' },
+    },
+  });
+  return {
+    N: Number(values.segments),
+    M: Number(values.concurrency),
+    D: Duration.parse(values.duration),
+    rate: Number(values['creates-per-minute']),
+  };
+}
 
-// N segments as countries × SNS: 2-letter codes AA, AB, … and sns1, sns2, …
-const snsCount = Math.min(20, N);
-const countries = Array.from({ length: Math.ceil(N / snsCount) }, (_, i) =>
-  String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)),
-);
-const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
-const overflow = countries.length * snsCount - N;
-const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
-
-async function main(): Promise<void> {
-  const configText = JSON.stringify({
+/** The bench's pipeline config (also bench:observability's): N segments as countries × SNS, 2-letter codes AA, AB, … and sns1, sns2, … */
+export function fanoutConfig(o: { segments: number; concurrency: number; createsPerMinute: number }) {
+  const snsCount = Math.min(20, o.segments);
+  const countries = Array.from({ length: Math.ceil(o.segments / snsCount) }, (_, i) =>
+    String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)),
+  );
+  const sns = Array.from({ length: snsCount }, (_, i) => `sns${i + 1}`);
+  const overflow = countries.length * snsCount - o.segments;
+  const exclude = sns.slice(snsCount - overflow).map((s) => ({ country: countries.at(-1)!, sns: s }));
+  return {
     version: 1,
     pipelines: {
       fanout: {
@@ -63,13 +67,33 @@ async function main(): Promise<void> {
           segments: { countries, sns, exclude },
           input: { uri: 'bq://ct-bench-project.features.{sns}_{country}', format: 'bigquery' },
           output: { uri: 'bq://ct-bench-project.predictions', format: 'bigquery' },
-          maxConcurrentJobs: M,
-          createsPerMinute: rate,
+          maxConcurrentJobs: o.concurrency,
+          createsPerMinute: o.createsPerMinute,
           summary: 'gs://ct-bench/predictions/{partition}/_SUMMARY.json',
         },
       },
     },
+  };
+}
+
+/** The champion the fan-out predicts with, registered directly: the bench measures prediction only. */
+export async function registerFanoutChampion(stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<void> {
+  const [op] = await stack.vertex('us-central1').models.uploadModel({
+    parent: 'projects/ct-bench-project/locations/us-central1',
+    modelId: 'fanout',
+    model: {
+      displayName: 'fanout',
+      artifactUri: 'gs://ct-bench/model/',
+      containerSpec: { imageUri: 'img' },
+      versionAliases: ['champion'],
+    },
   });
+  await op.promise();
+}
+
+async function main(): Promise<void> {
+  const { N, M, D, rate } = cliArgs();
+  const configText = JSON.stringify(fanoutConfig({ segments: N, concurrency: M, createsPerMinute: rate }));
   const config = parseConfig(configText, 'bench config');
   const stack = await startBenchStack();
   const { client, control } = stack;
@@ -79,18 +103,7 @@ async function main(): Promise<void> {
 
   let idleWorkerRssMb: number | undefined;
   const summary = await (async () => {
-    // A champion to predict with, registered directly: the bench measures prediction only.
-    const [op] = await stack.vertex('us-central1').models.uploadModel({
-      parent: 'projects/ct-bench-project/locations/us-central1',
-      modelId: 'fanout',
-      model: {
-        displayName: 'fanout',
-        artifactUri: 'gs://ct-bench/model/',
-        containerSpec: { imageUri: 'img' },
-        versionAliases: ['champion'],
-      },
-    });
-    await op.promise();
+    await registerFanoutChampion(stack);
     idleWorkerRssMb = worker.rssMb();
     const started = Date.now();
     const handle = await startPredictionRun(
@@ -165,7 +178,8 @@ async function main(): Promise<void> {
   await stack.close();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
