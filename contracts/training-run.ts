@@ -234,4 +234,6 @@ export interface TrainingFanoutResult {
     reason?: string;
     model?: string;
   }[];
+  /** What the fan-out and its runs cost (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }

@@ -143,9 +143,7 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
     // there; `entered − left` summed over workers stays right while the first worker's counter lives.
     const queued = isCreateQueue(input.options.taskQueue);
     if (queued) createQueueEntered.add(1, labelsOf(this.s));
-    const result = await (queued
-      ? next(input).finally(() => createQueueLeft.add(1, labelsOf(this.s)))
-      : next(input));
+    const result = await (queued ? next(input).finally(() => createQueueLeft.add(1, labelsOf(this.s))) : next(input));
     const s = this.s;
     if (!s.validated) {
       s.validated = true;

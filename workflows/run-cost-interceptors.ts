@@ -2,6 +2,7 @@ import { ApplicationFailure, ChildWorkflowFailure, defaultPayloadConverter, type
 import {
   getCurrentDetails,
   setCurrentDetails,
+  workflowInfo,
   type ActivateInput,
   type ActivityInput,
   type ConcludeActivationInput,
@@ -44,6 +45,14 @@ import {
 // segments' costs, which arrive in their results (or their failures' details).
 
 const CARRIED = 'ct-run-cost';
+
+/**
+ * The runs whose cost is shown (their result types declare it: contracts/cost.ts). Routing a
+ * data-ready, waiting for a model and the stack check are counted into no one's figure but their own
+ * history's (`ct cost --id` reads it).
+ */
+const costedTypes = new Set(['trainingRun', 'trainingFanout', 'predictionRun', 'predictionSegment', 'scheduledRun']);
+const costed = () => costedTypes.has(workflowInfo().workflowType);
 
 /** The activities whose results give a run its machines and prices, and those that see a job end. */
 const planActivities = new Set([
@@ -204,6 +213,7 @@ class CostInternals implements WorkflowInternalsInterceptor {
       const kind = billedAs(c, input.commands);
       if (kind) m.count(kind);
     }
+    if (!costed()) return next(input);
     const cost = m.cost();
     for (const c of input.commands) {
       if (c.completeWorkflowExecution)
@@ -229,7 +239,7 @@ class CostInbound implements WorkflowInboundCallsInterceptor {
 
   async handleQuery(input: QueryInput, next: Next<WorkflowInboundCallsInterceptor, 'handleQuery'>): Promise<unknown> {
     const result = await next(input);
-    return isRecord(result) ? { ...result, cost: this.m.cost() } : result;
+    return isRecord(result) && costed() ? { ...result, cost: this.m.cost() } : result;
   }
 }
 
