@@ -99,8 +99,11 @@ export function runCostOf(
   };
 }
 
-/** A one-line summary, for the UI's current details and the CLI. */
+/**
+ * A one-line summary, for the UI's current details. No `$`: the UI's markdown takes a pair of them
+ * for inline maths.
+ */
 export function costLine(c: RunCost): string {
-  const kids = c.children ? ` + ${c.children.runs} segment run(s) $${c.children.usd}` : '';
-  return `Cost so far: ${c.actions.total} Temporal actions $${c.temporalUsd} + Vertex $${c.vertex.usd}${kids} = $${c.totalUsd}${c.currency ? ` ${c.currency}` : ''}`;
+  const kids = c.children ? ` + ${c.children.runs} segment run(s) ${c.children.usd}` : '';
+  return `Cost so far: ${c.actions.total} Temporal actions ${c.temporalUsd} + Vertex ${c.vertex.usd}${kids} = ${c.totalUsd}${c.currency ? ` ${c.currency}` : ''}`;
 }
