@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load-config';
 import { environmentsOf } from '../config/runs';
-import { loadPrices } from '../config/prices';
+import { pricesOnce } from '../config/prices';
 import { Duration } from '../config/primitives';
 import type { CliContext } from './cli-context';
 import { costReport, runCost } from './cost';
@@ -33,7 +33,7 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
         throw new TrainingRequestError(
           `--pipeline: pipeline "${o.pipeline}" is not in the config; it has: ${Object.keys(config.pipelines).sort().join(', ')}`,
         );
-      const prices = loadPrices();
+      const prices = pricesOnce();
       if (o.forecast && o.id)
         throw new TrainingRequestError('--forecast: a forecast is of schedules, not of one run (--id)');
       if (o.id) {

@@ -1,6 +1,7 @@
-// Billable actions counted from a run's own history (observability/actions.ts) against the Temporal
-// server's own count (its `action` metric, which matches Temporal Cloud's metering): a dev server of
-// this test's own, so no other suite's runs move the counter, and one training run alone on it.
+// Billable actions counted from a run's own history (observability/actions.ts), and by the run
+// itself (workflows/run-cost-interceptors.ts), against the Temporal server's own count (its `action`
+// metric, which matches Temporal Cloud's metering): a dev server of this test's own, so no other
+// suite's runs move the counter, and one training run alone on it.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { sendDataReady } from '../client/training';
 import { costReport, runCost, type CostReport, type RunCostReport } from '../client/cost';
 import { costLine, type RunCost } from '../contracts/cost';
-import { loadPrices } from '../config/prices';
+import { pricesOnce } from '../config/prices';
 import { countActions } from '../observability/actions';
 import { freePort, type Service } from '../scripts/stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../scripts/stack/temporal-server';
@@ -110,7 +111,7 @@ test('a training run: the actions counted from its history equal the server’s 
   expect(counted.total).toBe(total(measured));
 
   // What it cost: the same count, and the CustomJob's n1-standard-8 × 1 for its running time at the table's price.
-  const prices = loadPrices();
+  const prices = pricesOnce();
   const cost = await runCost(client, handle.workflowId, prices);
   expect(cost.actions).toEqual(counted);
   expect(cost.temporalUsd).toBeCloseTo((counted.total * 50) / 1e6, 9);
