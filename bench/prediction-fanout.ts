@@ -14,21 +14,27 @@ import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import { workerNodeOptions } from '../scripts/stack/worker-command';
 import { benchCustomJob, benchEnvironment, benchSegments, runBench, startBenchStack } from './stack';
 
-const { values } = parseArgs({
-  options: {
-    segments: { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '50' },
-    duration: { type: 'string', default: '30s' },
-    'creates-per-minute': { type: 'string', default: '600' },
-  },
-});
-const N = Number(values.segments);
-const M = Number(values.concurrency);
-const D = Duration.parse(values.duration);
-const rate = Number(values['creates-per-minute']);
+// Read in main: bench:observability imports this file's config and runs none of it.
+function cliArgs() {
+  const { values } = parseArgs({
+    options: {
+      segments: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '50' },
+      duration: { type: 'string', default: '30s' },
+      'creates-per-minute': { type: 'string', default: '600' },
+    },
+  });
+  return {
+    N: Number(values.segments),
+    M: Number(values.concurrency),
+    D: Duration.parse(values.duration),
+    rate: Number(values['creates-per-minute']),
+  };
+}
 
-async function main() {
-  const configText = JSON.stringify({
+/** The bench's pipeline config (also bench:observability's): N segments. */
+export function fanoutConfig(o: { segments: number; concurrency: number; createsPerMinute: number }) {
+  return {
     version: 1,
     pipelines: {
       fanout: {
@@ -39,16 +45,36 @@ async function main() {
         polling: { interval: '1s', chunk: '15m' },
         model: { registry: { modelId: 'fanout', displayName: 'fanout', servingImage: 'img' } },
         prediction: {
-          segments: benchSegments(N),
+          segments: benchSegments(o.segments),
           input: { uri: 'bq://ct-bench-project.features.{sns}_{country}', format: 'bigquery' },
           output: { uri: 'bq://ct-bench-project.predictions', format: 'bigquery' },
-          maxConcurrentJobs: M,
-          createsPerMinute: rate,
+          maxConcurrentJobs: o.concurrency,
+          createsPerMinute: o.createsPerMinute,
           summary: 'gs://ct-bench/predictions/{partition}/_SUMMARY.json',
         },
       },
     },
+  };
+}
+
+/** The champion the fan-out predicts with, registered directly: the bench measures prediction only. */
+export async function registerFanoutChampion(stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<void> {
+  const [op] = await stack.vertex('us-central1').models.uploadModel({
+    parent: 'projects/ct-bench-project/locations/us-central1',
+    modelId: 'fanout',
+    model: {
+      displayName: 'fanout',
+      artifactUri: 'gs://ct-bench/model/',
+      containerSpec: { imageUri: 'img' },
+      versionAliases: ['champion'],
+    },
   });
+  await op.promise();
+}
+
+async function main() {
+  const { N, M, D, rate } = cliArgs();
+  const configText = JSON.stringify(fanoutConfig({ segments: N, concurrency: M, createsPerMinute: rate }));
   const config = parseConfig(configText, 'bench config');
   const stack = await startBenchStack();
   const { client, control } = stack;
@@ -63,18 +89,7 @@ async function main() {
 
   let idleWorkerRssMb: number | undefined;
   const summary = await (async () => {
-    // A champion to predict with, registered directly: the bench measures prediction only.
-    const [op] = await stack.vertex('us-central1').models.uploadModel({
-      parent: 'projects/ct-bench-project/locations/us-central1',
-      modelId: 'fanout',
-      model: {
-        displayName: 'fanout',
-        artifactUri: 'gs://ct-bench/model/',
-        containerSpec: { imageUri: 'img' },
-        versionAliases: ['champion'],
-      },
-    });
-    await op.promise();
+    await registerFanoutChampion(stack);
     idleWorkerRssMb = worker.rssMb();
     const started = Date.now();
     const handle = await startPredictionRun(
@@ -141,4 +156,4 @@ async function main() {
   };
 }
 
-runBench('prediction-fanout', main);
+if (require.main === module) runBench('prediction-fanout', main);

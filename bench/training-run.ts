@@ -15,22 +15,14 @@ import { repoRoot } from '../scripts/stack/tools';
 import { createWorker } from '../workers/worker';
 import { percentile, runBench, serverActions, startBenchStack } from './stack';
 
-const { values } = parseArgs({
-  options: { scale: { type: 'string', default: '60' }, 'latency-runs': { type: 'string', default: '100' } },
-});
-const scale = Number(values.scale);
-const latencyRuns = Number(values['latency-runs']);
 const MIN = 60_000;
 
-async function main() {
-  const stack = await startBenchStack();
-  const { temporal, storage, control, client } = stack;
-  await storage.bucket('ct-bench').upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), {
-    destination: 'spec.yaml',
-    resumable: false,
-  });
-  const config = parseConfig(
-    `version: 1
+/**
+ * The bench's pipelines (also bench:observability's): a training run alone, and one with the whole
+ * model step (gate, a new Model Registry version, champion at once, manifest, flag, signal).
+ */
+export function trainingBenchConfigText(scale: number): string {
+  return `version: 1
 pipelines:
   bench:
     environments:
@@ -50,9 +42,28 @@ pipelines:
       champion: { metric: auc }
       registry: { modelId: bench-model, displayName: bench model, servingImage: us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest }
       modelReady: { manifest: 'gs://ct-bench/models/manifest.json', flag: 'gs://ct-bench/models/_READY' }
-`,
-    'bench config',
-  );
+`;
+}
+
+/** The compiled KFP spec the bench's pipelines name. */
+export async function uploadTrainingSpec(stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<void> {
+  await stack.storage.bucket('ct-bench').upload(path.join(repoRoot, 'test/fixtures/kfp/training-pipeline.yaml'), {
+    destination: 'spec.yaml',
+    resumable: false,
+  });
+}
+
+async function main() {
+  // Read in main: bench:observability imports this file's config and runs none of it.
+  const { values } = parseArgs({
+    options: { scale: { type: 'string', default: '60' }, 'latency-runs': { type: 'string', default: '100' } },
+  });
+  const scale = Number(values.scale);
+  const latencyRuns = Number(values['latency-runs']);
+  const stack = await startBenchStack();
+  const { temporal, storage, control, client } = stack;
+  await uploadTrainingSpec(stack);
+  const config = parseConfig(trainingBenchConfigText(scale), 'bench config');
   const worker = await createWorker({
     connection: stack.native,
     namespace: 'ct-bench',
@@ -157,4 +168,4 @@ pipelines:
   return { timeScale: scale, pollIntervalMs: MIN, chunkMs: 15 * MIN, ...out, targets };
 }
 
-runBench('training-run', main);
+if (require.main === module) runBench('training-run', main);

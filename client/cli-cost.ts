@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load-config';
 import { environmentsOf } from '../config/runs';
-import { loadPrices } from '../config/prices';
+import { pricesOnce } from '../config/prices';
 import { Duration } from '../config/primitives';
 import type { CliContext } from './cli-context';
 import { costReport, runCost } from './cost';
+import { costForecast } from './cost-forecast';
 import { TrainingRequestError } from './training';
 
 // `ct cost`: what a run cost (Temporal actions from its history, a Vertex estimate from the price
-// table), or closed training runs over a time range summed by pipeline.
+// table; a prediction run with its segments), or closed runs over a time range summed by kind and pipeline.
 
 export function registerCostCommands(program: Command, { globals, withClient, print }: CliContext): void {
   program
@@ -18,9 +19,10 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
     )
     .requiredOption('--env <environment>', 'environment')
     .option('--id <workflowId>', 'one run (closed or still running)')
-    .option('--since <duration>', 'closed training runs in this window, e.g. 24h or 7d', '7d')
+    .option('--since <duration>', 'closed training and prediction runs in this window, e.g. 24h or 7d', '7d')
     .option('--pipeline <name>', 'only this pipeline')
-    .action(async (o: { env: string; id?: string; since: string; pipeline?: string }) => {
+    .option('--forecast', "the next 30 days: the schedules' firings × the mean cost of runs closed since --since")
+    .action(async (o: { env: string; id?: string; since: string; pipeline?: string; forecast?: boolean }) => {
       const config = loadConfig(globals().config);
       const environments = environmentsOf(config);
       if (!environments.includes(o.env))
@@ -31,7 +33,9 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
         throw new TrainingRequestError(
           `--pipeline: pipeline "${o.pipeline}" is not in the config; it has: ${Object.keys(config.pipelines).sort().join(', ')}`,
         );
-      const prices = loadPrices();
+      const prices = pricesOnce();
+      if (o.forecast && o.id)
+        throw new TrainingRequestError('--forecast: a forecast is of schedules, not of one run (--id)');
       if (o.id) {
         const id = o.id;
         const c = await withClient(config, o.env, (client) => runCost(client, id, prices));
@@ -42,6 +46,9 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
               .map(([k, v]) => `${k} ${v}`)
               .join(', ')})`,
             `  Vertex: $${c.vertex.usd}`,
+            ...(c.children
+              ? [`  Segments: ${c.children.runs} run(s), ${c.children.actions} actions, $${c.children.usd}`]
+              : []),
             ...c.vertex.jobs.map(
               (j) =>
                 `    ${j.kind} ${j.state} ${j.hours.toFixed(3)} h: ${j.usd === null ? 'not priced' : `$${j.usd}`} (${j.how})`,
@@ -52,6 +59,26 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
       }
       const since = Duration.safeParse(o.since);
       if (!since.success) throw new TrainingRequestError(`--since: ${since.error.issues[0]!.message}`);
+      if (o.forecast) {
+        const f = await withClient(config, o.env, (client) =>
+          costForecast(
+            client,
+            config,
+            { environment: o.env, since: new Date(Date.now() - since.data), pipeline: o.pipeline },
+            prices,
+          ),
+        );
+        print(globals().json ?? false, f, () =>
+          [
+            `${o.env}, ${f.from.slice(0, 10)} to ${f.to.slice(0, 10)}: $${f.totalUsd} ${f.prices.currency} (prices of ${f.prices.asOf}; runs closed since ${f.since})`,
+            ...f.schedules.map(
+              (l) =>
+                `  ${l.scheduleId}: ${l.paused ? 'paused, ' : ''}${l.firings} firing(s) × ${l.runsPerFiring} ${l.kind} run(s) × ${l.meanRunUsd === null ? 'no recent run to measure' : `$${l.meanRunUsd} (mean of ${l.basedOnRuns})`}${l.usd === null ? '' : ` = $${l.usd}`}`,
+            ),
+          ].join('\n'),
+        );
+        return;
+      }
       const r = await withClient(config, o.env, (client) =>
         costReport(
           client,
@@ -64,10 +91,10 @@ export function registerCostCommands(program: Command, { globals, withClient, pr
           ? r.groups
               .map(
                 (g) =>
-                  `${g.pipeline} · ${g.environment}: ${g.runs} run(s), ${g.actions} actions, Temporal $${g.temporalUsd} + Vertex $${g.vertexUsd} = $${g.totalUsd}`,
+                  `${g.kind} ${g.pipeline} · ${g.environment}: ${g.runs} run(s), ${g.actions} actions, Temporal $${g.temporalUsd} + Vertex $${g.vertexUsd} = $${g.totalUsd} ($${g.meanUsd} a run)`,
               )
               .join('\n')
-          : `no closed training runs in ${o.env} since ${r.since}`,
+          : `no closed training or prediction runs in ${o.env} since ${r.since}`,
       );
     });
 }

@@ -1,38 +1,30 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import type { Prices } from '../config/prices';
+import { ratesFor, type Prices } from '../config/prices';
+import { jobCost, runCostOf, type Machines, type Rates, type RunCost } from '../contracts/cost';
 import { searchAttributes as sa } from '../contracts/search-attributes';
-import { countActions, type ActionCount } from '../observability/actions';
+import { countActions } from '../observability/actions';
 
-// What a run cost, from its own history: Temporal Cloud actions (observability/actions.ts) and an
-// estimate of its Vertex AI bill from the price table (config/prices.yaml): a PipelineJob's
-// per-run fee (its components' machines are not in the run's plan, so not priced), a CustomJob's
-// machine type × replicas × running time, for every attempt's job.
+// What a run cost, from its own history: Temporal Cloud actions (observability/actions.ts, exact:
+// activity retries included) and an estimate of its Vertex AI bill from the price table
+// (config/prices.yaml) by contracts/cost.ts, the same code the run's own estimate uses: a
+// PipelineJob's per-run fee (its components' machines are not in the run's plan), a CustomJob's
+// machine type × replicas × running time for every attempt's job, a BatchPredictionJob's machine
+// type × starting replicas × running time.
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
-export interface JobCost {
-  kind: string;
-  job: string;
-  state: string;
-  hours: number;
-  usd: number | null;
-  how: string;
-}
-
-export interface RunCost {
+export interface RunCostReport extends RunCost {
   workflowId: string;
   runId?: string;
-  actions: ActionCount;
-  temporalUsd: number;
-  vertex: { jobs: JobCost[]; usd: number };
-  totalUsd: number;
 }
 
 interface PlanLike {
+  rates?: Rates;
   region?: string;
-  training?: { kind?: string; workerPoolSpecs?: { machineType: string; replicaCount: number }[] };
+  training?: { kind?: string; workerPoolSpecs?: Machines[] };
+  job?: { machine?: { machineType: string; startingReplicaCount: number } };
 }
 interface ProgressLike {
   terminal?: boolean;
@@ -42,102 +34,139 @@ interface ProgressLike {
   job?: { kind?: string; name?: string };
 }
 
-const decode = (p: temporal.api.common.v1.IPayloads | null | undefined): unknown =>
-  p?.payloads?.[0] ? defaultPayloadConverter.fromPayload(p.payloads[0]) : undefined;
+const planActivities = new Set(['resolveTrainingRun', 'resolveSegmentPrediction', 'planPrediction']);
+const watchKinds: Record<string, string | undefined> = {
+  awaitTrainingJob: undefined,
+  awaitBatchPrediction: 'batchPredictionJob',
+};
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
-export function costOfHistory(workflowId: string, events: Event[], prices: Prices): RunCost {
+const decode = (p: temporal.api.common.v1.IPayloads | null | undefined): unknown =>
+  p?.payloads?.[0] ? defaultPayloadConverter.fromPayload(p.payloads[0]) : undefined;
+
+/**
+ * One run's (one generation's) own cost from its history. The prices are today's table for the
+ * run's region (a run planned before plans carried prices has only its region), not the run's own.
+ */
+export function costOfHistory(workflowId: string, events: Event[], prices: Prices): RunCostReport {
   const scheduled = new Map<string, string>();
   let plan: PlanLike | undefined;
-  const ended: ProgressLike[] = [];
+  const ended: { kind: string; p: ProgressLike }[] = [];
   for (const e of events) {
     const s = e.activityTaskScheduledEventAttributes;
     if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
     const c = e.activityTaskCompletedEventAttributes;
     if (!c) continue;
-    const type = scheduled.get(String(c.scheduledEventId));
-    if (type === 'resolveTrainingRun') plan = decode(c.result) as PlanLike;
-    if (type === 'awaitTrainingJob') {
+    const type = scheduled.get(String(c.scheduledEventId)) ?? '';
+    if (planActivities.has(type)) plan = { ...plan, ...(decode(c.result) as PlanLike) };
+    if (type in watchKinds) {
       const p = decode(c.result) as ProgressLike;
-      if (p.terminal) ended.push(p);
+      if (p.terminal) ended.push({ kind: watchKinds[type] ?? p.job?.kind ?? 'unknown', p });
     }
   }
-  const table = plan?.region ? prices.vertex[plan.region] : undefined;
-  const jobs: JobCost[] = ended.map((p) => {
-    const kind = p.job?.kind ?? 'unknown';
-    const start = p.startTime ? Date.parse(p.startTime) : NaN;
-    const end = p.endTime ? Date.parse(p.endTime) : NaN;
-    const hours = Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, end - start) / 3_600_000 : 0;
-    const base = { kind, job: p.job?.name ?? '?', state: p.state ?? '?', hours: round(hours) };
-    if (!table) return { ...base, usd: null, how: `no prices for region ${plan?.region ?? '?'}` };
-    if (kind === 'pipelineJob') return { ...base, usd: table.pipelineRun, how: 'pipeline run fee' };
-    const pools = plan?.training?.workerPoolSpecs ?? [];
-    const missing = pools.filter((w) => table.nodeHour[w.machineType] === undefined).map((w) => w.machineType);
-    if (!pools.length || missing.length)
-      return { ...base, usd: null, how: `no node-hour price for ${missing.join(', ') || 'its machines'}` };
-    const usd = pools.reduce((sum, w) => sum + w.replicaCount * table.nodeHour[w.machineType]! * hours, 0);
-    return { ...base, usd: round(usd), how: pools.map((w) => `${w.replicaCount} × ${w.machineType}`).join(' + ') };
-  });
-  const actions = countActions(events);
-  const temporalUsd = round((actions.total * prices.temporal.perMillionActions) / 1e6);
-  const vertexUsd = round(jobs.reduce((s, j) => s + (j.usd ?? 0), 0));
+  const region = plan?.rates?.region ?? plan?.region;
+  const rates = region ? ratesFor(prices, region) : undefined;
+  const m = plan?.job?.machine;
+  const machines = m
+    ? [{ machineType: m.machineType, replicaCount: m.startingReplicaCount }]
+    : plan?.training?.workerPoolSpecs;
+  const jobs = ended.map(({ kind, p }) => jobCost({ ...p, kind, name: p.job?.name }, machines, rates));
+  const table = { perMillionActions: prices.temporal.perMillionActions, asOf: prices.asOf, currency: prices.currency };
+  return { workflowId, ...runCostOf(countActions(events), jobs, table) };
+}
+
+/** The child runs a history started (a prediction run's segments). */
+const childIds = (events: Event[]): string[] =>
+  events.flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+
+/**
+ * What a run cost: every generation of it (continue-as-new) and, for a prediction run, every
+ * segment it started, each from its own history.
+ */
+export async function runCost(
+  client: Client,
+  workflowId: string,
+  prices: Prices,
+  lastRunId?: string,
+): Promise<RunCostReport> {
+  let runId = lastRunId;
+  const generations: Event[][] = [];
+  for (;;) {
+    const events = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    generations.unshift(events);
+    const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    if (!previous) break;
+    runId = previous;
+  }
+  const all = generations.flat();
+  const own = costOfHistory(workflowId, all, prices);
+  const kids = [...new Set(childIds(all))];
+  if (!kids.length)
+    return { ...own, runId: all[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? undefined };
+  const children = { runs: 0, actions: 0, usd: 0 };
+  for (const id of kids) {
+    const c = await runCost(client, id, prices);
+    children.runs++;
+    children.actions += c.actions.total;
+    children.usd = round(children.usd + c.totalUsd);
+  }
+  const table = { perMillionActions: prices.temporal.perMillionActions, asOf: prices.asOf, currency: prices.currency };
   return {
     workflowId,
-    actions,
-    temporalUsd,
-    vertex: { jobs, usd: vertexUsd },
-    totalUsd: round(temporalUsd + vertexUsd),
+    runId: all[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? undefined,
+    ...runCostOf(own.actions, own.vertex.jobs, table, children),
   };
 }
 
-export async function runCost(client: Client, workflowId: string, prices: Prices): Promise<RunCost> {
-  const handle = client.workflow.getHandle(workflowId);
-  const history = await handle.fetchHistory();
-  const cost = costOfHistory(workflowId, history.events ?? [], prices);
-  const first = history.events?.[0];
-  return { ...cost, runId: first?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? undefined };
+export type RunKind = 'training' | 'prediction';
+const workflowTypeOf: Record<RunKind, string> = { training: 'trainingRun', prediction: 'predictionRun' };
+
+export interface CostGroup {
+  kind: RunKind;
+  pipeline: string;
+  environment: string;
+  runs: number;
+  /** Actions of the runs and of their segments. */
+  actions: number;
+  temporalUsd: number;
+  vertexUsd: number;
+  totalUsd: number;
+  /** totalUsd / runs. */
+  meanUsd: number;
 }
 
 export interface CostReport {
   since: string;
-  groups: {
-    pipeline: string;
-    environment: string;
-    runs: number;
-    actions: number;
-    temporalUsd: number;
-    vertexUsd: number;
-    totalUsd: number;
-  }[];
+  groups: CostGroup[];
   prices: { asOf: string; currency: string };
 }
 
-/** Closed training runs since a time, summed by pipeline and environment. */
+/** Closed training and prediction runs since a time (a prediction run with its segments), summed by kind and pipeline. */
 export async function costReport(
   client: Client,
   opts: { since: Date; environment: string; pipeline?: string; limit?: number },
   prices: Prices,
 ): Promise<CostReport> {
   const query = [
-    'WorkflowType = "trainingRun"',
+    `WorkflowType IN ("${workflowTypeOf.training}", "${workflowTypeOf.prediction}")`,
+    // A generation that continued as new is part of the run that closes after it.
     'ExecutionStatus != "Running"',
+    'ExecutionStatus != "ContinuedAsNew"',
     `CloseTime > "${opts.since.toISOString()}"`,
     `${sa.environment.name} = "${opts.environment}"`,
     ...(opts.pipeline ? [`${sa.pipeline.name} = "${opts.pipeline}"`] : []),
   ].join(' AND ');
-  const groups = new Map<string, CostReport['groups'][number]>();
+  const groups = new Map<string, CostGroup>();
   let n = 0;
   for await (const wf of client.workflow.list({ query })) {
     if (++n > (opts.limit ?? 1000)) break;
     const pipeline = String(wf.searchAttributes[sa.pipeline.name]?.[0] ?? '?');
-    const cost = costOfHistory(
-      wf.workflowId,
-      (await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events ?? [],
-      prices,
-    );
-    const key = `${pipeline}/${opts.environment}`;
+    const kind: RunKind = wf.type === workflowTypeOf.prediction ? 'prediction' : 'training';
+    const cost = await runCost(client, wf.workflowId, prices, wf.runId);
+    const key = `${kind}/${pipeline}`;
     const g = groups.get(key) ?? {
+      kind,
       pipeline,
       environment: opts.environment,
       runs: 0,
@@ -145,17 +174,21 @@ export async function costReport(
       temporalUsd: 0,
       vertexUsd: 0,
       totalUsd: 0,
+      meanUsd: 0,
     };
+    const actions = cost.actions.total + (cost.children?.actions ?? 0);
+    const temporalUsd = round((actions * prices.temporal.perMillionActions) / 1e6);
     g.runs++;
-    g.actions += cost.actions.total;
-    g.temporalUsd = round(g.temporalUsd + cost.temporalUsd);
-    g.vertexUsd = round(g.vertexUsd + cost.vertex.usd);
-    g.totalUsd = round(g.temporalUsd + g.vertexUsd);
+    g.actions += actions;
+    g.temporalUsd = round(g.temporalUsd + temporalUsd);
+    g.totalUsd = round(g.totalUsd + cost.totalUsd);
+    g.vertexUsd = round(g.totalUsd - g.temporalUsd);
+    g.meanUsd = round(g.totalUsd / g.runs);
     groups.set(key, g);
   }
   return {
     since: opts.since.toISOString(),
-    groups: [...groups.values()].sort((a, b) => a.pipeline.localeCompare(b.pipeline)),
+    groups: [...groups.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.pipeline.localeCompare(b.pipeline)),
     prices: { asOf: prices.asOf, currency: prices.currency },
   };
 }

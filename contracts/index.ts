@@ -11,5 +11,6 @@ export * from './prediction';
 export * from './schedules';
 export * from './vertex-job';
 export * from './vertex-naming';
+export * from './cost';
 export type * from './training-plan';
 export type * from './prediction-plan';

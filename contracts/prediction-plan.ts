@@ -1,6 +1,7 @@
 // A prediction run's and a segment's plans and the segment's job, as the planning and batch-job
 // activities return them to the workflows.
 import type { JobLabel, SegmentResult, VertexJobProgress } from '.';
+import type { Rates } from './cost';
 
 /** One segment's batch prediction, resolved from the config once (and so recorded in history). */
 export interface SegmentPlan {
@@ -27,6 +28,8 @@ export interface SegmentPlan {
   partiallySucceeded: 'succeeded' | 'failed';
   pollIntervalMs: number;
   pollChunkMs: number;
+  /** The region's prices, for the segment's own cost estimate (absent in runs planned before, or with no prices for the region). */
+  rates?: Rates;
 }
 
 export interface PredictionPlan {
@@ -42,6 +45,8 @@ export interface PredictionPlan {
   maxAgeMs?: number;
   /** With retryFailed: the previous run's successful segments, carried over as `reused`. */
   reused: SegmentResult[];
+  /** The region's prices, for the run's own cost (absent in runs planned before). */
+  rates?: Rates;
 }
 
 export interface BatchJobRef {

@@ -1,6 +1,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
 import { Partition } from './partition';
+import type { RunCost } from './cost';
 
 // Batch prediction: the parent run per (environment, pipeline, partition), one child per segment,
 // the per-segment result and the run's summary.
@@ -62,6 +63,8 @@ export interface SegmentResult {
   outputUri?: string;
   counts?: { successful: number; failed: number; incomplete: number };
   error?: string;
+  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }
 
 export interface PredictionProgress {
@@ -72,6 +75,8 @@ export interface PredictionProgress {
   failed: number;
   cancelled: number;
   reused: number;
+  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }
 
 export interface PredictionSummary {
@@ -93,6 +98,8 @@ export interface PredictionSummary {
   model?: string;
   /** Runs of this workflow (continue-as-new generations) it took. */
   generations: number;
+  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }
 
 export const predictionProgressQuery = defineQuery<PredictionProgress>('progress');

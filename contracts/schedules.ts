@@ -1,6 +1,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
 import { PARTITION_FORMATS, TimeZone } from './partition';
+import type { RunCost } from './cost';
 
 // What a schedule's firing runs: `scheduledRun` works out the partition from the scheduled time
 // and hands over to the one canonical run of that partition (whoever fires first, the others attach).
@@ -25,6 +26,8 @@ export interface ScheduledRunStatus {
   scheduledAt?: string;
   workflowId?: string;
   outcome?: ScheduledRunResult['outcome'];
+  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }
 export const scheduledRunQuery = defineQuery<ScheduledRunStatus>('status');
 
@@ -34,6 +37,8 @@ export interface ScheduledRunResult {
   workflowId: string;
   /** started: this firing started it; attached: it was running; finished: it already ran (nothing new). */
   outcome: 'started' | 'attached' | 'finished';
+  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }
 
 /** Schedule ids this project manages; the memo marks them too, and sync touches no other. */

@@ -1,6 +1,7 @@
 // Plans resolved once from the config by the planning activities, recorded in history and read by
 // the workflows: they cross the workflow/activity boundary, so they live here.
 import type { TrainingJobOutputs, TrainingJobRef, VertexJobProgress } from '.';
+import type { Rates } from './cost';
 
 /** Everything a run needs, resolved once from the config (and so recorded in history). */
 export interface RunPlan {
@@ -28,6 +29,8 @@ export interface RunPlan {
    */
   attempts?: AttemptPlan[];
   model?: ModelPlan;
+  /** The region's prices, for the run's own cost estimate (absent in runs planned before, or with no prices for the region). */
+  rates?: Rates;
 }
 
 export interface AttemptPlan {

@@ -2,6 +2,7 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { ApprovalDecision } from './model';
 import { Partition } from './partition';
+import type { RunCost } from './cost';
 
 // The training run's contract: input (small enough to type in the UI's Start Workflow form), the
 // data-ready Update Airflow sends, the status query, and the result the next steps build on.
@@ -110,6 +111,8 @@ export interface TrainingRunStatus {
   gate?: GateResult;
   model?: ModelResult;
   approval?: ApprovalDecision;
+  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }
 /** The model gate's verdict (workflows/model-gate.ts), as the run's result and status show it. */
 export interface GateResult {
@@ -176,6 +179,8 @@ export interface TrainingRunResult {
     endedAt: string;
   };
   attempts: number;
+  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }
 
 /** The Update validator's check: rejected data-ready never reaches the workflow's history. */
@@ -229,4 +234,6 @@ export interface TrainingFanoutResult {
     reason?: string;
     model?: string;
   }[];
+  /** What the fan-out and its runs cost (workflows/run-cost-interceptors.ts adds it). */
+  cost?: RunCost;
 }

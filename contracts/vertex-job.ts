@@ -31,4 +31,9 @@ export interface VertexJobProgress<J> {
   error?: { code: number; message: string };
   startTime?: string;
   endTime?: string;
+  /**
+   * The watch activity's attempt that saw the end: each earlier attempt was a hand-over (a billable
+   * retry the workflow does not see otherwise), so the run can count its own actions.
+   */
+  watchAttempts?: number;
 }

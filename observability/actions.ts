@@ -1,4 +1,5 @@
 import type { temporal } from '@temporalio/proto';
+import { actionCount, addCount, type ActionCount } from '../contracts/cost';
 
 // Temporal Cloud's billable actions, counted from one run's own history by Cloud's published rules
 // (docs.temporal.io/cloud/actions): the start (a child's start is billed in the parent's history,
@@ -11,14 +12,9 @@ import type { temporal } from '@temporalio/proto';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
-export interface ActionCount {
-  total: number;
-  byKind: Record<string, number>;
-}
-
 export function countActions(events: Event[]): ActionCount {
   const byKind: Record<string, number> = {};
-  const add = (kind: string, n = 1) => void (byKind[kind] = (byKind[kind] ?? 0) + n);
+  const add = (kind: string, n = 1) => addCount(byKind, kind, n);
   // Attempts per scheduled activity: the highest attempt seen started (the last one is the only one recorded).
   const attempts = new Map<string, number>();
   for (const e of events) {
@@ -38,5 +34,5 @@ export function countActions(events: Event[]): ActionCount {
     else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') add('local-activity');
   }
   for (const n of attempts.values()) add('activity-attempt', n);
-  return { total: Object.values(byKind).reduce((a, b) => a + b, 0), byKind };
+  return actionCount(byKind);
 }

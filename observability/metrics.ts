@@ -114,6 +114,19 @@ export const metrics = {
     help: 'Batch prediction segments ended, by outcome',
     labels: ['pipeline', 'environment', 'outcome'],
   }),
+  // The create queue (workflows/create-queue.ts): backlog = entered − left, summed over workers.
+  createQueueEntered: def({
+    name: 'ct_create_queue_entered',
+    kind: 'counter',
+    help: 'Vertex job creates put on a rate-limited create queue (backlog: entered minus left)',
+    labels: ['pipeline', 'environment'],
+  }),
+  createQueueLeft: def({
+    name: 'ct_create_queue_left',
+    kind: 'counter',
+    help: 'Vertex job creates that left a create queue (created, or failed for good)',
+    labels: ['pipeline', 'environment'],
+  }),
   // From visibility (the worker's run-gauges loop): the state of every open run, not one worker's view.
   runsInPhase: def({
     name: 'ct_runs_in_phase',

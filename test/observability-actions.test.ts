@@ -1,13 +1,15 @@
-// Billable actions counted from a run's own history (observability/actions.ts) against the Temporal
-// server's own count (its `action` metric, which matches Temporal Cloud's metering): a dev server of
-// this test's own, so no other suite's runs move the counter, and one training run alone on it.
+// Billable actions counted from a run's own history (observability/actions.ts), and by the run
+// itself (workflows/run-cost-interceptors.ts), against the Temporal server's own count (its `action`
+// metric, which matches Temporal Cloud's metering): a dev server of this test's own, so no other
+// suite's runs move the counter, and one training run alone on it.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { sendDataReady } from '../client/training';
-import { costReport, runCost, type CostReport, type RunCost } from '../client/cost';
-import { loadPrices } from '../config/prices';
+import { costReport, runCost, type CostReport, type RunCostReport } from '../client/cost';
+import { costLine, type RunCost } from '../contracts/cost';
+import { pricesOnce } from '../config/prices';
 import { countActions } from '../observability/actions';
 import { freePort, type Service } from '../scripts/stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../scripts/stack/temporal-server';
@@ -80,7 +82,11 @@ test('a training run: the actions counted from its history equal the server’s 
     { taskQueue },
   );
   const handle = client.workflow.getHandle(report.reached[0]!.workflowId);
-  const result = (await handle.result()) as { status: string; timings: { jobStartedAt: string; jobEndedAt: string } };
+  const result = (await handle.result()) as {
+    status: string;
+    timings: { jobStartedAt: string; jobEndedAt: string };
+    cost: RunCost;
+  };
   expect(result.status).toBe('succeeded');
   const history = await handle.fetchHistory();
   const counted = countActions(history.events ?? []);
@@ -105,7 +111,7 @@ test('a training run: the actions counted from its history equal the server’s 
   expect(counted.total).toBe(total(measured));
 
   // What it cost: the same count, and the CustomJob's n1-standard-8 × 1 for its running time at the table's price.
-  const prices = loadPrices();
+  const prices = pricesOnce();
   const cost = await runCost(client, handle.workflowId, prices);
   expect(cost.actions).toEqual(counted);
   expect(cost.temporalUsd).toBeCloseTo((counted.total * 50) / 1e6, 9);
@@ -118,6 +124,19 @@ test('a training run: the actions counted from its history equal the server’s 
   expect(job!.hours).toBeCloseTo(ran, 6);
   expect(job!.usd).toBeCloseTo(0.437 * job!.hours, 5);
 
+  // The run's own count (workflows/run-cost-interceptors.ts), in its result, its status query and
+  // its current details: every retry here is a watch hand-over, which the watch reports, so the
+  // count is the history's, and the Vertex estimate is the one `ct cost` makes from history.
+  expect(result.cost.actions).toEqual(counted);
+  expect(result.cost.vertex).toEqual(cost.vertex);
+  expect(result.cost).toMatchObject({ temporalUsd: cost.temporalUsd, totalUsd: cost.totalUsd, asOf: prices.asOf });
+  const queried = await handle.query<{ phase: string; cost: RunCost }>('status');
+  // The query is answered after the run ended: the same figures (the completion added no action).
+  expect(queried.cost).toEqual(result.cost);
+  const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+  expect(meta.currentDetails).toMatch(/^\*\*Trained\*\*/);
+  expect(meta.currentDetails.endsWith(`\n\n${costLine(result.cost)}`)).toBe(true);
+
   // `ct cost`, one run and the week's closed runs by pipeline (visibility lags: polled).
   const ct = async (...args: string[]): Promise<unknown> => {
     const { stdout } = await promisify(execFile)(
@@ -127,13 +146,16 @@ test('a training run: the actions counted from its history equal the server’s 
     );
     return JSON.parse(stdout);
   };
-  expect(await ct('--env', 'staging', '--id', handle.workflowId)).toEqual(JSON.parse(JSON.stringify(cost)) as RunCost);
+  expect(await ct('--env', 'staging', '--id', handle.workflowId)).toEqual(
+    JSON.parse(JSON.stringify(cost)) as RunCostReport,
+  );
   const week = await eventually(async () => {
     const r = (await ct('--env', 'staging', '--since', '7d')) as CostReport;
     return r.groups.length ? r : undefined;
   }, 30_000);
   expect(week.groups).toEqual([
     {
+      kind: 'training',
       pipeline: 'churn',
       environment: 'staging',
       runs: 1,
@@ -141,6 +163,7 @@ test('a training run: the actions counted from its history equal the server’s 
       temporalUsd: cost.temporalUsd,
       vertexUsd: cost.vertex.usd,
       totalUsd: cost.totalUsd,
+      meanUsd: cost.totalUsd,
     },
   ]);
   expect(

@@ -246,6 +246,10 @@ test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, 
   expect(
     await value(`sum(${metrics.runsEnded.name}{${wf},workflowType="predictionRun",outcome="partial"})`, (v) => v >= 1),
   ).toBe(1);
+  // The create queue: both segments' creates went through it and left it (backlog back to 0).
+  const queue = (m: string) => `sum(${m}{${wf},workflowType="predictionSegment",pipeline="predicted"})`;
+  expect(await value(queue(metrics.createQueueEntered.name), (v) => v >= 2)).toBe(2);
+  expect(await value(queue(metrics.createQueueLeft.name), (v) => v >= 2)).toBe(2);
   // The gate and the approval.
   expect(await value(runs(metrics.gateVerdicts.name, 'pipeline="reviewed",verdict="passed"'), (v) => v >= 1)).toBe(1);
   expect(

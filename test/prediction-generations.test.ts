@@ -5,8 +5,16 @@
 // has a Vertex project of its own: its jobs, rules and model are its alone, and every rule it adds
 // is bounded by `times` to the jobs it expects.
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { runCost } from '../client/cost';
 import { startPredictionRun } from '../client/prediction';
-import { modelReadySignal, predictionProgressQuery } from '../contracts';
+import { pricesOnce } from '../config/prices';
+import {
+  costLine,
+  modelReadySignal,
+  predictionProgressQuery,
+  predictionSegmentId,
+  type SegmentResult,
+} from '../contracts';
 import type { JobView } from '../emulators/vertex-ai/control-schema';
 import type { predictionRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
@@ -185,7 +193,8 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
     });
     expect(summary.segments.map((s) => s.segment)).toEqual([...SEGMENTS].sort());
     for (const s of summary.segments) expect(s).toMatchObject({ outcome: 'succeeded', state: 'SUCCEEDED', model });
-    expect(await writtenSummary(ctx.storage, pipeline, partition)).toEqual(summary);
+    // The result adds what the run cost (known once it has written the summary).
+    expect({ ...(await writtenSummary(ctx.storage, pipeline, partition)), cost: summary.cost }).toEqual(summary);
     // One job per segment on Vertex, never a second: no segment ran twice across the generations.
     expect((await jobsOf(pipeline, environment)).map(segmentOf).sort()).toEqual([...SEGMENTS].sort());
     const chain = await eventually(async () => {
@@ -193,6 +202,26 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
       return c.at(-1)?.status === 'COMPLETED' ? c : undefined;
     });
     expect(chain.map((r) => r.status)).toEqual(['CONTINUED_AS_NEW', 'CONTINUED_AS_NEW', 'COMPLETED']);
+    // What the run cost: its own actions over its 3 generations (continue-as-new carries the count)
+    // are its histories', and its 5 segments' costs, reported in their results, add up to what
+    // `ct cost` reads from their histories (every retry here is a watch hand-over, which the watch
+    // reports). The summary's segments do not carry them: the parent's history stays small.
+    const cost = await runCost(ctx.client, handle.workflowId, pricesOnce());
+    expect(summary.cost!.actions).toEqual(cost.actions);
+    expect(summary.cost!.children).toEqual({ runs: 5, actions: cost.children!.actions, usd: cost.children!.usd });
+    expect(summary.cost!.totalUsd).toBe(cost.totalUsd);
+    for (const s of summary.segments) expect(s.cost).toBeUndefined();
+    const segment = (await ctx.client.workflow
+      .getHandle(predictionSegmentId({ environment, pipeline, partition, segment: SEGMENTS[0]! }))
+      .result()) as SegmentResult;
+    expect(segment.cost!.vertex.jobs).toEqual([
+      expect.objectContaining({ kind: 'batchPredictionJob', state: 'SUCCEEDED', how: '1 × n1-standard-2' }),
+    ]);
+    expect(segment.cost!.vertex.jobs[0]!.usd).toBeCloseTo(0.10925 * segment.cost!.vertex.jobs[0]!.hours, 6);
+    expect(segment.cost!.vertex.usd).toBeGreaterThan(0);
+    const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(meta.currentDetails).toMatch(/^\*\*Batch prediction\*\*/);
+    expect(meta.currentDetails.endsWith(costLine(summary.cost!))).toBe(true);
     // Generation 1 (the pin and the continue-as-new) is replayed by test/replay.test.ts.
     await maybeSaveHistory(handle, 'prediction-run-generation-1', chain[0]!.runId);
   });

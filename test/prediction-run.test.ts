@@ -3,8 +3,10 @@
 // PARTIALLY_SUCCEEDED per policy, fail-fast, a parent cancelled mid-run, and model-ready release.
 import { randomInt } from 'node:crypto';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { runCost } from '../client/cost';
 import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
+import { pricesOnce } from '../config/prices';
 import { predictionProgressQuery } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import { maybeSaveHistory } from './helpers/histories';
@@ -184,6 +186,10 @@ test('one segment FAILED and one PAUSED (cancelled on Vertex): the others finish
     // A paused job still holds its resources: the segment cancelled it before it ended.
     const paused = (await jobsOf('predicted', partition)).find((j) => j.name === failed[1]!.job);
     expect(paused).toMatchObject({ cancelRequested: true });
+    // The run's cost has its 9 segments, the 2 failed ones included (their cost rides in their
+    // failures' details), as `ct cost` reads them from the segments' histories.
+    const cost = await runCost(ctx.client, first.workflowId, pricesOnce());
+    expect(summary.cost!.children).toEqual({ runs: 9, actions: cost.children!.actions, usd: cost.children!.usd });
 
     // A second plain start is refused; --retry-failed re-runs only those two and carries the rest over.
     await expect(predict(ctx, 'predicted', partition)).rejects.toThrow(/already ran; pass --retry-failed/);

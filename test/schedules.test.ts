@@ -9,6 +9,7 @@ import { pauseSchedule, triggerSchedule, backfillSchedule, describeSchedule } fr
 import { applySync, formatPlan, planSync } from '../client/schedules/sync';
 import { sendDataReady } from '../client/training';
 import type { PipelineConfig } from '../config/pipeline-config';
+import { pricesOnce } from '../config/prices';
 import { partitionAt, scheduledRunQuery, scheduledRunWorkflowType, type ScheduledRunResult } from '../contracts';
 import { freePort } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
@@ -188,6 +189,18 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
         expect((await client.workflow.getHandle(`training:sched:nightly:all:${p}`).describe()).status.name).toBe(
           'RUNNING',
         );
+      // The triggered firing knows its own cost: its start and its two activities so far (start the
+      // run, follow it: still following, as its run waits for data), at its pipeline's region's prices.
+      const firingCost = await eventually(async () => {
+        for await (const w of client.workflow.list({
+          query: `WorkflowType = "${scheduledRunWorkflowType}" AND TemporalScheduledById = "${DAILY}" AND ExecutionStatus = "Running"`,
+        })) {
+          const s = await client.workflow.getHandle(w.workflowId, w.runId).query(scheduledRunQuery);
+          if (s.workflowId === triggered!.workflowId) return s.cost;
+        }
+      });
+      expect(firingCost.actions).toEqual({ total: 3, byKind: { start: 1, 'activity-attempt': 2 } });
+      expect(firingCost).toMatchObject({ temporalUsd: 0.00015, asOf: pricesOnce().asOf, currency: 'USD' });
       for (const r of second) await client.workflow.getHandle(r.workflowId).cancel();
       await client.workflow.getHandle(triggered!.workflowId).cancel();
     },

@@ -1,6 +1,8 @@
 // Training every segment of a partition with the fan-out machinery: bounded concurrency, canonical
 // run ids (a run data-ready already started is reported, not duplicated).
+import { runCost } from '../client/cost';
 import { startTrainingFanout, startTrainingRun } from '../client/training';
+import { pricesOnce } from '../config/prices';
 import { maybeSaveHistory } from './helpers/histories';
 import { testConfig, withWorker } from './helpers/temporal';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
@@ -36,6 +38,11 @@ test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex job
     const jobs = await control.jobs({ project: ctx.project, labels: { 'ct-partition': partition } });
     expect(jobs).toHaveLength(3);
     expect(peakConcurrency(jobs)).toBe(2);
+    // The fan-out's cost has its 3 training runs' (a PipelineJob's run fee each, and their actions),
+    // as `ct cost` reads them from their histories.
+    const cost = await runCost(ctx.client, handle.workflowId, pricesOnce());
+    expect(result.cost!.children).toEqual({ runs: 3, actions: cost.children!.actions, usd: cost.children!.usd });
+    expect(result.cost!.children!.usd).toBeGreaterThan(3 * 0.03);
   });
 });
 

@@ -11,6 +11,9 @@ export const workflowsPath = require.resolve('../workflows');
 export const bundleOptions: Pick<BundleOptions, 'workflowsPath' | 'preloadModules' | 'workflowInterceptorModules'> = {
   workflowsPath,
   preloadModules: [require.resolve('../workflows/preload')],
-  // Domain metrics and log context of every workflow (observability/metrics.ts names them).
-  workflowInterceptorModules: [require.resolve('../workflows/observability-interceptors')],
+  // Domain metrics and log context of every workflow (observability/metrics.ts names them), and its cost.
+  workflowInterceptorModules: [
+    require.resolve('../workflows/observability-interceptors'),
+    require.resolve('../workflows/run-cost-interceptors'),
+  ],
 };

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Logger } from '@temporalio/worker';
 import { loadGcpEnv, loadTelemetryEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
+import { pricesOnce } from '../config/prices';
 import { connectTo } from '../config/temporal';
 import { createVertexClientFactory, vertexWatchSettings } from '../config/vertex';
 import { formatJson, formatPretty } from '../observability/log-format';
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
         watch: vertexWatchSettings(gcpEnv),
         config,
         temporal: client,
+        // Parsed at start too: a bad price table stops the worker rather than every run's planning.
+        prices: pricesOnce(),
       },
     });
     if (telemetryEnv.CT_METRICS_ADDRESS)

@@ -13,6 +13,7 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import { metrics as m, runOutcomes } from '../observability/metrics';
+import { isCreateQueue } from './create-queue';
 
 // Domain metrics, log context and log lines (run started, Vertex job ended, run ended) of every
 // workflow, from the outside of its code: what the run was started with, what its activities
@@ -38,6 +39,8 @@ const watchLag = seconds(m.watchLag);
 const gateVerdicts = counter(m.gateVerdicts);
 const approvalDecisions = counter(m.approvalDecisions);
 const predictionSegments = counter(m.predictionSegments);
+const createQueueEntered = counter(m.createQueueEntered);
+const createQueueLeft = counter(m.createQueueLeft);
 
 /** The activities that submit a Vertex job and that watch one, and the job kind each watch sees. */
 const submitActivities = new Set(['submitTrainingJob', 'submitBatchPrediction']);
@@ -135,7 +138,12 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
     input: ActivityInput,
     next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>,
   ): Promise<unknown> {
-    const result = await next(input);
+    // A create waiting its turn on a create queue is the backlog: counted in and out. The meter is
+    // silent while replaying, so a run replayed mid-wait on another worker counts only its leaving
+    // there; `entered − left` summed over workers stays right while the first worker's counter lives.
+    const queued = isCreateQueue(input.options.taskQueue);
+    if (queued) createQueueEntered.add(1, labelsOf(this.s));
+    const result = await (queued ? next(input).finally(() => createQueueLeft.add(1, labelsOf(this.s))) : next(input));
     const s = this.s;
     if (!s.validated) {
       s.validated = true;

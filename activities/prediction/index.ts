@@ -1,5 +1,6 @@
 import type { Storage } from '@google-cloud/storage';
 import type { PipelineConfig } from '../../config/pipeline-config';
+import type { Prices } from '../../config/prices';
 import type { VertexClientFactory } from '../../config/vertex';
 import { createBatchJobActivities } from './batch-job';
 import { createPredictionPlanActivities } from './plan';
@@ -10,6 +11,7 @@ export function createPredictionActivities(deps: {
   storage: Storage;
   vertex: VertexClientFactory;
   watches?: RegionWatches;
+  prices?: Prices;
 }) {
   return { ...createPredictionPlanActivities(deps), ...createBatchJobActivities(deps) };
 }

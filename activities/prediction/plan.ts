@@ -2,6 +2,7 @@ import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipeline-config';
+import { pricesOnce, ratesFor, type Prices } from '../../config/prices';
 import { predictionOf, templateVars, unknownSegments } from '../../config/runs';
 import { fill } from '../../config/templates';
 import {
@@ -18,7 +19,7 @@ import type { PredictionPlan, SegmentPlan } from '../../contracts';
 
 const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_INPUT);
 
-export function createPredictionPlanActivities(deps: { config: PipelineConfig; storage: Storage }) {
+export function createPredictionPlanActivities(deps: { config: PipelineConfig; storage: Storage; prices?: Prices }) {
   const lookup = (input: { pipeline: string; environment: string; partition: string }) => {
     try {
       return predictionOf(deps.config, input);
@@ -69,6 +70,7 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
         sharedModel,
         maxAgeMs: prediction.model.maxAge,
         reused,
+        rates: ratesFor(deps.prices ?? pricesOnce(), env.region),
       };
     },
 
@@ -110,6 +112,7 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
         partiallySucceeded: prediction.partiallySucceeded,
         pollIntervalMs: pipeline.polling.interval,
         pollChunkMs: pipeline.polling.chunk,
+        rates: ratesFor(deps.prices ?? pricesOnce(), env.region),
       });
     },
 

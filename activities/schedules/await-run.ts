@@ -14,13 +14,14 @@ export function createAwaitScheduledActivity(deps: { temporal: Client }) {
     workflowId: string;
     pollIntervalMs: number;
     chunkMs: number;
-  }): Promise<{ status: string }> {
+  }): Promise<{ status: string; watchAttempts: number }> {
     const ctx = Context.current();
     const handle = deps.temporal.workflow.getHandle(req.workflowId);
     const deadline = Date.now() + req.chunkMs;
     for (;;) {
       const { status } = await handle.describe();
-      if (status.name === 'COMPLETED') return { status: status.name };
+      // The attempts it took: each earlier one handed over (a billable retry the firing counts).
+      if (status.name === 'COMPLETED') return { status: status.name, watchAttempts: ctx.info.attempt };
       if (status.name !== 'RUNNING' && status.name !== 'CONTINUED_AS_NEW') {
         let why = status.name.toLowerCase();
         if (status.name === 'FAILED')

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PipelineConfig } from '../../config/pipeline-config';
+import { pricesOnce, ratesFor, type Prices } from '../../config/prices';
 import { segmentsOf } from '../../config/runs';
 import {
   predictionRunId,
@@ -12,6 +13,7 @@ import {
   trainingRunWorkflowType,
   INVALID_INPUT,
   type ScheduledRunInput,
+  type Rates,
   type ScheduledRunResult,
 } from '../../contracts';
 import { startOrFind } from '../canonical-start';
@@ -20,7 +22,7 @@ import { startOrFind } from '../canonical-start';
 // operators reach too: started here if nobody has, attached if it runs, nothing if it already ran
 // (so a backfill over days that ran starts nothing new for them).
 
-export function createStartScheduledActivity(deps: { config: PipelineConfig; temporal: Client }) {
+export function createStartScheduledActivity(deps: { config: PipelineConfig; temporal: Client; prices?: Prices }) {
   return async function startScheduledRun(req: {
     environment: string;
     pipeline: string;
@@ -28,7 +30,9 @@ export function createStartScheduledActivity(deps: { config: PipelineConfig; tem
     partition: string;
     /** The firing's own input (runs recorded before it was passed lack it). */
     scheduled?: ScheduledRunInput;
-  }): Promise<Omit<ScheduledRunResult, 'scheduledAt'> & { follow: { pollIntervalMs: number; chunkMs: number } }> {
+  }): Promise<
+    Omit<ScheduledRunResult, 'scheduledAt'> & { follow: { pollIntervalMs: number; chunkMs: number }; rates?: Rates }
+  > {
     const pipeline = deps.config.pipelines[req.pipeline];
     if (!pipeline)
       throw refuse(
@@ -56,7 +60,9 @@ export function createStartScheduledActivity(deps: { config: PipelineConfig; tem
       args: [{ pipeline: req.pipeline, environment: req.environment, partition: req.partition }],
       staticSummary: `${req.action === 'prediction' ? 'Prediction' : 'Training'} ${req.pipeline} · ${req.environment} · ${req.partition} (scheduled)`,
     });
-    return { partition: req.partition, workflowId, outcome, follow };
+    // The firing's own cost is priced at its pipeline's region (workflows/run-cost-interceptors.ts).
+    const rates = ratesFor(deps.prices ?? pricesOnce(), pipeline.environments[req.environment]!.region);
+    return { partition: req.partition, workflowId, outcome, follow, rates };
   };
 }
 

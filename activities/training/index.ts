@@ -1,6 +1,7 @@
 import type { Storage } from '@google-cloud/storage';
 import type { Client } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
+import type { Prices } from '../../config/prices';
 import type { VertexClientFactory } from '../../config/vertex';
 import { createAwaitActivity } from '../vertex/await-job';
 import { progressOf } from '../vertex/progress';
@@ -19,6 +20,8 @@ export interface TrainingDeps {
   temporal: Client;
   /** The coalesced watch, when the worker runs it (activities/vertex/region-watch.ts). */
   watches?: RegionWatches;
+  /** The price table runs estimate their cost with; config/prices.yaml (or CT_PRICES) when not given. */
+  prices?: Prices;
 }
 
 export function createTrainingActivities(deps: TrainingDeps) {

@@ -2,6 +2,7 @@ import type { Storage } from '@google-cloud/storage';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ModelPolicy, PipelineConfig } from '../../config/pipeline-config';
+import { pricesOnce, ratesFor, type Prices } from '../../config/prices';
 import { checkRunIdentity, datasetsOf, InvalidRunError, templateVars } from '../../config/runs';
 import { fill, fillDeep, TemplateError } from '../../config/templates';
 import { INVALID_INPUT, trainingJobId, trainingOutputs, trainingRunId, type TrainingRunInput } from '../../contracts';
@@ -9,9 +10,11 @@ import { readGcsText } from '../gcs';
 import { checkParameters, readSpec } from './kfp-spec';
 import type { ModelPlan, RunPlan } from '../../contracts';
 
+type ResolveDeps = { config: PipelineConfig; storage: Storage; prices?: Prices };
+
 const reject = (message: string) => ApplicationFailure.nonRetryable(message, INVALID_INPUT);
 
-export function createResolveActivity(deps: { config: PipelineConfig; storage: Storage }) {
+export function createResolveActivity(deps: ResolveDeps) {
   return async function resolveTrainingRun(input: TrainingRunInput): Promise<RunPlan> {
     try {
       return await resolve(deps, input);
@@ -24,7 +27,7 @@ export function createResolveActivity(deps: { config: PipelineConfig; storage: S
   };
 }
 
-async function resolve(deps: { config: PipelineConfig; storage: Storage }, input: TrainingRunInput): Promise<RunPlan> {
+async function resolve(deps: ResolveDeps, input: TrainingRunInput): Promise<RunPlan> {
   const { pipeline, env } = checkRunIdentity(deps.config, input);
   const vars = templateVars(input, env.project, env.region);
   const labels: Record<string, string> = {
@@ -92,6 +95,7 @@ async function resolve(deps: { config: PipelineConfig; storage: Storage }, input
     maxAttempts: pipeline.retry.maxAttempts,
     pollIntervalMs: pipeline.polling.interval,
     pollChunkMs: pipeline.polling.chunk,
+    rates: ratesFor(deps.prices ?? pricesOnce(), env.region),
     training,
     attempts,
     model: pipeline.model && {

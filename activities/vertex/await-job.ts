@@ -58,7 +58,7 @@ export function createAwaitActivity<
         if (last.terminal) {
           // Not caught: the run moves on only once no duplicate runs (a failure here is retried).
           await sweep?.(req);
-          return last;
+          return withAttempts(last, ctx.info.attempt);
         }
       } catch (err) {
         // A 429 or 503 on one read is no reason to stop watching; a rejected read (NOT_FOUND) is.
@@ -75,6 +75,9 @@ export function createAwaitActivity<
     });
   };
 }
+
+/** The end as the run sees it, with the attempts the watch took (each hand-over is a billable retry). */
+const withAttempts = <P>(progress: P, watchAttempts: number): P => ({ ...progress, watchAttempts });
 
 /**
  * The coalesced watch holds this activity (and its slot) for one chunk, waiting on the region's
@@ -106,7 +109,7 @@ async function awaitInRegion<J extends { name: string; createTime?: string; find
   const listed = await Promise.race([waiting, ctx.cancelled]);
   if (listed) {
     const progress = c.progress(req.job, listed);
-    if ((progress as { terminal?: boolean }).terminal) return progress;
+    if ((progress as { terminal?: boolean }).terminal) return withAttempts(progress, ctx.info.attempt);
   }
   throw ApplicationFailure.create({
     type: STILL_RUNNING,
