@@ -172,7 +172,7 @@ test('without a client certificate the server refuses the connection, and ct and
   ).rejects.toThrow(/The server requires a client certificate \(mTLS\): set TEMPORAL_TLS_CLIENT_CERT_PATH/);
 });
 
-test('TLS settings are parsed once, with the setting named: a certificate without its key, a file that is not there, TEMPORAL_TLS=yes', () => {
+test('TLS settings are parsed once, with the setting named: a certificate without its key, a file that is not there, TEMPORAL_TLS=yes; an API key implies TLS', () => {
   const parse = (env: Record<string, string>) => () => temporalConnectConfig(loadTemporalEnv(env), env);
   expect(parse({ TEMPORAL_TLS_CLIENT_CERT_PATH: certs.clientCert })).toThrow(
     /TEMPORAL_TLS_CLIENT_KEY_PATH .*: a client certificate and its key go together/,
@@ -182,6 +182,15 @@ test('TLS settings are parsed once, with the setting named: a certificate withou
   );
   expect(parse({ TEMPORAL_TLS: 'yes' })).toThrow(/TEMPORAL_TLS: must be true, false, 1 or 0/);
   expect(parse({ TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' })).toThrow(/TEMPORAL_TLS_SERVER_NAME/);
+  // An API key (Temporal Cloud's other way) implies TLS; the profile's key works the same.
+  expect(parse({ TEMPORAL_API_KEY: 'a-key' })().options).toMatchObject({ apiKey: 'a-key', tls: true });
+  const profile = path.join(certs.dir, 'api-key.toml');
+  writeFileSync(profile, '[profile.cloud]\naddress = "ns.acct.tmprl.cloud:7233"\napi_key = "b-key"\n');
+  expect(parse({ TEMPORAL_CONFIG_FILE: profile, TEMPORAL_PROFILE: 'cloud' })().options).toMatchObject({
+    address: 'ns.acct.tmprl.cloud:7233',
+    apiKey: 'b-key',
+    tls: true,
+  });
   const tls = parse(tlsEnv('ours'))().options.tls;
   expect(typeof tls === 'object' && tls?.clientCertPair !== undefined).toBe(true);
 });
