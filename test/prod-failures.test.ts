@@ -1,7 +1,8 @@
 // The production topology under failure: three workers on the Temporal server built from source
-// (PostgreSQL persistence); the worker running a watch is SIGKILLed and another takes over; the
-// server is SIGKILLed and restarted, and PostgreSQL crashes and comes back, while a run waits for
-// data; every worker is gone for a minute while a job runs.
+// (PostgreSQL persistence); the worker running a watch is SIGKILLed and another takes over, in a
+// training run and in a prediction fan-out; the server is SIGKILLed and restarted, and PostgreSQL
+// crashes and comes back, while a run waits for data and a schedule is due; every worker is gone
+// for a minute while a job runs.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
