@@ -50,9 +50,13 @@ export async function diagnoseTls(options: TemporalConnectionOptions, timeoutMs 
   });
   const reason = `${outcome.error?.code ?? ''} ${outcome.error?.message ?? ''}`;
   if (!options.tls) {
-    return outcome.secure || /alert|SSL|TLS/i.test(reason)
+    // A completed handshake, or an alert the server sent (not a plain-text reply to our hello).
+    return outcome.secure || /_ALERT_|alert number/i.test(reason)
       ? 'The server speaks TLS: set TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA, and a client certificate if it asks for one).'
       : undefined;
+  }
+  if (!outcome.secure && /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|before secure TLS/i.test(reason)) {
+    return 'The server does not speak TLS on this port: drop TEMPORAL_TLS and the TLS settings, or check the address.';
   }
   if (options.apiKey === undefined && !t?.clientCertPair && CERT_REQUIRED.test(reason)) {
     return `The server requires a client certificate (mTLS): ${CLIENT_CERT_SETTINGS}, or TEMPORAL_API_KEY.`;
