@@ -1,6 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
 import {
+  isGrpcServiceError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowStartOptions,
 } from '@temporalio/client';
@@ -98,10 +104,18 @@ export async function deliverDataReady(
       const run = { pipeline: input.pipeline, segment: input.segment };
       const options = trainingRunStartOptions(config, input, opts);
       try {
-        const ack = await temporal.workflow.executeUpdateWithStart(dataReadyUpdate, {
-          args: [args],
-          startWorkflowOperation: new WithStartWorkflowOperation<typeof trainingRun>(trainingRunWorkflowType, options),
-        });
+        // One update id for every attempt: an attempt that landed unanswered is not applied twice.
+        const updateId = randomUUID();
+        const ack = await untilStoreAnswers(() =>
+          temporal.workflow.executeUpdateWithStart(dataReadyUpdate, {
+            args: [args],
+            updateId,
+            startWorkflowOperation: new WithStartWorkflowOperation<typeof trainingRun>(
+              trainingRunWorkflowType,
+              options,
+            ),
+          }),
+        );
         report.reached.push({ ...ack, ...run });
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError)
@@ -112,4 +126,36 @@ export async function deliverDataReady(
   );
   report.reached.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
   return report;
+}
+
+/**
+ * A data-ready is the one message that says the data is there: a store outage must delay it, not
+ * lose it. The gRPC client retries UNAVAILABLE (the server down) for about 25 s; with PostgreSQL
+ * down the server itself answers, with NOT_FOUND (never a true answer to an update-with-start that
+ * creates a missing run) or a timeout. Those are retried here for up to two minutes.
+ */
+const DELIVERY_DEADLINE_MS = 120_000;
+const TRANSIENT_CODES = new Set([
+  grpc.status.NOT_FOUND,
+  grpc.status.UNAVAILABLE,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.ABORTED,
+]);
+
+function storeNotAnswering(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  const grpcError = isGrpcServiceError(err) ? err : err instanceof Error ? err.cause : undefined;
+  return isGrpcServiceError(grpcError) && TRANSIENT_CODES.has(grpcError.code);
+}
+
+async function untilStoreAnswers<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + DELIVERY_DEADLINE_MS;
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 5_000)) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!storeNotAnswering(err) || Date.now() + delayMs > deadline) throw err;
+      await sleep(delayMs);
+    }
+  }
 }

@@ -30,7 +30,15 @@ export function loadTemporalEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
       TEMPORAL_NAMESPACE: z.string().min(1).default('ct-coordinator'),
       TEMPORAL_API_KEY: z.string().min(1).optional(),
-      TEMPORAL_TLS: z.stringbool().optional(),
+      // envconfig (config/temporal.ts) reads only these four spellings; any other would silently mean false there.
+      TEMPORAL_TLS: z.enum(['true', 'false', '1', '0'], 'must be true, false, 1 or 0').optional(),
+      // The TypeScript SDK has no switch for it: refused rather than ignored.
+      TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: z
+        .enum(
+          ['false', '0'],
+          "is not supported by the TypeScript SDK: set TEMPORAL_TLS_SERVER_NAME to a name in the server's certificate",
+        )
+        .optional(),
     },
     runtimeEnv,
   );

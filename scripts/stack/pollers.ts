@@ -1,27 +1,34 @@
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import type { TemporalConnectionOptions } from '../../config/temporal';
+
+/** The frontend's address, or how to reach it (with TLS). */
+type Target = string | TemporalConnectionOptions;
 
 /**
  * Whether a worker polls the task queue now. The server remembers pollers for a few minutes, so a
  * killed worker still shows: only pollers seen within `recentMs` count.
  */
 export async function hasRecentPoller(
-  address: string,
+  target: Target,
   namespace: string,
   taskQueue: string,
   recentMs = 5_000,
 ): Promise<boolean> {
-  return (await recentPollers(address, namespace, taskQueue, recentMs)).length > 0;
+  return (await recentPollers(target, namespace, taskQueue, recentMs)).length > 0;
 }
 
 /** The identities (the SDK's default: pid@host) of the workers polling the task queue now. */
 export async function recentPollers(
-  address: string,
+  target: Target,
   namespace: string,
   taskQueue: string,
   recentMs = 5_000,
 ): Promise<string[]> {
-  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+  const connection = await Connection.connect({
+    ...(typeof target === 'string' ? { address: target } : target),
+    connectTimeout: 2_000,
+  });
   try {
     const res = await connection.workflowService.describeTaskQueue({
       namespace,

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { httpOk, Service, waitUntilReady, type ServiceOptions } from './process';
+import { Connection } from '@temporalio/client';
+import type { TemporalConnectionOptions } from '../../config/temporal';
+import { Service, waitUntilReady, type ServiceOptions } from './process';
 import { repoRoot } from './tools';
 
 // The Temporal server as production runs it — built from source, on PostgreSQL, configured by
@@ -34,13 +36,27 @@ export interface TemporalClusterOptions {
   ports: TemporalClusterPorts;
   namespaces: string[];
   logFile: string;
+  /** PEM files: the frontend and internode serve TLS and require client certificates from this CA (mTLS). */
+  tls?: ClusterTls;
   detached?: boolean;
   onSpawn?: ServiceOptions['onSpawn'];
+}
+
+export interface ClusterTls {
+  caCert: string;
+  /** For 127.0.0.1 and localhost, usable as a client certificate too (the system worker presents it). */
+  serverCert: string;
+  serverKey: string;
+  /** What the set-up scripts' CLI presents. */
+  clientCert: string;
+  clientKey: string;
 }
 
 export interface TemporalCluster {
   service: Service;
   address: string;
+  /** How a client reaches the frontend (with TLS: the CA and the client certificate). */
+  connection: TemporalConnectionOptions;
   httpUrl: string;
   metricsUrl: string;
   /** Starts the server again on the same database and ports (after a crash a test caused). */
@@ -72,7 +88,54 @@ export function clusterEnv(o: TemporalClusterOptions): NodeJS.ProcessEnv {
     TEMPORAL_CLI: o.cli,
     TEMPORAL_ADDRESS: `127.0.0.1:${p.grpc}`,
     CT_NAMESPACES: o.namespaces.join(','),
+    ...(o.tls ? tlsEnv(o.tls) : {}),
   };
+}
+
+/** The server's TLS variables (upstream's names) and the CLI's envconfig ones for the set-up scripts. */
+function tlsEnv(t: ClusterTls): NodeJS.ProcessEnv {
+  return {
+    TEMPORAL_TLS_SERVER_CA_CERT: t.caCert,
+    TEMPORAL_TLS_SERVER_CERT: t.serverCert,
+    TEMPORAL_TLS_SERVER_KEY: t.serverKey,
+    TEMPORAL_TLS_FRONTEND_CERT: t.serverCert,
+    TEMPORAL_TLS_FRONTEND_KEY: t.serverKey,
+    TEMPORAL_TLS_CLIENT1_CA_CERT: t.caCert,
+    TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: 'true',
+    TEMPORAL_TLS_INTERNODE_SERVER_NAME: 'localhost',
+    TEMPORAL_TLS_FRONTEND_SERVER_NAME: 'localhost',
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: t.caCert,
+    TEMPORAL_TLS_CLIENT_CERT_PATH: t.clientCert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: t.clientKey,
+  };
+}
+
+function connectionOf(o: TemporalClusterOptions): TemporalConnectionOptions {
+  const address = `127.0.0.1:${o.ports.grpc}`;
+  if (!o.tls) return { address };
+  return {
+    address,
+    tls: {
+      serverNameOverride: 'localhost', // TLS's SNI carries no IP address
+      serverRootCACertificate: readFileSync(o.tls.caCert),
+      clientCertPair: { crt: readFileSync(o.tls.clientCert), key: readFileSync(o.tls.clientKey) },
+    },
+  };
+}
+
+/** Whether the namespace answers through the frontend's gRPC API (with TLS where the cluster has it). */
+async function namespaceReady(connection: TemporalConnectionOptions, namespace: string): Promise<boolean> {
+  try {
+    const c = await Connection.connect({ ...connection, connectTimeout: 2_000 });
+    try {
+      await c.workflowService.describeNamespace({ namespace });
+      return true;
+    } finally {
+      await c.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 /** Runs one of deploy/temporal's set-up scripts, its output appended to the server's log. */
@@ -118,12 +181,14 @@ async function startServer(o: TemporalClusterOptions): Promise<TemporalCluster> 
   } finally {
     settled = true;
   }
+  const connection = connectionOf(o);
   for (const ns of o.namespaces) {
-    await waitUntilReady(service, () => httpOk(`${httpUrl}/api/v1/namespaces/${encodeURIComponent(ns)}`), 60_000);
+    await waitUntilReady(service, () => namespaceReady(connection, ns), 60_000);
   }
   return {
     service,
-    address: `127.0.0.1:${o.ports.grpc}`,
+    address: connection.address,
+    connection,
     httpUrl,
     metricsUrl: `http://127.0.0.1:${o.ports.metrics}/metrics`,
     restart: () => startServer(o),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { readClusterTools } from '../../scripts/stack/cluster-tools';
 import { startPostgres, type Postgres } from '../../scripts/stack/postgres';
 import { freeLowPort, freePort, type Service } from '../../scripts/stack/process';
-import { startTemporalCluster, type TemporalCluster } from '../../scripts/stack/temporal-cluster';
+import { startTemporalCluster, type ClusterTls, type TemporalCluster } from '../../scripts/stack/temporal-cluster';
 import { readToolPaths } from '../../scripts/stack/tools';
 
 // The production topology's Temporal (the server built from source on PostgreSQL, set up by the
@@ -14,12 +14,14 @@ export interface TestCluster {
   postgres: Postgres;
   temporal: TemporalCluster;
   dir: string;
-  /** Stops PostgreSQL as a crash would (immediate shutdown) and starts it again on the same data folder. */
+  /** Stops PostgreSQL as a crash would (immediate shutdown); resolves once it has exited. */
   crashPostgres: () => Promise<void>;
+  /** Starts PostgreSQL again on the same data folder (crash recovery). */
+  restartPostgres: () => Promise<void>;
   stop: () => Promise<void>;
 }
 
-export async function startTestCluster(namespace: string): Promise<TestCluster> {
+export async function startTestCluster(namespace: string, opts: { tls?: ClusterTls } = {}): Promise<TestCluster> {
   const tools = readClusterTools();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-cluster-'));
   chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
@@ -53,6 +55,7 @@ export async function startTestCluster(namespace: string): Promise<TestCluster> 
         workerMembership: await freeLowPort(),
       },
       namespaces: [namespace],
+      tls: opts.tls,
       logFile: path.join(dir, 'temporal.log'),
       onSpawn: (s) => spawned.push(s),
     });
@@ -69,6 +72,8 @@ export async function startTestCluster(namespace: string): Promise<TestCluster> 
       // SIGQUIT is PostgreSQL's immediate shutdown: no checkpoint, crash recovery at the next start.
       process.kill(cluster.postgres.service.pid, 'SIGQUIT');
       await cluster.postgres.service.exited;
+    },
+    restartPostgres: async () => {
       cluster.postgres = await startPostgres(postgresOptions);
     },
     stop: async () => {

@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { loadTemporalEnv } from '../../config/env';
+import { temporalConnectConfig } from '../../config/temporal';
 import { hasRecentPoller } from '../../scripts/stack/pollers';
 import { Service, waitUntilReady } from '../../scripts/stack/process';
 import { workerCommand } from '../../scripts/stack/worker-command';
@@ -26,27 +28,30 @@ export async function startWorkerProcess(opts: {
   const address = opts.address ?? env.CT_TEST_TEMPORAL_ADDRESS;
   const namespace = opts.namespace ?? env.CT_TEST_NAMESPACE;
   const configPath = routedConfig(opts.configPath ?? testConfigPath, namespace, opts.taskQueue, env.CT_TEST_TMP_DIR);
+  const workerEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_OPTIONS: '',
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: namespace,
+    CT_TASK_QUEUE: opts.taskQueue,
+    CT_CONFIG: configPath,
+    CT_WORKFLOW_BUNDLE: env.CT_TEST_WORKFLOW_BUNDLE,
+    GCS_API_ENDPOINT: env.CT_TEST_GCS_ENDPOINT,
+    GOOGLE_CLOUD_PROJECT: env.CT_TEST_PROJECT,
+    VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
+    METADATA_SERVER_DETECTION: 'none',
+    ...opts.env,
+  };
   const worker = Service.start({
     name: 'worker',
     ...workerCommand('compiled'),
     cwd: root,
     logFile: opts.logFile ?? path.join(env.CT_TEST_TMP_DIR, `${uniqueId('worker')}.log`),
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_NAMESPACE: namespace,
-      CT_TASK_QUEUE: opts.taskQueue,
-      CT_CONFIG: configPath,
-      CT_WORKFLOW_BUNDLE: env.CT_TEST_WORKFLOW_BUNDLE,
-      GCS_API_ENDPOINT: env.CT_TEST_GCS_ENDPOINT,
-      GOOGLE_CLOUD_PROJECT: env.CT_TEST_PROJECT,
-      VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
-      METADATA_SERVER_DETECTION: 'none',
-      ...opts.env,
-    },
+    env: workerEnv,
   });
-  await waitUntilReady(worker, () => hasRecentPoller(address, namespace, opts.taskQueue), 60_000);
+  // Asked the way the worker connects (TLS and its client certificate included, when its environment has them).
+  const connection = () => temporalConnectConfig(loadTemporalEnv(workerEnv), workerEnv).options;
+  await waitUntilReady(worker, () => hasRecentPoller(connection(), namespace, opts.taskQueue), 60_000);
   return worker;
 }
 
