@@ -61,6 +61,8 @@ export function loadWorkerEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
         .string()
         .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, ., - and _')
         .optional(),
+      /** Runs kept in the worker's workflow cache (workers/worker.ts says why it is bounded); 0 turns the cache off. */
+      CT_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(100),
     },
     runtimeEnv,
   );
