@@ -69,6 +69,8 @@ export function loadWorkerEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
         .string()
         .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, ., - and _')
         .optional(),
+      /** Runs kept in the worker's workflow cache (workers/worker.ts says why it is bounded); 0 turns the cache off. */
+      CT_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(100),
     },
     runtimeEnv,
   );
@@ -97,10 +99,11 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
         .regex(/^[^:/]+:[0-9]+$/, 'must be host:port')
         .optional(),
       /**
-       * How running Vertex jobs are watched: `per-job` (a Get per job and poll interval) or
-       * `coalesced` (one paged List per project, region and job kind: activities/vertex/region-watch.ts).
+       * How running Vertex jobs are watched: `coalesced` (one paged List per project, region and job
+       * kind: activities/vertex/region-watch.ts) or `per-job` (a Get per job and poll interval, which
+       * exhausts Vertex's read quota at ~500 jobs in flight; kept as bench:scale's baseline).
        */
-      CT_VERTEX_WATCH: z.enum(['per-job', 'coalesced']).default('per-job'),
+      CT_VERTEX_WATCH: z.enum(['coalesced', 'per-job']).default('coalesced'),
       /** Coalesced: between two listings of a region (the detection lag's bound). */
       CT_VERTEX_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
       CT_VERTEX_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),

@@ -67,10 +67,11 @@ test('every end state is seen across a list page boundary, from listings alone (
   expect(seen.map((j) => String(j?.state).replace('JOB_STATE_', ''))).toEqual(outcomes);
   expect(watch.stats.gets).toBe(0);
   expect(await callsOf('GetCustomJob')).toBe(0);
-  // Every round read two pages.
-  expect(watch.stats.lists).toBeGreaterThanOrEqual(2);
-  expect(watch.stats.lists % 2).toBe(0);
-  expect(await callsOf('ListCustomJobs')).toBe(watch.stats.lists);
+  // Rounds read the second page (where the oldest job is) until that job has ended; then the
+  // listing starts at the next oldest and fits one page, so how many rounds read two is timing.
+  const lists = await control.calls({ method: 'ListCustomJobs', project });
+  expect(lists.filter((c) => (c.request as { pageToken?: string }).pageToken).length).toBeGreaterThanOrEqual(1);
+  expect(lists).toHaveLength(watch.stats.lists);
 });
 
 test('a job that ends between two listings is seen in its end state, and still with no Get', async () => {

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
       taskQueue: target.taskQueue,
       workflowBundle: workerEnv.CT_WORKFLOW_BUNDLE ? { codePath: workerEnv.CT_WORKFLOW_BUNDLE } : undefined,
       deployment,
+      maxCachedWorkflows: workerEnv.CT_MAX_CACHED_WORKFLOWS,
       deps: {
         storage: createStorage(gcpEnv),
         vertex,

@@ -14,6 +14,8 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The deployment version it runs as (workers/versioning.ts); unversioned when unset. */
   deployment?: WorkerDeploymentOptions;
+  /** CT_MAX_CACHED_WORKFLOWS; the SDK's default (sized from V8's heap limit) when unset. */
+  maxCachedWorkflows?: number;
 }
 
 /** The main worker and the rate-limited create workers beside it, run and stopped together. */
@@ -53,9 +55,18 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
       ...(opts.workflowBundle ? {} : { workflowModules: bundleOptions.workflowInterceptorModules }),
     },
     // Training runs and prediction segments hold one activity per running Vertex job (a timer, no
-    // CPU). The coalesced watch reads none itself, so a worker can hold many more: see
-    // activities/vertex/await-job.ts for why a watch holds a slot at all.
-    maxConcurrentActivityTaskExecutions: opts.deps.watch ? 5000 : 1000,
+    // CPU; activities/vertex/await-job.ts argues why a watch holds a slot at all). The coalesced
+    // watch reads nothing itself, so memory bounds the slots: a held watch keeps ≤ 45 kB live in
+    // the main isolate (bench:scale: 52 MB at start, 96 MB with 1,000 watches), so 2,000 stay well
+    // inside the 256 MB old generation of config.workerNodeOptions (scripts/stack/worker-command.ts).
+    maxConcurrentActivityTaskExecutions: opts.deps.watch ? 2000 : 1000,
+    // A cached run costs its sandbox state in the workflow thread's heap (~0.35 MB here) and its
+    // state machines in the SDK's core; the SDK sizes the cache from V8's heap limit, so a worker
+    // holding 1,000 waiting runs kept them all. A run waiting on a Vertex job has a workflow task
+    // at its submit and at its end (a 15-minute chunk's hand-over is a retry, no task): evicted in
+    // between, it is replayed once from its short history. So CT_MAX_CACHED_WORKFLOWS bounds the
+    // cache (100) instead of sizing it to the runs in flight; bench:scale measures RSS and lag.
+    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : {

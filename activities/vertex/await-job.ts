@@ -83,15 +83,26 @@ const withAttempts = <P>(progress: P, watchAttempts: number): P => ({ ...progres
  * The coalesced watch holds this activity (and its slot) for one chunk, waiting on the region's
  * listing instead of reading the job itself; it hands over at the chunk's end just the same.
  *
- * Whether a watch should hold an activity slot per job: it does, deliberately. The activity is
- * what makes the watch durable at no cost in history — a dead worker's watches are retried on a
- * live worker when their startToClose timeout passes, and a chunk's retry is one action and no
- * event. A watch that held no activity (one long-lived watcher per region signalling runs) would
- * need a durable registry of watched jobs, a signal per job end (an action each, plus a workflow
- * task), and its own take-over protocol. A held slot costs a pending promise and a timer: no
- * Vertex read, no CPU (the region's listing does the reading), a few kB. What bounds it is only
- * the worker's `maxConcurrentActivityTaskExecutions`, a number we set (workers/worker.ts), not
- * a resource; at 2,000 jobs on 2 workers each holds ~1,000.
+ * Whether a watch should hold an activity slot per job for hours (issue #17): it does, deliberately.
+ * The activity is what makes the watch durable at no cost in history — a dead worker's watches are
+ * retried on a live worker when their startToClose timeout passes, and a chunk's retry is one
+ * action and no event. The two cheap ways to free the slot both cost more than they save:
+ * - Return early and let the workflow sleep on a timer, then re-enter: the run learns of the end
+ *   only at a re-entry, so a ≤ 30 s detection lag needs a re-entry every ≤ 30 s — a timer and an
+ *   activity (2 actions, ~11 history events) each time, ~240 actions and ~1,300 events per
+ *   job-hour against 4 and 0 now. At a 15-minute re-entry it is 8 actions per job-hour and up to
+ *   15 minutes of lag; either way history grows while the job runs.
+ * - One activity per region that watches every job and signals each run at its job's end: one
+ *   signal per job is cheap, but the set of watched jobs must then be durable somewhere (a registry
+ *   workflow whose history grows with every job, continued-as-new), with its own take-over and its
+ *   own path for a cancel to reach the job at once: a redesign, not a change.
+ * A held slot costs a pending promise and a timer: no Vertex read, no CPU (the region's listing
+ * does the reading), ≤ 45 kB of live heap. What bounds it is the worker's
+ * `maxConcurrentActivityTaskExecutions` (workers/worker.ts: 2,000 with this watch, set from that
+ * memory so a worker stays near 512 MB), so slots grow with workers: 2,000 jobs on 2 workers hold
+ * ~1,000 each, 10,000 jobs need 5 workers, 6 to keep slots free for submits and cancels. A full
+ * worker delays a cancel only until a watch's chunk ends and frees a slot (thousands of staggered
+ * 15-minute chunks end several a second).
  */
 async function awaitInRegion<J extends { name: string; createTime?: string; findBy?: JobLabel }, P>(
   req: AwaitRequest<J>,

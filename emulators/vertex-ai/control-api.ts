@@ -8,7 +8,7 @@ import type { JobEngine } from './lifecycle';
 import { clientName, parseResourceName, storageKey } from './names';
 import type { TokenIssuer } from './oauth';
 import { sameProject, type CallPolicy } from './policy';
-import type { JobRecord, Store } from './store';
+import { TERMINAL, type JobRecord, type Store } from './store';
 
 // Inspection and control on a side port (HTTP JSON): what tests and people use to see what the
 // emulator was asked and to script how Vertex behaves. Not part of the Vertex API.
@@ -117,6 +117,17 @@ export function startControlApi(opts: ControlApiOptions) {
       const job = findJob(parse(NameBody, b).name);
       await engine.advance(job);
       return view(job);
+    },
+    // Someone deleting the job on Vertex (console, gcloud): nothing the coordinator does, so the
+    // Delete*Job LROs are not served; only what a reader then sees (NOT_FOUND). Vertex deletes
+    // only ended jobs, and so does this.
+    'POST /jobs/delete': (b) => {
+      const job = findJob(parse(NameBody, b).name);
+      if (!TERMINAL.has(job.state))
+        throw new HttpError(409, `job ${job.key} is ${stateName(job)}: Vertex deletes only ended jobs`);
+      delete store.state.jobs[job.key];
+      store.changed();
+      return {};
     },
     'GET /rules': () => store.state.rules,
     'POST /rules': (b) => {

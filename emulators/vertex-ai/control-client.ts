@@ -60,6 +60,9 @@ export class VertexEmulatorControl {
   /** Performs the job's next transition now, even if it is held in its state. */
   advance = (name: string) => this.call<JobView>('POST', '/jobs/advance', { name });
 
+  /** Deletes an ended job, as someone outside would on Vertex: every later read of it is NOT_FOUND. */
+  deleteJob = (name: string) => this.call<object>('POST', '/jobs/delete', { name });
+
   /** Scripts jobs created from now on that match (first matching rule wins). */
   addRule = (rule: ScriptRuleInput) => this.call<{ id: number }>('POST', '/rules', rule);
   /** Clears every rule, or only those scoped to one project (`match.project`). */

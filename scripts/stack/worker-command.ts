@@ -6,9 +6,12 @@ import { repoRoot } from './tools';
 
 /**
  * V8 flags of every worker process: package.json `config.workerNodeOptions`, which `npm start`
- * passes too. The young generation is capped because V8 otherwise sizes it from the machine's
- * memory (up to 2 × 64 MB of semi-spaces per isolate on a large host, and the worker has two: the
- * main thread and the workflow thread); short-lived activation garbage does not need it.
+ * passes too. Both generations are capped because V8 otherwise sizes them from the machine's
+ * memory, per isolate, and the worker has two (the main thread and the workflow thread): up to
+ * 2 × 64 MB of semi-spaces, which short-lived activation garbage does not need, and an old
+ * generation of ~4 GB on a 24 GB host, which V8 then lets garbage fill: ~0.9 GB RSS per worker
+ * at 1,000 watched jobs in bench:scale. 256 MB is well above what a worker keeps live at its
+ * activity-slot limit (workers/worker.ts).
  */
 export const workerNodeOptions: string[] = pkg.config.workerNodeOptions.split(/\s+/).filter(Boolean);
 

@@ -78,7 +78,7 @@ export async function withWorker<R>(
       connection: nativeConnection,
       namespace: env.CT_TEST_NAMESPACE,
       taskQueue,
-      // CT_VERTEX_WATCH=coalesced runs the suites on the coalesced watch.
+      // CT_VERTEX_WATCH=per-job runs the suites on the per-job watch (the default is coalesced).
       deps: { storage, vertex, config, temporal: client, watch: vertexWatchSettings(loadGcpEnv()) },
       workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },
       deployment: opts.deployment,
