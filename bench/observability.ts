@@ -21,8 +21,8 @@ import { pricesOnce } from '../config/prices';
 import { Duration } from '../config/primitives';
 import { trainingRunId, type PredictionSummary, type RunCost, type TrainingRunResult } from '../contracts';
 import { freePort } from '../scripts/stack/process';
-import { fanoutConfig, registerFanoutChampion } from './prediction-fanout';
-import { runBench, startBenchStack } from './stack';
+import { fanoutConfig } from './prediction-fanout';
+import { registerBenchChampion, runBench, startBenchStack } from './stack';
 import { trainingBenchConfigText, uploadTrainingSpec } from './training-run';
 
 const { values } = parseArgs({
@@ -49,7 +49,7 @@ async function main() {
   const stack = await startBenchStack();
   const { client, control } = stack;
   await uploadTrainingSpec(stack);
-  await registerFanoutChampion(stack);
+  await registerBenchChampion(stack, 'fanout');
   const training = parseYaml(trainingBenchConfigText(SCALE)) as { pipelines: Record<string, unknown> };
   const fanout = fanoutConfig({ segments, concurrency: Number(values.concurrency), createsPerMinute: 600 });
   const configText = JSON.stringify({

@@ -12,7 +12,14 @@ import { Duration } from '../config/primitives';
 import { predictionRunId } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import { workerNodeOptions } from '../scripts/stack/worker-command';
-import { benchCustomJob, benchEnvironment, benchSegments, runBench, startBenchStack } from './stack';
+import {
+  benchCustomJob,
+  benchEnvironment,
+  benchSegments,
+  registerBenchChampion,
+  runBench,
+  startBenchStack,
+} from './stack';
 
 // Read in main: bench:observability imports this file's config and runs none of it.
 function cliArgs() {
@@ -57,21 +64,6 @@ export function fanoutConfig(o: { segments: number; concurrency: number; creates
   };
 }
 
-/** The champion the fan-out predicts with, registered directly: the bench measures prediction only. */
-export async function registerFanoutChampion(stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<void> {
-  const [op] = await stack.vertex('us-central1').models.uploadModel({
-    parent: 'projects/ct-bench-project/locations/us-central1',
-    modelId: 'fanout',
-    model: {
-      displayName: 'fanout',
-      artifactUri: 'gs://ct-bench/model/',
-      containerSpec: { imageUri: 'img' },
-      versionAliases: ['champion'],
-    },
-  });
-  await op.promise();
-}
-
 async function main() {
   const { N, M, D, rate } = cliArgs();
   const configText = JSON.stringify(fanoutConfig({ segments: N, concurrency: M, createsPerMinute: rate }));
@@ -89,7 +81,7 @@ async function main() {
 
   let idleWorkerRssMb: number | undefined;
   const summary = await (async () => {
-    await registerFanoutChampion(stack);
+    await registerBenchChampion(stack, 'fanout');
     idleWorkerRssMb = worker.rssMb();
     const started = Date.now();
     const handle = await startPredictionRun(

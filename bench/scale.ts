@@ -15,6 +15,7 @@ import { predictionSegmentId } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import {
   BENCH_PROJECT,
+  registerBenchChampion,
   benchCustomJob,
   benchEnvironment,
   benchSegments,
@@ -85,17 +86,7 @@ async function measure(design: Design) {
       match: { kind: 'batchPredictionJob' },
       script: { queuedMs: 0, pendingMs: 0, runningMs: D },
     });
-    const [op] = await stack.vertex('us-central1').models.uploadModel({
-      parent: `projects/${PROJECT}/locations/us-central1`,
-      modelId: 'scale',
-      model: {
-        displayName: 'scale',
-        artifactUri: 'gs://ct-bench/model/',
-        containerSpec: { imageUri: 'img' },
-        versionAliases: ['champion'],
-      },
-    });
-    await op.promise();
+    await registerBenchChampion(stack, 'scale');
     const env = {
       CT_VERTEX_WATCH: design,
       CT_VERTEX_WATCH_INTERVAL_MS: String(WATCH_INTERVAL),

@@ -185,3 +185,21 @@ export async function startBenchStack(bucket = 'ct-bench') {
     },
   };
 }
+
+/** A champion for a bench's prediction runs, registered directly: the benches measure prediction only. */
+export async function registerBenchChampion(
+  stack: Awaited<ReturnType<typeof startBenchStack>>,
+  modelId: string,
+): Promise<void> {
+  const [op] = await stack.vertex('us-central1').models.uploadModel({
+    parent: `projects/${BENCH_PROJECT}/locations/us-central1`,
+    modelId,
+    model: {
+      displayName: modelId,
+      artifactUri: 'gs://ct-bench/model/',
+      containerSpec: { imageUri: 'img' },
+      versionAliases: ['champion'],
+    },
+  });
+  await op.promise();
+}
