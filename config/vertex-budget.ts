@@ -23,6 +23,8 @@ export interface VertexBudgetSettings {
 
 /** Where the budget's waits and refusals are reported (observability/vertex-calls.ts). */
 export interface BudgetObserver {
+  /** A project and region's bucket is first used: its refusal count starts at 0, so `increase()` sees the first refusal. */
+  opened(region: string, bucket: BudgetBucket): void;
   waited(region: string, bucket: BudgetBucket, ms: number): void;
   refused(region: string, bucket: BudgetBucket): void;
 }
@@ -152,6 +154,7 @@ export class VertexBudget {
     if (!lane) {
       lane = new Lane(bucket === 'read' ? this.settings.readsPerMinute : this.settings.createsPerMinute);
       this.lanes.set(key, lane);
+      this.observer?.opened(region, bucket);
     }
     return lane;
   }

@@ -54,6 +54,7 @@ export function budgetMetrics(meter: MetricMeter): BudgetObserver {
   const wait = meter.createHistogram(m.vertexBudgetWait.name, 'float', 's', m.vertexBudgetWait.help);
   const refused = meter.createCounter(m.vertexBudgetRefused.name, undefined, m.vertexBudgetRefused.help);
   return {
+    opened: (region, bucket) => refused.add(0, { region, bucket }),
     waited: (region, bucket, ms) => wait.record(ms / 1000, { region, bucket }),
     refused: (region, bucket) => refused.add(1, { region, bucket }),
   };
