@@ -91,26 +91,35 @@ const watchHolder = async (workflowId: string, activityType = 'awaitTrainingJob'
 const ranOn = (identity: string | undefined, workers: Service[]) =>
   workers.find((w) => identity?.startsWith(`${w.pid}@`));
 
-test('the worker running the watch is SIGKILLed: another of the three carries the run on, one Vertex job', async () => {
-  const taskQueue = uniqueId('prod-kill-watch');
-  const partition = uniquePartition();
-  await control.addRule({
+/** The partition's Vertex job stays RUNNING until the test says otherwise. */
+const holdRunning = (partition: string) =>
+  control.addRule({
     match: { project: iso.project, labels: { 'ct-partition': partition } },
     script: { holdIn: 'RUNNING' },
   });
+
+/** A training run on the fixture's chaos environment (3 s watch chunks, polls every 100 ms), once its job runs. */
+async function startChaosRun(taskQueue: string, partition: string) {
+  const handle = await startTrainingRun(
+    client,
+    iso.config,
+    { pipeline: 'engagement', environment: 'chaos', partition, segment: 'us-instagram', assumeDataReady: true },
+    { taskQueue },
+  );
+  const job = await eventually(async () => {
+    const s = await handle.query(trainingStatusQuery);
+    return s.phase === 'running' ? s.job : undefined;
+  }, 60_000);
+  return { handle, job };
+}
+
+test('the worker running the watch is SIGKILLed: another of the three carries the run on, one Vertex job', async () => {
+  const taskQueue = uniqueId('prod-kill-watch');
+  const partition = uniquePartition();
+  await holdRunning(partition);
   const workers = await startWorkers(taskQueue);
   try {
-    // chaos: the fixture environment that watches in 3 s chunks, polling every 100 ms.
-    const handle = await startTrainingRun(
-      client,
-      iso.config,
-      { pipeline: 'engagement', environment: 'chaos', partition, segment: 'us-instagram', assumeDataReady: true },
-      { taskQueue },
-    );
-    const job = await eventually(async () => {
-      const s = await handle.query(trainingStatusQuery);
-      return s.phase === 'running' ? s.job : undefined;
-    }, 60_000);
+    const { handle, job } = await startChaosRun(taskQueue, partition);
     const holder = () => watchHolder(handle.workflowId);
     const watcher = await eventually(async () => ranOn(await holder(), workers), 30_000);
     process.kill(watcher.pid, 'SIGKILL');
@@ -399,23 +408,11 @@ test.each(outages.map(([name, outage], i) => [name, outage, -(i + 1)] as const))
 test('every worker stopped for a minute while a job runs: new workers carry the run on, one Vertex job', async () => {
   const taskQueue = uniqueId('prod-no-workers');
   const partition = uniquePartition();
-  await control.addRule({
-    match: { project: iso.project, labels: { 'ct-partition': partition } },
-    script: { holdIn: 'RUNNING' },
-  });
+  await holdRunning(partition);
   const workers = await startWorkers(taskQueue);
   let replacements: Service[] = [];
   try {
-    const handle = await startTrainingRun(
-      client,
-      iso.config,
-      { pipeline: 'engagement', environment: 'chaos', partition, segment: 'us-instagram', assumeDataReady: true },
-      { taskQueue },
-    );
-    const job = await eventually(async () => {
-      const s = await handle.query(trainingStatusQuery);
-      return s.phase === 'running' ? s.job : undefined;
-    }, 60_000);
+    const { handle, job } = await startChaosRun(taskQueue, partition);
     // SIGTERM: each drains what it holds and leaves; then nothing polls the queue for a minute.
     await Promise.all(workers.map((w) => w.stop()));
     await new Promise((r) => setTimeout(r, 60_000));
