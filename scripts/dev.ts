@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     });
     lock.update({ uiUrl: temporalServer.uiUrl });
     await waitUntilReady(worker, () => hasRecentPoller(temporalServer.address, ns, taskQueue), 120_000);
-    stack.watchExits();
+    stack.stopOnExit();
 
     const cli = path.relative(process.cwd(), tools.temporal) || tools.temporal;
     const addressFlag = env.TEMPORAL_PORT === 7233 ? '' : ` --address ${temporalServer.address}`;

@@ -2,7 +2,9 @@
 // a data folder of its own, the schema job, the Temporal server built from source with
 // deploy/temporal/config.yaml, the namespace job, fake-gcs-server and the Vertex AI emulator
 // standing in for Google Cloud, and CT_WORKERS compiled workers (`npm start`). The same steps and
-// variables as docker-compose.yml; Ctrl-C stops it all in order (workers, servers, database).
+// variables as docker-compose.yml. A service that dies is restarted on its own, the rest untouched
+// (scripts/stack/supervisor.ts: restartOnExit); Ctrl-C stops it all in order (workers, servers,
+// database).
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadProdStackEnv, loadWorkerEnv } from '../config/env';
@@ -13,10 +15,10 @@ import { emulatorBanner, exampleCommands, startGoogleEmulators } from './stack/g
 import { DevLock } from './stack/lock';
 import { recentPollers } from './stack/pollers';
 import { checkPorts, PortInUse } from './stack/ports';
-import { startPostgres } from './stack/postgres';
+import { postgresCluster, startPostgres } from './stack/postgres';
 import { Service, waitUntilReady } from './stack/process';
-import { Supervisor } from './stack/supervisor';
-import { startTemporalCluster } from './stack/temporal-cluster';
+import { restartPolicy, Supervisor, type Restartable } from './stack/supervisor';
+import { startTemporalCluster, type TemporalCluster } from './stack/temporal-cluster';
 import { readToolPaths, repoRoot } from './stack/tools';
 import { workerCommand } from './stack/worker-command';
 
@@ -64,7 +66,11 @@ async function main(): Promise<void> {
       'Vertex AI emulator TLS': [env.VERTEX_EMULATOR_TLS_PORT, 'VERTEX_EMULATOR_TLS_PORT'],
     });
     const t0 = Date.now();
-    const startTemporal = async () => {
+    // Before anything starts: where PostgreSQL can keep its cluster, or why it cannot.
+    const pgPlace = postgresCluster(path.join(dataDir, 'postgres'));
+    let pgService: Service | undefined;
+    let postgresRestart: () => Promise<Service> = () => Promise.reject(new Error('PostgreSQL never started'));
+    const startTemporal = async (): Promise<TemporalCluster> => {
       const pg = await startPostgres({
         bin: cluster.postgresBin,
         dataDir: path.join(dataDir, 'postgres'),
@@ -75,6 +81,8 @@ async function main(): Promise<void> {
         detached: true,
         onSpawn: stack.onSpawn,
       });
+      pgService = pg.service;
+      postgresRestart = async () => (await pg.restart()).service;
       return startTemporalCluster({
         server: cluster.temporalServer,
         sqlTool: cluster.temporalSqlTool,
@@ -110,8 +118,8 @@ async function main(): Promise<void> {
       }),
     ]);
 
-    const workers = Array.from({ length: env.CT_WORKERS }, (_, i) =>
-      Service.start({
+    const startWorker = async (i: number): Promise<Service> => {
+      const w = Service.start({
         name: `worker-${i + 1}`,
         ...workerCommand('compiled'),
         cwd: repoRoot,
@@ -126,10 +134,8 @@ async function main(): Promise<void> {
           TEMPORAL_ADDRESS: temporal.address,
           CT_WORKFLOW_BUNDLE: bundle,
         },
-      }),
-    );
-    // Ready when every worker polls: the SDK's identity is pid@host.
-    for (const w of workers) {
+      });
+      // Ready when it polls: the SDK's identity is pid@host.
       await waitUntilReady(
         w,
         async () =>
@@ -138,19 +144,39 @@ async function main(): Promise<void> {
           ),
         120_000,
       );
-    }
-    stack.watchExits();
+      return w;
+    };
+    const workers = await Promise.all(Array.from({ length: env.CT_WORKERS }, (_, i) => startWorker(i)));
+
+    let server = temporal;
+    const units: Restartable[] = [
+      ...workers.map((service, i) => ({ name: service.name, service, start: () => startWorker(i) })),
+      {
+        name: 'temporal',
+        service: temporal.service,
+        start: async () => (server = await server.restart()).service,
+      },
+      { name: 'postgres', service: pgService!, start: () => postgresRestart() },
+      { name: 'fake-gcs-server', service: google.gcs.service, start: async () => (await google.gcs.restart()).service },
+      {
+        name: 'vertex-ai emulator',
+        service: google.vertex.service,
+        start: async () => (await google.vertex.restart()).service,
+      },
+    ];
+    stack.restartOnExit(units);
 
     const ctPrefix = env.TEMPORAL_PORT === 7233 ? '' : `TEMPORAL_ADDRESS=${temporal.address} `;
     console.log(`
 ct-coordinator production topology is up (${((Date.now() - t0) / 1000).toFixed(1)}s)
-  PostgreSQL          127.0.0.1:${env.DB_PORT}  (user ${env.POSTGRES_USER}; databases temporal, temporal_visibility)
+  PostgreSQL          127.0.0.1:${env.DB_PORT}  (user ${env.POSTGRES_USER}; databases temporal, temporal_visibility)${pgPlace.movedBecause ? `\n                      cluster in ${pgPlace.cluster} (${pgPlace.movedBecause})` : ''}
   Temporal server     ${temporal.address}  (v${cluster.temporalVersion}, namespace ${target.namespace}; deploy/temporal/config.yaml)
   Temporal HTTP API   ${temporal.httpUrl}
   Temporal metrics    ${temporal.metricsUrl}
 ${emulatorBanner(google)}
   workers             ${workers.length} × npm start, task queue ${target.taskQueue}, environments ${target.environments.join(', ')}; pids ${workers.map((w) => w.pid).join(', ')}
   data and logs       ${dataDir}/
+  restarts            a service that dies is restarted (first after ${restartPolicy.firstDelayMs / 1000}s, doubling to ${restartPolicy.maxDelayMs / 1000}s), reported here as [restart]
 
 ${exampleCommands(ctPrefix)}
 

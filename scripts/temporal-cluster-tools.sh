@@ -17,6 +17,8 @@ tools="$(cd "$root/.tools" && pwd -P)"
 LOG_PREFIX=cluster-tools
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
+# shellcheck source=scripts/go-modules.sh
+source "$root/scripts/go-modules.sh"
 
 version="$(tr -d '[:space:]' <"$root/deploy/temporal/version")"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "deploy/temporal/version holds '$version', not a version like 1.32.1."
@@ -33,7 +35,7 @@ build_server() {
   # another worktree's, never leaves a half-written cache behind.
   tmp="$(mktemp -d "$tools/temporal-server/.build-XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
-  CGO_ENABLED=0 GOBIN="$tmp" GOFLAGS=-mod=mod go install -tags disable_grpc_modules \
+  CGO_ENABLED=0 GOBIN="$tmp" go_install_exact go.temporal.io/server "v$version" -tags disable_grpc_modules \
     "go.temporal.io/server/cmd/server@v$version" "go.temporal.io/server/cmd/tools/sql@v$version" >&2 ||
     die "go install go.temporal.io/server/cmd/server@v$version failed." \
       "Check the Go module proxy is reachable (go env GOPROXY) and Go is recent enough (go version)."

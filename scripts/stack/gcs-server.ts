@@ -14,6 +14,8 @@ export interface FakeGcsOptions {
 export interface FakeGcs {
   service: Service;
   endpoint: string;
+  /** Starts it again on the same port and folder (after it died). */
+  restart: () => Promise<FakeGcs>;
 }
 
 export async function startFakeGcs(o: FakeGcsOptions): Promise<FakeGcs> {
@@ -43,7 +45,7 @@ export async function startFakeGcs(o: FakeGcsOptions): Promise<FakeGcs> {
     onSpawn: o.onSpawn,
   });
   await waitUntilReady(service, () => httpOk(`${endpoint}/storage/v1/b`));
-  return { service, endpoint };
+  return { service, endpoint, restart: () => startFakeGcs(o) };
 }
 
 /** Creates the buckets that do not exist yet, through the real Storage client. */

@@ -35,7 +35,10 @@ export class ServiceStartError extends Error {
 /** A child process whose output goes to a log file, with a stop that always ends it. */
 export class Service {
   readonly exited: Promise<number | null>;
+  /** When it was spawned (ms since the epoch). */
+  readonly startedAt = Date.now();
   private exitCode: number | null | undefined;
+  private exitSignal: NodeJS.Signals | null = null;
 
   private constructor(
     readonly name: string,
@@ -46,6 +49,7 @@ export class Service {
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        this.exitSignal = signal;
         this.exitCode = code ?? (signal ? null : 0);
         resolve(this.exitCode);
       });
@@ -78,6 +82,22 @@ export class Service {
 
   get running(): boolean {
     return this.exitCode === undefined;
+  }
+
+  /** How it ended, for a report: `code 1` or `signal SIGKILL`. */
+  get exitReason(): string {
+    if (this.running) return 'still running';
+    return this.exitSignal ? `signal ${this.exitSignal}` : `code ${this.exitCode}`;
+  }
+
+  /** After it died: SIGKILL whatever is left of its process group (a detached service's children). */
+  killGroup(): void {
+    if (!this.detached) return;
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // no process left in the group
+    }
   }
 
   logTail(lines = 20): string {

@@ -1,8 +1,13 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { DevLock } from './lock';
 import type { Service } from './process';
 
 // The foreground stacks (`npm run dev`, `npm run stack:prod`) knowing every child from the moment
-// it is spawned, and stopping all of them in order on Ctrl-C, SIGTERM or a child's unexpected exit.
+// it is spawned, and stopping all of them in order on Ctrl-C or SIGTERM. What a child's own exit
+// does is the stack's choice: `npm run dev` stops everything (`stopOnExit`: a laptop stack whose
+// server died is better restarted whole, in front of the person using it), `npm run stack:prod`
+// restarts the one that died (`restartOnExit`), as docker-compose.yml's `restart: unless-stopped`
+// does for the same services.
 
 /** Stop order: workers first, so they drain while the server can still take their reports; the database last, once nothing writes to it. */
 const tiers: ((s: Service) => boolean)[] = [
@@ -11,9 +16,25 @@ const tiers: ((s: Service) => boolean)[] = [
   () => true,
 ];
 
+/**
+ * How a dead service comes back: after `firstDelayMs`, doubling on each death or failed start up
+ * to `maxDelayMs`, and back to the first delay once it has stayed up `stableAfterMs`. There is no
+ * last attempt (compose's `unless-stopped` has none either): every restart is reported, so a crash
+ * loop is visible in the output and the service's log, and the rest of the stack keeps serving.
+ */
+export const restartPolicy = { firstDelayMs: 1_000, maxDelayMs: 30_000, stableAfterMs: 60_000 };
+
+/** A service the stack restarts: `start` brings up a new process and resolves once it is ready again. */
+export interface Restartable {
+  name: string;
+  service: Service;
+  start: () => Promise<Service>;
+}
+
 export class Supervisor {
   readonly services: Service[] = [];
   private stoppingFlag = false;
+  private readonly stopped = new AbortController();
 
   constructor(
     private readonly lock: DevLock,
@@ -29,30 +50,84 @@ export class Supervisor {
   /** Pass as each service's onSpawn: a stop during start-up then ends it too. */
   readonly onSpawn = (s: Service): void => {
     this.services.push(s);
-    this.lock.update({ servicePids: this.services.map((x) => x.pid) });
-    // Spawned by a start-up step that was already under way when the stop came.
+    this.lock.update({ servicePids: this.services.filter((x) => x.running).map((x) => x.pid) });
+    // Spawned by a start-up (or restart) step that was already under way when the stop came.
     if (this.stoppingFlag) void s.stop();
   };
 
   /** Once everything is up: any child that exits on its own takes the stack down, with its last lines. */
-  watchExits(): void {
+  stopOnExit(): void {
     for (const s of this.services) {
-      void s.exited.then((code) => {
+      void s.exited.then(() => {
         if (this.stoppingFlag) return;
-        console.error(`\n${s.name} exited unexpectedly (code ${code}). Last lines:\n${s.logTail()}`);
+        console.error(`\n${s.name} exited unexpectedly (${s.exitReason}). Last lines:\n${s.logTail()}`);
         void this.stopAll(1);
       });
+    }
+  }
+
+  /** Once everything is up: each of `units` that exits on its own is restarted under `restartPolicy`, the rest untouched. */
+  restartOnExit(units: Restartable[]): void {
+    for (const unit of units) void this.keepUp(unit);
+  }
+
+  private async keepUp(unit: Restartable): Promise<void> {
+    let current = unit.service;
+    let nextDelay = restartPolicy.firstDelayMs;
+    let restarts = 0;
+    for (;;) {
+      await current.exited;
+      if (this.stoppingFlag) return;
+      const upMs = Date.now() - current.startedAt;
+      if (upMs >= restartPolicy.stableAfterMs) nextDelay = restartPolicy.firstDelayMs;
+      // Whatever the dead process left in its group (PostgreSQL's backends hold its shared memory).
+      current.killGroup();
+      restarts++;
+      report(
+        `${unit.name} (pid ${current.pid}) exited unexpectedly (${current.exitReason}) after ${seconds(upMs)} up; ` +
+          `restarting in ${seconds(nextDelay)} (restart ${restarts}). Last lines of ${current.logFile ?? 'its output'}:\n` +
+          current.logTail(),
+      );
+      for (;;) {
+        if (!(await this.sleep(nextDelay))) return;
+        const t0 = Date.now();
+        nextDelay = Math.min(nextDelay * 2, restartPolicy.maxDelayMs);
+        try {
+          current = await unit.start();
+          report(
+            `${unit.name} is back (pid ${current.pid}, ready in ${seconds(Date.now() - t0)}; restart ${restarts})`,
+          );
+          break;
+        } catch (err) {
+          if (this.stoppingFlag) return;
+          report(
+            `${unit.name} did not come back: ${err instanceof Error ? err.message : String(err)}\n` +
+              `  trying again in ${seconds(nextDelay)}`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Resolves false at once when the stack stops meanwhile. */
+  private async sleep(ms: number): Promise<boolean> {
+    try {
+      await delay(ms, undefined, { signal: this.stopped.signal });
+      return !this.stoppingFlag;
+    } catch {
+      return false;
     }
   }
 
   async stopAll(code: number): Promise<void> {
     if (this.stoppingFlag) return;
     this.stoppingFlag = true;
+    this.stopped.abort();
     console.log('\nstopping: workers first, then the servers…');
     for (const inTier of tiers) {
       await Promise.all(this.services.filter((s) => s.running && inTier(s)).map((s) => s.stop(15_000)));
     }
-    // Until none is left: a start-up step may spawn one more while these stop.
+    // Until none is left: a start-up or restart step may spawn one more while these stop.
     while (this.services.some((s) => s.running)) await Promise.all(this.services.map((s) => s.stop()));
     this.lock.release();
     console.log('stopped; nothing left running.');
@@ -66,4 +141,11 @@ export class Supervisor {
     console.error(`${this.command}: ${err instanceof Error ? err.message : String(err)}`);
     await this.stopAll(1);
   }
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** One line a restart, prefixed so an operator (or a log search) finds them all. */
+function report(message: string): void {
+  console.error(`\n[restart] ${new Date().toISOString()} ${message}`);
 }

@@ -25,6 +25,8 @@ export interface VertexEmulator {
   controlUrl: string;
   /** With TLS: its port, the CA file clients trust, and the OAuth2 token endpoint a key file's token_uri names. */
   tls?: { port: number; caCertPath: string; tokenUri: string };
+  /** Starts it again on the same ports and state file (after it died). */
+  restart: () => Promise<VertexEmulator>;
 }
 
 export async function startVertexEmulator(o: VertexEmulatorOptions): Promise<VertexEmulator> {
@@ -55,5 +57,5 @@ export async function startVertexEmulator(o: VertexEmulatorOptions): Promise<Ver
     caCertPath: caCertPath(path.resolve(repoRoot, o.tls.dir)),
     tokenUri: `${controlUrl}/token`,
   };
-  return { service, host: '127.0.0.1', port: o.port, controlUrl, tls };
+  return { service, host: '127.0.0.1', port: o.port, controlUrl, tls, restart: () => startVertexEmulator(o) };
 }

@@ -23,10 +23,14 @@ export interface ProdRun {
   ctrlC: () => Promise<string>;
 }
 
-export async function prodStackEnv(): Promise<Record<string, string>> {
+/**
+ * Ports and a data folder of the test's own. The folder is opened to others (PostgreSQL runs as the
+ * postgres user when the tests run as root) unless `privateDataDir`: then it stays mktemp's 0700,
+ * as a clone in root's home would be.
+ */
+export async function prodStackEnv(opts: { privateDataDir?: boolean } = {}): Promise<Record<string, string>> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ct-prod-'));
-  // PostgreSQL runs as the postgres user when the tests run as root: it must reach its folder.
-  chmodSync(dataDir, 0o755);
+  if (!opts.privateDataDir) chmodSync(dataDir, 0o755);
   const ports: Record<string, number> = {
     ...(await devStackPorts()),
     DB_PORT: await freePort(),
