@@ -81,7 +81,8 @@ export function postgresCluster(dataDir: string): { cluster: string; movedBecaus
   const inPlace = path.join(dataDir, 'cluster');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (!user) return { cluster: inPlace };
-  const blocked = blockingFolder(user, dataDir);
+  // The data folder itself is made the postgres user's below; what matters is the way to it.
+  const blocked = blockingFolder(user, path.dirname(dataDir));
   if (!blocked) {
     ownedFolder(dataDir, user);
     return { cluster: inPlace };
