@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 // Custom search attributes of the project's namespace. The local stack registers them at server
-// start; on a Temporal cluster or Temporal Cloud they are created once per namespace (see README).
+// start; on a Temporal cluster or Temporal Cloud they are created once per namespace (docs/production.md).
 // Upserting one is a billable action, so workflows set them at start and upsert only on change.
 export const searchAttributes = {
   pipeline: defineSearchAttributeKey('pipeline', SearchAttributeType.KEYWORD),

@@ -67,7 +67,7 @@ export function emulatorBanner(e: GoogleEmulators): string {
   return `  fake-gcs-server     ${e.gcs.endpoint}  (buckets: ${e.buckets.join(', ')})
   Vertex AI emulator  ${e.vertex.host}:${e.vertex.port} (gRPC), control API ${e.vertex.controlUrl}
                       TLS ${e.vertex.host}:${t.port}, CA ${t.caCertPath}
-                      token_uri ${t.tokenUri}, grpc_proxy ${e.vertex.controlUrl}  (README: "Google's own clients")`;
+                      token_uri ${t.tokenUri}, grpc_proxy ${e.vertex.controlUrl}  (docs/vertex-emulator.md: "Google's own clients")`;
 }
 
 /** The example commands both banners print (README: "The example training run"). */

@@ -1,4 +1,4 @@
-// Node's client configured the ordinary way reaches the emulator over TLS (the README's recipe),
+// Node's client configured the ordinary way reaches the emulator over TLS (the recipe in docs/vertex-emulator.md),
 // and a client that does not trust the local CA is refused: the certificate is really checked.
 import { spawn } from 'node:child_process';
 import path from 'node:path';

@@ -3,7 +3,7 @@ submits the compiled KFP pipeline and waits for it, UploadModelOperator register
 trained, and the model is read back with GetModelOperator.
 
 Nothing here knows about the emulator. The environment does that, as a developer's would
-(README, "Google's own clients"): the google_cloud_default connection names a service-account key
+(docs/vertex-emulator.md, "Google's own clients"): the google_cloud_default connection names a service-account key
 file whose token_uri is the emulator's token endpoint, grpc_proxy sends the hooks'
 "{region}-aiplatform.googleapis.com:443" to the emulator, and GRPC_DEFAULT_SSL_ROOTS_FILE_PATH
 trusts its local CA.
