@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { attachConnectProxy } from './connect-proxy';
 import { Fault, JobScript, ScriptRule, Settings, SettingsPatch, type JobView } from './control-schema';
 import { RpcError } from './errors';
-import { collectionOf, stateName } from './jobs';
+import { collectionOf, stateName } from './job-repository';
 import type { JobEngine } from './lifecycle';
 import { clientName, parseResourceName, storageKey } from './names';
 import type { TokenIssuer } from './oauth';

@@ -1,5 +1,5 @@
 import { Violations } from './errors';
-import { type CallContext, type JobRepository, renderJob } from './jobs';
+import { type CallContext, type JobRepository, renderJob } from './job-repository';
 import type { ModelRegistry } from './model-registry';
 import { numericId, parseParent } from './names';
 import type { Store } from './store';

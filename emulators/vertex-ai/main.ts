@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { z } from 'zod';
 import { startControlApi } from './control-api';
-import { startEmulator } from './server';
+import { startEmulator } from './grpc-server';
 import { ensureTlsMaterial } from './tls';
 
 const Env = z.object({

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { RpcError, Violations, invalidArgument, notFound } from './errors';
 import { compileFilter, FilterError } from './filter';
-import { paginate } from './jobs';
+import { paginate } from './job-repository';
 import { clientName, numericId, parseParent, projectNumberOf, storageKey, type ResourceName } from './names';
 import { packAny, toTimestamp, V1 } from './protos';
 import type { ModelRecord, ModelVersion, OperationRecord, Store } from './store';

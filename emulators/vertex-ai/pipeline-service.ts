@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { RpcError, Violations } from './errors';
-import { type CallContext, type JobRepository, renderJob } from './jobs';
+import { type CallContext, type JobRepository, renderJob } from './job-repository';
 import { numericId, parseParent } from './names';
 import type { ProtoStruct, ProtoValue } from './protos';
 import type { Store } from './store';

@@ -8,7 +8,7 @@ import { v1 } from '@google-cloud/aiplatform';
 import * as grpc from '@grpc/grpc-js';
 import { VertexEmulatorControl } from '../../emulators/vertex-ai/control-client';
 import { startControlApi } from '../../emulators/vertex-ai/control-api';
-import { startEmulator, type Emulator } from '../../emulators/vertex-ai/server';
+import { startEmulator, type Emulator } from '../../emulators/vertex-ai/grpc-server';
 import { testStorage } from '../helpers/temporal';
 import { kfpSpecStruct, parentOf, uniqueProject, value, waitForState } from '../helpers/vertex';
 import { testStack } from '../setup/test-stack';

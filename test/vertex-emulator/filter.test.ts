@@ -1,4 +1,4 @@
-import { compileFilter, FilterError, type FilterRecord } from './filter';
+import { compileFilter, FilterError, type FilterRecord } from '../../emulators/vertex-ai/filter';
 
 const FIELDS = [
   'state',

@@ -3,7 +3,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { CallLogEntry } from './control-schema';
 import { RpcError } from './errors';
 import { jobService } from './job-service';
-import { type CallContext, JobRepository } from './jobs';
+import { type CallContext, JobRepository } from './job-repository';
 import { JobEngine } from './lifecycle';
 import { ModelRegistry } from './model-registry';
 import { TokenIssuer } from './oauth';

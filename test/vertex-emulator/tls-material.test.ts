@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureTlsMaterial } from './tls';
+import { ensureTlsMaterial } from '../../emulators/vertex-ai/tls';
 
 test('the local CA signs a server certificate for loopback and Vertex host names, and is kept across restarts', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vertex-tls-'));
