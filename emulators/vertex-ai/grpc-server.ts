@@ -1,9 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Storage } from '@google-cloud/storage';
-import type { CallLogEntry } from './control-schema';
-import { RpcError } from './errors';
 import { jobService } from './job-service';
-import { type CallContext, JobRepository } from './job-repository';
+import { JobRepository } from './job-repository';
 import { JobEngine } from './lifecycle';
 import { ModelRegistry } from './model-registry';
 import { TokenIssuer } from './oauth';
@@ -11,18 +9,22 @@ import { GcsOutputWriter } from './outputs';
 import { pipelineService } from './pipeline-service';
 import { CallPolicy } from './policy';
 import { loadServiceDefinitions } from './protos';
+import {
+  addLatency,
+  answerErrors,
+  chain,
+  enforceQuota,
+  identifyCaller,
+  injectFaults,
+  logCall,
+  servedCall,
+  type RpcHandler,
+} from './rpc-middleware';
 import { Store } from './store';
 import type { TlsMaterial } from './tls';
 
-type Handler = (req: Record<string, unknown>, ctx: CallContext) => unknown;
-
-const MAX_LOG = 10_000;
-
-/** The project a request is about, as the client named it (for scoped faults and quotas). */
-function projectOf(req: Record<string, unknown>): string | undefined {
-  const name = (req.parent ?? req.name) as string | undefined;
-  return typeof name === 'string' ? /^projects\/([^/]+)/.exec(name)?.[1] : undefined;
-}
+// The Vertex AI v1 API over gRPC (plaintext, and TLS when asked for): PipelineService, JobService,
+// ModelService and the long-running Operations, each RPC served through rpc-middleware.ts.
 
 export interface Emulator {
   store: Store;
@@ -49,127 +51,81 @@ export interface StartOptions {
   tls?: { port: number; material: TlsMaterial };
 }
 
-export async function startEmulator(opts: StartOptions): Promise<Emulator> {
-  const store = new Store(opts.stateFile);
-  const engine = new JobEngine(store, new GcsOutputWriter(opts.storage));
-  const models = new ModelRegistry(store);
-  const jobs = new JobRepository(store, engine);
-  const policy = new CallPolicy(store);
-  const tokens = new TokenIssuer();
-  engine.onTick = () => Promise.resolve(models.completeDue());
+type ServiceTree = Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>;
 
-  const defs = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as Record<
-    string,
-    Record<string, Record<string, { service: grpc.ServiceDefinition }>>
-  >;
-  const v1 = (
-    defs.google!.cloud as unknown as Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>
-  ).aiplatform!.v1!;
+/** The services the emulator serves, from the Vertex protos. */
+function serviceDefinitions() {
+  const defs = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as ServiceTree;
+  const v1 = (defs.google!.cloud as unknown as ServiceTree).aiplatform!.v1!;
   const longrunning = defs.google!.longrunning as unknown as Record<string, { service: grpc.ServiceDefinition }>;
-
-  const log = (entry: Omit<CallLogEntry, 'seq'>) => {
-    store.calls.push({ seq: ++store.callSeq, ...entry });
-    store.callCounts[entry.method] = (store.callCounts[entry.method] ?? 0) + 1;
-    if (store.calls.length > MAX_LOG) store.calls.splice(0, store.calls.length - MAX_LOG);
+  return {
+    pipelines: v1.PipelineService!.service,
+    jobs: v1.JobService!.service,
+    models: v1.ModelService!.service,
+    operations: longrunning.Operations!.service,
   };
+}
 
-  const wrap = (method: string, handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, unknown> => {
-    return (call, callback) => {
-      const started = Date.now();
-      const req = call.request;
-      const auth = tokens.classify(call.metadata.get('authorization')[0]?.toString());
-      const finish = (err: RpcError | null, res?: unknown) => {
-        log({
-          time: new Date(started).toISOString(),
-          method,
-          request: req,
-          code: err ? err.code : grpc.status.OK,
-          codeName: grpc.status[err ? err.code : grpc.status.OK],
-          message: err?.message,
-          durationMs: Date.now() - started,
-          auth,
-        });
-        if (err)
-          callback({
-            code: err.code,
-            details: err.message,
-            metadata: err.metadata,
-            name: 'RpcError',
-            message: err.message,
-          });
-        else callback(null, res);
-      };
-      const run = () => {
-        try {
-          const project = projectOf(req);
-          policy.checkQuota(method, project);
-          const fault = policy.takeFault(method, project);
-          if (!fault) return finish(null, handler(req, {}));
-          switch (fault.mode) {
-            case 'reject':
-              throw CallPolicy.errorFor(fault);
-            case 'commit-late': {
-              // The caller hears the error first; the call's effect lands after it has given up.
-              setTimeout(() => finish(CallPolicy.errorFor(fault)), fault.delayMs ?? 0);
-              setTimeout(() => {
-                try {
-                  handler(req, {});
-                } catch {
-                  // A late commit that fails validation simply never happens.
-                }
-              }, fault.commitAfterMs);
-              return;
-            }
-            case 'stale-list': {
-              const res = handler(req, { createdBefore: Date.now() - fault.lagMs! });
-              return finish(null, res);
-            }
-            case 'delay':
-            case 'lose-response': {
-              const res = handler(req, {});
-              // "Created but the answer lost": the effect stays, the caller sees only the error.
-              const answer = () => (fault.mode === 'delay' ? finish(null, res) : finish(CallPolicy.errorFor(fault)));
-              if (fault.delayMs) setTimeout(answer, fault.delayMs);
-              else answer();
-              return;
-            }
-          }
-        } catch (err) {
-          finish(err instanceof RpcError ? err : new RpcError(grpc.status.INTERNAL, `emulator bug: ${String(err)}`));
-        }
-      };
-      const delay = policy.latency(method);
-      if (delay > 0) setTimeout(run, delay);
-      else run();
-    };
+interface Parts {
+  store: Store;
+  jobs: JobRepository;
+  models: ModelRegistry;
+  policy: CallPolicy;
+  tokens: TokenIssuer;
+}
+
+/** Every RPC's handler, by service. */
+function handlersByService(p: Parts): [grpc.ServiceDefinition, Record<string, RpcHandler>][] {
+  const services = serviceDefinitions();
+  return [
+    [services.pipelines, pipelineService(p.store, p.jobs)],
+    [services.jobs, jobService(p.store, p.jobs, p.models)],
+    [
+      services.models,
+      {
+        UploadModel: (r) => p.models.upload(r),
+        GetModel: (r) => p.models.get(r.name),
+        ListModelVersions: (r) => p.models.listVersions(r),
+        MergeVersionAliases: (r) => p.models.mergeVersionAliases(r),
+      },
+    ],
+    [
+      services.operations,
+      {
+        GetOperation: (r) => p.models.getOperation(r.name),
+        DeleteOperation: (r) => p.models.deleteOperation(r.name),
+      },
+    ],
+  ];
+}
+
+/** A gRPC server serving every handler behind the middlewares; `methods` lists the RPCs it serves. */
+function rpcServer(p: Parts): { server: grpc.Server; methods: string[] } {
+  const middlewares = [
+    identifyCaller(p.tokens),
+    logCall(p.store),
+    addLatency(p.policy),
+    answerErrors,
+    enforceQuota(p.policy),
+    injectFaults(p.policy),
+  ];
+  const implement = ([method, handler]: [string, RpcHandler]) => {
+    const serve = chain(middlewares, handler);
+    const unary: grpc.handleUnaryCall<Record<string, unknown>, unknown> = (call, callback) =>
+      serve(servedCall(method, call, callback));
+    return [method, unary] as const;
   };
-
-  const methods: string[] = [];
-  const implement = (handlers: Record<string, Handler>) => {
-    methods.push(...Object.keys(handlers));
-    return Object.fromEntries(Object.entries(handlers).map(([m, h]) => [m, wrap(m, h)]));
-  };
-
   const server = new grpc.Server();
-  server.addService(v1.PipelineService!.service, implement(pipelineService(store, jobs)));
-  server.addService(v1.JobService!.service, implement(jobService(store, jobs, models)));
-  server.addService(
-    v1.ModelService!.service,
-    implement({
-      UploadModel: (r) => models.upload(r),
-      GetModel: (r) => models.get(r.name),
-      ListModelVersions: (r) => models.listVersions(r),
-      MergeVersionAliases: (r) => models.mergeVersionAliases(r),
-    }),
-  );
-  server.addService(
-    longrunning.Operations!.service,
-    implement({
-      GetOperation: (r) => models.getOperation(r.name),
-      DeleteOperation: (r) => models.deleteOperation(r.name),
-    }),
-  );
+  const methods: string[] = [];
+  for (const [service, handlers] of handlersByService(p)) {
+    methods.push(...Object.keys(handlers));
+    server.addService(service, Object.fromEntries(Object.entries(handlers).map(implement)));
+  }
+  return { server, methods };
+}
 
+/** Binds the plaintext port, and the TLS port when asked for; resolves to the ports bound. */
+async function bindPorts(server: grpc.Server, opts: StartOptions): Promise<{ port: number; tlsPort?: number }> {
   const bind = (port: number, creds: grpc.ServerCredentials) =>
     new Promise<number>((resolve, reject) =>
       server.bindAsync(`${opts.host ?? '127.0.0.1'}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
@@ -185,6 +141,20 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
         ),
       )
     : undefined;
+  return { port, tlsPort };
+}
+
+export async function startEmulator(opts: StartOptions): Promise<Emulator> {
+  const store = new Store(opts.stateFile);
+  const engine = new JobEngine(store, new GcsOutputWriter(opts.storage));
+  const models = new ModelRegistry(store);
+  const jobs = new JobRepository(store, engine);
+  const policy = new CallPolicy(store);
+  const tokens = new TokenIssuer();
+  engine.onTick = () => Promise.resolve(models.completeDue());
+
+  const { server, methods } = rpcServer({ store, jobs, models, policy, tokens });
+  const { port, tlsPort } = await bindPorts(server, opts);
   engine.start();
   return {
     store,
