@@ -147,10 +147,13 @@ class Parser {
 
   private restriction(name: string, at: number, op: Operator, value: string): Predicate {
     // `labels:key` is the map form of "key present", which Vertex AI documents alongside labels.key:*.
-    if (name === 'labels' && op === ':') return (record) => get(record.labels, this.labelKey(value, at)) !== undefined;
+    if (name === 'labels' && op === ':')
+      return (record) => ownValue(record.labels, this.labelKey(value, at)) !== undefined;
     const isLabel = name.startsWith('labels.');
     const key = isLabel ? this.labelKey(name.slice('labels.'.length), at) : this.fieldName(name);
-    const lookup = isLabel ? (r: FilterRecord) => get(r.labels, key) : (r: FilterRecord) => get(r.fields, key);
+    const lookup = isLabel
+      ? (r: FilterRecord) => ownValue(r.labels, key)
+      : (r: FilterRecord) => ownValue(r.fields, key);
     switch (op) {
       case '=':
         return (record) => lookup(record) === value;
@@ -233,7 +236,7 @@ function combine(parts: Predicate[], how: 'every' | 'some'): Predicate {
 }
 
 // Own properties only: a label key such as "constructor" must not find Object.prototype members.
-function get(map: Record<string, string | undefined>, key: string): string | undefined {
+function ownValue(map: Record<string, string | undefined>, key: string): string | undefined {
   return Object.hasOwn(map, key) ? map[key] : undefined;
 }
 

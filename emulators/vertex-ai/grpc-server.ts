@@ -66,7 +66,7 @@ function serviceDefinitions() {
   };
 }
 
-interface Parts {
+interface EmulatorParts {
   store: Store;
   jobs: JobRepository;
   models: ModelRegistry;
@@ -75,7 +75,7 @@ interface Parts {
 }
 
 /** Every RPC's handler, by service. */
-function handlersByService(p: Parts): [grpc.ServiceDefinition, Record<string, RpcHandler>][] {
+function handlersByService(p: EmulatorParts): [grpc.ServiceDefinition, Record<string, RpcHandler>][] {
   const services = serviceDefinitions();
   return [
     [services.pipelines, pipelineService(p.store, p.jobs)],
@@ -100,7 +100,7 @@ function handlersByService(p: Parts): [grpc.ServiceDefinition, Record<string, Rp
 }
 
 /** A gRPC server serving every handler behind the middlewares; `methods` lists the RPCs it serves. */
-function rpcServer(p: Parts): { server: grpc.Server; methods: string[] } {
+function rpcServer(p: EmulatorParts): { server: grpc.Server; methods: string[] } {
   const middlewares = [
     identifyCaller(p.tokens),
     logCall(p.store),

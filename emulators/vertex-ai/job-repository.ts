@@ -20,7 +20,8 @@ export const collectionOf: Record<JobKind, string> = {
   customJob: 'customJobs',
   batchPredictionJob: 'batchPredictionJobs',
 };
-const label: Record<JobKind, string> = {
+/** The resource type, as Vertex names it in its messages. */
+const typeName: Record<JobKind, string> = {
   pipelineJob: 'PipelineJob',
   customJob: 'CustomJob',
   batchPredictionJob: 'BatchPredictionJob',
@@ -71,7 +72,7 @@ export class JobRepository {
         status.ALREADY_EXISTS,
         kind === 'pipelineJob'
           ? 'Pipeline job with the specified ID already exists.'
-          : `${label[kind]} ${id} already exists.`,
+          : `${typeName[kind]} ${id} already exists.`,
       );
     }
     const now = Date.now();
@@ -99,7 +100,7 @@ export class JobRepository {
   get(kind: JobKind, name: unknown): JobRecord {
     const ref = parseResourceName(name, collectionOf[kind]);
     const job = this.store.state.jobs[storageKey(ref)];
-    if (!job) throw notFound(label[kind], String(name));
+    if (!job) throw notFound(typeName[kind], String(name));
     return job;
   }
 

@@ -112,20 +112,23 @@ function checkBatchJob(job: BatchIn | undefined): void {
 }
 
 export function jobService(store: Store, jobs: JobRepository, models: ModelRegistry) {
-  const numbers = () => store.state.settings.projectNumbers;
+  const projectNumbers = () => store.state.settings.projectNumbers;
   return {
     CreateCustomJob(req: { parent?: string; customJob?: Record<string, unknown> }) {
       parseParent(req.parent);
       checkCustomJob(req.customJob);
-      return renderJob(jobs.create('customJob', req.parent!, numericId(), req.customJob!), numbers());
+      return renderJob(jobs.create('customJob', req.parent!, numericId(), req.customJob!), projectNumbers());
     },
-    GetCustomJob: (req: { name?: string }) => renderJob(jobs.get('customJob', req.name), numbers()),
+    GetCustomJob: (req: { name?: string }) => renderJob(jobs.get('customJob', req.name), projectNumbers()),
     ListCustomJobs(
       req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
       ctx: CallContext = {},
     ) {
       const page = jobs.list('customJob', req, CUSTOM_FIELDS, ctx);
-      return { customJobs: page.items.map((j) => renderJob(j, numbers(), true)), nextPageToken: page.nextPageToken };
+      return {
+        customJobs: page.items.map((j) => renderJob(j, projectNumbers(), true)),
+        nextPageToken: page.nextPageToken,
+      };
     },
     CancelCustomJob(req: { name?: string }) {
       jobs.cancel('customJob', req.name);
@@ -145,16 +148,17 @@ export function jobService(store: Store, jobs: JobRepository, models: ModelRegis
         modelVersionId: resolved?.version.versionId,
         outputs: { modelDisplayName: resolved?.version.resource.displayName ?? 'model' },
       });
-      return renderJob(record, numbers());
+      return renderJob(record, projectNumbers());
     },
-    GetBatchPredictionJob: (req: { name?: string }) => renderJob(jobs.get('batchPredictionJob', req.name), numbers()),
+    GetBatchPredictionJob: (req: { name?: string }) =>
+      renderJob(jobs.get('batchPredictionJob', req.name), projectNumbers()),
     ListBatchPredictionJobs(
       req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
       ctx: CallContext = {},
     ) {
       const page = jobs.list('batchPredictionJob', req, BATCH_FIELDS, ctx);
       return {
-        batchPredictionJobs: page.items.map((j) => renderJob(j, numbers(), true)),
+        batchPredictionJobs: page.items.map((j) => renderJob(j, projectNumbers(), true)),
         nextPageToken: page.nextPageToken,
       };
     },

@@ -18,7 +18,7 @@ interface PipelineJobIn {
 const LIST_FIELDS = ['state', 'display_name', 'pipeline_name', 'create_time', 'update_time', 'end_time'] as const;
 
 export function pipelineService(store: Store, jobs: JobRepository) {
-  const numbers = () => store.state.settings.projectNumbers;
+  const projectNumbers = () => store.state.settings.projectNumbers;
   return {
     CreatePipelineJob(req: { parent?: string; pipelineJob?: PipelineJobIn; pipelineJobId?: string }) {
       parseParent(req.parent);
@@ -62,17 +62,20 @@ export function pipelineService(store: Store, jobs: JobRepository) {
         req.pipelineJobId || numericId(),
         job as Record<string, unknown>,
       );
-      return renderJob(record, numbers());
+      return renderJob(record, projectNumbers());
     },
     GetPipelineJob(req: { name?: string }) {
-      return renderJob(jobs.get('pipelineJob', req.name), numbers());
+      return renderJob(jobs.get('pipelineJob', req.name), projectNumbers());
     },
     ListPipelineJobs(
       req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
       ctx: CallContext = {},
     ) {
       const page = jobs.list('pipelineJob', req, LIST_FIELDS, ctx);
-      return { pipelineJobs: page.items.map((j) => renderJob(j, numbers(), true)), nextPageToken: page.nextPageToken };
+      return {
+        pipelineJobs: page.items.map((j) => renderJob(j, projectNumbers(), true)),
+        nextPageToken: page.nextPageToken,
+      };
     },
     CancelPipelineJob(req: { name?: string }) {
       jobs.cancel('pipelineJob', req.name);
