@@ -12,8 +12,5 @@ export const bundleOptions: Pick<BundleOptions, 'workflowsPath' | 'preloadModule
   workflowsPath,
   preloadModules: [require.resolve('../workflows/preload')],
   // Domain metrics and log context of every workflow (observability/metrics.ts names them), and its cost.
-  workflowInterceptorModules: [
-    require.resolve('../workflows/observability-interceptors'),
-    require.resolve('../workflows/run-cost-interceptors'),
-  ],
+  workflowInterceptorModules: [require.resolve('../workflows/interceptors')],
 };

@@ -1,7 +1,5 @@
 import { ApplicationFailure, ChildWorkflowFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import {
-  getCurrentDetails,
-  setCurrentDetails,
   workflowInfo,
   type ActivateInput,
   type ActivityInput,
@@ -15,17 +13,10 @@ import {
   type WorkflowInternalsInterceptor,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import {
-  actionCount,
-  addCount,
-  costLine,
-  jobCost,
-  runCostOf,
-  type JobCost,
-  type Machines,
-  type Rates,
-  type RunCost,
-} from '../contracts/cost';
+import type { RunCost, Rates } from '../../contracts/cost';
+import { isWatchActivity, planActivities } from './activity-roles';
+import { billedAs } from './billed-actions';
+import { isRecord, RunCostMeter } from './run-cost-meter';
 
 // Every run's own cost, kept by the run itself and shown in its result, its status query and the
 // UI's current details, without a line of the workflows' code knowing.
@@ -54,143 +45,11 @@ const CARRIED = 'ct-run-cost';
 const costedTypes = new Set(['trainingRun', 'trainingFanout', 'predictionRun', 'predictionSegment', 'scheduledRun']);
 const costed = () => costedTypes.has(workflowInfo().workflowType);
 
-/** The activities whose results give a run its machines and prices, and those that see a job end. */
-const planActivities = new Set([
-  'resolveTrainingRun',
-  'resolveSegmentPrediction',
-  'planPrediction',
-  'startScheduledRun',
-]);
-const watchKinds: Record<string, string | undefined> = {
-  awaitTrainingJob: undefined, // the kind is on the job ref
-  awaitBatchPrediction: 'batchPredictionJob',
-};
-
-interface PlanLike {
-  rates?: Rates;
-  training?: { kind?: string; workerPoolSpecs?: Machines[] };
-  job?: { machine?: { machineType: string; startingReplicaCount: number } };
-}
-
-interface EndLike {
-  terminal?: boolean;
-  state?: string;
-  startTime?: string;
-  endTime?: string;
-  watchAttempts?: number;
-  job?: { kind?: string; name?: string };
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-class RunCostMeter {
-  private readonly byKind: Record<string, number> = {};
-  private readonly jobs = new Map<string, JobCost>();
-  private readonly children = { runs: 0, actions: 0, usd: 0 };
-  private hasChildren = false;
-  private machines?: Machines[];
-  private rates?: Rates;
-  /** Earlier generations' cost and prices, handed over by continue-as-new. */
-  carried?: { cost: RunCost; rates?: Rates };
-  private details = { base: '', shown: '' };
-
-  count(kind: string, n = 1): void {
-    addCount(this.byKind, kind, n);
-  }
-
-  planned(plan: PlanLike): void {
-    this.rates = plan.rates ?? this.rates;
-    const m = plan.job?.machine;
-    // A batch job's replicas: Vertex starts `startingReplicaCount` and may scale up; the estimate is a floor.
-    if (m) this.machines = [{ machineType: m.machineType, replicaCount: m.startingReplicaCount }];
-    else if (plan.training?.kind === 'customJob') this.machines = plan.training.workerPoolSpecs;
-  }
-
-  /** An activity that hands over to its next attempt (a Vertex watch, a firing following its run) reports the attempts it took. */
-  handedOver(result: { watchAttempts?: unknown }): void {
-    const n = result.watchAttempts;
-    if (typeof n === 'number' && n > 1) this.count('activity-attempt', n - 1);
-  }
-
-  jobEnded(activityType: string, p: EndLike): void {
-    if (!p.terminal) return;
-    const kind = watchKinds[activityType] ?? p.job?.kind ?? 'unknown';
-    const name = p.job?.name ?? `job-${this.jobs.size + 1}`;
-    this.jobs.set(name, jobCost({ ...p, kind, name }, this.machines, this.rates));
-  }
-
-  /**
-   * Adds a child's cost to the run's and takes it off the child's result: the parent keeps every
-   * segment's result (across continue-as-new too), and 1,000 costs would only weigh on its history.
-   */
-  childEnded(result: unknown): void {
-    this.hasChildren = true;
-    this.children.runs++;
-    if (!isRecord(result) || !isRecord(result.cost)) return;
-    const c = result.cost as unknown as RunCost;
-    delete result.cost;
-    this.children.actions += c.actions.total + (c.children?.actions ?? 0);
-    this.children.usd = Math.round((this.children.usd + c.totalUsd) * 1e6) / 1e6;
-  }
-
-  carry(): { cost: RunCost; rates?: Rates } {
-    return { cost: this.cost(), rates: this.rates ?? this.carried?.rates };
-  }
-
-  cost(): RunCost {
-    const before = this.carried?.cost;
-    const byKind = { ...before?.actions.byKind };
-    for (const [k, n] of Object.entries(this.byKind)) addCount(byKind, k, n);
-    const children =
-      this.hasChildren || before?.children
-        ? {
-            runs: this.children.runs + (before?.children?.runs ?? 0),
-            actions: this.children.actions + (before?.children?.actions ?? 0),
-            usd: Math.round((this.children.usd + (before?.children?.usd ?? 0)) * 1e6) / 1e6,
-          }
-        : undefined;
-    return runCostOf(
-      actionCount(byKind),
-      [...(before?.vertex.jobs ?? []), ...this.jobs.values()],
-      this.rates ?? this.carried?.rates,
-      children,
-    );
-  }
-
-  /** The workflow's own current details, with the cost line under them. */
-  showInDetails(): void {
-    const now = getCurrentDetails();
-    if (now !== this.details.shown) this.details.base = now;
-    this.details.shown = `${this.details.base}${this.details.base ? '\n\n' : ''}${costLine(this.cost())}`;
-    setCurrentDetails(this.details.shown);
-  }
-}
-
 /** Adds the cost to a JSON payload holding an object; any other payload is left as it is. */
 function withCost(payload: Payload | null | undefined, cost: RunCost): Payload | null | undefined {
   if (!payload) return payload;
   const value: unknown = defaultPayloadConverter.fromPayload(payload);
   return isRecord(value) ? defaultPayloadConverter.toPayload({ ...value, cost }) : payload;
-}
-
-type Command = ConcludeActivationInput['commands'][number];
-
-/** The billable action a command makes, by the kinds observability/actions.ts counts in history. */
-function billedAs(c: Command, all: Command[]): string | undefined {
-  // A timer or activity started and cancelled in one activation never reaches the server (core
-  // drops the pair): a condition with a timeout that holds at once costs nothing.
-  if (c.startTimer) return all.some((o) => o.cancelTimer?.seq === c.startTimer!.seq) ? undefined : 'timer';
-  if (c.scheduleActivity)
-    return all.some((o) => o.requestCancelActivity?.seq === c.scheduleActivity!.seq) ? undefined : 'activity-attempt';
-  if (c.scheduleLocalActivity) return 'local-activity';
-  // A patch marker comes with core's own upsert of TemporalChangeVersion, billed like ours.
-  if (c.upsertWorkflowSearchAttributes || c.setPatchMarker) return 'search-attribute-upsert';
-  if (c.modifyWorkflowProperties) return 'memo-upsert';
-  if (c.startChildWorkflowExecution) return 'child-start';
-  if (c.signalExternalWorkflowExecution) return 'signal-sent';
-  if (c.requestCancelExternalWorkflowExecution || c.cancelChildWorkflowExecution) return 'cancel-sent';
-  if (c.updateResponse?.accepted) return 'update';
-  return undefined;
 }
 
 class CostInternals implements WorkflowInternalsInterceptor {
@@ -254,7 +113,7 @@ class CostOutbound implements WorkflowOutboundCallsInterceptor {
     if (!isRecord(result)) return result;
     this.m.handedOver(result);
     if (planActivities.has(input.activityType)) this.m.planned(result);
-    if (input.activityType in watchKinds) this.m.jobEnded(input.activityType, result);
+    if (isWatchActivity(input.activityType)) this.m.jobEnded(input.activityType, result);
     return result;
   }
 
@@ -278,7 +137,7 @@ class CostOutbound implements WorkflowOutboundCallsInterceptor {
   }
 }
 
-export const interceptors: WorkflowInterceptorsFactory = () => {
+export const runCostInterceptors: WorkflowInterceptorsFactory = () => {
   const meter = new RunCostMeter();
   return {
     inbound: [new CostInbound(meter)],
