@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config';
 import { environmentsOf } from '../../config/runs';
-import { pricesOnce } from '../../config/prices';
+import { pricesOnce, type Prices } from '../../config/prices';
 import { Duration } from '../../config/primitives';
 import type { CliContext } from './context';
-import { costReport, runCost } from '../cost';
-import { costForecast } from '../cost-forecast';
+import { costReport, runCost, type CostReport, type RunCostReport } from '../cost';
+import { costForecast, type CostForecast } from '../cost-forecast';
 import { TrainingRequestError } from '../training';
 
 // `ct cost`: what a run cost (Temporal actions from its history, a Vertex estimate from the price
@@ -42,21 +42,7 @@ export function registerCostCommands(program: Command, { globals, withClient, sh
           const c = await withClient(config, o.env, (client) => runCost(client, id, prices));
           return {
             value: c,
-            human: () =>
-              [
-                `${c.workflowId}: $${c.totalUsd} (${prices.currency}, prices of ${prices.asOf})`,
-                `  Temporal: ${c.actions.total} actions = $${c.temporalUsd} (${Object.entries(c.actions.byKind)
-                  .map(([k, v]) => `${k} ${v}`)
-                  .join(', ')})`,
-                `  Vertex: $${c.vertex.usd}`,
-                ...(c.children
-                  ? [`  Segments: ${c.children.runs} run(s), ${c.children.actions} actions, $${c.children.usd}`]
-                  : []),
-                ...c.vertex.jobs.map(
-                  (j) =>
-                    `    ${j.kind} ${j.state} ${j.hours.toFixed(3)} h: ${j.usd === null ? 'not priced' : `$${j.usd}`} (${j.how})`,
-                ),
-              ].join('\n'),
+            human: () => formatRunCost(c, prices),
           };
         }
         const since = Duration.safeParse(o.since);
@@ -72,14 +58,7 @@ export function registerCostCommands(program: Command, { globals, withClient, sh
           );
           return {
             value: f,
-            human: () =>
-              [
-                `${o.env}, ${f.from.slice(0, 10)} to ${f.to.slice(0, 10)}: $${f.totalUsd} ${f.prices.currency} (prices of ${f.prices.asOf}; runs closed since ${f.since})`,
-                ...f.schedules.map(
-                  (l) =>
-                    `  ${l.scheduleId}: ${l.paused ? 'paused, ' : ''}${l.firings} firing(s) × ${l.runsPerFiring} ${l.kind} run(s) × ${l.meanRunUsd === null ? 'no recent run to measure' : `$${l.meanRunUsd} (mean of ${l.basedOnRuns})`}${l.usd === null ? '' : ` = $${l.usd}`}`,
-                ),
-              ].join('\n'),
+            human: () => formatForecast(o.env, f),
           };
         }
         const r = await withClient(config, o.env, (client) =>
@@ -91,16 +70,44 @@ export function registerCostCommands(program: Command, { globals, withClient, sh
         );
         return {
           value: r,
-          human: () =>
-            r.groups.length
-              ? r.groups
-                  .map(
-                    (g) =>
-                      `${g.kind} ${g.pipeline} · ${g.environment}: ${g.runs} run(s), ${g.actions} actions, Temporal $${g.temporalUsd} + Vertex $${g.vertexUsd} = $${g.totalUsd} ($${g.meanUsd} a run)`,
-                  )
-                  .join('\n')
-              : `no closed training or prediction runs in ${o.env} since ${r.since}`,
+          human: () => formatCostReport(o.env, r),
         };
       }),
     );
+}
+
+function formatRunCost(c: RunCostReport, prices: Prices): string {
+  return [
+    `${c.workflowId}: $${c.totalUsd} (${prices.currency}, prices of ${prices.asOf})`,
+    `  Temporal: ${c.actions.total} actions = $${c.temporalUsd} (${Object.entries(c.actions.byKind)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+    `  Vertex: $${c.vertex.usd}`,
+    ...(c.children ? [`  Segments: ${c.children.runs} run(s), ${c.children.actions} actions, $${c.children.usd}`] : []),
+    ...c.vertex.jobs.map(
+      (j) =>
+        `    ${j.kind} ${j.state} ${j.hours.toFixed(3)} h: ${j.usd === null ? 'not priced' : `$${j.usd}`} (${j.how})`,
+    ),
+  ].join('\n');
+}
+
+function formatForecast(env: string, f: CostForecast): string {
+  return [
+    `${env}, ${f.from.slice(0, 10)} to ${f.to.slice(0, 10)}: $${f.totalUsd} ${f.prices.currency} (prices of ${f.prices.asOf}; runs closed since ${f.since})`,
+    ...f.schedules.map(
+      (l) =>
+        `  ${l.scheduleId}: ${l.paused ? 'paused, ' : ''}${l.firings} firing(s) × ${l.runsPerFiring} ${l.kind} run(s) × ${l.meanRunUsd === null ? 'no recent run to measure' : `$${l.meanRunUsd} (mean of ${l.basedOnRuns})`}${l.usd === null ? '' : ` = $${l.usd}`}`,
+    ),
+  ].join('\n');
+}
+
+function formatCostReport(env: string, r: CostReport): string {
+  return r.groups.length
+    ? r.groups
+        .map(
+          (g) =>
+            `${g.kind} ${g.pipeline} · ${g.environment}: ${g.runs} run(s), ${g.actions} actions, Temporal $${g.temporalUsd} + Vertex $${g.vertexUsd} = $${g.totalUsd} ($${g.meanUsd} a run)`,
+        )
+        .join('\n')
+    : `no closed training or prediction runs in ${env} since ${r.since}`;
 }

@@ -5,32 +5,38 @@ import { cancelRun, listRuns, runIdOf, runStatus, type RunAddress } from '../run
 
 // `ct status | cancel | list`: one run by its id or its identity, or many by filter.
 
-export function registerRunCommands(program: Command, { globals, withClient, shows }: CliContext): void {
-  const addressed = (c: Command) =>
-    c
-      .option('--id <workflowId>', "the run's workflow id")
-      .option('--pipeline <name>', 'pipeline')
-      .option('--env <environment>', 'environment')
-      .option('--partition <partition>', 'partition')
-      .option('--segment <segment>', 'segment (training runs per segment)')
-      .option('--prediction', 'the prediction run of the partition, not its training');
-  type Addressed = {
-    id?: string;
-    pipeline?: string;
-    env?: string;
-    partition?: string;
-    segment?: string;
-    prediction?: boolean;
-  };
-  const addressOf = (o: Addressed): RunAddress => ({
-    id: o.id,
-    pipeline: o.pipeline,
-    environment: o.env,
-    partition: o.partition,
-    segment: o.segment,
-    prediction: o.prediction,
-  });
+const addressed = (c: Command) =>
+  c
+    .option('--id <workflowId>', "the run's workflow id")
+    .option('--pipeline <name>', 'pipeline')
+    .option('--env <environment>', 'environment')
+    .option('--partition <partition>', 'partition')
+    .option('--segment <segment>', 'segment (training runs per segment)')
+    .option('--prediction', 'the prediction run of the partition, not its training');
+type Addressed = {
+  id?: string;
+  pipeline?: string;
+  env?: string;
+  partition?: string;
+  segment?: string;
+  prediction?: boolean;
+};
+const addressOf = (o: Addressed): RunAddress => ({
+  id: o.id,
+  pipeline: o.pipeline,
+  environment: o.env,
+  partition: o.partition,
+  segment: o.segment,
+  prediction: o.prediction,
+});
 
+export function registerRunCommands(program: Command, cli: CliContext): void {
+  registerStatus(program, cli);
+  registerCancel(program, cli);
+  registerList(program, cli);
+}
+
+function registerStatus(program: Command, { globals, withClient, shows }: CliContext): void {
   addressed(
     program
       .command('status')
@@ -68,7 +74,9 @@ export function registerRunCommands(program: Command, { globals, withClient, sho
       };
     }),
   );
+}
 
+function registerCancel(program: Command, { globals, withClient, shows }: CliContext): void {
   addressed(
     program.command('cancel').description('cancel a run: its Vertex jobs are cancelled, then it ends Cancelled'),
   ).action(
@@ -82,7 +90,9 @@ export function registerRunCommands(program: Command, { globals, withClient, sho
       };
     }),
   );
+}
 
+function registerList(program: Command, { globals, withClient, shows }: CliContext): void {
   program
     .command('list')
     .description('training and prediction runs, newest first')

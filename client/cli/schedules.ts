@@ -14,19 +14,29 @@ import { TrainingRequestError } from '../training';
 
 // `ct schedules …`: sync (plan and apply) and the operations on this project's schedules.
 
-export function registerScheduleCommands(program: Command, { globals, withClient, shows }: CliContext): void {
+/** Schedule ids are ct:{environment}:{pipeline}:{name}; the environment picks the namespace. */
+const envOfId = (id: string) => {
+  const m = /^ct:([^:]+):[^:]+:[^:]+$/.exec(id);
+  if (!m)
+    throw new TrainingRequestError(
+      `"${id}" is not a ct schedule id (ct:{environment}:{pipeline}:{name}); see ct schedules list`,
+    );
+  return m[1]!;
+};
+
+export function registerScheduleCommands(program: Command, cli: CliContext): void {
   const schedules = program
     .command('schedules')
     .description('Temporal Schedules from the config: sync (plan and apply), and the operations on them');
-  /** Schedule ids are ct:{environment}:{pipeline}:{name}; the environment picks the namespace. */
-  const envOfId = (id: string) => {
-    const m = /^ct:([^:]+):[^:]+:[^:]+$/.exec(id);
-    if (!m)
-      throw new TrainingRequestError(
-        `"${id}" is not a ct schedule id (ct:{environment}:{pipeline}:{name}); see ct schedules list`,
-      );
-    return m[1]!;
-  };
+  registerSync(schedules, cli);
+  registerList(schedules, cli);
+  registerDescribe(schedules, cli);
+  registerPause(schedules, cli);
+  registerTrigger(schedules, cli);
+  registerBackfill(schedules, cli);
+}
+
+function registerSync(schedules: Command, { globals, withClient, shows }: CliContext): void {
   schedules
     .command('sync')
     .description(
@@ -55,6 +65,9 @@ export function registerScheduleCommands(program: Command, { globals, withClient
         });
       }),
     );
+}
+
+function registerList(schedules: Command, { globals, withClient, shows }: CliContext): void {
   schedules
     .command('list')
     .description("this project's schedules")
@@ -72,6 +85,9 @@ export function registerScheduleCommands(program: Command, { globals, withClient
         };
       }),
     );
+}
+
+function registerDescribe(schedules: Command, { globals, withClient, shows }: CliContext): void {
   schedules
     .command('describe')
     .argument('<id>', 'schedule id, e.g. ct:production:sns-engagement:daily-training')
@@ -91,6 +107,9 @@ export function registerScheduleCommands(program: Command, { globals, withClient
         };
       }),
     );
+}
+
+function registerPause(schedules: Command, { globals, withClient, shows }: CliContext): void {
   for (const verb of ['pause', 'unpause'] as const) {
     const command = schedules
       .command(verb)
@@ -117,6 +136,9 @@ export function registerScheduleCommands(program: Command, { globals, withClient
       }),
     );
   }
+}
+
+function registerTrigger(schedules: Command, { globals, withClient, shows }: CliContext): void {
   schedules
     .command('trigger')
     .argument('<id>', 'schedule id')
@@ -128,6 +150,9 @@ export function registerScheduleCommands(program: Command, { globals, withClient
         return { value: { id, triggered: true }, human: () => `${id}: triggered` };
       }),
     );
+}
+
+function registerBackfill(schedules: Command, { globals, withClient, shows }: CliContext): void {
   schedules
     .command('backfill')
     .argument('<id>', 'schedule id')

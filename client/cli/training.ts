@@ -5,7 +5,12 @@ import type { CliContext } from './context';
 
 // `ct data-ready | train`: tell waiting runs their data landed; start (or attach to) a training run.
 
-export function registerTrainingCommands(program: Command, { globals, withClient, shows }: CliContext): void {
+export function registerTrainingCommands(program: Command, cli: CliContext): void {
+  registerDataReady(program, cli);
+  registerTrain(program, cli);
+}
+
+function registerDataReady(program: Command, { globals, withClient, shows }: CliContext): void {
   program
     .command('data-ready')
     .description(
@@ -42,7 +47,9 @@ export function registerTrainingCommands(program: Command, { globals, withClient
         };
       }),
     );
+}
 
+function registerTrain(program: Command, { globals, withClient, shows }: CliContext): void {
   program
     .command('train')
     .description('start (or attach to) the training run of a partition')
