@@ -60,11 +60,6 @@ export class VertexJobSupervisor<J, P extends VertexJobProgress<unknown>> {
     private readonly pollIntervalMs: number,
   ) {}
 
-  /** The job this run owns and that has not ended, if any. */
-  get live(): J | undefined {
-    return this.owned && !this.owned.ended ? this.owned.job : undefined;
-  }
-
   /**
    * Submits a job and watches it until it ends. The submit is not cancellable: a cancel arriving
    * mid-submit waits the moment it takes to learn the job's name, so `cancelLive` can cancel it
