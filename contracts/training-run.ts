@@ -114,7 +114,7 @@ export interface TrainingRunStatus {
   /** What the run cost so far (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }
-/** The model gate's verdict (workflows/model-gate.ts), as the run's result and status show it. */
+/** The model gate's verdict (workflows/support/model-gate.ts), as the run's result and status show it. */
 export interface GateResult {
   passed: boolean;
   /** Why it failed, in one line an operator can act on. */

@@ -20,19 +20,19 @@ import {
   type SegmentResult,
   PREDICTION_FAILED,
 } from '../contracts';
-import { slidingWindow } from './fan-out';
-import { serviceCall } from './activity-options';
-import { childrenPerRunOf } from './legacy-plans';
-import { PredictionRunState, type PredictionCarry } from './prediction-run-state';
+import { slidingWindow } from './support/fan-out';
+import { serviceCall } from './support/activity-options';
+import { childrenPerRunOf } from './support/legacy-plans';
+import { PredictionRunState, type PredictionCarry } from './support/prediction-run-state';
 
-export type { PredictionCarry } from './prediction-run-state';
+export type { PredictionCarry } from './support/prediction-run-state';
 
 // A prediction run per (environment, pipeline, partition): one child per segment, at most
 // maxConcurrentJobs in flight (a sliding window: a finished child makes room for the next). Job
 // creations are paced by the children's rate-limited create queue, not here.
 //
 // History: each child costs the parent ~3 events plus its share of workflow tasks. After
-// `prediction.childrenPerRun` children (workflows/legacy-plans.ts for runs planned before the knob) the
+// `prediction.childrenPerRun` children (workflows/support/legacy-plans.ts for runs planned before the knob) the
 // run drains its window and continues as new with the results so far, so 1,000 segments never come
 // near the history limits. Draining first means no child is in flight across the continue-as-new,
 // so the REQUEST_CANCEL parent-close policy always reaches the children of the run an operator

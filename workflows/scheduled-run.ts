@@ -10,7 +10,7 @@ import {
   type ScheduledRunResult,
   type ScheduledRunStatus,
 } from '../contracts';
-import { handOverRetry, serviceCall } from './activity-options';
+import { handOverRetry, serviceCall } from './support/activity-options';
 
 // A Temporal Schedule's action. The schedule appends its timestamp to this workflow's id, so this
 // is not the partition's run: it works out the partition from the scheduled time, starts (or

@@ -17,9 +17,9 @@ import {
   trainingRunId,
   type TrainingFanoutResult,
 } from '../contracts';
-import { slidingWindow } from './fan-out';
+import { slidingWindow } from './support/fan-out';
 import { trainingRun } from './training-run';
-import { planning } from './activity-options';
+import { planning } from './support/activity-options';
 
 // Trains every segment of a partition with the machinery of batch prediction: one trainingRun
 // child per segment under its own canonical id (so data-ready from Airflow and operators reach the

@@ -21,14 +21,14 @@ import {
   DATA_TIMEOUT,
   TRAINING_JOB_FAILED,
 } from '../contracts';
-import { TrainingRunState } from './training-run-state';
-import { publishModel } from './publish-model';
-import { attemptOf } from './legacy-plans';
-import { planning, vertexCall } from './activity-options';
-import { jobWatchOptions, VertexJobSupervisor } from './vertex-job-supervisor';
+import { TrainingRunState } from './support/training-run-state';
+import { publishModel } from './support/publish-model';
+import { attemptOf } from './support/legacy-plans';
+import { planning, vertexCall } from './support/activity-options';
+import { jobWatchOptions, VertexJobSupervisor } from './support/vertex-job-supervisor';
 
 // One durable training run per (environment, pipeline, segment, partition). Each attempt's Vertex
-// job is owned through workflows/vertex-job-supervisor.ts, which also argues the watch's cost.
+// job is owned through workflows/support/vertex-job-supervisor.ts, which also argues the watch's cost.
 
 const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>(planning);
 const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>(vertexCall);

@@ -17,7 +17,7 @@ export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
  * retry costs one billable action and, unlike a new activity, no history events. It does not
  * heartbeat (each heartbeat that reaches the server is billed): its startToClose timeout, a little
  * over one chunk, hands the watch to another worker if this one dies.
- * See workflows/vertex-job-supervisor.ts for the cost argument.
+ * See workflows/support/vertex-job-supervisor.ts for the cost argument.
  */
 /** The coalesced watch (region-watch.ts) in place of a Get per job and interval. */
 export interface Coalesced<J, P> {

@@ -18,7 +18,7 @@ import {
   type TrainingPhase,
   type TrainingRunInput,
   type TrainingRunStatus,
-} from '../contracts';
+} from '../../contracts';
 import { currentDetails } from './training-run-view';
 
 // A training run's state and every message handler that reads or changes it, in one place (the

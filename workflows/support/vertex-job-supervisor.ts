@@ -1,6 +1,6 @@
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/common';
 import { CancellationScope } from '@temporalio/workflow';
-import { VERTEX_REJECTED, type VertexJobProgress } from '../contracts';
+import { VERTEX_REJECTED, type VertexJobProgress } from '../../contracts';
 import { handOverRetry } from './activity-options';
 
 // How a run owns a Vertex job (a training attempt's PipelineJob or CustomJob, a segment's

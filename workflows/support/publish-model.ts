@@ -1,7 +1,7 @@
 import { CancelledFailure } from '@temporalio/common';
 import { CancellationScope, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { RunPlan } from '../contracts';
+import type { Activities } from '../../activities';
+import type { RunPlan } from '../../contracts';
 import {
   formatDuration,
   searchAttributes as sa,
@@ -10,7 +10,7 @@ import {
   type TrainingJobOutputs,
   type TrainingJobRef,
   type TrainingRunResult,
-} from '../contracts';
+} from '../../contracts';
 import { evaluateGate } from './model-gate';
 import type { TrainingRunState } from './training-run-state';
 import { serviceCall } from './activity-options';

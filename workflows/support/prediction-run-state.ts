@@ -16,8 +16,8 @@ import {
   type PredictionRunInput,
   type PredictionSummary,
   type SegmentResult,
-} from '../contracts';
-import { predictionSegment } from './prediction-segment';
+} from '../../contracts';
+import { predictionSegment } from '../prediction-segment';
 
 // A prediction run's segments: those still queued, those running as children and the results of
 // those that ended; the progress query, the UI's details and the summary are read from here.
