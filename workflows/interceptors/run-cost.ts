@@ -14,6 +14,7 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import type { RunCost, Rates } from '../../contracts/cost';
+import type * as workflows from '../index';
 import { isWatchActivity, planActivities } from './activity-roles';
 import { billedAs } from './billed-actions';
 import { isRecord, RunCostMeter } from './run-cost-meter';
@@ -42,7 +43,13 @@ const CARRIED = 'ct-run-cost';
  * data-ready, waiting for a model and the stack check are counted into no one's figure but their own
  * history's (`ct cost --id` reads it).
  */
-const costedTypes = new Set(['trainingRun', 'trainingFanout', 'predictionRun', 'predictionSegment', 'scheduledRun']);
+const costedTypes: ReadonlySet<string> = new Set<keyof typeof workflows>([
+  'trainingRun',
+  'trainingFanout',
+  'predictionRun',
+  'predictionSegment',
+  'scheduledRun',
+]);
 const costed = () => costedTypes.has(workflowInfo().workflowType);
 
 /** Adds the cost to a JSON payload holding an object; any other payload is left as it is. */
