@@ -7,7 +7,7 @@
 // at 60× time) and bench:prediction's fan-out. Its CPU seconds (/proc/<pid>/stat) and peak RSS
 // (VmHWM) per round, and the overhead of "on" over "off" (target ≤ 5 %).
 //
-// The cost report: each run's own cost from its result (workflows/run-cost-interceptors.ts), checked
+// The cost report: each run's own cost from its result (workflows/interceptors/run-cost.ts), checked
 // against `ct cost`'s count from history, as actions per run and dollars per 1,000 runs at the
 // default prices (config/prices.yaml).
 //   npm run bench:observability [-- --training-runs 20 --segments 100 --concurrency 20 --duration 2s --rounds 4]

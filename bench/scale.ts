@@ -1,4 +1,4 @@
-// Thousands of Vertex jobs in flight in one project and region (issue #17), measured for the
+// Thousands of Vertex jobs in flight in one project and region, measured for the
 // coalesced watch and, as `baseline`, the per-job watch, each on a private stack: dev server,
 // emulator with Vertex's read quota on (600 CRUD requests a minute), compiled worker processes.
 // Prints JSON.

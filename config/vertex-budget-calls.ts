@@ -42,7 +42,7 @@ async function budgeted<R>(budget: VertexBudget, where: Where, bucket: BudgetBuc
     learnProject(budget, where, result);
     return result;
   } catch (err) {
-    if (exhausted(err)) budget.throttled(where.project, where.region, bucket);
+    if (exhausted(err)) budget.resourceExhausted(where.project, where.region, bucket);
     throw err;
   }
 }

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { TokenBucket } from 'limiter';
 
 // A worker's budget of Vertex AI calls per project and region, in Vertex's two per-minute quota
-// buckets (shared/vertex-api-notes.md §6). Each (project, region, bucket) is a token bucket from
+// buckets (the emulator enforces the same: emulators/vertex-ai/policy.ts). Each (project, region, bucket) is a token bucket from
 // `limiter` that holds at most `burst` tokens and refills `perMinute − burst` a minute, so no 60 s
 // window ever holds more than `perMinute` calls: the bucket's content at the window's start plus
 // one minute's refill. A 429 from Vertex means the quota is spent by someone else too (another
@@ -45,7 +45,8 @@ export class VertexBudgetSpent extends Error {
   }
 }
 
-class Lane {
+/** One (project, region, bucket)'s token bucket: its rate halves after a 429 (down to 1/4) and doubles back each minute without one. */
+class AdaptiveTokenBucket {
   readonly burst: number;
   readonly bucket: TokenBucket;
   factor = 1;
@@ -96,9 +97,9 @@ const envVar: Record<BudgetBucket, string> = {
 };
 
 export class VertexBudget {
-  private readonly lanes = new Map<string, Lane>();
+  private readonly limits = new Map<string, AdaptiveTokenBucket>();
   /** A project id → the number Vertex names it by in its answers: both spend one quota. */
-  private readonly numbers = new Map<string, string>();
+  private readonly projectNumbers = new Map<string, string>();
 
   constructor(
     readonly settings: VertexBudgetSettings,
@@ -107,55 +108,57 @@ export class VertexBudget {
 
   /** Waits for room for one call, or throws VertexBudgetSpent when that would take longer than maxWaitMs. */
   async take(project: string, region: string, bucket: BudgetBucket): Promise<void> {
-    const lane = this.lane(project, region, bucket);
+    const limit = this.limitOf(project, region, bucket);
     const started = performance.now();
-    lane.recover(started);
-    const expected = lane.expectedWaitMs();
+    limit.recover(started);
+    const expected = limit.expectedWaitMs();
     if (expected > this.settings.maxWaitMs) {
       this.observer?.refused(region, bucket);
       throw new VertexBudgetSpent(
-        `this worker's Vertex ${bucket} budget for projects/${project}/locations/${region} has no room for ${Math.ceil(expected / 1000)} s (${envVar[bucket]}: ${lane.perMinute}, now ${lane.ratePerMinute}/min after 429s); try again later`,
+        `this worker's Vertex ${bucket} budget for projects/${project}/locations/${region} has no room for ${Math.ceil(expected / 1000)} s (${envVar[bucket]}: ${limit.perMinute}, now ${limit.ratePerMinute}/min after 429s); try again later`,
       );
     }
-    lane.queued++;
+    limit.queued++;
     try {
-      await lane.bucket.removeTokens(1);
+      await limit.bucket.removeTokens(1);
     } finally {
-      lane.queued--;
+      limit.queued--;
     }
     this.observer?.waited(region, bucket, performance.now() - started);
   }
 
   /** Vertex answered RESOURCE_EXHAUSTED: this project and region slow down. */
-  throttled(project: string, region: string, bucket: BudgetBucket): void {
-    this.lane(project, region, bucket).cut(performance.now());
+  resourceExhausted(project: string, region: string, bucket: BudgetBucket): void {
+    this.limitOf(project, region, bucket).cut(performance.now());
   }
 
   /** Vertex named `id`'s resources with `number`: from now on both take from one budget. */
   sameProject(id: string, number: string): void {
-    if (id === number || this.numbers.get(id) === number) return;
-    this.numbers.set(id, number);
-    for (const [key, lane] of [...this.lanes]) {
+    if (id === number || this.projectNumbers.get(id) === number) return;
+    this.projectNumbers.set(id, number);
+    for (const [key, limit] of [...this.limits]) {
       if (!key.startsWith(`${id}/`)) continue;
-      this.lanes.delete(key);
+      this.limits.delete(key);
       const merged = `${number}/${key.slice(id.length + 1)}`;
-      if (!this.lanes.has(merged)) this.lanes.set(merged, lane);
+      if (!this.limits.has(merged)) this.limits.set(merged, limit);
     }
   }
 
   /** Calls a minute the bucket now allows (lower than configured after 429s). */
   ratePerMinute(project: string, region: string, bucket: BudgetBucket): number {
-    return this.lane(project, region, bucket).ratePerMinute;
+    return this.limitOf(project, region, bucket).ratePerMinute;
   }
 
-  private lane(project: string, region: string, bucket: BudgetBucket): Lane {
-    const key = `${this.numbers.get(project) ?? project}/${region}/${bucket}`;
-    let lane = this.lanes.get(key);
-    if (!lane) {
-      lane = new Lane(bucket === 'read' ? this.settings.readsPerMinute : this.settings.createsPerMinute);
-      this.lanes.set(key, lane);
+  private limitOf(project: string, region: string, bucket: BudgetBucket): AdaptiveTokenBucket {
+    const key = `${this.projectNumbers.get(project) ?? project}/${region}/${bucket}`;
+    let limit = this.limits.get(key);
+    if (!limit) {
+      limit = new AdaptiveTokenBucket(
+        bucket === 'read' ? this.settings.readsPerMinute : this.settings.createsPerMinute,
+      );
+      this.limits.set(key, limit);
       this.observer?.opened(region, bucket);
     }
-    return lane;
+    return limit;
   }
 }

@@ -1,6 +1,6 @@
 // What a run cost, one shape for every place it is shown: the run's result, its status query, the
 // UI's current details (all three filled in from the workflow side by
-// workflows/run-cost-interceptors.ts) and `ct cost` (client/cost.ts, from the run's history). The
+// workflows/interceptors/run-cost.ts) and `ct cost` (client/cost.ts, from the run's history). The
 // estimate itself is written once, here, and is pure: workflows and clients call the same code.
 
 /** The prices that apply to one run: its region's row of the price table (config/prices.yaml), carried in its plan. */
@@ -15,10 +15,29 @@ export interface Rates {
   nodeHour: Record<string, number>;
 }
 
-/** Temporal Cloud's billable actions, by kind (observability/actions.ts names the kinds). */
+/**
+ * Temporal Cloud's billable actions, by kind: the one list both counts use, the run's own from the
+ * commands it issues (workflows/interceptors/billed-actions.ts) and `ct cost`'s from its history
+ * (observability/actions.ts says which event is which kind).
+ */
+export const actionKinds = [
+  'start',
+  'activity-attempt',
+  'timer',
+  'signal',
+  'signal-sent',
+  'update',
+  'search-attribute-upsert',
+  'memo-upsert',
+  'child-start',
+  'cancel-sent',
+  'local-activity',
+] as const;
+export type ActionKind = (typeof actionKinds)[number];
+
 export interface ActionCount {
   total: number;
-  byKind: Record<string, number>;
+  byKind: Partial<Record<ActionKind, number>>;
 }
 
 /** The machines a job runs on: a CustomJob's worker pools, a BatchPredictionJob's replicas. */
@@ -52,11 +71,11 @@ export interface RunCost {
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
-export const addCount = (byKind: Record<string, number>, kind: string, n = 1): void =>
+export const addCount = (byKind: Partial<Record<ActionKind, number>>, kind: ActionKind, n = 1): void =>
   void (byKind[kind] = (byKind[kind] ?? 0) + n);
 
-export const actionCount = (byKind: Record<string, number>): ActionCount => ({
-  total: Object.values(byKind).reduce((a, b) => a + b, 0),
+export const actionCount = (byKind: Partial<Record<ActionKind, number>>): ActionCount => ({
+  total: Object.values(byKind).reduce((a, b) => a + (b ?? 0), 0),
   byKind: { ...byKind },
 });
 

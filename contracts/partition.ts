@@ -4,7 +4,7 @@ import { z } from 'zod';
 // and the CLI; integrations/airflow/ct_coordinator_airflow/partition.py mirrors the partition rule.
 // A partition is a real calendar value in its pipeline's format: 2026-02-30 has the shape of a day
 // but is none. Own patterns and plain functions, not zod's formats: zod's shared regexes are frozen
-// in the workflow sandbox (see workflows/preload.ts).
+// in the workflow sandbox (see workflows/support/preload.ts).
 
 export const PARTITION_FORMATS = ['daily', 'hourly', 'monthly'] as const;
 export type PartitionFormat = (typeof PARTITION_FORMATS)[number];

@@ -63,7 +63,7 @@ export interface SegmentResult {
   outputUri?: string;
   counts?: { successful: number; failed: number; incomplete: number };
   error?: string;
-  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  /** What the run cost so far (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }
 
@@ -75,7 +75,7 @@ export interface PredictionProgress {
   failed: number;
   cancelled: number;
   reused: number;
-  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  /** What the run cost so far (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }
 
@@ -98,7 +98,7 @@ export interface PredictionSummary {
   model?: string;
   /** Runs of this workflow (continue-as-new generations) it took. */
   generations: number;
-  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  /** What the run cost so far (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }
 

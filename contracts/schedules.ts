@@ -26,7 +26,7 @@ export interface ScheduledRunStatus {
   scheduledAt?: string;
   workflowId?: string;
   outcome?: ScheduledRunResult['outcome'];
-  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  /** What the run cost so far (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }
 export const scheduledRunQuery = defineQuery<ScheduledRunStatus>('status');
@@ -37,7 +37,7 @@ export interface ScheduledRunResult {
   workflowId: string;
   /** started: this firing started it; attached: it was running; finished: it already ran (nothing new). */
   outcome: 'started' | 'attached' | 'finished';
-  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  /** What the run cost so far (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }
 

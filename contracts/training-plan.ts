@@ -25,7 +25,7 @@ export interface RunPlan {
   training: PipelineJobPlan | CustomJobPlan;
   /**
    * Attempt n's job is `attempts[n - 1]`: its id and where its outputs land. Absent in plans
-   * recorded before the plan held them (workflows/legacy-plans.ts).
+   * recorded before the plan held them (workflows/support/legacy-plans.ts).
    */
   attempts?: AttemptPlan[];
   model?: ModelPlan;

@@ -111,10 +111,10 @@ export interface TrainingRunStatus {
   gate?: GateResult;
   model?: ModelResult;
   approval?: ApprovalDecision;
-  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  /** What the run cost so far (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }
-/** The model gate's verdict (workflows/model-gate.ts), as the run's result and status show it. */
+/** The model gate's verdict (workflows/support/model-gate.ts), as the run's result and status show it. */
 export interface GateResult {
   passed: boolean;
   /** Why it failed, in one line an operator can act on. */
@@ -179,7 +179,7 @@ export interface TrainingRunResult {
     endedAt: string;
   };
   attempts: number;
-  /** What the run cost so far (workflows/run-cost-interceptors.ts adds it). */
+  /** What the run cost so far (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }
 
@@ -234,6 +234,6 @@ export interface TrainingFanoutResult {
     reason?: string;
     model?: string;
   }[];
-  /** What the fan-out and its runs cost (workflows/run-cost-interceptors.ts adds it). */
+  /** What the fan-out and its runs cost (workflows/interceptors/run-cost.ts adds it). */
   cost?: RunCost;
 }

@@ -8,7 +8,7 @@ export const FINAL_STATES: readonly string[] = ['SUCCEEDED', 'FAILED', 'CANCELLE
 /**
  * States that end a watch: the final ones and PAUSED. Nothing in Vertex v1 resumes a paused
  * pipeline, custom or batch job, so a run treats PAUSED as an end — and cancels the job, which
- * still holds its resources (workflows/vertex-job-supervisor.ts).
+ * still holds its resources (workflows/support/vertex-job-supervisor.ts).
  */
 export const WATCH_END_STATES: readonly string[] = [...FINAL_STATES, 'PAUSED'];
 

@@ -1,20 +1,21 @@
 import type { temporal } from '@temporalio/proto';
-import { actionCount, addCount, type ActionCount } from '../contracts/cost';
+import { actionCount, addCount, type ActionCount, type ActionKind } from '../contracts/cost';
 
-// Temporal Cloud's billable actions, counted from one run's own history by Cloud's published rules
-// (docs.temporal.io/cloud/actions): the start (a child's start is billed in the parent's history,
-// as its initiation, and again as the child's own start), each activity attempt (retries included:
-// only the last attempt is recorded, and its `attempt` says how many there were), each timer, each
-// signal received or sent, each accepted update, each search-attribute or memo upsert after the
-// start, each cancel request sent, each local activity (a marker). Continue-as-new is billed as the
-// next run's start, which that run's own history counts. Not in history, so not counted here: queries, rejected updates, heartbeats
-// that reach the server, and a schedule's own actions (3 per firing, billed to the schedule).
+// Temporal Cloud's billable actions (contracts/cost.ts names their kinds), counted from one run's
+// own history by Cloud's published rules (docs.temporal.io/cloud/actions): the start (a child's
+// start is billed in the parent's history, as its initiation, and again as the child's own start),
+// each activity attempt (retries included: only the last attempt is recorded, and its `attempt`
+// says how many there were), each timer, each signal received or sent, each accepted update, each
+// search-attribute or memo upsert after the start, each cancel request sent, each local activity (a
+// marker). Continue-as-new is billed as the next run's start, which that run's own history counts.
+// Not in history, so not counted here: queries, rejected updates, heartbeats that reach the server,
+// and a schedule's own actions (3 per firing, billed to the schedule).
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
 export function countActions(events: Event[]): ActionCount {
-  const byKind: Record<string, number> = {};
-  const add = (kind: string, n = 1) => addCount(byKind, kind, n);
+  const byKind: Partial<Record<ActionKind, number>> = {};
+  const add = (kind: ActionKind, n = 1) => addCount(byKind, kind, n);
   // Attempts per scheduled activity: the highest attempt seen started (the last one is the only one recorded).
   const attempts = new Map<string, number>();
   for (const e of events) {

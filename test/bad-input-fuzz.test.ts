@@ -13,7 +13,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import fc from 'fast-check';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { runCli } from '../client/cli-program';
+import { runCli } from '../client/cli/program';
 import { decideCandidate } from '../client/model';
 import { startWaitForModel } from '../client/model';
 import { startPredictionRun } from '../client/prediction';

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { runCli } from '../client/cli-program';
+import { runCli } from '../client/cli/program';
 import { loadBundle, namespaceHistories, replayAll, workflowTypes } from '../client/deploy-check';
 import { releaseSignal, statusQuery } from '../contracts';
 import type { stackCheck } from '../workflows';

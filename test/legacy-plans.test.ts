@@ -1,11 +1,11 @@
 // Plans recorded before the plan held a run's job ids, outputs and console URLs: the workflow's
-// fallback (workflows/legacy-plans.ts) must give such a run the job ids it submitted then, or a
+// fallback (workflows/support/legacy-plans.ts) must give such a run the job ids it submitted then, or a
 // run open across the deploy would submit its next attempt under another id. Replay alone cannot
 // tell (activity inputs are not compared), so this reads what the committed histories recorded.
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { RunPlan, TrainingRunResult } from '../contracts';
-import { attemptOf, modelConsoleUrl } from '../workflows/legacy-plans';
+import { attemptOf, modelConsoleUrl } from '../workflows/support/legacy-plans';
 import { loadSavedHistories } from './helpers/histories';
 
 type Payloads = temporal.api.common.v1.IPayloads | null | undefined;

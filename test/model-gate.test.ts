@@ -1,4 +1,4 @@
-import { evaluateGate } from '../workflows/model-gate';
+import { evaluateGate } from '../workflows/support/model-gate';
 
 const thresholds = [
   { metric: 'auc', op: '>=' as const, value: 0.8 },

@@ -1,5 +1,5 @@
 // Billable actions counted from a run's own history (observability/actions.ts), and by the run
-// itself (workflows/run-cost-interceptors.ts), against the Temporal server's own count (its `action`
+// itself (workflows/interceptors/run-cost.ts), against the Temporal server's own count (its `action`
 // metric, which matches Temporal Cloud's metering): a dev server of this test's own, so no other
 // suite's runs move the counter, and one training run alone on it.
 import { execFile } from 'node:child_process';
@@ -124,7 +124,7 @@ test('a training run: the actions counted from its history equal the server’s 
   expect(job!.hours).toBeCloseTo(ran, 6);
   expect(job!.usd).toBeCloseTo(0.437 * job!.hours, 5);
 
-  // The run's own count (workflows/run-cost-interceptors.ts), in its result, its status query and
+  // The run's own count (workflows/interceptors/run-cost.ts), in its result, its status query and
   // its current details: every retry here is a watch hand-over, which the watch reports, so the
   // count is the history's, and the Vertex estimate is the one `ct cost` makes from history.
   expect(result.cost.actions).toEqual(counted);

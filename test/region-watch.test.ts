@@ -61,8 +61,8 @@ test('every end state is seen across a list page boundary, from listings alone (
   for (const outcome of outcomes) {
     jobs.push(await createJob({ 'vertex-emulator-outcome': outcome.toLowerCase(), 'vertex-emulator-run-ms': '1500' }));
   }
-  const watch = new RegionWatches(vertex, settings({ pageSize: 5 })).for('customJob', jobs[0]!.name);
-  const seen = await Promise.all(jobs.map((j) => watch.until(j, Date.now() + 30_000)));
+  const watch = new RegionWatches(vertex, settings({ pageSize: 5 })).watchOf('customJob', jobs[0]!.name);
+  const seen = await Promise.all(jobs.map((j) => watch.awaitEnd(j, Date.now() + 30_000)));
 
   expect(seen.map((j) => String(j?.state).replace('JOB_STATE_', ''))).toEqual(outcomes);
   expect(watch.stats.gets).toBe(0);
@@ -77,8 +77,8 @@ test('every end state is seen across a list page boundary, from listings alone (
 test('a job that ends between two listings is seen in its end state, and still with no Get', async () => {
   const job = await createJob({});
   await control.scriptJob(job.name, { holdIn: 'RUNNING' });
-  const watch = new RegionWatches(vertex, settings({ intervalMs: 2_000 })).for('customJob', job.name);
-  const ended = watch.until(job, Date.now() + 30_000);
+  const watch = new RegionWatches(vertex, settings({ intervalMs: 2_000 })).watchOf('customJob', job.name);
+  const ended = watch.awaitEnd(job, Date.now() + 30_000);
   // Once a listing has shown it running, it finishes well before the next listing.
   await waitFor(async () => watch.stats.lists >= 1 && (await control.job(job.name)).state === 'JOB_STATE_RUNNING');
   const listsBefore = watch.stats.lists;
@@ -93,10 +93,10 @@ test('a job that ends between two listings is seen in its end state, and still w
 test('a watched job that is gone fails its watch with NOT_FOUND; the others are unaffected', async () => {
   const job = await createJob({ 'vertex-emulator-run-ms': '1500' });
   const gone = { name: job.name.replace(/\d+$/, '1234567890123456789'), createTime: job.createTime };
-  const watch = new RegionWatches(vertex, settings()).for('customJob', job.name);
+  const watch = new RegionWatches(vertex, settings()).watchOf('customJob', job.name);
   const [missing, other] = await Promise.allSettled([
-    watch.until(gone, Date.now() + 30_000),
-    watch.until(job, Date.now() + 30_000),
+    watch.awaitEnd(gone, Date.now() + 30_000),
+    watch.awaitEnd(job, Date.now() + 30_000),
   ]);
 
   expect(missing.status).toBe('rejected');
@@ -110,9 +110,12 @@ test('a watched job that is gone fails its watch with NOT_FOUND; the others are 
 test('a 429 storm slows the watch down and fails no watch', async () => {
   const job = await createJob({ 'vertex-emulator-run-ms': '500' });
   await control.addFault({ method: 'ListCustomJobs', project, code: 'RESOURCE_EXHAUSTED', times: 6 });
-  const watch = new RegionWatches(vertex, settings({ intervalMs: 100, maxBackoffMs: 800 })).for('customJob', job.name);
+  const watch = new RegionWatches(vertex, settings({ intervalMs: 100, maxBackoffMs: 800 })).watchOf(
+    'customJob',
+    job.name,
+  );
   const started = Date.now();
-  const seen = await watch.until(job, Date.now() + 30_000);
+  const seen = await watch.awaitEnd(job, Date.now() + 30_000);
 
   expect(String(seen?.state)).toBe('JOB_STATE_SUCCEEDED');
   expect(watch.stats.errors).toBe(6);

@@ -109,7 +109,7 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
       return /Vertex AI CustomJob attempt 1\u20442 \(last seen \w+\)/.test(t) ? t : undefined;
     }, 30_000);
     expect(text).toContain(`Training on Vertex AI · churn · staging · partition ${month}`);
-    // Its cost so far, as the last line (workflows/run-cost-interceptors.ts).
+    // Its cost so far, as the last line (workflows/interceptors/run-cost.ts).
     expect(text.trim().split('\n').at(-1)).toMatch(
       /^Cost so far: \d+ Temporal actions [\d.e-]+ \+ Vertex [\d.e-]+ = [\d.e-]+ USD$/,
     );

@@ -61,13 +61,13 @@ test('a 429 halves the rate of that project and region once a second, down to 1/
   const rate = () => b.ratePerMinute('p', 'r', 'read');
   expect(rate()).toBe(590); // 600 less the 10-call bucket
   // Calls in flight together all see the 429: one cut.
-  for (let i = 0; i < 5; i++) b.throttled('p', 'r', 'read');
+  for (let i = 0; i < 5; i++) b.resourceExhausted('p', 'r', 'read');
   expect(rate()).toBe(295);
   expect(b.ratePerMinute('p', 'r', 'create')).toBe(5);
   expect(b.ratePerMinute('p', 'other-region', 'read')).toBe(590);
   for (let i = 0; i < 10; i++) {
     await jest.advanceTimersByTimeAsync(1_000);
-    b.throttled('p', 'r', 'read');
+    b.resourceExhausted('p', 'r', 'read');
   }
   expect(rate()).toBe(148); // 590 / 4
   // The slower rate is what calls get: ~148 in the next minute, not 590.

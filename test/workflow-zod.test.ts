@@ -1,4 +1,4 @@
-// zod is preloaded once per workflow V8 context (workflows/preload.ts) and the SDK then deep-freezes
+// zod is preloaded once per workflow V8 context (workflows/support/preload.ts) and the SDK then deep-freezes
 // it, zod's own regexes included. zod resets `lastIndex` on a format's pattern before each test,
 // so a schema in workflow code that checks with one of those shared regexes (z.email(),
 // .lowercase(), z.iso.date(), …) would throw a TypeError in the worker — a workflow task failing

@@ -2,7 +2,7 @@ import { type NativeConnection, Worker, type WorkerDeploymentOptions, type Worke
 import { createActivities, type ActivityDeps } from '../activities';
 import { activityLogContext } from '../observability/activity-log-context';
 import type { PipelineConfig } from '../config/pipeline-config';
-import { createQueueFor } from '../workflows/create-queue';
+import { createQueueFor } from '../workflows/support/create-queue';
 import { bundleOptions } from './bundle';
 
 export interface CreateWorkerOptions {

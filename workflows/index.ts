@@ -1,5 +1,7 @@
-// Every workflow the worker registers. Workflow code runs in Temporal's deterministic sandbox and
-// is replayed from history: no Node built-ins, no I/O, activities imported for their types only.
+// Every workflow the worker registers, one per file beside this one; support/ holds their parts
+// (run state, steps, activity options) and interceptors/ what runs around every workflow (its
+// metrics, log context and cost). Workflow code runs in Temporal's deterministic sandbox and is
+// replayed from history: no Node built-ins, no I/O, activities imported for their types only.
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { VersioningBehavior } from '@temporalio/common';
 import { stackCheck } from './stack-check';

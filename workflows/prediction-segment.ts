@@ -20,15 +20,15 @@ import {
   searchAttributes as sa,
   type SegmentResult,
 } from '../contracts';
-import { createQueueFor } from './create-queue';
-import { awaitFreshModel, modelReadyInbox } from './model-wait';
-import { serviceCall, vertexCall } from './activity-options';
-import { jobWatchOptions, VertexJobSupervisor } from './vertex-job-supervisor';
+import { createQueueFor } from './support/create-queue';
+import { awaitFreshModel, modelReadyInbox } from './support/model-wait';
+import { serviceCall, vertexCall } from './support/activity-options';
+import { jobWatchOptions, VertexJobSupervisor } from './support/vertex-job-supervisor';
 
 // One segment's batch prediction, a child of predictionRun. It owns its BatchPredictionJob: finds
 // its model (the champion, or waits for a fresh one holding no compute), submits through the
 // rate-limited create queue of its project and region, and supervises the job as a training
-// attempt does (workflows/vertex-job-supervisor.ts): watched in chunks, cancelled on Vertex when
+// attempt does (workflows/support/vertex-job-supervisor.ts): watched in chunks, cancelled on Vertex when
 // the child is cancelled, waited for until it has ended.
 
 const { resolveSegmentPrediction, cancelBatchPrediction } = proxyActivities<Activities>(serviceCall);

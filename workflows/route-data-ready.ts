@@ -1,7 +1,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { liftInvalidInput, parsePayload, RouteDataReadyInput, type DataReadyReport } from '../contracts';
-import { planning } from './activity-options';
+import { planning } from './support/activity-options';
 
 const { routeDataReady: route } = proxyActivities<Activities>(planning);
 

@@ -10,7 +10,7 @@ import {
   type ScheduledRunResult,
   type ScheduledRunStatus,
 } from '../contracts';
-import { handOverRetry, serviceCall } from './activity-options';
+import { handOverRetry, serviceCall } from './support/activity-options';
 
 // A Temporal Schedule's action. The schedule appends its timestamp to this workflow's id, so this
 // is not the partition's run: it works out the partition from the scheduled time, starts (or
@@ -29,7 +29,7 @@ export async function scheduledRun(rawInput: ScheduledRunInput): Promise<Schedul
   // Set by the schedule (also for backfills and triggers); a run started by hand uses its start time.
   const scheduledAt = info.typedSearchAttributes.get(scheduledStartTime) ?? info.startTime;
   const partition = partitionAt(scheduledAt, input.format, input.offset, input.timezone);
-  // `rates` are for the firing's cost (workflows/run-cost-interceptors.ts), not its result.
+  // `rates` are for the firing's cost (workflows/interceptors/run-cost.ts), not its result.
   const {
     follow,
     rates: _rates,

@@ -11,7 +11,7 @@ import {
   type StackCheckStatus,
   PROBE_MISMATCH,
 } from '../contracts';
-import { planning } from './activity-options';
+import { planning } from './support/activity-options';
 
 const { writeProbe, readProbe, deleteProbe } = proxyActivities<Activities>(planning);
 

@@ -17,9 +17,9 @@ import {
   trainingRunId,
   type TrainingFanoutResult,
 } from '../contracts';
-import { slidingWindow } from './fan-out';
+import { slidingWindow } from './support/fan-out';
 import { trainingRun } from './training-run';
-import { planning } from './activity-options';
+import { planning } from './support/activity-options';
 
 // Trains every segment of a partition with the machinery of batch prediction: one trainingRun
 // child per segment under its own canonical id (so data-ready from Airflow and operators reach the
@@ -33,65 +33,14 @@ export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<Tra
   const plan = await planTrainingFanout(input).catch((err: unknown) => {
     throw liftInvalidInput(err);
   });
-  const runs = new Map<string, TrainingFanoutResult['runs'][number]>();
+  const runs = new Map<string, SegmentRun>();
   const queue = [...plan.segments];
-  const show = () => {
-    const counts: Record<string, number> = {};
-    for (const r of runs.values()) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
-    setCurrentDetails(
-      `**Training every segment** · ${input.pipeline} · ${input.environment} · partition ${input.partition}\n\n` +
-        `pending ${queue.length} · ${
-          Object.entries(counts)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(' · ') || 'nothing finished yet'
-        }`,
-    );
-  };
+  const show = () => showProgress(input, queue, runs);
   const run = async (segment: string) => {
     const workflowId = trainingRunId({ ...input, segment });
     runs.set(segment, { segment, workflowId, outcome: 'running' });
     show();
-    try {
-      const r = await executeChild(trainingRun, {
-        workflowId,
-        args: [
-          {
-            pipeline: input.pipeline,
-            environment: input.environment,
-            partition: input.partition,
-            segment,
-            assumeDataReady: input.assumeDataReady,
-          },
-        ],
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `Training ${input.pipeline} · ${input.environment} · ${segment} · ${input.partition}`,
-      });
-      runs.set(segment, {
-        segment,
-        workflowId,
-        outcome: r.status,
-        reason: r.reason,
-        model: r.model && `${r.model.name}@${r.model.version}`,
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        runs.set(segment, {
-          segment,
-          workflowId,
-          outcome: 'already-started',
-          reason: 'started before this fan-out (data-ready or an operator); it goes on by itself',
-        });
-      else if (isCancellation(err)) runs.set(segment, { segment, workflowId, outcome: 'cancelled' });
-      else
-        runs.set(segment, {
-          segment,
-          workflowId,
-          outcome: 'failed',
-          reason: (err instanceof ChildWorkflowFailure ? err.cause : (err as Error))?.message,
-        });
-    }
+    runs.set(segment, await trainSegment(input, segment, workflowId));
     show();
   };
 
@@ -113,5 +62,65 @@ export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<Tra
   }
   return result(
     [...runs.values()].some((r) => r.outcome === 'failed' || r.outcome === 'cancelled') ? 'partial' : 'succeeded',
+  );
+}
+
+type SegmentRun = TrainingFanoutResult['runs'][number];
+
+/** One segment's training run, as a child under its canonical id, to its end. */
+async function trainSegment(input: TrainingFanoutInput, segment: string, workflowId: string): Promise<SegmentRun> {
+  try {
+    const r = await executeChild(trainingRun, {
+      workflowId,
+      args: [
+        {
+          pipeline: input.pipeline,
+          environment: input.environment,
+          partition: input.partition,
+          segment,
+          assumeDataReady: input.assumeDataReady,
+        },
+      ],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `Training ${input.pipeline} · ${input.environment} · ${segment} · ${input.partition}`,
+    });
+    return {
+      segment,
+      workflowId,
+      outcome: r.status,
+      reason: r.reason,
+      model: r.model && `${r.model.name}@${r.model.version}`,
+    };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return {
+        segment,
+        workflowId,
+        outcome: 'already-started',
+        reason: 'started before this fan-out (data-ready or an operator); it goes on by itself',
+      };
+    if (isCancellation(err)) return { segment, workflowId, outcome: 'cancelled' };
+    return {
+      segment,
+      workflowId,
+      outcome: 'failed',
+      reason: (err instanceof ChildWorkflowFailure ? err.cause : (err as Error))?.message,
+    };
+  }
+}
+
+/** The UI's current details: how many segments are pending, and how those that ran ended. */
+function showProgress(input: TrainingFanoutInput, queue: string[], runs: Map<string, SegmentRun>): void {
+  const counts: Record<string, number> = {};
+  for (const r of runs.values()) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+  setCurrentDetails(
+    `**Training every segment** · ${input.pipeline} · ${input.environment} · partition ${input.partition}\n\n` +
+      `pending ${queue.length} · ${
+        Object.entries(counts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' · ') || 'nothing finished yet'
+      }`,
   );
 }

@@ -21,14 +21,14 @@ import {
   DATA_TIMEOUT,
   TRAINING_JOB_FAILED,
 } from '../contracts';
-import { TrainingRunState } from './training-run-state';
-import { publishModel } from './publish-model';
-import { attemptOf } from './legacy-plans';
-import { planning, vertexCall } from './activity-options';
-import { jobWatchOptions, VertexJobSupervisor } from './vertex-job-supervisor';
+import { TrainingRunState } from './support/training-run-state';
+import { publishModel } from './support/publish-model';
+import { attemptOf } from './support/legacy-plans';
+import { planning, vertexCall } from './support/activity-options';
+import { jobWatchOptions, VertexJobSupervisor } from './support/vertex-job-supervisor';
 
 // One durable training run per (environment, pipeline, segment, partition). Each attempt's Vertex
-// job is owned through workflows/vertex-job-supervisor.ts, which also argues the watch's cost.
+// job is owned through workflows/support/vertex-job-supervisor.ts, which also argues the watch's cost.
 
 const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>(planning);
 const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>(vertexCall);
@@ -49,25 +49,51 @@ function runFailure(err: unknown): unknown {
   return err;
 }
 
+type Identity = Pick<TrainingRunResult, 'pipeline' | 'environment' | 'partition' | 'segment'>;
+
 export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingRunResult> {
   const input = parsePayload(TrainingRunInput, rawInput, 'trainingRun input');
   const info = workflowInfo();
   const startedAt = new Date().toISOString();
-  const identity = {
+  const identity: Identity = {
     pipeline: input.pipeline,
     environment: input.environment,
     partition: input.partition,
     segment: input.segment,
   };
   const run = new TrainingRunState(info.workflowId, identity);
-  const { status } = run;
-  let dataReadyAt: string | undefined;
   run.installHandlers();
 
-  let plan: RunPlan;
+  const plan = await planRun(input, run);
+  if (info.workflowId !== plan.workflowId) return delegate(plan, input, identity, startedAt);
+  tagRun(plan);
+  const supervisor = superviseTrainingJobs(plan, run);
+
   try {
-    plan = await resolveTrainingRun(input);
+    if (!input.assumeDataReady) {
+      const skipped = await awaitData(plan, run);
+      if (skipped)
+        return {
+          ...identity,
+          status: 'skipped',
+          reason: skipped,
+          timings: { startedAt, endedAt: new Date().toISOString() },
+          attempts: 0,
+        };
+    }
+    const dataReadyAt = new Date().toISOString();
+    return await trainAttempts({ plan, run, supervisor, identity, runId: info.runId, startedAt, dataReadyAt });
+  } catch (err) {
+    throw await endedBy(err, supervisor, run);
+  }
+}
+
+/** The run's plan, from its input and the config; a data-ready waiting for it hears why it cannot be planned. */
+async function planRun(input: TrainingRunInput, run: TrainingRunState): Promise<RunPlan> {
+  try {
+    const plan = await resolveTrainingRun(input);
     run.planned(plan);
+    return plan;
   } catch (err) {
     const failure = runFailure(err);
     // patched: runs recorded before left a waiting data-ready unanswered (its caller never heard why).
@@ -77,19 +103,34 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     }
     throw failure;
   }
-  if (info.workflowId !== plan.workflowId) {
-    const canonical = await startCanonicalRun({ workflowId: plan.workflowId, taskQueue: info.taskQueue, input });
-    return {
-      ...identity,
-      status: 'delegated',
-      delegatedTo: plan.workflowId,
-      reason: canonical.alreadyFinished
-        ? `partition already ran as ${plan.workflowId}; re-running it is an explicit act`
-        : `running as ${plan.workflowId}`,
-      timings: { startedAt, endedAt: new Date().toISOString() },
-      attempts: 0,
-    };
-  }
+}
+
+/** This run is not the partition's canonical one: it starts (or finds) that one and ends pointing to it. */
+async function delegate(
+  plan: RunPlan,
+  input: TrainingRunInput,
+  identity: Identity,
+  startedAt: string,
+): Promise<TrainingRunResult> {
+  const canonical = await startCanonicalRun({
+    workflowId: plan.workflowId,
+    taskQueue: workflowInfo().taskQueue,
+    input,
+  });
+  return {
+    ...identity,
+    status: 'delegated',
+    delegatedTo: plan.workflowId,
+    reason: canonical.alreadyFinished
+      ? `partition already ran as ${plan.workflowId}; re-running it is an explicit act`
+      : `running as ${plan.workflowId}`,
+    timings: { startedAt, endedAt: new Date().toISOString() },
+    attempts: 0,
+  };
+}
+
+/** The search attributes operators find the run by. */
+function tagRun(plan: RunPlan): void {
   upsertSearchAttributes([
     { key: sa.pipeline, value: plan.pipeline },
     { key: sa.environment, value: plan.environment },
@@ -98,111 +139,106 @@ export async function trainingRun(rawInput: TrainingRunInput): Promise<TrainingR
     ...(plan.country ? [{ key: sa.country, value: plan.country }] : []),
     ...(plan.sns ? [{ key: sa.sns, value: plan.sns }] : []),
   ]);
+}
 
+function superviseTrainingJobs(plan: RunPlan, run: TrainingRunState) {
   const { awaitTrainingJob } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
   const region = plan.region;
   const chunkMs = plan.pollChunkMs;
-  const supervisor = new VertexJobSupervisor<TrainingJobRef, JobProgress>(
+  return new VertexJobSupervisor<TrainingJobRef, JobProgress>(
     {
       watch: (job, pollIntervalMs) => awaitTrainingJob({ job, region, pollIntervalMs, chunkMs }),
       cancel: (job) => cancelTrainingJob({ job, region }),
-      onProgress: (progress) => {
-        status.job = progress.job;
-        if (!progress.terminal) run.refresh();
-      },
+      onProgress: (progress) => run.jobProgress(progress),
     },
     plan.pollIntervalMs,
   );
+}
 
-  try {
-    if (!input.assumeDataReady) {
-      run.setPhase('waiting-for-data');
-      const allReady = await condition(() => run.waitingFor().length === 0, plan.dataTimeoutMs);
-      if (!allReady) {
-        const reason = `data for partition ${plan.partition} not ready after ${formatDuration(plan.dataTimeoutMs)}; still waiting for ${run.waitingFor().join(', ')}`;
-        if (plan.onDataTimeout === 'skip') {
-          run.setPhase('skipped', reason);
-          return {
-            ...identity,
-            status: 'skipped',
-            reason,
-            timings: { startedAt, endedAt: new Date().toISOString() },
-            attempts: 0,
-          };
-        }
-        throw ApplicationFailure.nonRetryable(reason, DATA_TIMEOUT);
-      }
-    }
-    dataReadyAt = new Date().toISOString();
+/** Waits for the plan's datasets; after the data timeout, the reason the run is skipped (or fails, per the plan). */
+async function awaitData(plan: RunPlan, run: TrainingRunState): Promise<string | undefined> {
+  run.setPhase('waiting-for-data');
+  const allReady = await condition(() => run.waitingFor().length === 0, plan.dataTimeoutMs);
+  if (allReady) return undefined;
+  const reason = `data for partition ${plan.partition} not ready after ${formatDuration(plan.dataTimeoutMs)}; still waiting for ${run.waitingFor().join(', ')}`;
+  if (plan.onDataTimeout !== 'skip') throw ApplicationFailure.nonRetryable(reason, DATA_TIMEOUT);
+  run.setPhase('skipped', reason);
+  return reason;
+}
 
-    for (let attempt = 1; attempt <= plan.maxAttempts; attempt++) {
-      run.setPhase('submitting');
-      const submittedAt = new Date().toISOString();
-      const { jobId, outputs } = attemptOf(plan, info.runId, attempt);
-      const { job, last } = await supervisor.run(
-        () => submitTrainingJob({ plan, attempt, jobId }),
-        (submitted) => {
-          status.job = submitted;
-          run.setPhase('running');
+interface Attempts {
+  plan: RunPlan;
+  run: TrainingRunState;
+  supervisor: ReturnType<typeof superviseTrainingJobs>;
+  identity: Identity;
+  runId: string;
+  startedAt: string;
+  dataReadyAt: string;
+}
+
+/** Up to maxAttempts Vertex jobs, one at a time; the first that succeeds gives the model. */
+async function trainAttempts(a: Attempts): Promise<TrainingRunResult> {
+  const { plan, run, supervisor } = a;
+  for (let attempt = 1; attempt <= plan.maxAttempts; attempt++) {
+    run.setPhase('submitting');
+    const submittedAt = new Date().toISOString();
+    const { jobId, outputs } = attemptOf(plan, a.runId, attempt);
+    const { job, last } = await supervisor.run(
+      () => submitTrainingJob({ plan, attempt, jobId }),
+      (submitted) => run.jobSubmitted(submitted),
+    );
+    if (last.state === 'SUCCEEDED') {
+      // patched: runs recorded before the model steps existed replay without them.
+      const model =
+        plan.model && patched('publish-model')
+          ? await publishModel({ plan: { ...plan, model: plan.model }, job, outputs, runId: a.runId, run })
+          : undefined;
+      if (model?.status !== 'rejected') run.setPhase('succeeded');
+      return {
+        ...a.identity,
+        status: 'succeeded',
+        ...model,
+        job: { ...last.job, state: last.state },
+        outputs,
+        timings: {
+          startedAt: a.startedAt,
+          dataReadyAt: a.dataReadyAt,
+          submittedAt,
+          jobStartedAt: last.startTime,
+          jobEndedAt: last.endTime,
+          endedAt: new Date().toISOString(),
         },
-      );
-      if (last.state === 'SUCCEEDED') {
-        // patched: runs recorded before the model steps existed replay without them.
-        const model =
-          plan.model && patched('publish-model')
-            ? await publishModel({
-                plan: { ...plan, model: plan.model },
-                job,
-                outputs,
-                runId: info.runId,
-                run,
-              })
-            : undefined;
-        if (model?.status !== 'rejected') run.setPhase('succeeded');
-        return {
-          ...identity,
-          status: 'succeeded',
-          ...model,
-          job: { ...last.job, state: last.state },
-          outputs,
-          timings: {
-            startedAt,
-            dataReadyAt,
-            submittedAt,
-            jobStartedAt: last.startTime,
-            jobEndedAt: last.endTime,
-            endedAt: new Date().toISOString(),
-          },
-          attempts: attempt,
-        };
-      }
-      // FAILED, EXPIRED, PAUSED (cancelled by the supervisor), or CANCELLED by someone outside
-      // this run: not a model.
-      status.attempts.push({ attempt, jobName: job.name, state: last.state, error: last.error?.message });
+        attempts: attempt,
+      };
     }
-    const lastAttempt = status.attempts.at(-1)!;
-    const reason = `training failed after ${plan.maxAttempts} attempt(s); last job ${lastAttempt.jobName} ended ${lastAttempt.state}${lastAttempt.error ? `: ${lastAttempt.error}` : ''}`;
-    run.setPhase('failed', reason);
-    throw ApplicationFailure.nonRetryable(reason, TRAINING_JOB_FAILED);
-  } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => {
-        const cancelled = await supervisor.cancelLive(() => run.setPhase('cancelling'));
-        if (cancelled) {
-          const { job, last } = cancelled;
-          status.attempts.push({
-            attempt: job.attempt,
-            jobName: job.name,
-            state: last.state,
-            error: last.error?.message,
-          });
-        }
-        run.setPhase('cancelled');
-      });
-      throw err;
-    }
-    const failure = runFailure(err);
-    if (status.phase !== 'failed') run.setPhase('failed', failure instanceof Error ? failure.message : String(failure));
-    throw failure;
+    // FAILED, EXPIRED, PAUSED (cancelled by the supervisor), or CANCELLED by someone outside
+    // this run: not a model.
+    run.attemptEnded({ attempt, jobName: job.name, state: last.state, error: last.error?.message });
   }
+  const lastAttempt = run.status.attempts.at(-1)!;
+  const reason = `training failed after ${plan.maxAttempts} attempt(s); last job ${lastAttempt.jobName} ended ${lastAttempt.state}${lastAttempt.error ? `: ${lastAttempt.error}` : ''}`;
+  run.setPhase('failed', reason);
+  throw ApplicationFailure.nonRetryable(reason, TRAINING_JOB_FAILED);
+}
+
+/**
+ * What the run ends with after `err`: a cancelled run first cancels its live Vertex job and waits
+ * until it ended; any other failure is lifted to the reason an operator needs.
+ */
+async function endedBy(err: unknown, supervisor: Attempts['supervisor'], run: TrainingRunState): Promise<unknown> {
+  if (isCancellation(err)) {
+    await CancellationScope.nonCancellable(async () => {
+      const cancelled = await supervisor.cancelLive(() => run.setPhase('cancelling'));
+      if (cancelled) {
+        const { job, last } = cancelled;
+        run.attemptEnded({ attempt: job.attempt, jobName: job.name, state: last.state, error: last.error?.message });
+      }
+      run.setPhase('cancelled');
+    });
+    return err;
+  }
+  const failure = runFailure(err);
+  if (run.status.phase !== 'failed')
+    run.setPhase('failed', failure instanceof Error ? failure.message : String(failure));
+  return failure;
 }

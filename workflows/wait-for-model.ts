@@ -13,8 +13,8 @@ import {
   type WaitForModelResult,
   MODEL_WAIT_TIMEOUT,
 } from '../contracts';
-import { awaitFreshModel, modelReadyInbox } from './model-wait';
-import { serviceCall } from './activity-options';
+import { awaitFreshModel, modelReadyInbox } from './support/model-wait';
+import { serviceCall } from './support/activity-options';
 
 // A consumer of model-ready: returns the model once one fresh enough is the champion, holding no
 // compute while it waits (see model-wait.ts for how it is told).

@@ -70,28 +70,7 @@ export function createModelRegistryActivities(deps: { vertex: VertexClientFactor
 
   return {
     /** The version holding the `champion` alias and the metrics it was registered with, if any. */
-    async findChampion(r: ModelRef): Promise<Champion | null> {
-      try {
-        const [m] = await clients(r.region).getModel({ name: `${modelName(r)}@champion` });
-        let described: { metrics?: Record<string, number>; partition?: string } = {};
-        try {
-          described = JSON.parse(m.versionDescription ?? '{}') as typeof described;
-        } catch {
-          // a version registered by hand, without our description: no numbers to compare with
-        }
-        return {
-          model: m.name!,
-          version: m.versionId!,
-          metrics: described.metrics ?? {},
-          partition: described.partition,
-          trainedAt: isoTime(m.versionCreateTime),
-          aliases: [...(m.versionAliases ?? [])],
-        };
-      } catch (err) {
-        if (grpcCode(err) === 5) return null; // no model yet, or no champion yet
-        throw vertexFailure(err, `reading the champion of ${r.modelId}`);
-      }
-    },
+    findChampion: (r: ModelRef): Promise<Champion | null> => championOf(clients(r.region), r),
 
     async registerCandidate(req: RegisterRequest): Promise<RegisteredVersion> {
       const models = clients(req.region);
@@ -138,4 +117,30 @@ export function createModelRegistryActivities(deps: { vertex: VertexClientFactor
         });
     },
   };
+}
+
+type ModelClient = ReturnType<VertexClientFactory>['models'];
+
+/** The version holding the `champion` alias and the metrics it was registered with, if any. */
+async function championOf(models: ModelClient, r: ModelRef): Promise<Champion | null> {
+  try {
+    const [m] = await models.getModel({ name: `${modelName(r)}@champion` });
+    let described: { metrics?: Record<string, number>; partition?: string } = {};
+    try {
+      described = JSON.parse(m.versionDescription ?? '{}') as typeof described;
+    } catch {
+      // a version registered by hand, without our description: no numbers to compare with
+    }
+    return {
+      model: m.name!,
+      version: m.versionId!,
+      metrics: described.metrics ?? {},
+      partition: described.partition,
+      trainedAt: isoTime(m.versionCreateTime),
+      aliases: [...(m.versionAliases ?? [])],
+    };
+  } catch (err) {
+    if (grpcCode(err) === 5) return null; // no model yet, or no champion yet
+    throw vertexFailure(err, `reading the champion of ${r.modelId}`);
+  }
 }

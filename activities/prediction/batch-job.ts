@@ -85,34 +85,10 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory; wa
         return found;
       });
       if (existing) return ref(plan, existing, findBy);
-      const j = plan.job;
-      const bq = (uri: string) => uri.startsWith('bq://');
       try {
         const [created] = await jobs.createBatchPredictionJob({
           parent,
-          batchPredictionJob: {
-            displayName: j.displayName,
-            model,
-            labels: { ...j.labels, 'ct-run': label },
-            serviceAccount: plan.serviceAccount,
-            inputConfig: {
-              instancesFormat: j.input.format,
-              ...(bq(j.input.uri)
-                ? { bigquerySource: { inputUri: j.input.uri } }
-                : { gcsSource: { uris: [j.input.uri] } }),
-            },
-            outputConfig: {
-              predictionsFormat: j.output.format,
-              ...(bq(j.output.uri)
-                ? { bigqueryDestination: { outputUri: j.output.uri } }
-                : { gcsDestination: { outputUriPrefix: j.output.uri } }),
-            },
-            dedicatedResources: {
-              machineSpec: { machineType: j.machine.machineType },
-              startingReplicaCount: j.machine.startingReplicaCount,
-              maxReplicaCount: j.machine.maxReplicaCount,
-            },
-          },
+          batchPredictionJob: batchPredictionJobOf(plan, model, label),
         });
         return ref(plan, created, findBy);
       } catch (err) {
@@ -138,5 +114,32 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory; wa
         progress: (job, listed) => batchProgress(job, listed as BatchJobResource),
       },
     ),
+  };
+}
+
+/** The BatchPredictionJob a segment's plan asks for, labelled with its run (`ct-run`). */
+function batchPredictionJobOf(plan: SegmentPlan, model: string, label: string) {
+  const j = plan.job;
+  const bq = (uri: string) => uri.startsWith('bq://');
+  return {
+    displayName: j.displayName,
+    model,
+    labels: { ...j.labels, 'ct-run': label },
+    serviceAccount: plan.serviceAccount,
+    inputConfig: {
+      instancesFormat: j.input.format,
+      ...(bq(j.input.uri) ? { bigquerySource: { inputUri: j.input.uri } } : { gcsSource: { uris: [j.input.uri] } }),
+    },
+    outputConfig: {
+      predictionsFormat: j.output.format,
+      ...(bq(j.output.uri)
+        ? { bigqueryDestination: { outputUri: j.output.uri } }
+        : { gcsDestination: { outputUriPrefix: j.output.uri } }),
+    },
+    dedicatedResources: {
+      machineSpec: { machineType: j.machine.machineType },
+      startingReplicaCount: j.machine.startingReplicaCount,
+      maxReplicaCount: j.machine.maxReplicaCount,
+    },
   };
 }

@@ -19,102 +19,14 @@ import type { PredictionPlan, SegmentPlan } from '../../contracts';
 
 const refuse = (why: string) => ApplicationFailure.nonRetryable(why, INVALID_INPUT);
 
-export function createPredictionPlanActivities(deps: { config: PipelineConfig; storage: Storage; prices?: Prices }) {
-  const lookup = (input: { pipeline: string; environment: string; partition: string }) => {
-    try {
-      return predictionOf(deps.config, input);
-    } catch (err) {
-      throw refuse((err as Error).message);
-    }
-  };
+type PlanDeps = { config: PipelineConfig; storage: Storage; prices?: Prices };
 
+export function createPredictionPlanActivities(deps: PlanDeps) {
   return {
-    async planPrediction(raw: unknown): Promise<PredictionPlan> {
-      const parsed = PredictionRunInput.safeParse(raw);
-      if (!parsed.success) throw refuse(`invalid prediction run:\n${z.prettifyError(parsed.error)}`);
-      const input = parsed.data;
-      const { env, prediction, matrix, model, trainsPerSegment } = lookup(input);
-      const unknown = (input.segments ?? []).filter((s) => !matrix.includes(s));
-      if (unknown.length) throw refuse(unknownSegments(input.pipeline, unknown, matrix));
-      const summaryUri = fill(
-        prediction.summary,
-        templateVars({ ...input, segment: undefined }, env.project, env.region),
-      );
-      let segments = input.segments ?? matrix;
-      let reused: PredictionPlan['reused'] = [];
-      if (input.retryFailed) {
-        const previous = await readSummary(deps.storage, summaryUri);
-        if (!previous)
-          throw refuse(`no earlier summary at ${summaryUri}: nothing to retry; start the run without retryFailed`);
-        reused = previous.segments
-          .filter((s) => (s.outcome === 'succeeded' || s.outcome === 'reused') && segments.includes(s.segment))
-          .map((s) => ({ ...s, outcome: 'reused' as const }));
-        segments = segments.filter((s) => !reused.some((r) => r.segment === s));
-      }
-      const sharedModel = trainsPerSegment
-        ? undefined
-        : {
-            project: env.project,
-            region: env.region,
-            modelId: fill(
-              model.registry.modelId,
-              templateVars({ ...input, segment: undefined }, env.project, env.region),
-            ),
-          };
-      return {
-        segments,
-        summaryUri,
-        maxConcurrentJobs: prediction.maxConcurrentJobs,
-        onFailure: prediction.onFailure,
-        childrenPerRun: prediction.childrenPerRun,
-        sharedModel,
-        maxAgeMs: prediction.model.maxAge,
-        reused,
-        rates: ratesFor(deps.prices ?? pricesOnce(), env.region),
-      };
-    },
+    planPrediction: (raw: unknown): Promise<PredictionPlan> => planPrediction(deps, raw),
 
-    resolveSegmentPrediction(input: PredictionSegmentInput): Promise<SegmentPlan> {
-      const { pipeline, env, prediction, model, matrix, trainsPerSegment } = lookup(input);
-      if (!matrix.includes(input.segment)) throw refuse(unknownSegments(input.pipeline, [input.segment], matrix));
-      const vars = templateVars(input, env.project, env.region);
-      // A pipeline that trains per segment predicts each segment with its own model; otherwise one model serves all.
-      const modelSegment = trainsPerSegment ? input.segment : undefined;
-      const modelVars = templateVars({ ...input, segment: modelSegment }, env.project, env.region);
-      const [country, sns] = input.segment.split('-');
-      return Promise.resolve({
-        workflowId: predictionSegmentId(input),
-        environment: input.environment,
-        pipeline: input.pipeline,
-        partition: input.partition,
-        segment: input.segment,
-        project: env.project,
-        region: env.region,
-        serviceAccount: env.serviceAccount,
-        model: { project: env.project, region: env.region, modelId: fill(model.registry.modelId, modelVars) },
-        modelKey: { environment: input.environment, pipeline: input.pipeline, segment: modelSegment },
-        maxAgeMs: prediction.model.maxAge,
-        waitTimeoutMs: prediction.model.waitTimeout,
-        job: {
-          displayName: `${input.pipeline} ${input.segment} ${input.partition}`.slice(0, 128),
-          labels: {
-            ...env.labels,
-            'ct-pipeline': input.pipeline,
-            'ct-environment': input.environment,
-            'ct-partition': input.partition.toLowerCase(),
-            'ct-country': country!,
-            'ct-sns': sns!,
-          },
-          input: { uri: fill(prediction.input.uri, vars), format: prediction.input.format },
-          output: { uri: fill(prediction.output.uri, vars), format: prediction.output.format },
-          machine: prediction.machine,
-        },
-        partiallySucceeded: prediction.partiallySucceeded,
-        pollIntervalMs: pipeline.polling.interval,
-        pollChunkMs: pipeline.polling.chunk,
-        rates: ratesFor(deps.prices ?? pricesOnce(), env.region),
-      });
-    },
+    resolveSegmentPrediction: (input: PredictionSegmentInput): Promise<SegmentPlan> =>
+      Promise.resolve(segmentPlan(deps, input)),
 
     async writePredictionSummary({ summary }: { summary: PredictionSummary }): Promise<void> {
       const { bucket, object } = gcsObject(summary.summaryUri);
@@ -127,6 +39,97 @@ export function createPredictionPlanActivities(deps: { config: PipelineConfig; s
         throw classifyGcsError(err, summary.summaryUri);
       }
     },
+  };
+}
+
+function lookup(config: PipelineConfig, input: { pipeline: string; environment: string; partition: string }) {
+  try {
+    return predictionOf(config, input);
+  } catch (err) {
+    throw refuse((err as Error).message);
+  }
+}
+
+/** A prediction run's plan: its segments (less those a retry reuses), its shared model, its prices. */
+async function planPrediction(deps: PlanDeps, raw: unknown): Promise<PredictionPlan> {
+  const parsed = PredictionRunInput.safeParse(raw);
+  if (!parsed.success) throw refuse(`invalid prediction run:\n${z.prettifyError(parsed.error)}`);
+  const input = parsed.data;
+  const { env, prediction, matrix, model, trainsPerSegment } = lookup(deps.config, input);
+  const unknown = (input.segments ?? []).filter((s) => !matrix.includes(s));
+  if (unknown.length) throw refuse(unknownSegments(input.pipeline, unknown, matrix));
+  const summaryUri = fill(prediction.summary, templateVars({ ...input, segment: undefined }, env.project, env.region));
+  let segments = input.segments ?? matrix;
+  let reused: PredictionPlan['reused'] = [];
+  if (input.retryFailed) {
+    const previous = await readSummary(deps.storage, summaryUri);
+    if (!previous)
+      throw refuse(`no earlier summary at ${summaryUri}: nothing to retry; start the run without retryFailed`);
+    reused = previous.segments
+      .filter((s) => (s.outcome === 'succeeded' || s.outcome === 'reused') && segments.includes(s.segment))
+      .map((s) => ({ ...s, outcome: 'reused' as const }));
+    segments = segments.filter((s) => !reused.some((r) => r.segment === s));
+  }
+  const sharedModel = trainsPerSegment
+    ? undefined
+    : {
+        project: env.project,
+        region: env.region,
+        modelId: fill(model.registry.modelId, templateVars({ ...input, segment: undefined }, env.project, env.region)),
+      };
+  return {
+    segments,
+    summaryUri,
+    maxConcurrentJobs: prediction.maxConcurrentJobs,
+    onFailure: prediction.onFailure,
+    childrenPerRun: prediction.childrenPerRun,
+    sharedModel,
+    maxAgeMs: prediction.model.maxAge,
+    reused,
+    rates: ratesFor(deps.prices ?? pricesOnce(), env.region),
+  };
+}
+
+/** One segment's batch job, from the config. */
+function segmentPlan(deps: PlanDeps, input: PredictionSegmentInput): SegmentPlan {
+  const { pipeline, env, prediction, model, matrix, trainsPerSegment } = lookup(deps.config, input);
+  if (!matrix.includes(input.segment)) throw refuse(unknownSegments(input.pipeline, [input.segment], matrix));
+  const vars = templateVars(input, env.project, env.region);
+  // A pipeline that trains per segment predicts each segment with its own model; otherwise one model serves all.
+  const modelSegment = trainsPerSegment ? input.segment : undefined;
+  const modelVars = templateVars({ ...input, segment: modelSegment }, env.project, env.region);
+  const [country, sns] = input.segment.split('-');
+  return {
+    workflowId: predictionSegmentId(input),
+    environment: input.environment,
+    pipeline: input.pipeline,
+    partition: input.partition,
+    segment: input.segment,
+    project: env.project,
+    region: env.region,
+    serviceAccount: env.serviceAccount,
+    model: { project: env.project, region: env.region, modelId: fill(model.registry.modelId, modelVars) },
+    modelKey: { environment: input.environment, pipeline: input.pipeline, segment: modelSegment },
+    maxAgeMs: prediction.model.maxAge,
+    waitTimeoutMs: prediction.model.waitTimeout,
+    job: {
+      displayName: `${input.pipeline} ${input.segment} ${input.partition}`.slice(0, 128),
+      labels: {
+        ...env.labels,
+        'ct-pipeline': input.pipeline,
+        'ct-environment': input.environment,
+        'ct-partition': input.partition.toLowerCase(),
+        'ct-country': country!,
+        'ct-sns': sns!,
+      },
+      input: { uri: fill(prediction.input.uri, vars), format: prediction.input.format },
+      output: { uri: fill(prediction.output.uri, vars), format: prediction.output.format },
+      machine: prediction.machine,
+    },
+    partiallySucceeded: prediction.partiallySucceeded,
+    pollIntervalMs: pipeline.polling.interval,
+    pollChunkMs: pipeline.polling.chunk,
+    rates: ratesFor(deps.prices ?? pricesOnce(), env.region),
   };
 }
 

@@ -60,7 +60,7 @@ export function createStartScheduledActivity(deps: { config: PipelineConfig; tem
       args: [{ pipeline: req.pipeline, environment: req.environment, partition: req.partition }],
       staticSummary: `${req.action === 'prediction' ? 'Prediction' : 'Training'} ${req.pipeline} · ${req.environment} · ${req.partition} (scheduled)`,
     });
-    // The firing's own cost is priced at its pipeline's region (workflows/run-cost-interceptors.ts).
+    // The firing's own cost is priced at its pipeline's region (workflows/interceptors/run-cost.ts).
     const rates = ratesFor(deps.prices ?? pricesOnce(), pipeline.environments[req.environment]!.region);
     return { partition: req.partition, workflowId, outcome, follow, rates };
   };

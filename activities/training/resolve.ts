@@ -1,10 +1,10 @@
 import type { Storage } from '@google-cloud/storage';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ModelPolicy, PipelineConfig } from '../../config/pipeline-config';
+import type { Environment, ModelPolicy, Pipeline, PipelineConfig } from '../../config/pipeline-config';
 import { pricesOnce, ratesFor, type Prices } from '../../config/prices';
 import { checkRunIdentity, datasetsOf, InvalidRunError, templateVars } from '../../config/runs';
-import { fill, fillDeep, TemplateError } from '../../config/templates';
+import { fill, fillDeep, TemplateError, type TemplateVars } from '../../config/templates';
 import { INVALID_INPUT, trainingJobId, trainingOutputs, trainingRunId, type TrainingRunInput } from '../../contracts';
 import { readGcsText } from '../gcs';
 import { checkParameters, readSpec } from './kfp-spec';
@@ -38,37 +38,7 @@ async function resolve(deps: ResolveDeps, input: TrainingRunInput): Promise<RunP
     ...(input.segment ? { 'ct-segment': input.segment } : {}),
   };
   const displayName = `${input.pipeline}${input.segment ? `-${input.segment}` : ''}-${input.partition}`;
-  const t = pipeline.training;
-  let training: RunPlan['training'];
-  if (t.kind === 'pipelineJob') {
-    const uri = fill(t.pipelineSpecUri, vars);
-    const { spec, sha256 } = await readSpec(deps.storage, uri);
-    const fromFile = t.parameterValuesUri ? await readJsonObject(deps.storage, fill(t.parameterValuesUri, vars)) : {};
-    const parameterValues = {
-      ...fromFile,
-      ...(fillDeep(t.parameterValues, vars) as Record<string, unknown>),
-      ...(input.parameters ?? {}),
-    };
-    checkParameters(spec, parameterValues, uri, input.parameters);
-    training = {
-      kind: 'pipelineJob',
-      displayName,
-      pipelineSpecUri: uri,
-      specSha256: sha256,
-      pipelineRoot: fill(env.pipelineRoot, vars),
-      parameterValues,
-      enableCaching: t.enableCaching,
-    };
-  } else {
-    if (input.parameters)
-      throw reject(`pipeline ${input.pipeline} runs a CustomJob, which takes no parameter overrides`);
-    training = {
-      kind: 'customJob',
-      displayName,
-      baseOutputDirectory: fill(t.baseOutputDirectory, vars),
-      workerPoolSpecs: t.workerPoolSpecs.map((w) => ({ ...w, args: w.args?.map((a) => fill(a, vars)) })),
-    };
-  }
+  const training = await trainingOf(deps, pipeline, env, input, vars, displayName);
   const [country, sns] = input.segment ? input.segment.split('-') : [];
   // The job ids carry the run id of the workflow run that planned them (contracts/vertex-naming.ts).
   const runId = Context.current().info.workflowExecution?.runId;
@@ -98,19 +68,7 @@ async function resolve(deps: ResolveDeps, input: TrainingRunInput): Promise<RunP
     rates: ratesFor(deps.prices ?? pricesOnce(), env.region),
     training,
     attempts,
-    model: pipeline.model && {
-      metricsFile: pipeline.model.metricsFile,
-      thresholds: pipeline.model.thresholds,
-      champion: pipeline.model.champion,
-      modelId: fill(pipeline.model.registry.modelId, vars),
-      displayName: fill(pipeline.model.registry.displayName, vars),
-      servingImage: pipeline.model.registry.servingImage,
-      labels: { ...env.labels, ...pipeline.model.registry.labels, ...labels },
-      uploadTimeoutMs: pipeline.model.registry.uploadTimeout,
-      promotion: promotionFor(pipeline.model.promotion, input.environment),
-      manifestUri: pipeline.model.modelReady && fill(pipeline.model.modelReady.manifest, vars),
-      flagUri: pipeline.model.modelReady?.flag && fill(pipeline.model.modelReady.flag, vars),
-    },
+    model: pipeline.model && modelPlanOf(pipeline.model, env, vars, labels, input.environment),
   };
 }
 
@@ -130,4 +88,66 @@ async function readJsonObject(storage: Storage, uri: string): Promise<Record<str
   if (!value || typeof value !== 'object' || Array.isArray(value))
     throw reject(`${uri} must hold a JSON object of parameter values`);
   return value as Record<string, unknown>;
+}
+
+/** The job the run trains with: a PipelineJob (its spec read and its parameters checked) or a CustomJob. */
+async function trainingOf(
+  deps: ResolveDeps,
+  pipeline: Pipeline,
+  env: Environment,
+  input: TrainingRunInput,
+  vars: TemplateVars,
+  displayName: string,
+): Promise<RunPlan['training']> {
+  const t = pipeline.training;
+  if (t.kind === 'pipelineJob') {
+    const uri = fill(t.pipelineSpecUri, vars);
+    const { spec, sha256 } = await readSpec(deps.storage, uri);
+    const fromFile = t.parameterValuesUri ? await readJsonObject(deps.storage, fill(t.parameterValuesUri, vars)) : {};
+    const parameterValues = {
+      ...fromFile,
+      ...(fillDeep(t.parameterValues, vars) as Record<string, unknown>),
+      ...(input.parameters ?? {}),
+    };
+    checkParameters(spec, parameterValues, uri, input.parameters);
+    return {
+      kind: 'pipelineJob',
+      displayName,
+      pipelineSpecUri: uri,
+      specSha256: sha256,
+      pipelineRoot: fill(env.pipelineRoot, vars),
+      parameterValues,
+      enableCaching: t.enableCaching,
+    };
+  }
+  if (input.parameters) throw reject(`pipeline ${input.pipeline} runs a CustomJob, which takes no parameter overrides`);
+  return {
+    kind: 'customJob',
+    displayName,
+    baseOutputDirectory: fill(t.baseOutputDirectory, vars),
+    workerPoolSpecs: t.workerPoolSpecs.map((w) => ({ ...w, args: w.args?.map((a) => fill(a, vars)) })),
+  };
+}
+
+/** What the run does with a model it trained: the gate, the registry entry, its promotion and announcement. */
+function modelPlanOf(
+  m: NonNullable<Pipeline['model']>,
+  env: Environment,
+  vars: TemplateVars,
+  labels: Record<string, string>,
+  environment: string,
+): ModelPlan {
+  return {
+    metricsFile: m.metricsFile,
+    thresholds: m.thresholds,
+    champion: m.champion,
+    modelId: fill(m.registry.modelId, vars),
+    displayName: fill(m.registry.displayName, vars),
+    servingImage: m.registry.servingImage,
+    labels: { ...env.labels, ...m.registry.labels, ...labels },
+    uploadTimeoutMs: m.registry.uploadTimeout,
+    promotion: promotionFor(m.promotion, environment),
+    manifestUri: m.modelReady && fill(m.modelReady.manifest, vars),
+    flagUri: m.modelReady?.flag && fill(m.modelReady.flag, vars),
+  };
 }

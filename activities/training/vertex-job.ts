@@ -50,83 +50,12 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
      * worker killed mid-submit finds the job it already made instead of making a second.
      */
     async submitTrainingJob({ plan, attempt, jobId }: SubmitRequest): Promise<TrainingJobRef> {
-      const { pipelines, jobs } = deps.vertex(plan.region);
+      const clients = deps.vertex(plan.region);
       const labels = { ...plan.labels, 'ct-attempt': attemptLabel(jobId) };
       const t = plan.training;
-      if (t.kind === 'pipelineJob') {
-        const { spec, sha256 } = await readSpec(deps.storage, t.pipelineSpecUri);
-        if (sha256 !== t.specSha256) {
-          throw ApplicationFailure.nonRetryable(
-            `${t.pipelineSpecUri} changed since the run was planned; start a new run to train on the new spec`,
-            PIPELINE_SPEC_CHANGED,
-          );
-        }
-        const pipelineSpec = toValue(
-          t.enableCaching === undefined ? spec : withCaching(spec, t.enableCaching),
-        ).structValue;
-        try {
-          const [job] = await pipelines.createPipelineJob({
-            parent: parentOf(plan),
-            pipelineJobId: jobId,
-            pipelineJob: {
-              displayName: t.displayName,
-              labels,
-              pipelineSpec,
-              serviceAccount: plan.serviceAccount,
-              runtimeConfig: {
-                gcsOutputDirectory: t.pipelineRoot,
-                parameterValues: Object.fromEntries(Object.entries(t.parameterValues).map(([k, v]) => [k, toValue(v)])),
-              },
-            },
-          });
-          return ref(plan, attempt, job);
-        } catch (err) {
-          // The id is ours and deterministic: ALREADY_EXISTS means an earlier try of this attempt made it.
-          if (grpcCode(err) !== 6) throw vertexFailure(err, `creating PipelineJob ${jobId}`);
-          const [job] = await pipelines
-            .getPipelineJob({ name: `${parentOf(plan)}/pipelineJobs/${jobId}` })
-            .catch((e: unknown) => {
-              throw vertexFailure(e, `reading back PipelineJob ${jobId}`);
-            });
-          return ref(plan, attempt, job);
-        }
-      }
-      const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
-      const existing = await findEarlierJob(async () => {
-        const [found] = await jobs
-          .listCustomJobs({ parent: parentOf(plan), filter: `labels.${findBy.key}="${findBy.value}"` })
-          .catch((e: unknown) => {
-            throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
-          });
-        return found;
-      });
-      if (existing) return ref(plan, attempt, existing, findBy);
-      try {
-        const [job] = await jobs.createCustomJob({
-          parent: parentOf(plan),
-          customJob: {
-            displayName: t.displayName,
-            labels,
-            jobSpec: {
-              serviceAccount: plan.serviceAccount,
-              baseOutputDirectory: { outputUriPrefix: t.baseOutputDirectory },
-              workerPoolSpecs: t.workerPoolSpecs.map((w) => ({
-                machineSpec: {
-                  machineType: w.machineType,
-                  ...(w.acceleratorType
-                    ? { acceleratorType: w.acceleratorType as never, acceleratorCount: w.acceleratorCount }
-                    : {}),
-                },
-                replicaCount: w.replicaCount,
-                containerSpec: { imageUri: w.imageUri, command: w.command, args: w.args },
-              })),
-            },
-          },
-        });
-        return ref(plan, attempt, job, findBy);
-      } catch (err) {
-        throw vertexFailure(err, `creating CustomJob ${t.displayName}`);
-      }
+      return t.kind === 'pipelineJob'
+        ? submitPipelineJob(deps.storage, clients.pipelines, { plan, attempt, jobId }, t, labels)
+        : submitCustomJob(clients.jobs, { plan, attempt }, t, labels);
     },
 
     async cancelTrainingJob({ job, region }: { job: TrainingJobRef; region: string }): Promise<void> {
@@ -136,7 +65,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
       );
     },
 
-    /** Cancels other live jobs of the attempt that a late create made (see vertex-duplicates.ts). */
+    /** Cancels other live jobs of the attempt that a late create made (see activities/vertex/duplicates.ts). */
     sweepDuplicateTrainingJobs: async ({ job, region }: { job: TrainingJobRef; region: string }): Promise<string[]> => {
       const { jobs } = deps.vertex(region);
       return cancelDuplicates(job, {
@@ -158,4 +87,97 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
       return progressOf(job, j);
     },
   };
+}
+
+type Clients = ReturnType<VertexClientFactory>;
+type Training<K extends RunPlan['training']['kind']> = Extract<RunPlan['training'], { kind: K }>;
+type AttemptLabels = Record<string, string> & { 'ct-attempt': string };
+
+/** A PipelineJob under the attempt's own id: ALREADY_EXISTS means an earlier try made it. */
+async function submitPipelineJob(
+  storage: Storage,
+  pipelines: Clients['pipelines'],
+  { plan, attempt, jobId }: SubmitRequest,
+  t: Training<'pipelineJob'>,
+  labels: AttemptLabels,
+): Promise<TrainingJobRef> {
+  const { spec, sha256 } = await readSpec(storage, t.pipelineSpecUri);
+  if (sha256 !== t.specSha256) {
+    throw ApplicationFailure.nonRetryable(
+      `${t.pipelineSpecUri} changed since the run was planned; start a new run to train on the new spec`,
+      PIPELINE_SPEC_CHANGED,
+    );
+  }
+  const pipelineSpec = toValue(t.enableCaching === undefined ? spec : withCaching(spec, t.enableCaching)).structValue;
+  try {
+    const [job] = await pipelines.createPipelineJob({
+      parent: parentOf(plan),
+      pipelineJobId: jobId,
+      pipelineJob: {
+        displayName: t.displayName,
+        labels,
+        pipelineSpec,
+        serviceAccount: plan.serviceAccount,
+        runtimeConfig: {
+          gcsOutputDirectory: t.pipelineRoot,
+          parameterValues: Object.fromEntries(Object.entries(t.parameterValues).map(([k, v]) => [k, toValue(v)])),
+        },
+      },
+    });
+    return ref(plan, attempt, job);
+  } catch (err) {
+    // The id is ours and deterministic: ALREADY_EXISTS means an earlier try of this attempt made it.
+    if (grpcCode(err) !== 6) throw vertexFailure(err, `creating PipelineJob ${jobId}`);
+    const [job] = await pipelines
+      .getPipelineJob({ name: `${parentOf(plan)}/pipelineJobs/${jobId}` })
+      .catch((e: unknown) => {
+        throw vertexFailure(e, `reading back PipelineJob ${jobId}`);
+      });
+    return ref(plan, attempt, job);
+  }
+}
+
+/** A CustomJob, unless one with the attempt's label exists already (CustomJob ids are server-made). */
+async function submitCustomJob(
+  jobs: Clients['jobs'],
+  { plan, attempt }: Pick<SubmitRequest, 'plan' | 'attempt'>,
+  t: Training<'customJob'>,
+  labels: AttemptLabels,
+): Promise<TrainingJobRef> {
+  const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
+  const existing = await findEarlierJob(async () => {
+    const [found] = await jobs
+      .listCustomJobs({ parent: parentOf(plan), filter: `labels.${findBy.key}="${findBy.value}"` })
+      .catch((e: unknown) => {
+        throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
+      });
+    return found;
+  });
+  if (existing) return ref(plan, attempt, existing, findBy);
+  try {
+    const [job] = await jobs.createCustomJob({
+      parent: parentOf(plan),
+      customJob: {
+        displayName: t.displayName,
+        labels,
+        jobSpec: {
+          serviceAccount: plan.serviceAccount,
+          baseOutputDirectory: { outputUriPrefix: t.baseOutputDirectory },
+          workerPoolSpecs: t.workerPoolSpecs.map((w) => ({
+            machineSpec: {
+              machineType: w.machineType,
+              ...(w.acceleratorType
+                ? { acceleratorType: w.acceleratorType as never, acceleratorCount: w.acceleratorCount }
+                : {}),
+            },
+            replicaCount: w.replicaCount,
+            containerSpec: { imageUri: w.imageUri, command: w.command, args: w.args },
+          })),
+        },
+      },
+    });
+    return ref(plan, attempt, job, findBy);
+  } catch (err) {
+    throw vertexFailure(err, `creating CustomJob ${t.displayName}`);
+  }
 }

@@ -17,7 +17,7 @@ export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
  * retry costs one billable action and, unlike a new activity, no history events. It does not
  * heartbeat (each heartbeat that reaches the server is billed): its startToClose timeout, a little
  * over one chunk, hands the watch to another worker if this one dies.
- * See workflows/vertex-job-supervisor.ts for the cost argument.
+ * See workflows/support/vertex-job-supervisor.ts for the cost argument.
  */
 /** The coalesced watch (region-watch.ts) in place of a Get per job and interval. */
 export interface Coalesced<J, P> {
@@ -83,7 +83,7 @@ const withAttempts = <P>(progress: P, watchAttempts: number): P => ({ ...progres
  * The coalesced watch holds this activity (and its slot) for one chunk, waiting on the region's
  * listing instead of reading the job itself; it hands over at the chunk's end just the same.
  *
- * Whether a watch should hold an activity slot per job for hours (issue #17): it does, deliberately.
+ * Whether a watch should hold an activity slot per job for hours: it does, deliberately.
  * The activity is what makes the watch durable at no cost in history — a dead worker's watches are
  * retried on a live worker when their startToClose timeout passes, and a chunk's retry is one
  * action and no event. The two cheap ways to free the slot both cost more than they save:
@@ -109,9 +109,9 @@ async function awaitInRegion<J extends { name: string; createTime?: string; find
   c: Coalesced<J, P>,
 ): Promise<P> {
   const ctx = Context.current();
-  const watch = c.watches.for(c.kind(req.job), req.job.name);
+  const watch = c.watches.watchOf(c.kind(req.job), req.job.name);
   const deadline = Date.now() + req.chunkMs;
-  const waiting = watch.until(
+  const waiting = watch.awaitEnd(
     { name: req.job.name, createTime: req.job.createTime, findBy: req.job.findBy },
     deadline,
     req.pollIntervalMs,

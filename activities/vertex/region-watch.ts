@@ -5,7 +5,7 @@ import type { RegionWatchSettings, VertexClientFactory, VertexClients } from '..
 export type { RegionWatchSettings };
 import { isoTime, type VertexJobResource } from './progress';
 
-// The coalesced watch (issue #17): every job a worker watches in one project, region and job kind
+// The coalesced watch: every job a worker watches in one project, region and job kind
 // is read by one paged List, not by a Get per job, so reads grow with jobs ÷ page size.
 //
 // Which filter. Vertex's List filters differ by kind: ListPipelineJobs takes update_time and
@@ -57,13 +57,12 @@ interface Waiter {
 export interface RegionWatchStats {
   lists: number;
   gets: number;
-  cancels: number;
   errors: number;
 }
 
-/** One project, region and job kind, within one worker process. */
-export class RegionWatch {
-  readonly stats: RegionWatchStats = { lists: 0, gets: 0, cancels: 0, errors: 0 };
+/** The watch of one job kind in one project and region, within one worker process. */
+export class RegionKindWatch {
+  readonly stats: RegionWatchStats = { lists: 0, gets: 0, errors: 0 };
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly createdAt = new Map<string, number>();
   private running = false;
@@ -76,15 +75,15 @@ export class RegionWatch {
     private readonly log: (message: string, attrs: Record<string, unknown>) => void = () => {},
   ) {}
 
-  get watching(): number {
-    return this.waiters.size;
-  }
-
   /**
    * Resolves with the job as last listed once it has ended (WATCH_END_STATES), or at `deadline`
    * with its last look (undefined if none); rejects if the job is gone.
    */
-  until(job: WatchedJob, deadline: number, pollIntervalMs = this.settings.intervalMs): Promise<ListedJob | undefined> {
+  awaitEnd(
+    job: WatchedJob,
+    deadline: number,
+    pollIntervalMs = this.settings.intervalMs,
+  ): Promise<ListedJob | undefined> {
     const created = job.createTime ? Date.parse(job.createTime) : undefined;
     if (created !== undefined && Number.isFinite(created)) this.createdAt.set(job.name, created);
     return new Promise((resolve, reject) => {
@@ -153,7 +152,7 @@ export class RegionWatch {
   private async poll() {
     for (const name of [...this.waiters.keys()]) {
       if (this.createdAt.has(name)) continue;
-      const job = await this.getOrFail(name);
+      const job = await this.getOrFailWaiters(name);
       if (job) this.deliver(name, job);
     }
     const watched = [...this.waiters.keys()];
@@ -175,14 +174,15 @@ export class RegionWatch {
     for (const name of watched) {
       const set = this.waiters.get(name);
       if (!set) continue;
-      const job = listed.get(name) ?? (await this.getOrFail(name));
+      const job = listed.get(name) ?? (await this.getOrFailWaiters(name));
       if (!job) continue;
       await this.cancelTwins(set, job, byLabel);
       this.deliver(name, job);
     }
   }
 
-  private async getOrFail(name: string): Promise<ListedJob | undefined> {
+  /** Reads one job; when Vertex says it is gone (NOT_FOUND …), fails its waiters and returns undefined. */
+  private async getOrFailWaiters(name: string): Promise<ListedJob | undefined> {
     this.stats.gets++;
     try {
       const job = await this.lister.get(name);
@@ -205,7 +205,6 @@ export class RegionWatch {
       if (other.name === job.name || !stillRunning(other.state)) continue;
       try {
         await this.lister.cancel(other.name!);
-        this.stats.cancels++;
       } catch (err) {
         if (!nothingToCancel(err)) throw err;
       }
@@ -251,9 +250,9 @@ class LabelIndex {
   }
 }
 
-/** Every RegionWatch of one worker process, made on first use. */
+/** Every RegionKindWatch of one worker process, made on first use. */
 export class RegionWatches {
-  private readonly watches = new Map<string, RegionWatch>();
+  private readonly watches = new Map<string, RegionKindWatch>();
 
   constructor(
     private readonly vertex: VertexClientFactory,
@@ -262,20 +261,16 @@ export class RegionWatches {
   ) {}
 
   /** The watch of the project, region and kind a job's resource name says. */
-  for(kind: JobKindName, jobName: string): RegionWatch {
+  watchOf(kind: JobKindName, jobName: string): RegionKindWatch {
     const parent = jobName.replace(/\/[^/]+\/[^/]+$/, '');
     const key = `${kind} ${parent}`;
     let watch = this.watches.get(key);
     if (!watch) {
       const region = parent.split('/')[3] ?? '';
-      watch = new RegionWatch(parent, listerFor(kind, this.vertex(region)), this.settings, this.log);
+      watch = new RegionKindWatch(parent, listerFor(kind, this.vertex(region)), this.settings, this.log);
       this.watches.set(key, watch);
     }
     return watch;
-  }
-
-  get all(): RegionWatch[] {
-    return [...this.watches.values()];
   }
 }
 

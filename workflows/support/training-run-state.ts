@@ -11,12 +11,14 @@ import {
   type ApprovalAck,
   type DatasetStatus,
   type GateResult,
+  type JobProgress,
   type ModelResult,
   type RunPlan,
+  type TrainingJobRef,
   type TrainingPhase,
   type TrainingRunInput,
   type TrainingRunStatus,
-} from '../contracts';
+} from '../../contracts';
 import { currentDetails } from './training-run-view';
 
 // A training run's state and every message handler that reads or changes it, in one place (the
@@ -80,6 +82,23 @@ export class TrainingRunState {
     const plan = this.plan;
     if (plan) this.status.datasets = plan.datasets.map((d) => this.ready.get(d) ?? { dataset: d, ready: false });
     setCurrentDetails(currentDetails(this.status, plan));
+  }
+
+  /** The job of the current attempt: submitted (the run is then running it). */
+  jobSubmitted(job: TrainingJobRef): void {
+    this.status.job = job;
+    this.setPhase('running');
+  }
+
+  /** Each look the watch returns; the UI follows until the job ended. */
+  jobProgress(progress: JobProgress): void {
+    this.status.job = progress.job;
+    if (!progress.terminal) this.refresh();
+  }
+
+  /** An attempt whose job ended without a model (failed, expired, paused or cancelled). */
+  attemptEnded(attempt: TrainingRunStatus['attempts'][number]): void {
+    this.status.attempts.push(attempt);
   }
 
   waitingFor(): string[] {

@@ -6,7 +6,7 @@ import {
   type ModelPlan,
   type PredictionPlan,
   type RunPlan,
-} from '../contracts';
+} from '../../contracts';
 
 // Plans and activity results recorded before a fact moved into them lack that fact. A run replaying
 // such a history (test/histories, or a run still open across a deploy) must issue the commands it

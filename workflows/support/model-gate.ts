@@ -1,7 +1,7 @@
 // The evaluation gate, evaluated inside the workflow: it is pure and deterministic, so it costs
 // no activity, and its verdict (with every number) is part of the run's history.
 
-import type { GateCheck, GateResult, ModelPlan } from '../contracts';
+import type { GateCheck, GateResult, ModelPlan } from '../../contracts';
 export type Comparison = '>=' | '>' | '<=' | '<';
 
 type GatePolicy = Pick<ModelPlan, 'thresholds' | 'champion'>;

@@ -1,6 +1,6 @@
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/common';
 import { CancellationScope } from '@temporalio/workflow';
-import { VERTEX_REJECTED, type VertexJobProgress } from '../contracts';
+import { VERTEX_REJECTED, type VertexJobProgress } from '../../contracts';
 import { handOverRetry } from './activity-options';
 
 // How a run owns a Vertex job (a training attempt's PipelineJob or CustomJob, a segment's
@@ -59,11 +59,6 @@ export class VertexJobSupervisor<J, P extends VertexJobProgress<unknown>> {
     private readonly ops: JobOps<J, P>,
     private readonly pollIntervalMs: number,
   ) {}
-
-  /** The job this run owns and that has not ended, if any. */
-  get live(): J | undefined {
-    return this.owned && !this.owned.ended ? this.owned.job : undefined;
-  }
 
   /**
    * Submits a job and watches it until it ends. The submit is not cancellable: a cancel arriving

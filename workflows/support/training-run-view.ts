@@ -1,4 +1,4 @@
-import type { RunPlan, TrainingRunStatus } from '../contracts';
+import type { RunPlan, TrainingRunStatus } from '../../contracts';
 
 // How a training run shows itself: the UI's current details (markdown).
 

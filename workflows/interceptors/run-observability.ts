@@ -12,8 +12,9 @@ import {
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { metrics as m, runOutcomes } from '../observability/metrics';
-import { isCreateQueue } from './create-queue';
+import { metrics as m, runOutcomes } from '../../observability/metrics';
+import { isCreateQueue } from '../support/create-queue';
+import { isWatchActivity, submitActivities, watchActivities } from './activity-roles';
 
 // Domain metrics, log context and log lines (run started, Vertex job ended, run ended) of every
 // workflow, from the outside of its code: what the run was started with, what its activities
@@ -41,13 +42,6 @@ const approvalDecisions = counter(m.approvalDecisions);
 const predictionSegments = counter(m.predictionSegments);
 const createQueueEntered = counter(m.createQueueEntered);
 const createQueueLeft = counter(m.createQueueLeft);
-
-/** The activities that submit a Vertex job and that watch one, and the job kind each watch sees. */
-const submitActivities = new Set(['submitTrainingJob', 'submitBatchPrediction']);
-const watchActivities: Record<string, string | undefined> = {
-  awaitTrainingJob: undefined, // the kind is on the job ref
-  awaitBatchPrediction: 'batchPredictionJob',
-};
 
 type RunLabels = {
   pipeline: string;
@@ -157,7 +151,7 @@ class RunMetricsOutbound implements WorkflowOutboundCallsInterceptor {
         s.dataReadyAt = undefined;
       }
     }
-    if (input.activityType in watchActivities) recordJobEnd(s, input.activityType, result);
+    if (isWatchActivity(input.activityType)) recordJobEnd(s, input.activityType, result);
     return result;
   }
 
@@ -175,7 +169,7 @@ function countStart(s: RunState): void {
   if (!workflowInfo().continuedFromExecutionRunId) runsStarted.add(1, labelsOf(s));
 }
 
-function recordJobEnd(s: RunState, activityType: string, result: unknown): void {
+function recordJobEnd(s: RunState, activityType: keyof typeof watchActivities, result: unknown): void {
   const p = (result ?? {}) as {
     terminal?: boolean;
     state?: string;
@@ -204,7 +198,7 @@ function recordResult(s: RunState, result: unknown): void {
     approvalDecisions.add(1, { ...labels, decision });
 }
 
-export const interceptors: WorkflowInterceptorsFactory = () => {
+export const runObservabilityInterceptors: WorkflowInterceptorsFactory = () => {
   const state: RunState = {
     raw: { pipeline: 'none', environment: 'none' },
     validated: false,

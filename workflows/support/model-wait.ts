@@ -1,6 +1,6 @@
 import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { isFreshEnough, modelKey, ModelReady, modelReadySignal, type WaitForModelResult } from '../contracts';
+import type { Activities } from '../../activities';
+import { isFreshEnough, modelKey, ModelReady, modelReadySignal, type WaitForModelResult } from '../../contracts';
 import { serviceCall } from './activity-options';
 
 // Waiting for a model fresh enough, shared by `waitForModel` and prediction segments. The caller

@@ -2,5 +2,5 @@
 export const createQueueFor = (taskQueue: string, project: string, region: string) =>
   `${taskQueue}/vertex-creates/${project}/${region}`;
 
-/** Whether an activity goes through a create queue (its backlog is a metric: workflows/observability-interceptors.ts). */
+/** Whether an activity goes through a create queue (its backlog is a metric: workflows/interceptors/run-observability.ts). */
 export const isCreateQueue = (taskQueue: string | undefined): boolean => /\/vertex-creates\//.test(taskQueue ?? '');

@@ -20,7 +20,7 @@ export const serviceCall: ActivityOptions = {
  * Creates and cancels on Vertex. 429 and UNAVAILABLE come back as retryable failures: backing off
  * to 2 minutes, 15 tries ride out ~25 minutes of quota exhaustion. 45 s: a create is one RPC (the
  * client's own deadline is 30 s), and a worker that dies mid-submit is noticed by this timeout; the
- * retry then finds the job the first attempt made (activities/vertex-duplicates.ts).
+ * retry then finds the job the first attempt made (activities/vertex/duplicates.ts).
  */
 export const vertexCall: ActivityOptions = {
   startToCloseTimeout: '45 seconds',

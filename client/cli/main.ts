@@ -1,8 +1,8 @@
-// `ct`: the operator and integration CLI (commands in cli-program.ts).
+// `ct`: the operator and integration CLI (commands in client/cli/program.ts and the modules it wires).
 //   npm run ct -- data-ready --env staging --dataset instagram_posts --partition 2026-11-21
 //   npm run ct -- train --pipeline sns-engagement --env staging --partition 2026-11-21 --segment jp-instagram
-import { formatJson } from '../observability/log-format';
-import { runCli } from './cli-program';
+import { formatJson } from '../../observability/log-format';
+import { runCli } from './program';
 
 // Diagnostics on stderr are plain text for a person at a terminal; for a script or a scheduler
 // (stdout not a terminal) each is one JSON object per line. CT_LOG_FORMAT=json|pretty decides instead.
