@@ -1,6 +1,8 @@
 // A prediction run's and a segment's plans and the segment's job, as the planning and batch-job
 // activities return them to the workflows.
-import type { JobLabel, SegmentResult, VertexJobProgress } from '.';
+import type { SegmentResult } from './prediction';
+import type { JobLabel } from './training-run';
+import type { VertexJobProgress } from './vertex-job';
 import type { Rates } from './cost';
 
 /** One segment's batch prediction, resolved from the config once (and so recorded in history). */

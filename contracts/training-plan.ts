@@ -1,6 +1,7 @@
 // Plans resolved once from the config by the planning activities, recorded in history and read by
 // the workflows: they cross the workflow/activity boundary, so they live here.
-import type { TrainingJobOutputs, TrainingJobRef, VertexJobProgress } from '.';
+import type { TrainingJobOutputs, TrainingJobRef } from './training-run';
+import type { VertexJobProgress } from './vertex-job';
 import type { Rates } from './cost';
 
 /** Everything a run needs, resolved once from the config (and so recorded in history). */

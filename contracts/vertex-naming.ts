@@ -1,7 +1,8 @@
 // How this coordinator names its Vertex jobs, where a training job's outputs land, and the Cloud
 // console pages of jobs and model versions. The activities resolve these into plans and job refs;
 // workflows only read them (and call these for plans recorded before they did: workflows/support/legacy-plans.ts).
-import type { PipelineJobPlan, CustomJobPlan, TrainingJobOutputs } from '.';
+import type { CustomJobPlan, PipelineJobPlan } from './training-plan';
+import type { TrainingJobOutputs } from './training-run';
 
 /**
  * The PipelineJob id (and CustomJob label) of an attempt: deterministic for one workflow run, so a
