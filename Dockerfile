@@ -11,6 +11,8 @@ COPY activities activities
 COPY client client
 COPY config config
 COPY contracts contracts
+COPY infra infra
+COPY observability observability
 COPY workers workers
 COPY workflows workflows
 COPY scripts/build-workflow-bundle.ts scripts/

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { connectTo } from '../config/temporal';
+import { connectTo } from '../infra/temporal/connect';
 import { loadWorkerSettings } from './settings';
 
 // An idle long poll lasts about a minute, and the server records a poller when its poll begins.

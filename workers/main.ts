@@ -3,7 +3,7 @@ import { NativeConnection, type Logger } from '@temporalio/worker';
 import { loadGcpEnv, loadTelemetryEnv } from '../config/env';
 import { createStorage } from '../config/gcp';
 import { pricesOnce } from '../config/prices';
-import { connectTo } from '../config/temporal';
+import { connectTo } from '../infra/temporal/connect';
 import { createVertexClientFactory, vertexWatchSettings } from '../config/vertex';
 import { formatJson, formatPretty } from '../observability/log-format';
 import { startRunGauges } from '../observability/run-gauges';

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { InvalidEnvironment } from '../../config/env';
 import { ConfigError } from '../../config/load-config';
-import { TemporalUnreachable } from '../../config/temporal';
+import { TemporalUnreachable } from '../../infra/temporal/connect';
 import { TrainingRequestError } from '../training';
 import { registerConfigCommands } from './config';
 import type { CliContext, CliIo, CommandResult } from './context';

@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadTemporalEnv } from '../../config/env';
 import type { PipelineConfig } from '../../config/pipeline-config';
-import { connectTo, temporalConnectConfig } from '../../config/temporal';
+import { temporalConnectConfig } from '../../config/temporal';
+import { connectTo } from '../../infra/temporal/connect';
 
 /** A client of the environment's namespace for the length of `fn`; the connection is closed after. */
 export async function withClient<T>(

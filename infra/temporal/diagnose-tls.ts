@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import type { TemporalConnectionOptions } from './temporal';
+import type { TemporalConnectionOptions } from '../../config/temporal';
 
 // Why a connection failed, when TLS is why. Both SDK clients hide it: grpc-js reports "Failed to
 // connect before the deadline" whether the server wanted a client certificate, refused ours, or
