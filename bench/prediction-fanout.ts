@@ -71,7 +71,7 @@ async function main() {
   const stack = await startBenchStack();
   const { client, control } = stack;
   // The emulator enforces no quota here and the bench measures the orchestration: the worker's
-  // Vertex budget (config/vertex-budget.ts) creates at the bench's rate and reads without a cap.
+  // Vertex budget (infra/vertex/budget.ts) creates at the bench's rate and reads without a cap.
   const worker = await stack.startWorkerProcess(configText, {
     CT_VERTEX_CREATES_PER_MINUTE: String(rate),
     CT_VERTEX_READS_PER_MINUTE: String(1_000_000),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
-import { createVertexClientFactory } from '../config/vertex';
+import { createVertexClientFactory } from '../infra/vertex/clients';
 import { VertexEmulatorControl } from '../emulators/vertex-ai/control-client';
 import { ensureBuckets, startFakeGcs } from '../scripts/stack/gcs-server';
 import { hasRecentPoller } from '../scripts/stack/pollers';

@@ -108,7 +108,7 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       CT_VERTEX_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
       CT_VERTEX_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
       /**
-       * This worker's share of Vertex's per-project, per-region quotas (config/vertex-budget.ts):
+       * This worker's share of Vertex's per-project, per-region quotas (infra/vertex/budget.ts):
        * calls counted against "Resource management (CRUD) requests" (600/min: get, list, cancel,
        * aliases, operation polls) and "Job or LRO submission requests" (60/min: create*, uploadModel).
        * Run N workers on one project? Give each 1/N.

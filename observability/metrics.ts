@@ -61,7 +61,7 @@ export const metrics = {
     help: 'Vertex AI RPC latency by method',
     labels: ['method'],
   }),
-  // The worker's own budget of Vertex calls (config/vertex-budget.ts), per region and quota bucket
+  // The worker's own budget of Vertex calls (infra/vertex/budget.ts), per region and quota bucket
   // (read, create); the project is left out to keep the labels bounded.
   vertexBudgetWait: def({
     name: 'ct_vertex_budget_wait_seconds',

@@ -1,6 +1,6 @@
 // The Model Registry adapters through the real ModelService client against the emulator.
 import { randomUUID } from 'node:crypto';
-import { createVertexClientFactory } from '../config/vertex';
+import { createVertexClientFactory } from '../infra/vertex/clients';
 import { createModelRegistryActivities, type RegisterRequest } from '../activities/model/registry';
 import { uniqueProject, vertexClients } from './helpers/vertex';
 import { testStack } from './setup/test-stack';

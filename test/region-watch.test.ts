@@ -4,7 +4,7 @@
 // project of its own; its jobs carry their script in labels.
 import type { protos } from '@google-cloud/aiplatform';
 import { RegionWatches } from '../activities/vertex/region-watch';
-import { createVertexClientFactory, type RegionWatchSettings } from '../config/vertex';
+import { createVertexClientFactory, type RegionWatchSettings } from '../infra/vertex/clients';
 import { uniqueId } from './helpers/temporal';
 import { emulatorControl, parentOf, uniqueProject } from './helpers/vertex';
 import { testStack } from './setup/test-stack';

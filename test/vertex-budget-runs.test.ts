@@ -1,4 +1,4 @@
-// The worker's Vertex call budget (config/vertex-budget.ts) under real runs: a real worker and dev
+// The worker's Vertex call budget (infra/vertex/budget.ts) under real runs: a real worker and dev
 // server, the real aiplatform clients against the emulator. A 429 storm while training runs and
 // prediction segments submit and watch fails nothing and slows the budget down; a budget of N
 // reads a minute holds across watches, submits and cancels, as the emulator counts them; the Model
@@ -9,7 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
 import { trainingStatusQuery } from '../contracts';
-import { createVertexClientFactory } from '../config/vertex';
+import { createVertexClientFactory } from '../infra/vertex/clients';
 import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
 import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
 import { emulatorControl, LOCATION, parentOf } from './helpers/vertex';

@@ -1,9 +1,9 @@
-// The worker's Vertex call budget (config/vertex-budget.ts) on fake timers: what it lets through
+// The worker's Vertex call budget (infra/vertex/budget.ts) on fake timers: what it lets through
 // in any minute, how a 429 slows it and how it recovers, when it refuses, and which quota bucket
 // each client method takes from. Its use by the real clients: test/vertex-budget-runs.test.ts.
 import { status } from '@grpc/grpc-js';
-import { VertexBudget, VertexBudgetSpent, type BudgetBucket } from '../config/vertex-budget';
-import { bucketOf } from '../config/vertex-budget-calls';
+import { VertexBudget, VertexBudgetSpent, type BudgetBucket } from '../infra/vertex/budget';
+import { bucketOf } from '../infra/vertex/budget-calls';
 
 beforeEach(() => jest.useFakeTimers());
 afterEach(() => jest.useRealTimers());

@@ -1,10 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Logger } from '@temporalio/worker';
 import { loadGcpEnv, loadTelemetryEnv } from '../config/env';
-import { createStorage } from '../config/gcp';
+import { createStorage } from '../infra/gcs';
 import { pricesOnce } from '../config/prices';
 import { connectTo } from '../infra/temporal/connect';
-import { createVertexClientFactory, vertexWatchSettings } from '../config/vertex';
+import { createVertexClientFactory, vertexWatchSettings } from '../infra/vertex/clients';
 import { formatJson, formatPretty } from '../observability/log-format';
 import { startRunGauges } from '../observability/run-gauges';
 import { loadWorkerSettings } from './settings';

@@ -1,4 +1,4 @@
-import type { VertexClientFactory } from '../../config/vertex';
+import type { VertexClientFactory } from '../../infra/vertex/clients';
 import { modelVersionConsoleUrl } from '../../contracts';
 import { grpcCode, vertexFailure } from '../vertex/errors';
 import { isoTime } from '../vertex/progress';

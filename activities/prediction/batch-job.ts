@@ -1,6 +1,6 @@
 import type { protos } from '@google-cloud/aiplatform';
 import { bareState, batchJobConsoleUrl, type JobLabel } from '../../contracts';
-import type { VertexClientFactory } from '../../config/vertex';
+import type { VertexClientFactory } from '../../infra/vertex/clients';
 import { createAwaitActivity } from '../vertex/await-job';
 import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
 import { cancelVertexJob, vertexFailure } from '../vertex/errors';

@@ -2,7 +2,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { Client } from '@temporalio/client';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import type { Prices } from '../../config/prices';
-import type { VertexClientFactory } from '../../config/vertex';
+import type { VertexClientFactory } from '../../infra/vertex/clients';
 import { createAwaitActivity } from '../vertex/await-job';
 import { progressOf } from '../vertex/progress';
 import type { RegionWatches } from '../vertex/region-watch';

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { protos } from '@google-cloud/aiplatform';
 import type { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
-import { toValue as valueOf } from '../../config/aiplatform';
-import type { VertexClientFactory } from '../../config/vertex';
+import { toValue as valueOf } from '../../infra/vertex/aiplatform';
+import type { VertexClientFactory } from '../../infra/vertex/clients';
 import {
   bareState,
   PIPELINE_SPEC_CHANGED,

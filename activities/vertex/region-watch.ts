@@ -1,6 +1,6 @@
 import { stillRunning, watchEnded, type JobLabel } from '../../contracts';
 import { nothingToCancel, vertexFailure } from './errors';
-import type { RegionWatchSettings, VertexClientFactory, VertexClients } from '../../config/vertex';
+import type { RegionWatchSettings, VertexClientFactory, VertexClients } from '../../infra/vertex/clients';
 
 export type { RegionWatchSettings };
 import { isoTime, type VertexJobResource } from './progress';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/load-config';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { loadGcpEnv } from '../../config/env';
-import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../config/vertex';
+import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../infra/vertex/clients';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
 import { isolatedProject, type IsolatedProject } from './isolation';

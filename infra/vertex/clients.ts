@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MetricMeter } from '@temporalio/common';
-import { budgetMetrics, countVertexCalls } from '../observability/vertex-calls';
+import { budgetMetrics, countVertexCalls } from './call-metrics';
 import { JobServiceClient, ModelServiceClient, PipelineServiceClient } from './aiplatform';
-import { vertexBudgetDefaults, type GcpEnv } from './env';
-import { VertexBudget } from './vertex-budget';
-import { budgetVertexCalls } from './vertex-budget-calls';
+import { vertexBudgetDefaults, type GcpEnv } from '../../config/env';
+import { VertexBudget } from './budget';
+import { budgetVertexCalls } from './budget-calls';
 
 export interface VertexClients {
   pipelines: PipelineServiceClient;
@@ -49,7 +49,7 @@ type BudgetEnv = Pick<
 /**
  * Real @google-cloud/aiplatform clients per region (Vertex endpoints are regional). With
  * VERTEX_API_ENDPOINT (the emulator) every region goes to that host:port without TLS or auth.
- * Every RPC of every client takes from one budget per project and region (config/vertex-budget.ts):
+ * Every RPC of every client takes from one budget per project and region (infra/vertex/budget.ts):
  * the factory is the worker's, so the budget is too; unset budget variables take their defaults.
  */
 export function createVertexClientFactory(

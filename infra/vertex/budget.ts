@@ -21,7 +21,7 @@ export interface VertexBudgetSettings {
   maxWaitMs: number;
 }
 
-/** Where the budget's waits and refusals are reported (observability/vertex-calls.ts). */
+/** Where the budget's waits and refusals are reported (infra/vertex/call-metrics.ts). */
 export interface BudgetObserver {
   /** A project and region's bucket is first used: its refusal count starts at 0, so `increase()` sees the first refusal. */
   opened(region: string, bucket: BudgetBucket): void;

@@ -1,9 +1,9 @@
 import { status } from '@grpc/grpc-js';
-import { isVertexRpc } from '../observability/vertex-calls';
-import type { BudgetBucket, VertexBudget } from './vertex-budget';
+import { isVertexRpc } from './call-metrics';
+import type { BudgetBucket, VertexBudget } from './budget';
 
 // Puts every Vertex RPC of a client through the worker's budget (vertex-budget.ts), at the one
-// place clients are made (config/vertex.ts), so watches of both kinds, submits, cancels and the
+// place clients are made (infra/vertex/clients.ts), so watches of both kinds, submits, cancels and the
 // Model Registry share it without knowing. The project and region come from the request's
 // `parent` or `name`; the bucket from the method: submissions (create*, uploadModel, delete*: the
 // jobs and long-running operations Vertex's "Job or LRO submission requests" quota counts) or

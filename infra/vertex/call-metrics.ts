@@ -1,10 +1,10 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { MetricMeter } from '@temporalio/common';
-import type { BudgetObserver } from '../config/vertex-budget';
-import { metrics as m } from './metrics';
+import type { BudgetObserver } from './budget';
+import { metrics as m } from '../../observability/metrics';
 
 // Counts every Vertex AI RPC by method and gRPC status code, at the one place Vertex clients are
-// made (config/vertex.ts). google-gax passes no interceptors through to its gRPC stubs, so the
+// made (infra/vertex/clients.ts). google-gax passes no interceptors through to its gRPC stubs, so the
 // client objects are wrapped instead: an RPC is a method whose name starts with a verb and that
 // returns a promise (path helpers return strings and are left alone). A long-running operation's
 // own polling (GetOperation inside `operation.promise()`) is not counted.

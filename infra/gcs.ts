@@ -1,5 +1,5 @@
 import { Storage } from '@google-cloud/storage';
-import type { GcpEnv } from './env';
+import type { GcpEnv } from '../config/env';
 
 /**
  * The real Storage client. Against fake-gcs-server only the endpoint changes (apiEndpoint is
