@@ -13,6 +13,7 @@ COPY config config
 COPY contracts contracts
 COPY infra infra
 COPY observability observability
+COPY starts starts
 COPY workers workers
 COPY workflows workflows
 COPY scripts/build-workflow-bundle.ts scripts/

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { deliverDataReady, trainingRunStartOptions, type RunPlacement } from '../config/data-ready';
+import { deliverDataReady, trainingRunStartOptions, type RunPlacement } from '../starts/data-ready';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { InvalidRunError, trainingFanoutPlan } from '../config/runs';
 import {
@@ -57,7 +57,7 @@ export async function startTrainingRun(
 
 /**
  * Tells every run waiting for this dataset and partition that it is ready (starting those that do
- * not exist yet) and reports what each still waits for; see config/data-ready.ts.
+ * not exist yet) and reports what each still waits for; see starts/data-ready.ts.
  */
 export async function sendDataReady(
   client: Client,

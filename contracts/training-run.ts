@@ -8,6 +8,8 @@ import type { RunCost } from './cost';
 // data-ready Update Airflow sends, the status query, and the result the next steps build on.
 
 export const trainingRunWorkflowType = 'trainingRun';
+/** The workflow's signature, so runs are started by type name without importing workflow code. */
+export type TrainingRunWorkflow = (input: TrainingRunInput) => Promise<TrainingRunResult>;
 
 const Name = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'lowercase letters, digits and -');
 

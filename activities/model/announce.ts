@@ -10,7 +10,7 @@ import {
   searchAttributes as sa,
   type ModelReady,
 } from '../../contracts';
-import { startOrFind } from '../canonical-start';
+import { startOrFind } from '../../starts/start-or-find';
 import { writeModelReadyFiles } from './artifacts';
 
 // Model-ready, told two ways: files in GCS for today's flag-file consumers, and a signal to every

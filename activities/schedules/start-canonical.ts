@@ -16,7 +16,7 @@ import {
   type Rates,
   type ScheduledRunResult,
 } from '../../contracts';
-import { startOrFind } from '../canonical-start';
+import { startOrFind } from '../../starts/start-or-find';
 
 // A schedule's firing starts the partition's canonical run, the one Airflow's data-ready and
 // operators reach too: started here if nobody has, attached if it runs, nothing if it already ran

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { trainingRunWorkflowType, type TrainingRunInput } from '../../contracts';
-import { startOrFind } from '../canonical-start';
+import { startOrFind } from '../../starts/start-or-find';
 
 /**
  * A run started under another workflow id (the UI's Start Workflow form, a schedule's

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { deliverDataReady } from '../../config/data-ready';
+import { deliverDataReady } from '../../starts/data-ready';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { InvalidRunError } from '../../config/runs';
 import { INVALID_INPUT, type DataReadyReport, type RouteDataReadyInput } from '../../contracts';

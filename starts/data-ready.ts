@@ -19,10 +19,10 @@ import {
   trainingRunWorkflowType,
   type DataReadyReport,
   type RouteDataReadyInput,
+  type TrainingRunWorkflow,
 } from '../contracts';
-import type { trainingRun } from '../workflows';
-import type { PipelineConfig } from './pipeline-config';
-import { checkRunIdentity, datasetsOf, environmentsOf, InvalidRunError, segmentsOf } from './runs';
+import type { PipelineConfig } from '../config/pipeline-config';
+import { checkRunIdentity, datasetsOf, environmentsOf, InvalidRunError, segmentsOf } from '../config/runs';
 
 // Which runs a data-ready touches and how each is started: one module for the `ct` library
 // (client/training.ts) and the routing activity (activities/training/route.ts), which both deliver it.
@@ -44,7 +44,7 @@ export function trainingRunStartOptions(config: PipelineConfig, input: TrainingR
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: opts.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
     staticSummary: `Training ${input.pipeline} · ${input.environment} · ${input.segment ?? 'all segments'} · ${input.partition}`,
-  } satisfies WorkflowStartOptions<typeof trainingRun>;
+  } satisfies WorkflowStartOptions<TrainingRunWorkflow>;
 }
 
 /** The runs (pipeline × segment) of the environment that wait for this dataset in this partition; InvalidRunError, listing what is known, if none. */
@@ -110,7 +110,7 @@ export async function deliverDataReady(
           temporal.workflow.executeUpdateWithStart(dataReadyUpdate, {
             args: [args],
             updateId,
-            startWorkflowOperation: new WithStartWorkflowOperation<typeof trainingRun>(
+            startWorkflowOperation: new WithStartWorkflowOperation<TrainingRunWorkflow>(
               trainingRunWorkflowType,
               options,
             ),
