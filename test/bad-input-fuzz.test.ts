@@ -29,7 +29,8 @@ import {
   trainingRunId,
   trainingStatusQuery,
 } from '../contracts';
-import { connectTestClient, eventually, testStorage, withWorker } from './helpers/temporal';
+import { connectTestClient, testStorage, withWorker } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 

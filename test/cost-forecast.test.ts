@@ -14,7 +14,8 @@ import { applySync, planSync } from '../client/schedules/sync';
 import { parseConfig } from '../config/load-config';
 import { pricesOnce } from '../config/prices';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
-import { eventually, uniqueId, withWorker } from './helpers/temporal';
+import { uniqueId, withWorker } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { testStack } from './setup/test-stack';
 
 jest.setTimeout(180_000);

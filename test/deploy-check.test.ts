@@ -10,7 +10,8 @@ import { loadBundle, namespaceHistories, replayAll, workflowTypes } from '../cli
 import { releaseSignal, statusQuery } from '../contracts';
 import type { stackCheck } from '../workflows';
 import { historiesDir } from './helpers/histories';
-import { eventually, uniqueId, withWorker } from './helpers/temporal';
+import { uniqueId, withWorker } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { testStack } from './setup/test-stack';
 
 jest.setTimeout(120_000);

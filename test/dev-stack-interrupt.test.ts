@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { devStackPorts } from './helpers/dev-stack';
-import { eventually } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 
 jest.setTimeout(300_000);
 

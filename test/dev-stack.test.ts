@@ -8,7 +8,7 @@ import path from 'node:path';
 import { isPortFree } from '../scripts/stack/process';
 import { readToolPaths } from '../scripts/stack/tools';
 import { devStackPorts } from './helpers/dev-stack';
-import { eventually } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 
 jest.setTimeout(240_000);
 

@@ -5,7 +5,8 @@
 import { startTrainingRun } from '../client/training';
 import { uniquePartition, type IsolatedProject } from './helpers/isolation';
 import { customJobTraining, dailyData, projectWith } from './helpers/pipelines';
-import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
+import { withWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { statusUntil } from './helpers/training-steps';
 import { emulatorControl, loseNextAnswer, untilJobState } from './helpers/vertex';
 

@@ -8,7 +8,8 @@ import type { trainingRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
 import { uniquePartition, type IsolatedProject } from './helpers/isolation';
 import { aucGate, dailyData, kfpTraining, modelRegistry, projectWith, type PipelineSpec } from './helpers/pipelines';
-import { eventually, withWorker as withAnyWorker, type WorkerContext } from './helpers/temporal';
+import { withWorker as withAnyWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl, vertexClients } from './helpers/vertex';
 
 jest.setTimeout(90_000);

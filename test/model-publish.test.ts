@@ -4,7 +4,9 @@ import { randomInt } from 'node:crypto';
 import { startTrainingRun } from '../client/training';
 import type { TrainingRunResult } from '../contracts';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, testConfig, withWorker } from './helpers/temporal';
+import { withWorker } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
+import { testConfig } from './helpers/fixture-config';
 import { emulatorControl, vertexClients } from './helpers/vertex';
 
 const control = emulatorControl();

@@ -5,7 +5,8 @@ import { startPredictionRun } from '../client/prediction';
 import { startTrainingRun } from '../client/training';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
 import { seedPredictionInputs } from './helpers/prediction-steps';
-import { connectTestClient, eventually, testStorage, uniqueId } from './helpers/temporal';
+import { connectTestClient, testStorage, uniqueId } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 

@@ -18,7 +18,8 @@ import {
 import type { JobView } from '../emulators/vertex-ai/control-schema';
 import type { predictionRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
+import { withWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl, parentOf, vertexClients } from './helpers/vertex';
 import { uniquePartition, type IsolatedProject } from './helpers/isolation';
 import {

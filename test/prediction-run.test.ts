@@ -12,7 +12,8 @@ import { peakConcurrency } from '../emulators/vertex-ai/control-client';
 import { maybeSaveHistory } from './helpers/histories';
 import { isolatedProject, type IsolatedProject } from './helpers/isolation';
 import { batchJobs, seedPredictionInputs, segmentOf, writtenSummary } from './helpers/prediction-steps';
-import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
+import { withWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 
 jest.setTimeout(180_000);

@@ -15,7 +15,8 @@ import { recentPollers } from '../scripts/stack/pollers';
 import type { Service } from '../scripts/stack/process';
 import { startTestCluster, type TestCluster } from './helpers/cluster';
 import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
-import { eventually, testStorage, uniqueId } from './helpers/temporal';
+import { testStorage, uniqueId } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 

@@ -14,7 +14,7 @@ import { VertexEmulatorControl } from '../emulators/vertex-ai/control-client';
 import { recentPollers } from '../scripts/stack/pollers';
 import { prodStackEnv, startProdStack, type ProdRun } from './helpers/prod-stack';
 import { uniquePartition } from './helpers/isolation';
-import { eventually } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { uniqueProject } from './helpers/vertex';
 
 jest.setTimeout(600_000);

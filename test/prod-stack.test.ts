@@ -10,7 +10,7 @@ import { namespaceHistories, replayAll } from '../client/deploy-check';
 import { isPortFree } from '../scripts/stack/process';
 import { repoRoot } from '../scripts/stack/tools';
 import { prodStackEnv, startProdStack, type ProdRun } from './helpers/prod-stack';
-import { eventually } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { testStack } from './setup/test-stack';
 
 jest.setTimeout(600_000);

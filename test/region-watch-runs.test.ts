@@ -6,7 +6,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { startTrainingRun } from '../client/training';
 import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
-import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
+import { withWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 
 jest.setTimeout(90_000);

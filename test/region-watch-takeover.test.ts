@@ -3,7 +3,8 @@
 // every run finishes with its own job's end state.
 import { startTrainingRun } from '../client/training';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
-import { connectTestClient, eventually, uniqueId } from './helpers/temporal';
+import { connectTestClient, uniqueId } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 

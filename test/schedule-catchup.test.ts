@@ -14,7 +14,9 @@ import {
   type ScheduledRunStatus,
   type TrainingRunResult,
 } from '../contracts';
-import { eventually, testConfig, testConfigPath, withWorker } from './helpers/temporal';
+import { withWorker } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
+import { testConfig, testConfigPath } from './helpers/fixture-config';
 import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 

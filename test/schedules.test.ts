@@ -15,7 +15,9 @@ import { freePort } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
 import { maybeSaveHistory } from './helpers/histories';
-import { connectTestClient, eventually, testConfig, withWorker } from './helpers/temporal';
+import { connectTestClient, withWorker } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
+import { testConfig } from './helpers/fixture-config';
 
 jest.setTimeout(120_000);
 

@@ -8,7 +8,8 @@ import { INVALID_INPUT, releaseSignal, statusQuery, type StackCheckInput } from 
 import type { stackCheck } from '../workflows';
 import { GCS_NOT_FOUND } from '../contracts';
 import { maybeSaveHistory } from './helpers/histories';
-import { eventually, uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
+import { uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { testStack } from './setup/test-stack';
 
 const { EventType } = temporal.api.enums.v1;

@@ -5,7 +5,8 @@ import { startTrainingRun } from '../client/training';
 import { trainingStatusQuery } from '../contracts';
 import { uniquePartition, type IsolatedProject } from './helpers/isolation';
 import { aucGate, dailyData, kfpTraining, modelRegistry, projectWith } from './helpers/pipelines';
-import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
+import { withWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { expectCancelled, statusUntil as until } from './helpers/training-steps';
 import { cancelsByJob, emulatorControl, loseNextAnswer, untilJobState, vertexClients } from './helpers/vertex';
 

@@ -10,7 +10,8 @@ import { freePort, type Service } from '../scripts/stack/process';
 import { startTemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
 import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
-import { connectTestClient, eventually, uniqueId } from './helpers/temporal';
+import { connectTestClient, uniqueId } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 

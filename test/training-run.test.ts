@@ -10,7 +10,8 @@ import type { trainingRun } from '../workflows';
 import { maybeSaveHistory } from './helpers/histories';
 import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
 import { customJobTraining, dailyData, projectWith } from './helpers/pipelines';
-import { eventually, uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
+import { uniqueId, withWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 
 const { EventType } = temporal.api.enums.v1;

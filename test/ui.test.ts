@@ -10,7 +10,8 @@ import { freePort } from '../scripts/stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../scripts/stack/temporal-server';
 import { readToolPaths } from '../scripts/stack/tools';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
-import { eventually, uniqueId } from './helpers/temporal';
+import { uniqueId } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl } from './helpers/vertex';
 import { startWorkerProcess } from './helpers/worker-process';
 

@@ -11,7 +11,8 @@ import { startTrainingRun } from '../client/training';
 import { trainingStatusQuery } from '../contracts';
 import { createVertexClientFactory } from '../infra/vertex/clients';
 import { isolatedProject, uniquePartition, type IsolatedProject } from './helpers/isolation';
-import { eventually, withWorker, type WorkerContext } from './helpers/temporal';
+import { withWorker, type WorkerContext } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { emulatorControl, LOCATION, parentOf } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 

@@ -8,7 +8,8 @@ import { freePort, Service, waitUntilReady } from '../scripts/stack/process';
 import { repoRoot } from '../scripts/stack/tools';
 import { workerCommand } from '../scripts/stack/worker-command';
 import { testStack } from './setup/test-stack';
-import { testConfigPath, uniqueId } from './helpers/temporal';
+import { uniqueId } from './helpers/temporal';
+import { testConfigPath } from './helpers/fixture-config';
 
 /** Runs the compiled worker to its exit; `env` over a base that reaches no Google endpoint. */
 async function runWorker(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {

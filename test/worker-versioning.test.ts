@@ -12,7 +12,8 @@ import { releaseSignal, statusQuery } from '../contracts';
 import { readToolPaths } from '../scripts/stack/tools';
 import type { stackCheck } from '../workflows';
 import { deploymentOptions } from '../workers/versioning';
-import { eventually, uniqueId, withWorker } from './helpers/temporal';
+import { uniqueId, withWorker } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
 import { testStack } from './setup/test-stack';
 
 jest.setTimeout(180_000);

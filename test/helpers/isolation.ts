@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../config/load-config';
-import { testConfigPath } from './temporal';
+import { testConfigPath } from './fixture-config';
 import { emulatorControl, uniqueProject } from './vertex';
 
 // What keeps parallel tests apart on the shared servers. Workflow ids and task queues are unique

@@ -6,7 +6,7 @@ import { freeLowPort, freePort } from '../../scripts/stack/process';
 import { repoRoot } from '../../scripts/stack/tools';
 import { testStack } from '../setup/test-stack';
 import { devStackPorts } from './dev-stack';
-import { eventually } from './temporal';
+import { eventually } from './eventually';
 
 // `npm run stack:prod` (scripts/prod.ts) as a person runs it, on ports and a data folder of the
 // test's own; the compiled worker and workflow bundle are the global setup's (`npm run build`'s

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Storage } from '@google-cloud/storage';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
-import path from 'node:path';
-import { loadConfig } from '../../config/load-config';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { loadGcpEnv } from '../../config/env';
 import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../infra/vertex/clients';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
+import type { testConfig } from './fixture-config';
 import { isolatedProject, type IsolatedProject } from './isolation';
 
 /** Ids unique per test, so test files can share one server and run in parallel. */
@@ -25,9 +24,6 @@ export function testStorage(): Storage {
     useAuthWithCustomEndpoint: false,
   });
 }
-
-export const testConfigPath = path.join(__dirname, '..', 'fixtures', 'config', 'pipelines.yaml');
-export const testConfig = () => loadConfig(testConfigPath);
 
 export interface WorkerContext {
   client: Client;
@@ -100,25 +96,4 @@ export async function connectTestClient(): Promise<{ client: Client; close: () =
   const env = testStack();
   const connection = await Connection.connect({ address: env.CT_TEST_TEMPORAL_ADDRESS });
   return { client: new Client({ connection, namespace: env.CT_TEST_NAMESPACE }), close: () => connection.close() };
-}
-
-/** Polls until `check` returns a value other than undefined (e.g. a query reaching a phase). */
-export async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(
-    `condition not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
-  );
 }

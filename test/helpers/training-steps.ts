@@ -2,7 +2,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { trainingStatusQuery, type TrainingRunStatus } from '../../contracts';
 import type { trainingRun } from '../../workflows';
-import { eventually } from './temporal';
+import { eventually } from './eventually';
 
 // Steps the training-run suites share: watching a run's status and how it ended.
 

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { parse } from 'yaml';
 import { VertexEmulatorControl } from '../../emulators/vertex-ai/control-client';
 import { testStack } from '../setup/test-stack';
-import { eventually } from './temporal';
+import { eventually } from './eventually';
 
 export const LOCATION = 'us-central1';
 

@@ -7,7 +7,8 @@ import { hasRecentPoller } from '../../scripts/stack/pollers';
 import { Service, waitUntilReady } from '../../scripts/stack/process';
 import { workerCommand } from '../../scripts/stack/worker-command';
 import { testStack } from '../setup/test-stack';
-import { testConfigPath, uniqueId } from './temporal';
+import { uniqueId } from './temporal';
+import { testConfigPath } from './fixture-config';
 
 const root = path.join(__dirname, '..', '..');
 
