@@ -20,7 +20,7 @@ import { parseConfig } from '../config/load-config';
 import { pricesOnce } from '../config/prices';
 import { Duration } from '../config/primitives';
 import { trainingRunId, type PredictionSummary, type RunCost, type TrainingRunResult } from '../contracts';
-import { freePort } from '../scripts/stack/process';
+import { freePort } from '../stack/process';
 import { fanoutConfig } from './prediction-fanout';
 import { registerBenchChampion, runBench, startBenchStack } from './stack';
 import { trainingBenchConfigText, uploadTrainingSpec } from './training-run';

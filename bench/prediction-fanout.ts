@@ -11,7 +11,7 @@ import { parseConfig } from '../config/load-config';
 import { Duration } from '../config/primitives';
 import { predictionRunId } from '../contracts';
 import { peakConcurrency } from '../emulators/vertex-ai/control-client';
-import { workerNodeOptions } from '../scripts/stack/worker-command';
+import { workerNodeOptions } from '../stack/worker-command';
 import {
   benchCustomJob,
   benchEnvironment,

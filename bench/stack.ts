@@ -6,13 +6,13 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { createVertexClientFactory } from '../infra/vertex/clients';
 import { VertexEmulatorControl } from '../emulators/vertex-ai/control-client';
-import { ensureBuckets, startFakeGcs } from '../scripts/stack/gcs-server';
-import { hasRecentPoller } from '../scripts/stack/pollers';
-import { freePort, Service, waitUntilReady } from '../scripts/stack/process';
-import { startTemporalDevServer } from '../scripts/stack/temporal-server';
-import { readToolPaths, repoRoot } from '../scripts/stack/tools';
-import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
-import { compileWorker, workerCommand } from '../scripts/stack/worker-command';
+import { ensureBuckets, startFakeGcs } from '../stack/gcs-server';
+import { hasRecentPoller } from '../stack/pollers';
+import { freePort, Service, waitUntilReady } from '../stack/process';
+import { startTemporalDevServer } from '../stack/temporal-server';
+import { readToolPaths, repoRoot } from '../stack/tools';
+import { startVertexEmulator } from '../stack/vertex-emulator';
+import { compileWorker, workerCommand } from '../stack/worker-command';
 import { bundleOptions } from '../workers/bundle';
 
 // What every bench shares: a private stack (dev server with the metrics endpoint, fake GCS, the

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { sendDataReady } from '../client/training';
 import { parseConfig } from '../config/load-config';
 import { trainingRunId, type TrainingRunResult } from '../contracts';
-import { repoRoot } from '../scripts/stack/tools';
+import { repoRoot } from '../stack/tools';
 import { createWorker } from '../workers/worker';
 import { percentile, runBench, serverActions, startBenchStack } from './stack';
 

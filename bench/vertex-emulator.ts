@@ -8,10 +8,10 @@ import { parseArgs } from 'node:util';
 import { helpers, v1, type protos } from '@google-cloud/aiplatform';
 import * as grpc from '@grpc/grpc-js';
 import { parse } from 'yaml';
-import { ensureBuckets, startFakeGcs } from '../scripts/stack/gcs-server';
-import { freePort } from '../scripts/stack/process';
-import { readToolPaths, repoRoot } from '../scripts/stack/tools';
-import { startVertexEmulator } from '../scripts/stack/vertex-emulator';
+import { ensureBuckets, startFakeGcs } from '../stack/gcs-server';
+import { freePort } from '../stack/process';
+import { readToolPaths, repoRoot } from '../stack/tools';
+import { startVertexEmulator } from '../stack/vertex-emulator';
 import { runBench } from './stack';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '100' } } });

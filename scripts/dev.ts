@@ -7,15 +7,15 @@ import { loadLocalStackEnv, loadWorkerEnv } from '../config/env';
 import { stackCheckWorkflowType } from '../contracts';
 import { configPath, loadConfig } from '../config/load-config';
 import { resolveWorkerTarget } from '../config/worker-target';
-import { emulatorBanner, exampleCommands, startGoogleEmulators } from './stack/google-emulators';
-import { DevLock } from './stack/lock';
-import { checkPorts, PortInUse } from './stack/ports';
-import { hasRecentPoller } from './stack/pollers';
-import { Service, waitUntilReady } from './stack/process';
-import { Supervisor } from './stack/supervisor';
-import { startTemporalDevServer } from './stack/temporal-server';
-import { readToolPaths, repoRoot } from './stack/tools';
-import { workerCommand } from './stack/worker-command';
+import { emulatorBanner, exampleCommands, startGoogleEmulators } from '../stack/google-emulators';
+import { DevLock } from '../stack/lock';
+import { checkPorts, PortInUse } from '../stack/ports';
+import { hasRecentPoller } from '../stack/pollers';
+import { Service, waitUntilReady } from '../stack/process';
+import { Supervisor } from '../stack/supervisor';
+import { startTemporalDevServer } from '../stack/temporal-server';
+import { readToolPaths, repoRoot } from '../stack/tools';
+import { workerCommand } from '../stack/worker-command';
 
 async function main(): Promise<void> {
   const env = loadLocalStackEnv();

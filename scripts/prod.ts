@@ -3,24 +3,24 @@
 // deploy/temporal/config.yaml, the namespace job, fake-gcs-server and the Vertex AI emulator
 // standing in for Google Cloud, and CT_WORKERS compiled workers (`npm start`). The same steps and
 // variables as docker-compose.yml. A service that dies is restarted on its own, the rest untouched
-// (scripts/stack/supervisor.ts: restartOnExit); Ctrl-C stops it all in order (workers, servers,
+// (stack/supervisor.ts: restartOnExit); Ctrl-C stops it all in order (workers, servers,
 // database).
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadProdStackEnv, loadWorkerEnv } from '../config/env';
 import { configPath, loadConfig } from '../config/load-config';
 import { resolveWorkerTarget } from '../config/worker-target';
-import { readClusterTools } from './stack/cluster-tools';
-import { emulatorBanner, exampleCommands, startGoogleEmulators } from './stack/google-emulators';
-import { DevLock } from './stack/lock';
-import { recentPollers } from './stack/pollers';
-import { checkPorts, PortInUse } from './stack/ports';
-import { postgresCluster, startPostgres } from './stack/postgres';
-import { Service, waitUntilReady } from './stack/process';
-import { restartPolicy, Supervisor, type Restartable } from './stack/supervisor';
-import { startTemporalCluster, type TemporalCluster } from './stack/temporal-cluster';
-import { readToolPaths, repoRoot } from './stack/tools';
-import { workerCommand } from './stack/worker-command';
+import { readClusterTools } from '../stack/cluster-tools';
+import { emulatorBanner, exampleCommands, startGoogleEmulators } from '../stack/google-emulators';
+import { DevLock } from '../stack/lock';
+import { recentPollers } from '../stack/pollers';
+import { checkPorts, PortInUse } from '../stack/ports';
+import { postgresCluster, startPostgres } from '../stack/postgres';
+import { Service, waitUntilReady } from '../stack/process';
+import { restartPolicy, Supervisor, type Restartable } from '../stack/supervisor';
+import { startTemporalCluster, type TemporalCluster } from '../stack/temporal-cluster';
+import { readToolPaths, repoRoot } from '../stack/tools';
+import { workerCommand } from '../stack/worker-command';
 
 const command = 'npm run stack:prod';
 

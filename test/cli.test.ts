@@ -9,7 +9,7 @@ import { trainingRunId, trainingStatusQuery } from '../contracts';
 import { withWorker } from './helpers/temporal';
 import { eventually } from './helpers/eventually';
 import { testConfig, testConfigPath } from './helpers/fixture-config';
-import { freePort } from '../scripts/stack/process';
+import { freePort } from '../stack/process';
 import { emulatorControl } from './helpers/vertex';
 import { testStack } from './setup/test-stack';
 import { uniquePartition } from './helpers/isolation';

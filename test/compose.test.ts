@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { searchAttributeCliArgs } from '../scripts/stack/search-attributes';
+import { searchAttributeCliArgs } from '../stack/search-attributes';
 import { loadConfig } from '../config/load-config';
 import { resolveWorkerTarget } from '../config/worker-target';
-import { repoRoot } from '../scripts/stack/tools';
-import { workerNodeOptions } from '../scripts/stack/worker-command';
+import { repoRoot } from '../stack/tools';
+import { workerNodeOptions } from '../stack/worker-command';
 import pkg from '../package.json';
 
 jest.setTimeout(240_000);

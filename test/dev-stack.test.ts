@@ -5,8 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isPortFree } from '../scripts/stack/process';
-import { readToolPaths } from '../scripts/stack/tools';
+import { isPortFree } from '../stack/process';
+import { readToolPaths } from '../stack/tools';
 import { devStackPorts } from './helpers/dev-stack';
 import { eventually } from './helpers/eventually';
 

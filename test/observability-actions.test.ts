@@ -11,9 +11,9 @@ import { costReport, runCost, type CostReport, type RunCostReport } from '../cli
 import { costLine, type RunCost } from '../contracts/cost';
 import { pricesOnce } from '../config/prices';
 import { countActions } from '../observability/actions';
-import { freePort, type Service } from '../scripts/stack/process';
-import { startTemporalDevServer, type TemporalDevServer } from '../scripts/stack/temporal-server';
-import { readToolPaths } from '../scripts/stack/tools';
+import { freePort, type Service } from '../stack/process';
+import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-server';
+import { readToolPaths } from '../stack/tools';
 import { isolatedProject, uniquePartition } from './helpers/isolation';
 import { uniqueId } from './helpers/temporal';
 import { eventually } from './helpers/eventually';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
-import { promtoolBinary } from '../scripts/stack/prometheus';
+import { promtoolBinary } from '../stack/prometheus';
 
 const dir = path.join(__dirname, '..', 'observability');
 const RulesFile = z.object({

@@ -11,7 +11,7 @@ import { startTrainingRun } from '../client/training';
 import { parseConfig } from '../config/load-config';
 import { trainingStatusQuery } from '../contracts';
 import { VertexEmulatorControl } from '../emulators/vertex-ai/control-client';
-import { recentPollers } from '../scripts/stack/pollers';
+import { recentPollers } from '../stack/pollers';
 import { prodStackEnv, startProdStack, type ProdRun } from './helpers/prod-stack';
 import { uniquePartition } from './helpers/isolation';
 import { eventually } from './helpers/eventually';

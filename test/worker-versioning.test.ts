@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { decodeVersioningBehavior } from '@temporalio/common';
 import { bundleWorkflowCode, type WorkerDeploymentOptions } from '@temporalio/worker';
 import { releaseSignal, statusQuery } from '../contracts';
-import { readToolPaths } from '../scripts/stack/tools';
+import { readToolPaths } from '../stack/tools';
 import type { stackCheck } from '../workflows';
 import { deploymentOptions } from '../workers/versioning';
 import { uniqueId, withWorker } from './helpers/temporal';

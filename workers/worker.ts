@@ -58,7 +58,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
     // CPU; activities/vertex/await-job.ts argues why a watch holds a slot at all). The coalesced
     // watch reads nothing itself, so memory bounds the slots: a held watch keeps ≤ 45 kB live in
     // the main isolate (bench:scale: 52 MB at start, 96 MB with 1,000 watches), so 2,000 stay well
-    // inside the 256 MB old generation of config.workerNodeOptions (scripts/stack/worker-command.ts).
+    // inside the 256 MB old generation of config.workerNodeOptions (stack/worker-command.ts).
     maxConcurrentActivityTaskExecutions: opts.deps.watch ? 2000 : 1000,
     // A cached run costs its sandbox state in the workflow thread's heap (~0.35 MB here) and its
     // state machines in the SDK's core; the SDK sizes the cache from V8's heap limit, so a worker

@@ -1,11 +1,11 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readClusterTools } from '../../scripts/stack/cluster-tools';
-import { startPostgres, type Postgres } from '../../scripts/stack/postgres';
-import { freeLowPort, freePort, type Service } from '../../scripts/stack/process';
-import { startTemporalCluster, type ClusterTls, type TemporalCluster } from '../../scripts/stack/temporal-cluster';
-import { readToolPaths } from '../../scripts/stack/tools';
+import { readClusterTools } from '../../stack/cluster-tools';
+import { startPostgres, type Postgres } from '../../stack/postgres';
+import { freeLowPort, freePort, type Service } from '../../stack/process';
+import { startTemporalCluster, type ClusterTls, type TemporalCluster } from '../../stack/temporal-cluster';
+import { readToolPaths } from '../../stack/tools';
 
 // The production topology's Temporal (the server built from source on PostgreSQL, set up by the
 // scripts compose runs) for a test of its own, so the test can kill and restart its parts.

@@ -1,4 +1,4 @@
-import { freePort } from '../../scripts/stack/process';
+import { freePort } from '../../stack/process';
 
 /**
  * Every port `npm run dev` opens, each a free one, as the environment variables that set them:

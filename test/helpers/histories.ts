@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { historyFiles } from '../../client/deploy-check';
-import { readToolPaths } from '../../scripts/stack/tools';
+import { readToolPaths } from '../../stack/tools';
 import { testStack } from '../setup/test-stack';
 
 export const historiesDir = path.join(__dirname, '..', 'histories');

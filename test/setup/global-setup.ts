@@ -5,12 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { ensureBuckets, startFakeGcs } from '../../scripts/stack/gcs-server';
-import { freePort, type Service } from '../../scripts/stack/process';
-import { startTemporalDevServer } from '../../scripts/stack/temporal-server';
-import { readToolPaths } from '../../scripts/stack/tools';
-import { startVertexEmulator } from '../../scripts/stack/vertex-emulator';
-import { compileWorker } from '../../scripts/stack/worker-command';
+import { ensureBuckets, startFakeGcs } from '../../stack/gcs-server';
+import { freePort, type Service } from '../../stack/process';
+import { startTemporalDevServer } from '../../stack/temporal-server';
+import { readToolPaths } from '../../stack/tools';
+import { startVertexEmulator } from '../../stack/vertex-emulator';
+import { compileWorker } from '../../stack/worker-command';
 import { bundleOptions } from '../../workers/bundle';
 import type { TestStackEnvVars } from './test-stack';
 

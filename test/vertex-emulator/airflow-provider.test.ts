@@ -29,7 +29,7 @@ test('RunPipelineJobOperator, UploadModelOperator and GetModelOperator run a DAG
     Object.entries(process.env).filter(([k]) => !/^(AIRFLOW|PYTHON|GOOGLE_|GRPC_|grpc_proxy|https?_proxy)/i.test(k)),
   );
   const args = [
-    'scripts/stack/sandbox.ts',
+    'stack/sandbox.ts',
     ...(netns ? ['--netns'] : []),
     '--',
     'test/vertex-emulator/airflow/run-dag.sh',

@@ -1,5 +1,5 @@
 // The Node recipe in docs/vertex-emulator.md, as a process of its own (run by node-tls.test.ts under
-// scripts/stack/sandbox.ts): @google-cloud/aiplatform over TLS to the emulator with nothing but
+// stack/sandbox.ts): @google-cloud/aiplatform over TLS to the emulator with nothing but
 // configuration — GRPC_DEFAULT_SSL_ROOTS_FILE_PATH trusts the local CA, GOOGLE_APPLICATION_CREDENTIALS
 // names a service-account key file. Prints what the emulator saw, as JSON, for the test.
 import { generateKeyPairSync } from 'node:crypto';

@@ -15,7 +15,7 @@ function sandboxed(rootsFile: 'ca' | 'system'): Promise<{ code: number | null; o
   const roots = rootsFile === 'ca' ? '$SANDBOX_VERTEX_CA' : '/etc/ssl/certs/ca-certificates.crt';
   const script = `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=${roots} exec "$0" test/vertex-emulator/node-tls-client.ts`;
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, ['scripts/stack/sandbox.ts', '--', 'sh', '-c', script, tsx], {
+    const child = spawn(tsx, ['stack/sandbox.ts', '--', 'sh', '-c', script, tsx], {
       cwd: root,
       env: inherited,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 // The emulator through Google's Python client (aiplatform_v1 from google-cloud-aiplatform, in the
 // venv scripts/vertex-python/setup.sh builds): a second implementation of the wire format checking
 // the first. pytest runs test/vertex-emulator/python beside an emulator and fake-gcs-server of its
-// own (scripts/stack/sandbox.ts), in a network namespace with only loopback, so a connection meant
+// own (stack/sandbox.ts), in a network namespace with only loopback, so a connection meant
 // for Google (metadata server, token endpoint, region host) fails at once instead of leaving.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -59,7 +59,7 @@ test('Google’s Python client drives every emulator method, over plaintext and 
     `--junitxml=${junit}`,
     'test/vertex-emulator/python',
   ];
-  const result = await run(tsx, ['scripts/stack/sandbox.ts', ...(netns ? ['--netns'] : []), '--', ...pytest]);
+  const result = await run(tsx, ['stack/sandbox.ts', ...(netns ? ['--netns'] : []), '--', ...pytest]);
   if (result.code !== 0)
     throw new Error(`pytest exited ${result.code}:\n${result.output.split('\n').slice(-80).join('\n')}`);
 

@@ -2,7 +2,7 @@
 # `airflow dags test` of dags/vertex_provider_example.py against the emulator, configured only the
 # way a developer would configure a real deployment: a google_cloud_default connection with a
 # service-account key file (token_uri: the emulator's token endpoint), grpc_proxy and the local
-# CA. Runs under scripts/stack/sandbox.ts, which provides the emulator (SANDBOX_* variables) and
+# CA. Runs under stack/sandbox.ts, which provides the emulator (SANDBOX_* variables) and
 # the no-metadata-server variables. Prints the model the DAG registered as "registered: NAME".
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

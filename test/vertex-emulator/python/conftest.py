@@ -1,6 +1,6 @@
 """Fixtures for driving the Vertex AI emulator through Google's Python client (aiplatform_v1).
 
-The suite runs under scripts/stack/sandbox.ts, which starts an emulator and a fake-gcs-server of
+The suite runs under stack/sandbox.ts, which starts an emulator and a fake-gcs-server of
 its own and says where they are in SANDBOX_* variables (test/vertex-emulator/python-client.test.ts
 runs it in a loopback-only network namespace).
 """
@@ -36,7 +36,7 @@ KFP_FIXTURE = REPO / "test" / "fixtures" / "kfp" / "training-pipeline.yaml"
 def sandbox(name: str) -> str:
     value = os.environ.get(f"SANDBOX_{name}")
     if not value:
-        pytest.exit(f"SANDBOX_{name} is not set: run this suite through scripts/stack/sandbox.ts", returncode=2)
+        pytest.exit(f"SANDBOX_{name} is not set: run this suite through stack/sandbox.ts", returncode=2)
     return value
 
 

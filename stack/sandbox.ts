@@ -4,7 +4,7 @@
 // loopback, so any connection meant for elsewhere (the GCE metadata server, oauth2.googleapis.com,
 // a region endpoint) fails at once instead of leaving the machine.
 //
-//   tsx scripts/stack/sandbox.ts [--netns] -- COMMAND [ARGS…]
+//   tsx stack/sandbox.ts [--netns] -- COMMAND [ARGS…]
 //
 // Exit status: the command's. The command sees (besides the variables below) SANDBOX_* variables:
 // VERTEX_EMULATOR_HOST, _PORT, _TLS_PORT, _CONTROL_URL, _CA, _TOKEN_URI, GCS endpoint and bucket.
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const sep = args.indexOf('--');
   const flags = sep < 0 ? args : args.slice(0, sep);
   const command = sep < 0 ? [] : args.slice(sep + 1);
-  if (!command.length) throw new Error('usage: tsx scripts/stack/sandbox.ts [--netns] -- COMMAND [ARGS…]');
+  if (!command.length) throw new Error('usage: tsx stack/sandbox.ts [--netns] -- COMMAND [ARGS…]');
   if (flags.includes('--netns') && !process.env[INSIDE]) reexecInNamespace(process.argv.slice(1));
   if (flags.includes('--netns') && !loopbackOnly())
     throw new Error('expected a loopback-only network namespace, but other interfaces are visible');

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Storage } from '@google-cloud/storage';
-import type { PipelineConfig } from '../../config/pipeline-config';
+import type { PipelineConfig } from '../config/pipeline-config';
 import { ensureBuckets } from './gcs-server';
 import { repoRoot } from './tools';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
-export const repoRoot = path.resolve(__dirname, '..', '..');
+export const repoRoot = path.resolve(__dirname, '..');
 
 const ToolPaths = z.object({ temporal: z.string().min(1), fakeGcsServer: z.string().min(1) });
 export type ToolPaths = z.infer<typeof ToolPaths>;

@@ -1,6 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { TemporalConnectionOptions } from '../../config/temporal';
+import type { TemporalConnectionOptions } from '../config/temporal';
 
 /** The frontend's address, or how to reach it (with TLS). */
 type Target = string | TemporalConnectionOptions;

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { LocalStackEnv } from '../../config/env';
-import type { PipelineConfig } from '../../config/pipeline-config';
+import type { LocalStackEnv } from '../config/env';
+import type { PipelineConfig } from '../config/pipeline-config';
 import { ensureBuckets, startFakeGcs, type FakeGcs } from './gcs-server';
 import type { ServiceOptions } from './process';
 import { seedFromConfig } from './seed';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pkg from '../../package.json';
+import pkg from '../package.json';
 import { repoRoot } from './tools';
 
 /**

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { caCertPath } from '../../emulators/vertex-ai/tls';
+import { caCertPath } from '../emulators/vertex-ai/tls';
 import { httpOk, Service, waitUntilReady, type ServiceOptions } from './process';
 import { repoRoot } from './tools';
 

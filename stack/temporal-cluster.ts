@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import type { TemporalConnectionOptions } from '../../config/temporal';
+import type { TemporalConnectionOptions } from '../config/temporal';
 import { Service, waitUntilReady, type ServiceOptions } from './process';
 import { repoRoot } from './tools';
 

@@ -1,5 +1,5 @@
 import type { SearchAttributeType } from '@temporalio/common';
-import { searchAttributes } from '../../contracts/search-attributes';
+import { searchAttributes } from '../contracts/search-attributes';
 
 // Registering the project's search attributes with the Temporal CLI (the dev server's
 // `--search-attribute` flags). Kept out of contracts/, which the workflow bundle includes.
