@@ -1,0 +1,232 @@
+// `npm run stack:prod`: the production topology on this machine, in the foreground — PostgreSQL on
+// a data folder of its own, the schema job, the Temporal server built from source with
+// deploy/temporal/config.yaml, the namespace job, fake-gcs-server and the Vertex AI emulator
+// standing in for Google Cloud, and CT_WORKERS compiled workers (`npm start`). The same steps and
+// variables as docker-compose.yml. A service that dies is restarted on its own, the rest untouched
+// (supervisor.ts: restartOnExit); Ctrl-C stops it all in order (workers, servers, database).
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadProdStackEnv, loadWorkerEnv } from '../config/env';
+import { configPath, loadConfig } from '../config/load-config';
+import { resolveWorkerTarget } from '../config/worker-target';
+import { readClusterTools } from './cluster-tools';
+import { emulatorBanner, exampleCommands, startGoogleEmulators, type GoogleEmulators } from './google-emulators';
+import { DevLock } from './lock';
+import { recentPollers } from './pollers';
+import { checkPorts, PortInUse } from './ports';
+import { postgresCluster, startPostgres, type Postgres } from './postgres';
+import { Service, waitUntilReady } from './process';
+import { restartPolicy, Supervisor, type Restartable } from './supervisor';
+import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
+import { readToolPaths, repoRoot } from './tools';
+import { workerCommand } from './worker-command';
+
+export const prodCommand = 'npm run stack:prod';
+
+/** What the topology is made of, read before anything starts (bad env, missing tools or build throw). */
+function prepare() {
+  const env = loadProdStackEnv();
+  const tools = readToolPaths();
+  const cluster = readClusterTools();
+  const config = loadConfig();
+  const workerEnv = loadWorkerEnv();
+  const target = resolveWorkerTarget(config, {
+    environments: workerEnv.CT_ENVIRONMENTS,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: workerEnv.CT_TASK_QUEUE,
+    configFile: configPath(),
+  });
+  const bundle = path.resolve(repoRoot, workerEnv.CT_WORKFLOW_BUNDLE ?? path.join('dist', 'workflow-bundle.js'));
+  for (const built of [workerCommand('compiled').args.at(-1)!, bundle]) {
+    if (!existsSync(built))
+      throw new Error(`${built} is missing: run \`npm run build\` (npm run stack:prod does it first).`);
+  }
+  const dataDir = path.join(path.resolve(repoRoot, env.CT_DATA_DIR), 'prod');
+  const logDir = path.join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  return { env, tools, cluster, config, target, bundle, dataDir, logDir };
+}
+type Setup = ReturnType<typeof prepare>;
+
+function checkProdPorts(env: Setup['env']): Promise<void> {
+  return checkPorts({
+    PostgreSQL: [env.DB_PORT, 'DB_PORT'],
+    'Temporal frontend': [env.TEMPORAL_PORT, 'TEMPORAL_PORT'],
+    'Temporal HTTP API': [env.TEMPORAL_HTTP_PORT, 'TEMPORAL_HTTP_PORT'],
+    'Temporal metrics': [env.TEMPORAL_METRICS_PORT, 'TEMPORAL_METRICS_PORT'],
+    'Temporal frontend membership': [env.FRONTEND_MEMBERSHIP_PORT, 'FRONTEND_MEMBERSHIP_PORT'],
+    'Temporal history': [env.HISTORY_GRPC_PORT, 'HISTORY_GRPC_PORT'],
+    'Temporal history membership': [env.HISTORY_MEMBERSHIP_PORT, 'HISTORY_MEMBERSHIP_PORT'],
+    'Temporal matching': [env.MATCHING_GRPC_PORT, 'MATCHING_GRPC_PORT'],
+    'Temporal matching membership': [env.MATCHING_MEMBERSHIP_PORT, 'MATCHING_MEMBERSHIP_PORT'],
+    'Temporal system worker': [env.WORKER_GRPC_PORT, 'WORKER_GRPC_PORT'],
+    'Temporal system worker membership': [env.WORKER_MEMBERSHIP_PORT, 'WORKER_MEMBERSHIP_PORT'],
+    'fake-gcs-server': [env.FAKE_GCS_PORT, 'FAKE_GCS_PORT'],
+    'Vertex AI emulator': [env.VERTEX_EMULATOR_PORT, 'VERTEX_EMULATOR_PORT'],
+    'Vertex AI emulator control API': [env.VERTEX_EMULATOR_CONTROL_PORT, 'VERTEX_EMULATOR_CONTROL_PORT'],
+    'Vertex AI emulator TLS': [env.VERTEX_EMULATOR_TLS_PORT, 'VERTEX_EMULATOR_TLS_PORT'],
+  });
+}
+
+interface Servers {
+  postgres: Postgres;
+  temporal: TemporalCluster;
+  google: GoogleEmulators;
+}
+
+/** PostgreSQL then the Temporal server on it, beside fake-gcs-server and the Vertex AI emulator. */
+async function startServers(s: Setup, stack: Supervisor): Promise<Servers> {
+  const { env, cluster, dataDir, logDir } = s;
+  const startTemporal = async () => {
+    const postgres = await startPostgres({
+      bin: cluster.postgresBin,
+      dataDir: path.join(dataDir, 'postgres'),
+      port: env.DB_PORT,
+      user: env.POSTGRES_USER,
+      password: env.POSTGRES_PWD,
+      logFile: path.join(logDir, 'postgres.log'),
+      detached: true,
+      onSpawn: stack.onSpawn,
+    });
+    const temporal = await startTemporalCluster({
+      server: cluster.temporalServer,
+      sqlTool: cluster.temporalSqlTool,
+      cli: s.tools.temporal,
+      postgres: { host: postgres.host, port: postgres.port, user: env.POSTGRES_USER, password: env.POSTGRES_PWD },
+      ports: {
+        grpc: env.TEMPORAL_PORT,
+        http: env.TEMPORAL_HTTP_PORT,
+        metrics: env.TEMPORAL_METRICS_PORT,
+        frontendMembership: env.FRONTEND_MEMBERSHIP_PORT,
+        history: env.HISTORY_GRPC_PORT,
+        historyMembership: env.HISTORY_MEMBERSHIP_PORT,
+        matching: env.MATCHING_GRPC_PORT,
+        matchingMembership: env.MATCHING_MEMBERSHIP_PORT,
+        worker: env.WORKER_GRPC_PORT,
+        workerMembership: env.WORKER_MEMBERSHIP_PORT,
+      },
+      namespaces: [s.target.namespace],
+      logFile: path.join(logDir, 'temporal.log'),
+      detached: true,
+      onSpawn: stack.onSpawn,
+    });
+    return { postgres, temporal };
+  };
+  const [{ postgres, temporal }, google] = await Promise.all([
+    startTemporal(),
+    startGoogleEmulators({
+      fakeGcsServer: s.tools.fakeGcsServer,
+      env,
+      config: s.config,
+      dataDir,
+      logDir,
+      onSpawn: stack.onSpawn,
+    }),
+  ]);
+  return { postgres, temporal, google };
+}
+
+/** Starts worker i (`npm start`'s command) and resolves once it polls the task queue. */
+function workerStarter(s: Setup, stack: Supervisor, { temporal, google }: Servers) {
+  return async (i: number): Promise<Service> => {
+    const w = Service.start({
+      name: `worker-${i + 1}`,
+      ...workerCommand('compiled'),
+      cwd: repoRoot,
+      detached: true,
+      logFile: path.join(s.logDir, `worker-${i + 1}.log`),
+      onSpawn: stack.onSpawn,
+      env: {
+        ...process.env,
+        // Exactly `npm start`'s flags (workerCommand), whatever this process was started with.
+        NODE_OPTIONS: '',
+        ...google.workerEnv,
+        TEMPORAL_ADDRESS: temporal.address,
+        CT_WORKFLOW_BUNDLE: s.bundle,
+      },
+    });
+    // Ready when it polls: the SDK's identity is pid@host.
+    await waitUntilReady(
+      w,
+      async () =>
+        (await recentPollers(temporal.address, s.target.namespace, s.target.taskQueue)).some((id) =>
+          id.startsWith(`${w.pid}@`),
+        ),
+      120_000,
+    );
+    return w;
+  };
+}
+
+/** Each service with how to bring it back when it dies (supervisor.ts restarts it with backoff). */
+function restartUnits(
+  { postgres, temporal, google }: Servers,
+  workers: Service[],
+  startWorker: (i: number) => Promise<Service>,
+): Restartable[] {
+  let server = temporal;
+  return [
+    ...workers.map((service, i) => ({ name: service.name, service, start: () => startWorker(i) })),
+    {
+      name: 'temporal',
+      service: temporal.service,
+      start: async () => (server = await server.restart()).service,
+    },
+    { name: 'postgres', service: postgres.service, start: async () => (await postgres.restart()).service },
+    { name: 'fake-gcs-server', service: google.gcs.service, start: async () => (await google.gcs.restart()).service },
+    {
+      name: 'vertex-ai emulator',
+      service: google.vertex.service,
+      start: async () => (await google.vertex.restart()).service,
+    },
+  ];
+}
+
+function printBanner(
+  s: Setup,
+  { temporal, google }: Servers,
+  workers: Service[],
+  pgPlace: ReturnType<typeof postgresCluster>,
+  seconds: number,
+): void {
+  const { env, target, dataDir } = s;
+  const ctPrefix = env.TEMPORAL_PORT === 7233 ? '' : `TEMPORAL_ADDRESS=${temporal.address} `;
+  console.log(`
+ct-coordinator production topology is up (${seconds.toFixed(1)}s)
+  PostgreSQL          127.0.0.1:${env.DB_PORT}  (user ${env.POSTGRES_USER}; databases temporal, temporal_visibility)${pgPlace.movedBecause ? `\n                      cluster in ${pgPlace.cluster} (${pgPlace.movedBecause})` : ''}
+  Temporal server     ${temporal.address}  (v${s.cluster.temporalVersion}, namespace ${target.namespace}; deploy/temporal/config.yaml)
+  Temporal HTTP API   ${temporal.httpUrl}
+  Temporal metrics    ${temporal.metricsUrl}
+${emulatorBanner(google)}
+  workers             ${workers.length} × npm start, task queue ${target.taskQueue}, environments ${target.environments.join(', ')}; pids ${workers.map((w) => w.pid).join(', ')}
+  data and logs       ${dataDir}/
+  restarts            a service that dies is restarted (first after ${restartPolicy.firstDelayMs / 1000}s, doubling to ${restartPolicy.maxDelayMs / 1000}s), reported here as [restart]
+
+${exampleCommands(ctPrefix)}
+
+Ctrl-C stops everything.`);
+}
+
+export async function runProdStack(): Promise<void> {
+  const s = prepare();
+  const lock = DevLock.acquire(path.join(s.dataDir, 'stack.lock'));
+  const stack = new Supervisor(lock, prodCommand);
+  try {
+    await checkProdPorts(s.env);
+    const t0 = Date.now();
+    // Before anything starts: where PostgreSQL can keep its cluster, or why it cannot.
+    const pgPlace = postgresCluster(path.join(s.dataDir, 'postgres'));
+    const servers = await startServers(s, stack);
+    const startWorker = workerStarter(s, stack, servers);
+    const workers = await Promise.all(Array.from({ length: s.env.CT_WORKERS }, (_, i) => startWorker(i)));
+    stack.restartOnExit(restartUnits(servers, workers, startWorker));
+    printBanner(s, servers, workers, pgPlace, (Date.now() - t0) / 1000);
+  } catch (err) {
+    if (err instanceof PortInUse) {
+      console.error(`${prodCommand}: ${err.message}`);
+      lock.release();
+      process.exit(1);
+    }
+    await stack.fail(err);
+  }
+}
