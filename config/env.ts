@@ -174,6 +174,20 @@ export function loadLocalStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
 }
 export type LocalStackEnv = ReturnType<typeof loadLocalStackEnv>;
 
+/** `npm run dev`: the local stack's ports and folders, plus where its worker serves its Prometheus metrics. */
+export function loadDevStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
+  return {
+    ...loadLocalStackEnv(runtimeEnv),
+    ...parseEnv(
+      {
+        /** The worker's /metrics on 127.0.0.1 (its CT_METRICS_ADDRESS); 9464 is the Prometheus exporters' usual port. */
+        WORKER_METRICS_PORT: port(9464),
+      },
+      runtimeEnv,
+    ),
+  };
+}
+
 /** `npm run stack:prod`: the local stack's ports and folders, plus PostgreSQL, the Temporal server's own ports and the worker count. */
 export function loadProdStackEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   return {

@@ -1,5 +1,6 @@
-// `npm run dev` as a person uses it: it comes up, prints a working example command, refuses a
-// second copy, keeps its state across a restart, and Ctrl-C leaves no process and no port.
+// `npm run dev` as a person uses it: it comes up, prints a working example command and the worker's
+// metrics URL, refuses a second copy, keeps its state across a restart, and Ctrl-C leaves no process
+// and no port.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -125,6 +126,13 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
       ) as { workflowExecutionInfo: { status: string } };
       return d.workflowExecutionInfo.status === 'WORKFLOW_EXECUTION_STATUS_COMPLETED' ? true : undefined;
     }, 150_000); // the example polls Vertex once a minute, as in production
+    // The worker's metrics, where the banner says: the domain's series beside the SDK's.
+    const metricsUrl = /worker metrics\s+(\S+)/.exec(banner)![1]!;
+    expect(metricsUrl).toBe(`http://127.0.0.1:${ports.WORKER_METRICS_PORT}/metrics`);
+    const scrape = await (await fetch(metricsUrl)).text();
+    expect(scrape).toMatch(/^ct_runs_started\{.*\} [1-9]/m);
+    expect(scrape).toMatch(/^ct_vertex_calls\{.*\} [1-9]/m);
+    expect(scrape).toMatch(/^temporal_num_pollers\{/m);
     // …and carried on to a promoted champion announced by a manifest in fake GCS (staging promotes directly).
     const manifestUrl = `http://127.0.0.1:${ports.FAKE_GCS_PORT}/storage/v1/b/ct-staging-pipelines/o/${encodeURIComponent('models/sns-engagement/jp-instagram/manifest.json')}?alt=media`;
     const manifest = (await (await fetch(manifestUrl)).json()) as Record<string, unknown>;

@@ -14,5 +14,6 @@ export async function devStackPorts() {
     VERTEX_EMULATOR_PORT: await freePort(),
     VERTEX_EMULATOR_CONTROL_PORT: await freePort(),
     VERTEX_EMULATOR_TLS_PORT: await freePort(),
+    WORKER_METRICS_PORT: await freePort(),
   };
 }
