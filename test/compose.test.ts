@@ -163,3 +163,11 @@ test('the Dockerfile: glibc Node 24, multi-stage, build output and workflow bund
   const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(docker)![1]!) as string[];
   expect(cmd).toEqual(['node', ...workerNodeOptions, 'dist/workers/main.js']);
 });
+
+test('the image copies every folder `npm run build` compiles', () => {
+  const docker = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+  const build = readFileSync(path.join(repoRoot, 'tsconfig.build.json'), 'utf8');
+  const folders = JSON.parse(/"include":\s*(\[[^\]]*\])/.exec(build)![1]!) as string[];
+  expect(folders.length).toBeGreaterThan(5);
+  for (const folder of folders) expect(docker).toMatch(new RegExp(`^COPY ${folder} ${folder}$`, 'm'));
+});
