@@ -1,5 +1,5 @@
 // The documentation is a map of the repository: README.md and docs/*.md name files and folders
-// (`workflows/training-run.ts`, `scripts/stack/`) and link to each other. Files move; this keeps the
+// (`workflows/training-run.ts`, `stack/`) and link to each other. Files move; this keeps the
 // map true: every repository path the pages write in backticks or as a link exists in the checkout,
 // every docs/ page is reachable from the README, and the README stays short enough to read.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -110,7 +110,7 @@ const pages = ['README.md', ...docPages].map(readPage);
 describe('what counts as a repository path', () => {
   test.each([
     ['workflows/training-run.ts', 'workflows/training-run.ts'],
-    ['scripts/stack/', 'scripts/stack/'],
+    ['stack/', 'stack/'],
     ['config/pipelines.yaml', 'config/pipelines.yaml'],
     ['(config/data-ready.ts;', 'config/data-ready.ts'],
     ['integrations/airflow', 'integrations/airflow'],
