@@ -6,7 +6,7 @@ import { historyFiles, loadBundle, namespaceHistories, replayAll, type ReplayTar
 import { TrainingRequestError } from '../training';
 
 // `ct deploy check`: the pre-deploy replay (client/deploy-check.ts) as a command, for CI and for
-// the rollout procedure in README ("Production").
+// the rollout procedure in docs/production.md ("Safe deploys while runs are in flight").
 
 export function registerDeployCommands(program: Command, { globals, withClient, shows }: CliContext): void {
   program
