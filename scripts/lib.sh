@@ -13,6 +13,44 @@ die() {
 
 elapsed() { echo "$(($(date +%s) - $1))s"; }
 
+# uv, hash-pinned in scripts/uv.requirements.txt, compiles the Python locks (scripts/python-lock.sh).
+# Its cache lives under .tools/ with the rest of the project's tools (UV_CACHE_DIR overrides), so a
+# fresh clone starts cold, as CI does, and `rm -rf .tools` resets everything.
+uv_cache() { echo "${UV_CACHE_DIR:-$root/.tools/uv-cache}"; }
+
+# pinned_uv PYTHON: prints the path of the pinned uv, installing it into .tools/uv-venv first when
+# it is missing, does not run, or scripts/uv.requirements.txt changed. uv's wheel has no
+# dependencies, so pip with --no-deps --require-hashes installs that one wheel and resolves nothing;
+# --only-binary keeps pip from building the sdist whose hash the lock also lists.
+pinned_uv() {
+  local python="$1" venv="$root/.tools/uv-venv" requirements="$root/scripts/uv.requirements.txt"
+  local stamp want version t0
+  [[ -f "$requirements" ]] || die "$requirements is missing." "Restore it from git (git checkout -- <file>)."
+  version="$(sed -n 's/^uv==\([^ ]*\).*/\1/p' "$requirements")"
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  stamp="$venv/.requirements.sha256"
+  if [[ "$(cat "$stamp" 2>/dev/null)" == "$want" && "$("$venv/bin/uv" --version 2>/dev/null)" == "uv $version "* ]]; then
+    echo "$venv/bin/uv"
+    return 0
+  fi
+  t0=$(date +%s)
+  step "installing uv $version, the Python installer, into .tools/uv-venv (hash-pinned, scripts/uv.requirements.txt)…"
+  command -v "$python" >/dev/null || die "$python is needed to install uv." \
+    "Install Python 3.11 with venv (apt-get install python3 python3-venv), or set the override this script names."
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  "$python" -m venv "$venv" >&2 || die "$python -m venv failed." "On Debian: apt-get install python3-venv."
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes -r "$requirements" >&2 ||
+    die "pip could not install uv $version from scripts/uv.requirements.txt (no wheel for this platform, or PyPI unreachable)." \
+      "Check that PyPI is reachable (pip config list); the file lists the hashes of every wheel uv $version has."
+  [[ "$("$venv/bin/uv" --version 2>/dev/null)" == "uv $version "* ]] || die "the installed uv does not run as uv $version." \
+    "Run $venv/bin/uv --version to see why."
+  printf '%s\n' "$want" >"$stamp"
+  step "ok: uv $version ready in $(elapsed "$t0")"
+  echo "$venv/bin/uv"
+}
+
 # pinned_venv VENV REQUIREMENTS PYTHON WHAT PROBE
 # A venv holding exactly the hash-pinned REQUIREMENTS: pip --require-hashes installs every package,
 # transitive ones included, as compiled and checked, and resolves nothing at install time. Rebuilt
@@ -42,7 +80,7 @@ pinned_venv() {
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements" >&2 ||
     die "pip could not install ${requirements#"$root/"} (the venv is left unstamped, so the next run starts over)." \
       "Check that PyPI is reachable (pip config list). After a hash mismatch, regenerate the file from its" \
-      "requirements.in with the pip-compile --generate-hashes command at its top, then rerun."
+      "requirements.in with the command at its top (bash scripts/python-lock.sh …), then rerun."
   "$probe" "$venv"
   printf '%s\n' "$want" >"$stamp"
   step "ok: $what ready in $(elapsed "$t0") (${venv#"$root/"})"

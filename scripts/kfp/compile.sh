@@ -10,9 +10,7 @@
 # Env:   KFP_PYTHON  interpreter to build the venv with (default: python3.11 if on PATH, else python3)
 #
 # To change the SDK version: edit scripts/kfp/requirements.in, then regenerate the lock with
-#   pip-compile --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
-#     --no-emit-index-url -o scripts/kfp/requirements.txt scripts/kfp/requirements.in
-# (pip-tools in a throwaway venv, run with Python 3.11 on linux x86_64).
+#   bash scripts/python-lock.sh scripts/kfp/requirements.in scripts/kfp/requirements.txt
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
