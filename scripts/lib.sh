@@ -13,9 +13,12 @@ die() {
 
 elapsed() { echo "$(($(date +%s) - $1))s"; }
 
-# uv, hash-pinned in scripts/uv.requirements.txt, compiles the Python locks (scripts/python-lock.sh).
-# Its cache lives under .tools/ with the rest of the project's tools (UV_CACHE_DIR overrides), so a
-# fresh clone starts cold, as CI does, and `rm -rf .tools` resets everything.
+# Every Python venv is installed by uv, itself hash-pinned in scripts/uv.requirements.txt: pip (23.2,
+# what `python3 -m venv` brings) re-resolves a dependency's `pkg[extra]>=x` against the registry
+# even when the lock pins pkg, takes the newest release and then refuses it under --require-hashes;
+# `uv pip sync` installs the lock's list as it stands and resolves nothing. Its cache lives under
+# .tools/ with the rest of the project's tools (UV_CACHE_DIR overrides), so a fresh clone starts
+# cold, as CI does, and `rm -rf .tools` resets everything.
 uv_cache() { echo "${UV_CACHE_DIR:-$root/.tools/uv-cache}"; }
 
 # pinned_uv PYTHON: prints the path of the pinned uv, installing it into .tools/uv-venv first when
@@ -51,36 +54,59 @@ pinned_uv() {
   echo "$venv/bin/uv"
 }
 
-# pinned_venv VENV REQUIREMENTS PYTHON WHAT PROBE
-# A venv holding exactly the hash-pinned REQUIREMENTS: pip --require-hashes installs every package,
-# transitive ones included, as compiled and checked, and resolves nothing at install time. Rebuilt
-# only when the requirements' sha256 or the interpreter's version differs from the stamp written
-# after the last good install (so a warm run costs nothing), or when the venv no longer runs (a
-# removed or upgraded base Python leaves symlinks pointing nowhere). PROBE is a command (a shell
-# function, say) run after an install, with the venv as its argument: it dies if the venv is unfit.
+# pinned_venv VENV REQUIREMENTS PYTHON WHAT PROBE [BUILD_CONSTRAINTS]
+# A venv holding exactly the hash-pinned REQUIREMENTS: `uv pip sync --require-hashes` installs the
+# listed packages, transitive ones included, as compiled and checked, resolves nothing at install
+# time, and removes anything else. Only wheels are installed, unless BUILD_CONSTRAINTS names a
+# hash-pinned lock of what building the lock's sdists needs (so the build environment is pinned
+# too: --require-build-hashes refuses any build dependency it lacks). Rebuilt only when the
+# requirements' sha256 or the interpreter's version differs from the stamp written after the last
+# good install (so a warm run costs nothing), or when the venv no longer runs (a removed or
+# upgraded base Python leaves symlinks pointing nowhere). After the install, `uv pip check` must
+# pass, and then PROBE, a command (a shell function, say) run with the venv as its argument, which
+# dies if the venv is unfit.
 pinned_venv() {
-  local venv="$1" requirements="$2" python="$3" what="$4" probe="$5"
-  local stamp="$venv/.requirements.sha256" want py_version t0
+  local venv="$1" requirements="$2" python="$3" what="$4" probe="$5" build_constraints="${6:-}"
+  local stamp="$venv/.requirements.sha256" want py_version interpreter uv conflicts t0
+  local -a build=(--no-build)
   [[ -f "$requirements" ]] || die "$requirements is missing." "Restore it from git (git checkout -- <file>)."
   command -v "$python" >/dev/null || die "$python is needed to build the $what venv." \
     "Install Python 3.11 with venv (apt-get install python3 python3-venv), or set the override this script names."
   py_version="$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')" || die "$python does not run."
-  want="$(sha256sum "$requirements" | cut -d' ' -f1) $py_version"
+  # The installer's own lock is part of the stamp: a venv built by another installer, or another
+  # release of uv, is rebuilt.
+  want="$(sha256sum "$requirements" ${build_constraints:+"$build_constraints"} "$root/scripts/uv.requirements.txt" |
+    cut -d' ' -f1 | tr '\n' ' ')$py_version"
   if [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
     step "ok: $what venv up to date (${venv#"$root/"})"
     return 0
   fi
+  if [[ -n "$build_constraints" ]]; then
+    [[ -f "$build_constraints" ]] || die "$build_constraints is missing." "Restore it from git (git checkout -- <file>)."
+    build=(--build-constraints "$build_constraints" --require-build-hashes)
+  fi
+  uv="$(pinned_uv "$python")"
   t0=$(date +%s)
   [[ "$py_version" == 3.11.* ]] ||
-    step "note: $python is Python $py_version; the requirements are compiled for 3.11, so pip may find no matching wheel"
+    step "note: $python is Python $py_version; the requirements are compiled for 3.11, so uv may find no matching wheel"
   step "creating ${venv#"$root/"} with $python ($py_version) and installing $what (hash-pinned, ${requirements#"$root/"})…"
+  # uv is handed the interpreter itself, not a wrapper such as a pyenv shim, and may not fetch one.
+  interpreter="$("$python" -c 'import sys; print(sys.executable)')"
   rm -rf "$venv"
   mkdir -p "$(dirname "$venv")"
-  "$python" -m venv "$venv" >&2 || die "$python -m venv failed." "On Debian: apt-get install python3-venv."
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$requirements" >&2 ||
-    die "pip could not install ${requirements#"$root/"} (the venv is left unstamped, so the next run starts over)." \
-      "Check that PyPI is reachable (pip config list). After a hash mismatch, regenerate the file from its" \
-      "requirements.in with the command at its top (bash scripts/python-lock.sh …), then rerun."
+  "$uv" venv --quiet --no-config --no-python-downloads --python "$interpreter" "$venv" >&2 ||
+    die "uv venv --python $interpreter failed (see above)."
+  # --no-config: no uv.toml of the user's may change what is installed. --compile-bytecode, as pip
+  # did: where PYTHONDONTWRITEBYTECODE is set (these machines set it, and so do the tests that run
+  # pytest) a module compiled on import is never saved, and every airflow process would compile its
+  # imports again (`airflow version` takes 4.7 s instead of 2).
+  "$uv" pip sync --quiet --no-config --no-python-downloads --python "$venv/bin/python" --cache-dir "$(uv_cache)" \
+    --require-hashes "${build[@]}" --compile-bytecode "$requirements" >&2 ||
+    die "uv could not install ${requirements#"$root/"} (the venv is left unstamped, so the next run starts over)." \
+      "Check that PyPI is reachable. After a hash mismatch, or if a package has no wheel for this platform," \
+      "regenerate the file with the command at its top (bash scripts/python-lock.sh …), then rerun."
+  conflicts="$("$uv" pip check --no-config --python "$venv/bin/python" 2>&1)" ||
+    die "the installed packages conflict (uv pip check failed):" "$conflicts"
   "$probe" "$venv"
   printf '%s\n' "$want" >"$stamp"
   step "ok: $what ready in $(elapsed "$t0") (${venv#"$root/"})"
