@@ -54,6 +54,20 @@ pinned_uv() {
   echo "$venv/bin/uv"
 }
 
+# venv_matches_lock VENV REQUIREMENTS: dies naming each difference unless the packages installed in
+# VENV are exactly REQUIREMENTS' name==version pairs: the proof that the installer resolved nothing
+# (no package added, none swapped for another release). Read with the venv's own interpreter and
+# importlib.metadata (isolated: no PYTHONPATH, no user site), not through the installer it checks.
+venv_matches_lock() {
+  local venv="$1" requirements="$2" differences
+  local -a lines
+  differences="$("$venv/bin/python" -I "$root/scripts/venv-matches-lock.py" "$requirements" 2>&1)" && return 0
+  mapfile -t lines <<<"$differences"
+  die "${venv#"$root/"} does not hold exactly what ${requirements#"$root/"} pins:" "${lines[@]}" \
+      "Nothing may be resolved at install time: rerun to rebuild the venv; if it persists, regenerate the" \
+      "lock with the command at its top."
+}
+
 # pinned_venv VENV REQUIREMENTS PYTHON WHAT PROBE [BUILD_CONSTRAINTS]
 # A venv holding exactly the hash-pinned REQUIREMENTS: `uv pip sync --require-hashes` installs the
 # listed packages, transitive ones included, as compiled and checked, resolves nothing at install
@@ -62,9 +76,9 @@ pinned_uv() {
 # too: --require-build-hashes refuses any build dependency it lacks). Rebuilt only when the
 # requirements' sha256 or the interpreter's version differs from the stamp written after the last
 # good install (so a warm run costs nothing), or when the venv no longer runs (a removed or
-# upgraded base Python leaves symlinks pointing nowhere). After the install, `uv pip check` must
-# pass, and then PROBE, a command (a shell function, say) run with the venv as its argument, which
-# dies if the venv is unfit.
+# upgraded base Python leaves symlinks pointing nowhere). After the install, `uv pip check` and
+# venv_matches_lock must pass, and then PROBE, a command (a shell function, say) run with the venv
+# as its argument, which dies if the venv is unfit.
 pinned_venv() {
   local venv="$1" requirements="$2" python="$3" what="$4" probe="$5" build_constraints="${6:-}"
   local stamp="$venv/.requirements.sha256" want py_version interpreter uv conflicts t0
@@ -107,6 +121,7 @@ pinned_venv() {
       "regenerate the file with the command at its top (bash scripts/python-lock.sh …), then rerun."
   conflicts="$("$uv" pip check --no-config --python "$venv/bin/python" 2>&1)" ||
     die "the installed packages conflict (uv pip check failed):" "$conflicts"
+  venv_matches_lock "$venv" "$requirements"
   "$probe" "$venv"
   printf '%s\n' "$want" >"$stamp"
   step "ok: $what ready in $(elapsed "$t0") (${venv#"$root/"})"
