@@ -2,7 +2,7 @@
 # Provisions the venv the Python-client suite of the Vertex AI emulator runs in
 # (test/vertex-emulator/python, driven by test/vertex-emulator/python-client.test.ts): Google's
 # google-cloud-aiplatform and pytest at .tools/vertex-python-venv, from the hash-pinned
-# test/vertex-emulator/python/requirements.txt (49 packages, about 20 s cold). Idempotent (see
+# test/vertex-emulator/python/requirements.txt (49 packages, 10 to 30 s cold). Idempotent (see
 # pinned_venv in scripts/lib.sh).
 #
 # Overrides: VERTEX_PYTHON names the interpreter to build the venv with (default python3; the
