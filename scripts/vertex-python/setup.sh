@@ -2,11 +2,11 @@
 # Provisions the venv the Python-client suite of the Vertex AI emulator runs in
 # (test/vertex-emulator/python, driven by test/vertex-emulator/python-client.test.ts): Google's
 # google-cloud-aiplatform and pytest at .tools/vertex-python-venv, from the hash-pinned
-# test/vertex-emulator/python/requirements.txt (~50 packages, about 45 s cold). Idempotent (see
+# test/vertex-emulator/python/requirements.txt (49 packages, 10 to 30 s cold). Idempotent (see
 # pinned_venv in scripts/lib.sh).
 #
 # Overrides: VERTEX_PYTHON names the interpreter to build the venv with (default python3; the
-# requirements are compiled for CPython 3.11 on linux x86_64).
+# requirements are compiled for CPython 3.11.7 on linux x86_64).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
