@@ -18,6 +18,8 @@ FAKE_GCS_SERVER_VERSION="v1.56.1"
 LOG_PREFIX=tools
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
+# shellcheck source=scripts/go-modules.sh
+source "$root/scripts/go-modules.sh"
 
 resolve_temporal() {
   if [[ -n "${TEMPORAL_CLI_PATH:-}" ]]; then
@@ -83,7 +85,8 @@ install_fake_gcs() {
   step "building fake-gcs-server $FAKE_GCS_SERVER_VERSION with go install (about a minute cold)…"
   command -v go >/dev/null || die "Go is needed to build fake-gcs-server." \
     "Install Go (https://go.dev/doc/install or apt-get install golang), or a fake-gcs-server binary and set FAKE_GCS_SERVER_PATH."
-  GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_SERVER_VERSION" >&2 ||
+  GOBIN="$bin" go_install_exact github.com/fsouza/fake-gcs-server "$FAKE_GCS_SERVER_VERSION" \
+    "github.com/fsouza/fake-gcs-server@$FAKE_GCS_SERVER_VERSION" >&2 ||
     die "go install github.com/fsouza/fake-gcs-server@$FAKE_GCS_SERVER_VERSION failed." \
       "Check the Go module proxy is reachable (go env GOPROXY), or install fake-gcs-server and set FAKE_GCS_SERVER_PATH."
   echo "$FAKE_GCS_SERVER_VERSION" >"$tools/fake-gcs-server.version"
