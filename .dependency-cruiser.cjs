@@ -1,4 +1,4 @@
-// The house's layers, checked by `npm run lint` (depcruise; test/lint-rules.test.ts proves the rules
+// The house's layers, checked by `npm run lint` (depcruise; test/rules/layer-rules.test.ts proves the rules
 // bite). Imports go downwards only, and no module reaches itself through others. Type-only imports
 // count too: a type is still knowledge of the layer above, and none of ours needs an exception
 // (workflows import activities for their types, but activities are below workflows).

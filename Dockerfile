@@ -35,5 +35,5 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
   CMD ["node", "dist/workers/healthcheck.js"]
 # Node itself as PID 1 (not npm), so SIGTERM reaches the worker; the V8 flags are package.json's
-# config.workerNodeOptions, as `npm start` passes them (test/compose.test.ts checks they agree).
+# config.workerNodeOptions, as `npm start` passes them (test/stacks/compose.test.ts checks they agree).
 CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=256", "dist/workers/main.js"]

@@ -21,7 +21,10 @@ import { bundleOptions } from '../workers/bundle';
 // approval; a change that takes another path on replay (nondeterminism) would fail their next
 // workflow task, so it must be caught here, with the workflow ids, not in production.
 
-/** Every workflow type the worker registers (test/deploy-check.test.ts keeps it equal to workflows/index.ts). */
+/**
+ * Every workflow type the worker registers (test/deploys/deploy-check.test.ts keeps it equal to
+ * workflows/index.ts).
+ */
 export const workflowTypes = [
   trainingRunWorkflowType,
   routeDataReadyWorkflowType,

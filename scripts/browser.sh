@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The browser for test/ui.test.ts: Debian's Chromium (never a browser downloaded by a test tool).
+# The browser for test/stacks/ui.test.ts: Debian's Chromium (never a browser downloaded by a test tool).
 # .ci/run calls this; on a workstation, install it yourself or set CT_CHROMIUM_PATH.
 set -euo pipefail
 LOG_PREFIX=browser

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prometheus and promtool for test/observability-*.test.ts: Debian's `prometheus` package (never a
+# Prometheus and promtool for test/observability/: Debian's `prometheus` package (never a
 # binary downloaded by a test). .ci/run calls this. The tests run the binary with a config and a data
 # folder of their own on a free port; the Debian service the package sets up plays no part (it is
 # stopped if the install started it, so it holds no port).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provisions what the production topology (npm run stack:prod, test/prod-*.test.ts) runs natively:
+# Provisions what the production topology (npm run stack:prod, test/stacks/prod*.test.ts) runs natively:
 # the Temporal server and temporal-sql-tool built from the Go module proxy at the version pinned in
 # deploy/temporal/version (the compose file's image tags are checked against it), and PostgreSQL
 # from Debian. Idempotent: the binaries are cached under .tools/temporal-server/<version>/, so a

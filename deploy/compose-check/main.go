@@ -1,7 +1,7 @@
 // compose-check loads a Compose file with compose-go, the loader Docker Compose itself uses, and
 // prints the resolved project as JSON; an invalid file exits 1 with the loader's message. No
 // Docker engine runs in CI, so this is how docker-compose.yml is validated there
-// (test/compose.test.ts checks what the project must contain).
+// (test/stacks/compose.test.ts checks what the project must contain).
 package main
 
 import (

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provisions the Airflow the integration tests run (test/airflow.test.ts, and
+# Provisions the Airflow the integration tests run (test/integrations/airflow.test.ts, and
 # test/vertex-emulator/airflow-provider.test.ts for Airflow's Google provider): a venv at
 # .tools/airflow-venv with Airflow, the Temporal Python SDK and apache-airflow-providers-google,
 # from the hash-pinned integrations/airflow/requirements.txt (265 packages; about 1 min cold on an

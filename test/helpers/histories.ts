@@ -11,7 +11,7 @@ export const historiesDir = path.join(__dirname, '..', 'histories');
 
 /**
  * Saves a finished run's history as test/histories/<name>.json when CT_SAVE_HISTORIES=1.
- * Committed histories are replayed against the current workflow code by test/replay.test.ts:
+ * Committed histories are replayed against the current workflow code by test/workflows/replay.test.ts:
  * a change that would break runs in flight fails there (use patched() to make it safe).
  */
 export async function maybeSaveHistory(handle: WorkflowHandle, name: string, runId?: string): Promise<void> {

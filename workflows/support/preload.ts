@@ -8,7 +8,7 @@
 // nothing for the few small payloads a workflow validates, and its probe could not be memoized.
 // What no warm-up can cover: zod resets `lastIndex` on a format's pattern at every check, so
 // formats backed by zod's own (now frozen) regexes — z.email(), .lowercase(), z.iso.date() … —
-// throw here. Workflow-side schemas use .regex() with their own pattern; test/workflow-zod.test.ts
+// throw here. Workflow-side schemas use .regex() with their own pattern; test/rules/workflow-zod.test.ts
 // finds any that does not.
 import { z } from 'zod';
 

@@ -1,0 +1,92 @@
+// CustomJob ids are made by Vertex, so a training attempt finds its job again by a label. These
+// tests lose the create's answer in each way Vertex can and check that one job per attempt trains:
+// the answer lost after the job was stored, a listing that lags behind the create, and a create
+// that commits only after the caller's deadline (then the watch cancels the second job it made).
+import { startTrainingRun } from '../../client/training';
+import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { customJobTraining, dailyData, projectWith } from '../helpers/pipelines';
+import { withWorker, type WorkerContext } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { statusUntil } from '../helpers/training-steps';
+import { emulatorControl, loseNextAnswer, untilJobState } from '../helpers/vertex';
+
+jest.setTimeout(90_000);
+const control = emulatorControl();
+
+// A CustomJob pipeline (Vertex makes its job ids) in a Vertex project of each test's own.
+let iso: IsolatedProject;
+beforeEach(() => (iso = projectWith({ trainer: { data: dailyData(['features']), training: customJobTraining } })));
+afterEach(() => iso.cleanup());
+
+const startTrainer = (ctx: WorkerContext) =>
+  startTrainingRun(
+    ctx.client,
+    iso.config,
+    { pipeline: 'trainer', environment: 'staging', partition: uniquePartition(), assumeDataReady: true },
+    { taskQueue: ctx.taskQueue },
+  );
+const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
+const creates = async () =>
+  (await control.calls({ method: 'CreateCustomJob', project: iso.project })).map((c) => c.codeName);
+
+test('the create’s answer is lost after the job was stored: the retry finds that job by its label', async () => {
+  await inProject(async (ctx) => {
+    await loseNextAnswer(control, iso.project, 'CreateCustomJob');
+    const result = await (await startTrainer(ctx)).result();
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await creates()).toEqual(['UNAVAILABLE']);
+    const jobs = await control.jobs({ project: iso.project });
+    expect(jobs.map((j) => [j.name, j.state])).toEqual([[result.job!.name, 'JOB_STATE_SUCCEEDED']]);
+  });
+});
+
+test('the answer is lost and the listing lags behind the create: the retry looks again before creating, one job', async () => {
+  await inProject(async (ctx) => {
+    await loseNextAnswer(control, iso.project, 'CreateCustomJob');
+    await control.addFault({
+      method: 'ListCustomJobs',
+      project: iso.project,
+      mode: 'stale-list',
+      lagMs: 3_000,
+      times: 20,
+    });
+    const result = await (await startTrainer(ctx)).result();
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await creates()).toEqual(['UNAVAILABLE']);
+    expect((await control.jobs({ project: iso.project })).map((j) => j.state)).toEqual(['JOB_STATE_SUCCEEDED']);
+  });
+});
+
+test('a create that commits after the caller’s deadline: the second job trains, the late one is cancelled', async () => {
+  await inProject(async (ctx) => {
+    // The first create answers DEADLINE_EXCEEDED and lands 9 s later, after the retry (2 s backoff,
+    // then a second look 5 s on) has made its own job. Both hold in RUNNING until the test says.
+    await control.addFault({
+      method: 'CreateCustomJob',
+      project: iso.project,
+      code: 'DEADLINE_EXCEEDED',
+      mode: 'commit-late',
+      commitAfterMs: 9_000,
+      times: 1,
+    });
+    await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
+    const run = await startTrainer(ctx);
+    const watched = (await statusUntil(run, (s) => s.phase === 'running')).job!;
+    const late = await eventually(
+      async () => (await control.jobs({ project: iso.project })).find((j) => j.name !== watched.name),
+      30_000,
+    );
+    await untilJobState(control, watched.name, 'JOB_STATE_RUNNING');
+    await control.advance(watched.name); // the watched job succeeds
+    const result = await run.result();
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: watched.name } });
+    expect(await creates()).toEqual(['DEADLINE_EXCEEDED', 'OK']);
+    // The run did not move on while its attempt's other job ran.
+    expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain((await control.job(late.name)).state);
+    await eventually(async () => ((await control.job(late.name)).state === 'JOB_STATE_CANCELLED' ? true : undefined));
+    const cancels = (await control.calls({ method: 'CancelCustomJob', project: iso.project })).map(
+      (c) => (c.request as { name: string }).name,
+    );
+    expect(cancels).toEqual([late.name]);
+  });
+});
