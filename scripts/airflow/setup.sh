@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Provisions the Airflow the integration tests run (test/integrations/airflow.test.ts, and
-# test/vertex-emulator/airflow-provider.test.ts for Airflow's Google provider): a venv at
-# .tools/airflow-venv with Airflow, the Temporal Python SDK and apache-airflow-providers-google,
-# from the hash-pinned integrations/airflow/requirements.txt (265 packages; about 1 min cold on an
+# test/vertex-emulator/airflow-provider.test.ts for Airflow's Google provider, and the package's
+# own pytest tests, integrations/airflow/tests): a venv at .tools/airflow-venv with Airflow, the
+# Temporal Python SDK, apache-airflow-providers-google and pytest,
+# from the hash-pinned integrations/airflow/requirements.txt (267 packages; about 1 min cold on an
 # idle machine, most of it compiling bytecode). Idempotent (see pinned_venv in scripts/lib.sh).
 #
 # Overrides: AIRFLOW_PYTHON names the interpreter to build the venv with (default python3; the
