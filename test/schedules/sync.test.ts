@@ -17,6 +17,7 @@ import { readToolPaths } from '../../stack/tools';
 import { maybeSaveHistory } from '../helpers/histories';
 import { connectTestClient, withWorker } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
+import { emulatorControl } from '../helpers/vertex';
 import { testConfig } from '../helpers/fixture-config';
 
 jest.setTimeout(120_000);
@@ -30,6 +31,7 @@ let close: () => Promise<void>;
 beforeAll(async () => ({ client, close } = await connectTestClient()));
 // Schedules live on the shared server: none of this file's may go on firing into other suites.
 afterAll(async () => {
+  await emulatorControl().clearRules('ct-test-sched');
   for (const id of [DAILY, WEEKLY, 'ct:doom:impatient-fail:every-15s'])
     await client.schedule
       .getHandle(id)
@@ -147,6 +149,12 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
       );
 
       // Data-ready for one day of the backfill range arrives first: the firing attaches to that run.
+      // Its job is held RUNNING, so the run (and the firing following it) is still open when the
+      // backfill repeats: a run that had ended would let a repeated firing start (and attach) again.
+      await emulatorControl().addRule({
+        match: { project: 'ct-test-sched', labels: { 'ct-partition': '2031-03-04' } },
+        script: { holdIn: 'RUNNING' },
+      });
       await sendDataReady(
         client,
         config,
