@@ -9,11 +9,10 @@ import { configPath, loadConfig } from '../config/load-config';
 import { resolveWorkerTarget } from '../config/worker-target';
 import { stackCheckWorkflowType } from '../contracts';
 import { emulatorBanner, exampleCommands, startGoogleEmulators, type GoogleEmulators } from './google-emulators';
-import { DevLock } from './lock';
-import { checkPorts, PortInUse } from './ports';
+import { checkPorts } from './ports';
 import { hasRecentPoller } from './pollers';
 import { Service, waitUntilReady } from './process';
-import { Supervisor } from './supervisor';
+import { superviseStack, type Supervisor } from './supervisor';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-server';
 import { readToolPaths, repoRoot } from './tools';
 import { workerCommand } from './worker-command';
@@ -131,24 +130,14 @@ Ctrl-C stops everything.`);
 
 export async function runDevStack(): Promise<void> {
   const s = prepare();
-  const lock = DevLock.acquire(path.join(s.dataDir, 'dev.lock'));
-  // Every child from the moment it is spawned, ready or not: a stop during start-up ends it too.
-  const stack = new Supervisor(lock, devCommand);
-  try {
+  await superviseStack(devCommand, path.join(s.dataDir, 'dev.lock'), async (stack) => {
     await checkDevPorts(s.env);
     const t0 = Date.now();
     const [temporal, google] = await startServers(s, stack);
     const worker = startWorker(s, stack, temporal, google);
-    lock.update({ uiUrl: temporal.uiUrl });
+    stack.updateLock({ uiUrl: temporal.uiUrl });
     await waitUntilReady(worker, () => hasRecentPoller(temporal.address, s.ns, s.taskQueue), 120_000);
     stack.stopOnExit();
     printBanner(s, temporal, google, worker, (Date.now() - t0) / 1000);
-  } catch (err) {
-    if (err instanceof PortInUse) {
-      console.error(`${devCommand}: ${err.message}`);
-      lock.release();
-      process.exit(1);
-    }
-    await stack.fail(err);
-  }
+  });
 }

@@ -11,12 +11,11 @@ import { configPath, loadConfig } from '../config/load-config';
 import { resolveWorkerTarget } from '../config/worker-target';
 import { readClusterTools } from './cluster-tools';
 import { emulatorBanner, exampleCommands, startGoogleEmulators, type GoogleEmulators } from './google-emulators';
-import { DevLock } from './lock';
 import { recentPollers } from './pollers';
-import { checkPorts, PortInUse } from './ports';
+import { checkPorts } from './ports';
 import { postgresCluster, startPostgres, type Postgres } from './postgres';
 import { Service, waitUntilReady } from './process';
-import { restartPolicy, Supervisor, type Restartable } from './supervisor';
+import { restartPolicy, superviseStack, type Restartable, type Supervisor } from './supervisor';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
 import { readToolPaths, repoRoot } from './tools';
 import { workerCommand } from './worker-command';
@@ -209,9 +208,7 @@ Ctrl-C stops everything.`);
 
 export async function runProdStack(): Promise<void> {
   const s = prepare();
-  const lock = DevLock.acquire(path.join(s.dataDir, 'stack.lock'));
-  const stack = new Supervisor(lock, prodCommand);
-  try {
+  await superviseStack(prodCommand, path.join(s.dataDir, 'stack.lock'), async (stack) => {
     await checkProdPorts(s.env);
     const t0 = Date.now();
     // Before anything starts: where PostgreSQL can keep its cluster, or why it cannot.
@@ -221,12 +218,5 @@ export async function runProdStack(): Promise<void> {
     const workers = await Promise.all(Array.from({ length: s.env.CT_WORKERS }, (_, i) => startWorker(i)));
     stack.restartOnExit(restartUnits(servers, workers, startWorker));
     printBanner(s, servers, workers, pgPlace, (Date.now() - t0) / 1000);
-  } catch (err) {
-    if (err instanceof PortInUse) {
-      console.error(`${prodCommand}: ${err.message}`);
-      lock.release();
-      process.exit(1);
-    }
-    await stack.fail(err);
-  }
+  });
 }

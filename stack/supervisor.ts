@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { DevLock } from './lock';
+import { DevLock } from './lock';
+import { PortInUse } from './ports';
 import type { Service } from './process';
 
 // The foreground stacks (`npm run dev`, `npm run stack:prod`) knowing every child from the moment
@@ -45,6 +46,11 @@ export class Supervisor {
 
   get stopping(): boolean {
     return this.stoppingFlag;
+  }
+
+  /** What the lock file tells a second copy of the stack (e.g. the UI's address). */
+  updateLock(patch: Parameters<DevLock['update']>[0]): void {
+    this.lock.update(patch);
   }
 
   /** Pass as each service's onSpawn: a stop during start-up then ends it too. */
@@ -140,6 +146,31 @@ export class Supervisor {
     if (this.stoppingFlag) return;
     console.error(`${this.command}: ${err instanceof Error ? err.message : String(err)}`);
     await this.stopAll(1);
+  }
+}
+
+/**
+ * A foreground stack's life: its lock taken (a second copy on the same data folder is refused),
+ * `start` run under a new Supervisor, and a start-up failure reported once with everything started
+ * so far stopped. A port another program holds is refused before anything started.
+ */
+export async function superviseStack(
+  command: string,
+  lockFile: string,
+  start: (stack: Supervisor) => Promise<void>,
+): Promise<void> {
+  const lock = DevLock.acquire(lockFile);
+  // Every child from the moment it is spawned, ready or not: a stop during start-up ends it too.
+  const stack = new Supervisor(lock, command);
+  try {
+    await start(stack);
+  } catch (err) {
+    if (err instanceof PortInUse) {
+      console.error(`${command}: ${err.message}`);
+      lock.release();
+      process.exit(1);
+    }
+    await stack.fail(err);
   }
 }
 
