@@ -12,7 +12,9 @@ import { emulatorControl, uniqueProject } from './vertex';
 
 /** A partition no other test is likely to use, in the pipeline's own format (a real calendar value). */
 export function uniquePartition(format: 'daily' | 'monthly' | 'hourly' = 'daily'): string {
-  const year = 2030 + randomInt(0, 900);
+  // Every four-digit year from 2030: runs are named by pipeline, environment and partition alone,
+  // so two suites' runs of one pipeline meet when their partitions do (a monthly one is 1 in 95,640).
+  const year = 2030 + randomInt(0, 7970);
   const month = String(randomInt(1, 13)).padStart(2, '0');
   if (format === 'monthly') return `${year}-${month}`;
   const day = `${year}-${month}-${String(randomInt(1, 29)).padStart(2, '0')}`;

@@ -52,7 +52,8 @@ export async function prodStackEnv(opts: { privateDataDir?: boolean } = {}): Pro
 export function startProdStack(env: Record<string, string>): ProdRun {
   // Without the caller's Temporal and worker variables: the config alone says where runs go.
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TEMPORAL_|CT_)/.test(k)));
-  const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['scripts/prod.ts'], {
+  // As `npm run stack:prod` runs it (package.json): node with tsx as a loader, no tsx process between.
+  const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'node'), ['--import', 'tsx', 'scripts/prod.ts'], {
     cwd: repoRoot,
     env: { ...base, NODE_OPTIONS: '', ...env },
     detached: true,

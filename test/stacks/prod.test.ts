@@ -109,7 +109,7 @@ test('stack:prod: up on PostgreSQL, the example training → model → predictio
       await connection.close();
     }
 
-    // tsx relays the SIGINT to the script, which stops everything in order and exits 0.
+    // The SIGINT reaches the script, which stops everything in order and exits 0.
     expect(await run.ctrlC()).toBe('0');
     stopped = true;
     expect(run.output()).toContain('stopped; nothing left running.');
