@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Pipeline } from '../../config/pipeline-config';
+import type { Environment, Pipeline } from '../../config/pipeline-config';
 import { projectConfig, type IsolatedProject } from './isolation';
 import { testStack } from '../setup/test-stack';
 import { uniqueProject } from './vertex';
@@ -8,8 +8,19 @@ import { uniqueProject } from './vertex';
 // data, training, model policy, timeouts) with these pieces, and gets them as a config in a Vertex
 // project of its own. What a piece sets, its name says; anything else is the schema's default.
 
-/** A pipeline as the config file states it, without its environments (the project adds those). */
-export type PipelineSpec = Omit<z.input<typeof Pipeline>, 'environments'>;
+/**
+ * A pipeline as the config file states it. Its environments are the project's (`staging` unless
+ * the test names another); a pipeline that needs more, or one on a task queue of its own, names
+ * them here with only what differs (`onQueue`).
+ */
+export type PipelineSpec = Omit<z.input<typeof Pipeline>, 'environments'> & {
+  environments?: Record<string, Partial<z.input<typeof Environment>>>;
+};
+
+/** An environment whose runs go to `taskQueue` (a worker or schedule of the test's own polls it). */
+export const onQueue = (taskQueue: string) => ({
+  temporal: { namespace: testStack().CT_TEST_NAMESPACE, taskQueue },
+});
 
 /** Waits for `datasets` of a daily partition, for `timeout` (an hour unless the test says). */
 export const dailyData = (datasets: string[], timeout = '1h', onTimeout?: 'fail' | 'skip') => ({
@@ -83,9 +94,15 @@ export function projectWith(pipelines: Record<string, PipelineSpec>, environment
   const doc = {
     version: 1,
     pipelines: Object.fromEntries(
-      Object.entries(pipelines).map(([name, p]) => [
+      Object.entries(pipelines).map(([name, { environments, ...p }]) => [
         name,
-        { polling: fastPolling, ...p, environments: { [environment]: env } },
+        {
+          polling: fastPolling,
+          ...p,
+          environments: Object.fromEntries(
+            Object.entries(environments ?? { [environment]: {} }).map(([e, over]) => [e, { ...env, ...over }]),
+          ),
+        },
       ]),
     ),
   };
