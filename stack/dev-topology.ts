@@ -4,9 +4,7 @@
 // same with a production-shaped Temporal.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadDevStackEnv, loadWorkerEnv } from '../config/env';
-import { configPath, loadConfig } from '../config/load-config';
-import { resolveWorkerTarget } from '../config/worker-target';
+import { loadDevStackEnv } from '../config/env';
 import { stackCheckWorkflowType } from '../contracts';
 import { emulatorBanner, exampleCommands, startGoogleEmulators, type GoogleEmulators } from './google-emulators';
 import { checkPorts } from './ports';
@@ -14,6 +12,7 @@ import { hasRecentPoller } from './pollers';
 import { Service, waitUntilReady } from './process';
 import { superviseStack, type Supervisor } from './supervisor';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-server';
+import { stackFolders, workerTarget } from './stack-setup';
 import { readToolPaths, repoRoot } from './tools';
 import { workerCommand } from './worker-command';
 
@@ -23,18 +22,9 @@ export const devCommand = 'npm run dev';
 function prepare() {
   const env = loadDevStackEnv();
   const tools = readToolPaths();
-  const config = loadConfig();
-  // The namespace the server makes and the queue the worker polls are the config's, as clients see them.
-  const workerEnv = loadWorkerEnv();
-  const { namespace: ns, taskQueue } = resolveWorkerTarget(config, {
-    environments: workerEnv.CT_ENVIRONMENTS,
-    namespace: env.TEMPORAL_NAMESPACE,
-    taskQueue: workerEnv.CT_TASK_QUEUE,
-    configFile: configPath(),
-  });
-  const dataDir = path.resolve(repoRoot, env.CT_DATA_DIR);
-  const logDir = path.join(dataDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
+  const { config, target } = workerTarget(env.TEMPORAL_NAMESPACE);
+  const { namespace: ns, taskQueue } = target;
+  const { dataDir, logDir } = stackFolders(env.CT_DATA_DIR);
   mkdirSync(path.join(dataDir, 'temporal'), { recursive: true });
   return { env, tools, config, ns, taskQueue, dataDir, logDir };
 }

@@ -4,17 +4,16 @@
 // standing in for Google Cloud, and CT_WORKERS compiled workers (`npm start`). The same steps and
 // variables as docker-compose.yml. A service that dies is restarted on its own, the rest untouched
 // (supervisor.ts: restartOnExit); Ctrl-C stops it all in order (workers, servers, database).
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadProdStackEnv, loadWorkerEnv } from '../config/env';
-import { configPath, loadConfig } from '../config/load-config';
-import { resolveWorkerTarget } from '../config/worker-target';
+import { loadProdStackEnv } from '../config/env';
 import { readClusterTools } from './cluster-tools';
 import { emulatorBanner, exampleCommands, startGoogleEmulators, type GoogleEmulators } from './google-emulators';
 import { recentPollers } from './pollers';
 import { checkPorts } from './ports';
 import { postgresCluster, startPostgres, type Postgres } from './postgres';
 import { Service, waitUntilReady } from './process';
+import { stackFolders, workerTarget } from './stack-setup';
 import { restartPolicy, superviseStack, type Restartable, type Supervisor } from './supervisor';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
 import { readToolPaths, repoRoot } from './tools';
@@ -27,22 +26,13 @@ function prepare() {
   const env = loadProdStackEnv();
   const tools = readToolPaths();
   const cluster = readClusterTools();
-  const config = loadConfig();
-  const workerEnv = loadWorkerEnv();
-  const target = resolveWorkerTarget(config, {
-    environments: workerEnv.CT_ENVIRONMENTS,
-    namespace: env.TEMPORAL_NAMESPACE,
-    taskQueue: workerEnv.CT_TASK_QUEUE,
-    configFile: configPath(),
-  });
+  const { config, workerEnv, target } = workerTarget(env.TEMPORAL_NAMESPACE);
   const bundle = path.resolve(repoRoot, workerEnv.CT_WORKFLOW_BUNDLE ?? path.join('dist', 'workflow-bundle.js'));
   for (const built of [workerCommand('compiled').args.at(-1)!, bundle]) {
     if (!existsSync(built))
       throw new Error(`${built} is missing: run \`npm run build\` (npm run stack:prod does it first).`);
   }
-  const dataDir = path.join(path.resolve(repoRoot, env.CT_DATA_DIR), 'prod');
-  const logDir = path.join(dataDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
+  const { dataDir, logDir } = stackFolders(env.CT_DATA_DIR, 'prod');
   return { env, tools, cluster, config, target, bundle, dataDir, logDir };
 }
 type Setup = ReturnType<typeof prepare>;
