@@ -5,7 +5,7 @@
 // coverage[toml]>=7.10.6) while the lock pins that package below PyPI's newest. pip 23.2 resolves
 // the extra afresh, takes the newest coverage and refuses it under --require-hashes; this shows
 // that it still does, and that pinned_venv installs the lock as written. Needs PyPI, as CI has.
-import { spawn } from 'node:child_process';
+import { runCommand } from './helpers/run-command';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,21 +18,9 @@ const lock = path.join(fixture, 'requirements.txt');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ct-python-locks-'));
 const venv = path.join(tmp, 'venv');
 
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    // A cache of the test's own, so every wheel comes from the registry and is checked against the lock.
-    const child = spawn(command, args, {
-      cwd: root,
-      env: { ...process.env, UV_CACHE_DIR: path.join(tmp, 'uv-cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
+// A cache of the test's own, so every wheel comes from the registry and is checked against the lock.
+const run = (command: string, args: string[]) =>
+  runCommand(command, args, { env: { ...process.env, UV_CACHE_DIR: path.join(tmp, 'uv-cache') } });
 
 /** Runs one function of scripts/lib.sh, sourced as the provisioning scripts source it. */
 const libSh = (fn: string, ...args: string[]) =>

@@ -1,7 +1,7 @@
 // The Airflow package's own pytest tests (integrations/airflow/tests), run with the Airflow venv's
 // Python: the hook and the operator against a fake Temporal client, and the partition rule by
 // example. No server is needed; test/integrations/airflow.test.ts runs the real thing end to end.
-import { spawn } from 'node:child_process';
+import { runCommand } from '../helpers/run-command';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,21 +11,6 @@ jest.setTimeout(120_000);
 
 const root = path.join(__dirname, '..', '..');
 const python = path.join(root, '.tools', 'airflow-venv', 'bin', 'python');
-
-function run(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
 
 test('the Airflow package’s pytest tests pass in the Airflow venv, none skipped', async () => {
   if (!existsSync(python)) throw new Error(`no Airflow venv at ${python}: run \`bash scripts/airflow/setup.sh\` first`);
@@ -37,10 +22,10 @@ test('the Airflow package’s pytest tests pass in the Airflow venv, none skippe
     );
     const env = { ...inherited, AIRFLOW_HOME: path.join(dir, 'home'), PYTHONDONTWRITEBYTECODE: '1' };
     const junit = path.join(dir, 'junit.xml');
-    const result = await run(
+    const result = await runCommand(
       python,
       ['-m', 'pytest', 'integrations/airflow/tests', '-q', '-rfEs', `--junitxml=${junit}`],
-      env,
+      { env },
     );
     if (result.code !== 0)
       throw new Error(`pytest exited ${result.code}:\n${result.output.split('\n').slice(-80).join('\n')}`);

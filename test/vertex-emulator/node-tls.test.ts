@@ -1,6 +1,6 @@
 // Node's client configured the ordinary way reaches the emulator over TLS (the recipe in docs/vertex-emulator.md),
 // and a client that does not trust the local CA is refused: the certificate is really checked.
-import { spawn } from 'node:child_process';
+import { runCommand } from '../helpers/run-command';
 import path from 'node:path';
 
 jest.setTimeout(120_000);
@@ -8,24 +8,13 @@ jest.setTimeout(120_000);
 const root = path.join(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
-function sandboxed(rootsFile: 'ca' | 'system'): Promise<{ code: number | null; output: string }> {
+function sandboxed(rootsFile: 'ca' | 'system') {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(GOOGLE_|GRPC_|grpc_proxy|https?_proxy)/i.test(k)),
   );
   const roots = rootsFile === 'ca' ? '$SANDBOX_VERTEX_CA' : '/etc/ssl/certs/ca-certificates.crt';
   const script = `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=${roots} exec "$0" test/vertex-emulator/node-tls-client.ts`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(tsx, ['stack/sandbox.ts', '--', 'sh', '-c', script, tsx], {
-      cwd: root,
-      env: inherited,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
+  return runCommand(tsx, ['stack/sandbox.ts', '--', 'sh', '-c', script, tsx], { env: inherited });
 }
 
 test('@google-cloud/aiplatform over TLS with a key file: the emulator sees a self-signed JWT', async () => {

@@ -3,7 +3,8 @@
 // the first. pytest runs test/vertex-emulator/python beside an emulator and fake-gcs-server of its
 // own (stack/sandbox.ts), in a network namespace with only loopback, so a connection meant
 // for Google (metadata server, token endpoint, region host) fails at once instead of leaving.
-import { spawn, spawnSync } from 'node:child_process';
+import { runCommand } from '../helpers/run-command';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { testStack } from '../setup/test-stack';
@@ -17,22 +18,11 @@ const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 /** Whether this process may make a network namespace (root, or CAP_SYS_ADMIN). */
 const canUnshare = () => spawnSync('unshare', ['--net', 'true']).status === 0;
 
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(PYTHON|GOOGLE_|GRPC_|grpc_proxy|https?_proxy)/i.test(k)),
-    );
-    const child = spawn(command, args, {
-      cwd: root,
-      env: { ...env, PYTHONDONTWRITEBYTECODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
+function run(command: string, args: string[]) {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(PYTHON|GOOGLE_|GRPC_|grpc_proxy|https?_proxy)/i.test(k)),
+  );
+  return runCommand(command, args, { env: { ...env, PYTHONDONTWRITEBYTECODE: '1' } });
 }
 
 test('Google’s Python client drives every emulator method, over plaintext and TLS, with nothing leaving the machine', async () => {
