@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,21 +5,14 @@ import { freeLowPort, freePort } from '../../stack/process';
 import { repoRoot } from '../../stack/tools';
 import { testStack } from '../setup/test-stack';
 import { devStackPorts } from './dev-stack';
-import { eventually } from './eventually';
+import { startStackProcess, type StackProcess } from './stack-process';
 
 // `npm run stack:prod` (scripts/prod.ts) as a person runs it, on ports and a data folder of the
 // test's own; the compiled worker and workflow bundle are the global setup's (`npm run build`'s
 // output, which the script's pre-step would otherwise remake).
 
-export interface ProdRun {
-  child: ChildProcess;
+export interface ProdRun extends StackProcess {
   env: Record<string, string>;
-  output: () => string;
-  exited: Promise<string>;
-  /** The banner, once the whole topology is up. */
-  banner: () => Promise<string>;
-  /** A terminal's Ctrl-C: SIGINT to the process group; resolves when every holder of its output is gone. */
-  ctrlC: () => Promise<string>;
 }
 
 /**
@@ -53,35 +45,15 @@ export function startProdStack(env: Record<string, string>): ProdRun {
   // Without the caller's Temporal and worker variables: the config alone says where runs go.
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TEMPORAL_|CT_)/.test(k)));
   // As `npm run stack:prod` runs it (package.json): node with tsx as a loader, no tsx process between.
-  const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'node'), ['--import', 'tsx', 'scripts/prod.ts'], {
-    cwd: repoRoot,
-    env: { ...base, NODE_OPTIONS: '', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<string>((resolve) =>
-    child.once('close', (code, signal) => resolve(signal ?? String(code))),
+  const run = startStackProcess(
+    'stack:prod',
+    path.join(repoRoot, 'node_modules', '.bin', 'node'),
+    ['--import', 'tsx', 'scripts/prod.ts'],
+    {
+      cwd: repoRoot,
+      env: { ...base, NODE_OPTIONS: '', ...env },
+      upWithin: 180_000,
+    },
   );
-  return {
-    child,
-    env,
-    output: () => out,
-    exited,
-    banner: () => {
-      const up = eventually(() => (out.includes('Ctrl-C stops everything') ? out : undefined), 180_000);
-      const died = exited.then((code) => Promise.reject(new Error(`stack:prod exited (${code}):\n${out}`)));
-      return Promise.race([up, died]);
-    },
-    ctrlC: () => {
-      try {
-        process.kill(-child.pid!, 'SIGINT');
-      } catch {
-        // already gone
-      }
-      return exited;
-    },
-  };
+  return { ...run, env };
 }

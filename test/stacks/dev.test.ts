@@ -1,7 +1,7 @@
 // `npm run dev` as a person uses it: it comes up, prints a working example command and the worker's
 // metrics URL, refuses a second copy, keeps its state across a restart, and Ctrl-C leaves no process
 // and no port.
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -10,63 +10,18 @@ import { isPortFree } from '../../stack/process';
 import { readToolPaths } from '../../stack/tools';
 import { devStackPorts } from '../helpers/dev-stack';
 import { eventually } from '../helpers/eventually';
+import { pidsAlive, startStackProcess, type StackProcess } from '../helpers/stack-process';
 
 jest.setTimeout(240_000);
 
 const root = path.join(__dirname, '..', '..');
 
-interface DevRun {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<string>;
-}
-
-function startDev(env: NodeJS.ProcessEnv): DevRun {
-  // detached: its own process group, so we can send SIGINT to the group as a terminal's Ctrl-C does.
-  const child = spawn('npm', ['run', 'dev'], {
+const startDev = (env: NodeJS.ProcessEnv): StackProcess =>
+  startStackProcess('npm run dev', 'npm', ['run', 'dev'], {
     cwd: root,
     env: { ...process.env, ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    upWithin: 120_000,
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  // 'close' waits for every holder of the output pipes (dev script, worker) to be gone, not just npm.
-  const exited = new Promise<string>((resolve) =>
-    child.once('close', (code, signal) => resolve(signal ?? String(code))),
-  );
-  return { child, output: () => out, exited };
-}
-
-async function waitForBanner(run: DevRun): Promise<string> {
-  const banner = eventually(
-    () => (run.output().includes('Ctrl-C stops everything') ? run.output() : undefined),
-    120_000,
-  );
-  const died = run.exited.then((code) => Promise.reject(new Error(`npm run dev exited (${code}):\n${run.output()}`)));
-  return Promise.race([banner, died]);
-}
-
-function pidsAlive(pids: number[]): number[] {
-  return pids.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-async function ctrlC(run: DevRun): Promise<string> {
-  try {
-    process.kill(-run.child.pid!, 'SIGINT');
-  } catch {
-    // already exited
-  }
-  return run.exited;
-}
 
 test('npm run dev: up, example run, second copy refused, restart keeps state, Ctrl-C leaves nothing', async () => {
   const ports = await devStackPorts();
@@ -77,7 +32,7 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
   const first = startDev(env);
   let stopped = false;
   try {
-    const banner = await waitForBanner(first);
+    const banner = await first.banner();
     const uiUrl = /Temporal UI\s+(\S+)/.exec(banner)![1]!;
     expect((await fetch(uiUrl)).status).toBe(200);
     // The emulator's TLS port and the local CA its certificate chains to, under the data folder.
@@ -158,7 +113,7 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
     const servicePids = lock.servicePids;
     expect(servicePids).toHaveLength(4); // temporal, fake-gcs-server, vertex-ai emulator, worker
     // npm itself dies of the SIGINT (as in a terminal); the dev script stops the stack cleanly.
-    expect(await ctrlC(first)).toBe('SIGINT');
+    expect(await first.ctrlC()).toBe('SIGINT');
     stopped = true;
     expect(first.output()).toContain('nothing left running');
     expect(pidsAlive([first.child.pid!, ...servicePids])).toEqual([]);
@@ -167,13 +122,13 @@ test('npm run dev: up, example run, second copy refused, restart keeps state, Ct
     // The SQLite file under the data folder keeps the run across a restart.
     const again = startDev(env);
     try {
-      await waitForBanner(again);
+      await again.banner();
       expect(describe().workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_RUNNING');
     } finally {
-      expect(await ctrlC(again)).toBe('SIGINT');
+      expect(await again.ctrlC()).toBe('SIGINT');
     }
     for (const port of Object.values(ports)) expect(await isPortFree(port)).toBe(true);
   } finally {
-    if (!stopped) await ctrlC(first);
+    if (!stopped) await first.ctrlC();
   }
 });

@@ -11,20 +11,10 @@ import { isPortFree } from '../../stack/process';
 import { repoRoot } from '../../stack/tools';
 import { prodStackEnv, startProdStack, type ProdRun } from '../helpers/prod-stack';
 import { eventually } from '../helpers/eventually';
+import { pidsAlive } from '../helpers/stack-process';
 import { testStack } from '../setup/test-stack';
 
 jest.setTimeout(600_000);
-
-function pidsAlive(pids: number[]): number[] {
-  return pids.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** Every worker identity (pid@host) that started a workflow or activity task of the run. */
 async function taskIdentities(client: Client, workflowId: string): Promise<Set<string>> {
