@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { checkRunIdentity, InvalidRunError, modelOf } from '../config/runs';
+import { checkRunIdentity, modelOf } from '../config/runs';
 import type { PipelineConfig } from '../config/pipeline-config';
 import {
   approveUpdate,
@@ -14,7 +14,8 @@ import {
   type ApprovalAck,
 } from '../contracts';
 import type { trainingRun, waitForModel } from '../workflows';
-import { TrainingRequestError, type RunOptions } from './training';
+import { parseRequest, refuse, TrainingRequestError } from './request';
+import type { RunOptions } from './training';
 
 // Deciding on a candidate (approve / reject) and waiting for a model, for the CLI and for scripts.
 
@@ -83,15 +84,12 @@ export async function startWaitForModel(
   raw: unknown,
   opts: Pick<RunOptions, 'taskQueue'> & { workflowId?: string } = {},
 ): Promise<WorkflowHandle<typeof waitForModel>> {
-  const parsed = WaitForModelInput.safeParse(raw);
-  if (!parsed.success) throw new TrainingRequestError(`invalid model wait:\n${z.prettifyError(parsed.error)}`);
-  const input = parsed.data;
+  const input = parseRequest(WaitForModelInput, raw, 'model wait');
   let env;
   try {
     ({ env } = modelOf(config, input));
   } catch (err) {
-    if (err instanceof InvalidRunError) throw new TrainingRequestError(err.message);
-    throw err;
+    refuse(err);
   }
   return client.workflow.start<typeof waitForModel>(waitForModelWorkflowType, {
     workflowId: opts.workflowId ?? `model-wait:${modelKey(input).replace(/\//g, ':')}:${randomUUID().slice(0, 8)}`,

@@ -1,10 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { z } from 'zod';
 import { predictionOf, unknownSegments } from '../config/runs';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { predictionRunId, PredictionRunInput, predictionRunWorkflowType } from '../contracts';
 import type { predictionRun } from '../workflows';
-import { TrainingRequestError, type RunOptions } from './training';
+import { parseRequest, TrainingRequestError } from './request';
+import type { RunOptions } from './training';
 
 // Starting a prediction run (operators, schedules, a training run's model-ready), checked against
 // the config first so bad input never reaches a workflow.
@@ -15,9 +15,7 @@ export async function startPredictionRun(
   raw: unknown,
   opts: RunOptions = {},
 ): Promise<WorkflowHandle<typeof predictionRun>> {
-  const parsed = PredictionRunInput.safeParse(raw);
-  if (!parsed.success) throw new TrainingRequestError(`invalid prediction run:\n${z.prettifyError(parsed.error)}`);
-  const input = parsed.data;
+  const input = parseRequest(PredictionRunInput, raw, 'prediction run');
   let env;
   try {
     const found = predictionOf(config, input);

@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { z } from 'zod';
 import { deliverDataReady, trainingRunStartOptions, type RunPlacement } from '../starts/data-ready';
 import type { PipelineConfig } from '../config/pipeline-config';
-import { InvalidRunError, trainingFanoutPlan } from '../config/runs';
+import { trainingFanoutPlan } from '../config/runs';
+import { parseRequest, refuse, TrainingRequestError } from './request';
 import {
   RouteDataReadyInput,
   TrainingRunInput,
@@ -19,15 +19,6 @@ import type { trainingFanout, trainingRun } from '../workflows';
 // Everything is checked against the config here, so bad input is refused to the caller and never
 // reaches a workflow.
 
-export class TrainingRequestError extends Error {
-  override name = 'TrainingRequestError';
-}
-
-function refuse(err: unknown): never {
-  if (err instanceof InvalidRunError) throw new TrainingRequestError(err.message);
-  throw err;
-}
-
 export type RunOptions = RunPlacement;
 
 /** Starts (or attaches to) the one run of this partition. */
@@ -37,11 +28,10 @@ export async function startTrainingRun(
   raw: unknown,
   opts: RunOptions = {},
 ): Promise<WorkflowHandle<typeof trainingRun>> {
-  const parsed = TrainingRunInput.safeParse(raw);
-  if (!parsed.success) throw new TrainingRequestError(`invalid training run:\n${z.prettifyError(parsed.error)}`);
+  const input = parseRequest(TrainingRunInput, raw, 'training run');
   let options;
   try {
-    options = trainingRunStartOptions(config, parsed.data, opts);
+    options = trainingRunStartOptions(config, input, opts);
   } catch (err) {
     refuse(err);
   }
@@ -65,9 +55,7 @@ export async function sendDataReady(
   raw: unknown,
   opts: Pick<RunOptions, 'taskQueue'> = {},
 ): Promise<DataReadyReport> {
-  const parsed = RouteDataReadyInput.safeParse(raw);
-  if (!parsed.success) throw new TrainingRequestError(`invalid data-ready:\n${z.prettifyError(parsed.error)}`);
-  return deliverDataReady(client, config, parsed.data, opts).catch(refuse);
+  return deliverDataReady(client, config, parseRequest(RouteDataReadyInput, raw, 'data-ready'), opts).catch(refuse);
 }
 
 /** Starts the training of every segment of a partition (at most fanOut.maxConcurrentRuns at once). */
@@ -77,22 +65,22 @@ export async function startTrainingFanout(
   raw: unknown,
   opts: RunOptions = {},
 ): Promise<WorkflowHandle<typeof trainingFanout>> {
-  const parsed = TrainingFanoutInput.safeParse(raw);
-  if (!parsed.success) throw new TrainingRequestError(`invalid training fan-out:\n${z.prettifyError(parsed.error)}`);
+  const input = parseRequest(TrainingFanoutInput, raw, 'training fan-out');
   let plan;
   try {
-    plan = trainingFanoutPlan(config, parsed.data);
+    plan = trainingFanoutPlan(config, input);
   } catch (err) {
     refuse(err);
   }
-  const env = config.pipelines[parsed.data.pipeline]!.environments[parsed.data.environment]!;
+  const env = config.pipelines[input.pipeline]!.environments[input.environment]!;
   return client.workflow.start<typeof trainingFanout>(trainingFanoutWorkflowType, {
-    workflowId: trainingFanoutId(parsed.data),
+    workflowId: trainingFanoutId(input),
     taskQueue: opts.taskQueue ?? env.temporal.taskQueue,
-    args: [parsed.data],
+    args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `Training ${parsed.data.pipeline} · ${parsed.data.environment} · ${plan.segments.length} segments · ${parsed.data.partition}`,
+    staticSummary: `Training ${input.pipeline} · ${input.environment} · ${plan.segments.length} segments · ${input.partition}`,
   });
 }
 
 export type { DataReadyReport, TrainingPhase };
+export { TrainingRequestError };
