@@ -108,3 +108,25 @@ export function projectWith(pipelines: Record<string, PipelineSpec>, environment
   };
   return projectConfig(project, JSON.stringify(doc, null, 2));
 }
+
+// ---- Pieces added by the fixture-a helper (training run, failures, fan-out; model ready, publish) ----
+// monthlyData, snsSegments and snsData say what the fixture-c helper's pieces of those names say.
+
+/** Waits for `datasets` of a monthly partition, for an hour. */
+export const monthlyData = (datasets: string[]) => ({ partition: 'monthly' as const, datasets, timeout: '1h' });
+
+/** JP and US × instagram and youtube, without US youtube: jp-youtube alone waits for youtube_posts. */
+export const snsSegments = {
+  countries: ['JP', 'US'],
+  sns: ['instagram', 'youtube'],
+  exclude: [{ country: 'US', sns: 'youtube' }],
+};
+
+/** Waits for the segment's SNS posts (`{sns}_posts`), then user_profiles, of a daily partition. */
+export const snsData = dailyData(['{sns}_posts', 'user_profiles']);
+
+/** kfpTraining with the segment's country and SNS as parameters too. */
+export const kfpTrainingPerSegment = {
+  ...kfpTraining,
+  parameterValues: { ...kfpTraining.parameterValues, country: '{country}', sns: '{sns}' },
+};
