@@ -130,3 +130,12 @@ export const kfpTrainingPerSegment = {
   ...kfpTraining,
   parameterValues: { ...kfpTraining.parameterValues, country: '{country}', sns: '{sns}' },
 };
+
+/**
+ * Model-ready's manifest at gs://ct-test-bucket/models/{project}/{pipeline}/{environment}/manifest.json,
+ * and with `flag` the `_READY` flag beside it.
+ */
+export const modelReadyFiles = (flag = false) => ({
+  manifest: 'gs://ct-test-bucket/models/{project}/{pipeline}/{environment}/manifest.json',
+  ...(flag ? { flag: 'gs://ct-test-bucket/models/{project}/{pipeline}/{environment}/_READY' } : {}),
+});
