@@ -110,7 +110,6 @@ export function projectWith(pipelines: Record<string, PipelineSpec>, environment
 }
 
 // ---- Pieces added by the fixture-a helper (training run, failures, fan-out; model ready, publish) ----
-// monthlyData, snsSegments and snsData say what the fixture-c helper's pieces of those names say.
 
 /** Waits for `datasets` of a monthly partition, for an hour. */
 export const monthlyData = (datasets: string[]) => ({ partition: 'monthly' as const, datasets, timeout: '1h' });
