@@ -108,3 +108,33 @@ export function projectWith(pipelines: Record<string, PipelineSpec>, environment
   };
   return projectConfig(project, JSON.stringify(doc, null, 2));
 }
+
+// ---- Pieces added by the fixture-a helper (training run, failures, fan-out; model ready, publish) ----
+
+/** Waits for `datasets` of a monthly partition, for an hour. */
+export const monthlyData = (datasets: string[]) => ({ partition: 'monthly' as const, datasets, timeout: '1h' });
+
+/** JP and US × instagram and youtube, without US youtube: jp-youtube alone waits for youtube_posts. */
+export const snsSegments = {
+  countries: ['JP', 'US'],
+  sns: ['instagram', 'youtube'],
+  exclude: [{ country: 'US', sns: 'youtube' }],
+};
+
+/** Waits for the segment's SNS posts (`{sns}_posts`), then user_profiles, of a daily partition. */
+export const snsData = dailyData(['{sns}_posts', 'user_profiles']);
+
+/** kfpTraining with the segment's country and SNS as parameters too. */
+export const kfpTrainingPerSegment = {
+  ...kfpTraining,
+  parameterValues: { ...kfpTraining.parameterValues, country: '{country}', sns: '{sns}' },
+};
+
+/**
+ * Model-ready's manifest at gs://ct-test-bucket/models/{project}/{pipeline}/{environment}/manifest.json,
+ * and with `flag` the `_READY` flag beside it.
+ */
+export const modelReadyFiles = (flag = false) => ({
+  manifest: 'gs://ct-test-bucket/models/{project}/{pipeline}/{environment}/manifest.json',
+  ...(flag ? { flag: 'gs://ct-test-bucket/models/{project}/{pipeline}/{environment}/_READY' } : {}),
+});

@@ -7,19 +7,54 @@ import { startWaitForModel } from '../../client/model';
 import { startTrainingRun } from '../../client/training';
 import { modelWaitStatusQuery, searchAttributes as sa } from '../../contracts';
 import { maybeSaveHistory } from '../helpers/histories';
-import { connectTestClient, uniqueId, withWorker } from '../helpers/temporal';
+import { connectTestClient, uniqueId, withWorker as withAnyWorker, type WorkerContext } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
-import { testConfig } from '../helpers/fixture-config';
-import { isolatedProject } from '../helpers/isolation';
+import type { IsolatedProject } from '../helpers/isolation';
+import {
+  customJobTraining,
+  dailyData,
+  kfpTraining,
+  modelReadyFiles,
+  modelRegistry,
+  projectWith,
+} from '../helpers/pipelines';
 import { emulatorControl, vertexClients } from '../helpers/vertex';
 import { startWorkerProcess } from '../helpers/worker-process';
 
 jest.setTimeout(120_000);
 
 const control = emulatorControl();
-const config = testConfig();
 const clients = vertexClients();
 afterAll(() => clients.close());
+
+// Each test in a Vertex project of its own, environment `models`: `announced` registers and
+// promotes each model and announces it (manifest); `fragile` (in `chaos`) registers with a 15 s
+// upload timeout, so a dead worker's retry comes within the test; `engagement` has no model and
+// is not in `models`.
+let iso: IsolatedProject;
+let config: IsolatedProject['config'];
+beforeEach(() => {
+  iso = projectWith(
+    {
+      announced: {
+        data: dailyData(['announced_data']),
+        training: kfpTraining,
+        model: { registry: modelRegistry, modelReady: modelReadyFiles() },
+      },
+      fragile: {
+        data: dailyData(['fragile_data']),
+        training: kfpTraining,
+        model: { registry: { ...modelRegistry, uploadTimeout: '15s' } },
+        environments: { chaos: {} },
+      },
+      engagement: { data: dailyData(['posts']), training: customJobTraining, environments: { staging: {} } },
+    },
+    'models',
+  );
+  config = iso.config;
+});
+afterEach(() => iso.cleanup());
+const withWorker = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withAnyWorker(fn, { project: iso });
 
 // One year per test file run keeps this file's partitions above any other run of `announced`.
 const year = randomInt(30, 99);
@@ -107,7 +142,7 @@ test('a consumer that no model satisfies fails after its timeout with what it sa
       /^no model for models\/announced\/all fresh enough within 2s: (there is no champion yet|the champion is v\d+, trained on \d{4}-\d\d-\d\d)$/,
     );
     await expect(
-      startWaitForModel(ctx.client, config, { environment: 'models', pipeline: 'scored', timeout: 'soon' }),
+      startWaitForModel(ctx.client, config, { environment: 'models', pipeline: 'announced', timeout: 'soon' }),
     ).rejects.toThrow(/a duration like 90s, 30m, 6h or 2d\n {2}→ at timeout/);
     await expect(
       startWaitForModel(ctx.client, config, { environment: 'models', pipeline: 'engagement' }),
@@ -116,7 +151,6 @@ test('a consumer that no model satisfies fails after its timeout with what it sa
 });
 
 test('worker SIGKILLed mid-upload: the retry finds the version the dead worker made, so there is one', async () => {
-  const iso = isolatedProject();
   const taskQueue = uniqueId('kill-upload');
   const partition = `20${year}-04-01`;
   // Vertex stores the version at once and answers 8 s later: well within the 15 s upload timeout,
@@ -162,6 +196,5 @@ test('worker SIGKILLed mid-upload: the retry finds the version the dead worker m
   } finally {
     await worker.stop();
     await close();
-    await iso.cleanup();
   }
 });

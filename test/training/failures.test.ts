@@ -9,7 +9,8 @@ import { trainingRunId, trainingStatusQuery } from '../../contracts';
 import { freePort, type Service } from '../../stack/process';
 import { startTemporalDevServer } from '../../stack/temporal-server';
 import { readToolPaths } from '../../stack/tools';
-import { isolatedProject, uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { kfpTrainingPerSegment, projectWith, snsData, snsSegments } from '../helpers/pipelines';
 import { connectTestClient, uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
@@ -19,10 +20,15 @@ jest.setTimeout(240_000);
 
 const control = emulatorControl();
 
-// Each test in a Vertex project of its own (the worker processes load its config file).
+// Each test in a Vertex project of its own (the worker processes load its config file), with
+// `engagement`: a PipelineJob per segment (jp-instagram, jp-youtube, us-instagram), each waiting
+// for its SNS posts and user_profiles.
 let iso: IsolatedProject;
 let config: IsolatedProject['config'];
-beforeEach(() => ({ config } = iso = isolatedProject()));
+beforeEach(() => {
+  iso = projectWith({ engagement: { data: snsData, training: kfpTrainingPerSegment, segments: snsSegments } });
+  config = iso.config;
+});
 afterEach(() => iso.cleanup());
 
 let client: Client;
@@ -52,7 +58,7 @@ test('worker SIGKILLed after Vertex created the job but before it heard back: a 
     const handle = await startTrainingRun(
       client,
       config,
-      { pipeline: 'engagement', environment: 'chaos', partition, segment: 'jp-instagram', assumeDataReady: true },
+      { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-instagram', assumeDataReady: true },
       { taskQueue },
     );
     await eventually(
@@ -96,7 +102,7 @@ test('worker SIGKILLed while the job runs: the job ends meanwhile, and a new wor
     const handle = await startTrainingRun(
       client,
       config,
-      { pipeline: 'engagement', environment: 'chaos', partition, segment: 'us-instagram', assumeDataReady: true },
+      { pipeline: 'engagement', environment: 'staging', partition, segment: 'us-instagram', assumeDataReady: true },
       { taskQueue },
     );
     const job = await eventually(async () => {

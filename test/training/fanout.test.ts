@@ -4,16 +4,41 @@ import { runCost } from '../../client/cost';
 import { startTrainingFanout, startTrainingRun } from '../../client/training';
 import { pricesOnce } from '../../config/prices';
 import { maybeSaveHistory } from '../helpers/histories';
-import { withWorker } from '../helpers/temporal';
-import { testConfig } from '../helpers/fixture-config';
+import { withWorker as withAnyWorker, type WorkerContext } from '../helpers/temporal';
 import { peakConcurrency } from '../../emulators/vertex-ai/control-client';
 import { emulatorControl } from '../helpers/vertex';
-import { uniquePartition } from '../helpers/isolation';
+import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import {
+  customJobTraining,
+  kfpTrainingPerSegment,
+  monthlyData,
+  projectWith,
+  snsData,
+  snsSegments,
+} from '../helpers/pipelines';
 
 jest.setTimeout(120_000);
 const control = emulatorControl();
-const config = testConfig();
 const partitionOf = () => uniquePartition('daily');
+
+// Each test in a Vertex project of its own: `engagement` trains three segments (jp-instagram,
+// jp-youtube, us-instagram), two at once; `churn` has no segments.
+let iso: IsolatedProject;
+let config: IsolatedProject['config'];
+beforeEach(() => {
+  iso = projectWith({
+    engagement: {
+      data: snsData,
+      training: kfpTrainingPerSegment,
+      segments: snsSegments,
+      fanOut: { maxConcurrentRuns: 2 },
+    },
+    churn: { data: monthlyData(['creator_activity']), training: customJobTraining },
+  });
+  config = iso.config;
+});
+afterEach(() => iso.cleanup());
+const withWorker = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withAnyWorker(fn, { project: iso });
 
 test('every segment trained, never more than fanOut.maxConcurrentRuns Vertex jobs at once', async () => {
   await withWorker(async (ctx) => {

@@ -8,8 +8,16 @@ import { sendDataReady, startTrainingRun, TrainingRequestError } from '../../cli
 import { trainingRunId, trainingStatusQuery, type TrainingRunResult } from '../../contracts';
 import type { trainingRun } from '../../workflows';
 import { maybeSaveHistory } from '../helpers/histories';
-import { isolatedProject, uniquePartition, type IsolatedProject } from '../helpers/isolation';
-import { customJobTraining, dailyData, projectWith } from '../helpers/pipelines';
+import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import {
+  customJobTraining,
+  dailyData,
+  kfpTrainingPerSegment,
+  monthlyData,
+  projectWith,
+  snsData,
+  snsSegments,
+} from '../helpers/pipelines';
 import { uniqueId, withWorker, type WorkerContext } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
@@ -17,10 +25,19 @@ import { emulatorControl } from '../helpers/vertex';
 const { EventType } = temporal.api.enums.v1;
 const control = emulatorControl();
 
-// Each test in a Vertex project of its own: its rules, faults and jobs meet no other test's.
+// Each test in a Vertex project of its own: its rules, faults and jobs meet no other test's. Two
+// pipelines, two attempts each: `engagement` (a PipelineJob per segment, jp-instagram, jp-youtube
+// and us-instagram, each waiting for its SNS posts and user_profiles) and `churn` (a CustomJob on
+// monthly creator_activity).
 let iso: IsolatedProject;
 let config: IsolatedProject['config'];
-beforeEach(() => ({ config } = iso = isolatedProject()));
+beforeEach(() => {
+  iso = projectWith({
+    engagement: { data: snsData, training: kfpTrainingPerSegment, segments: snsSegments, retry: { maxAttempts: 2 } },
+    churn: { data: monthlyData(['creator_activity']), training: customJobTraining, retry: { maxAttempts: 2 } },
+  });
+  config = iso.config;
+});
 afterEach(() => iso.cleanup());
 const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
 
@@ -312,7 +329,7 @@ test('a lost create response and three 429s: the run retries through them and su
     const handle = await startTrainingRun(
       ctx.client,
       config,
-      { pipeline: 'engagement', environment: 'faulty', partition, segment: 'jp-instagram', assumeDataReady: true },
+      { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-instagram', assumeDataReady: true },
       { taskQueue: ctx.taskQueue },
     );
     expect(await handle.result()).toMatchObject({ status: 'succeeded', attempts: 1 });
@@ -333,7 +350,7 @@ test.each([
     const handle = await startTrainingRun(
       ctx.client,
       config,
-      { pipeline: 'engagement', environment: 'faulty', partition, segment: 'us-instagram', assumeDataReady: true },
+      { pipeline: 'engagement', environment: 'staging', partition, segment: 'us-instagram', assumeDataReady: true },
       { taskQueue: ctx.taskQueue },
     );
     const cause = (await failureOf(handle.result())) as ApplicationFailure;
