@@ -108,3 +108,38 @@ export function projectWith(pipelines: Record<string, PipelineSpec>, environment
   };
   return projectConfig(project, JSON.stringify(doc, null, 2));
 }
+
+// ---- Pieces added by the fixture-c helper (schedules, cli and stacks suites) ----
+
+/** Waits for `datasets` of a monthly partition, for an hour. */
+export const monthlyData = (datasets: string[]) => ({ partition: 'monthly' as const, datasets, timeout: '1h' });
+
+/** JP and US × instagram and youtube, without US youtube: jp-youtube alone waits for youtube_posts. */
+export const snsSegments = {
+  countries: ['JP', 'US'],
+  sns: ['instagram', 'youtube'],
+  exclude: [{ country: 'US', sns: 'youtube' }],
+};
+
+/** Waits for the segment's SNS posts (`{sns}_posts`), then user_profiles, of a daily partition. */
+export const snsData = dailyData(['{sns}_posts', 'user_profiles']);
+
+/**
+ * Nightly training at 03:00 in Tokyo on yesterday's partition (an hour to catch up), and a weekly
+ * retrain on Sundays 05:30 UTC, created paused.
+ */
+export const nightlySchedules: NonNullable<PipelineSpec['schedules']> = {
+  daily: {
+    action: 'training',
+    cron: '0 3 * * *',
+    timezone: 'Asia/Tokyo',
+    catchupWindow: '1h',
+    partition: { offset: -1 },
+  },
+  'weekly-retrain': {
+    action: 'training',
+    calendar: { hour: [5], minute: [30], dayOfWeek: ['SUNDAY'] },
+    timezone: 'UTC',
+    paused: { note: 'waiting for the new feature set' },
+  },
+};
