@@ -1,5 +1,5 @@
 // The `ct` CLI as a script or a person runs it: a real process, real exit codes, against the
-// test stack (the suite's config sends its runs to a task queue of its own, which the tests' worker polls).
+// test stack (the suite's config sends its runs to a task queue of its own, which its worker polls).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,7 +30,7 @@ import {
 
 const root = path.join(__dirname, '..', '..');
 
-// Every environment's runs go to one task queue of the suite's own, which its worker polls.
+// The runs go to one task queue of the suite's own, which its worker polls (the schedules' to another).
 const taskQueue = uniqueId('cli');
 const cli = onQueue(taskQueue);
 /** A pipeline that predicts per country × SNS (`countries` × instagram, youtube, tiktok). */
@@ -56,6 +56,7 @@ const iso = projectWith({
       promotion: { mode: 'approval', timeout: '1h', onTimeout: 'reject' },
     },
   },
+  // `ct predict` names the pipelines that predict when asked for one that does not.
   predicted: predicting(['JP', 'US', 'BR']),
   'predicted-strict': predicting(['JP']),
   'predicted-fresh': predicting(['JP']),
