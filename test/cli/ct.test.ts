@@ -1,20 +1,74 @@
 // The `ct` CLI as a script or a person runs it: a real process, real exit codes, against the
-// test stack (the test config's staging environment points at namespace ct-test, queue ct-test-cli).
+// test stack (the suite's config sends its runs to a task queue of its own, which its worker polls).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTrainingRun } from '../../client/training';
 import { trainingRunId, trainingStatusQuery } from '../../contracts';
-import { withWorker } from '../helpers/temporal';
+import { uniqueId, withWorker } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
-import { testConfig, testConfigPath } from '../helpers/fixture-config';
 import { freePort } from '../../stack/process';
 import { emulatorControl } from '../helpers/vertex';
 import { testStack } from '../setup/test-stack';
 import { uniquePartition } from '../helpers/isolation';
+import {
+  aucGate,
+  batchPrediction,
+  customJobTraining,
+  dailyData,
+  kfpTraining,
+  modelRegistry,
+  monthlyData,
+  nightlySchedules,
+  onQueue,
+  projectWith,
+  snsData,
+  snsSegments,
+  type PipelineSpec,
+} from '../helpers/pipelines';
 
 const root = path.join(__dirname, '..', '..');
+
+// The runs go to one task queue of the suite's own, which its worker polls (the schedules' to another).
+const taskQueue = uniqueId('cli');
+const cli = onQueue(taskQueue);
+/** A pipeline that predicts per country × SNS (`countries` × instagram, youtube, tiktok). */
+const predicting = (countries: string[]): PipelineSpec => ({
+  environments: { predict: cli },
+  data: dailyData(['predicted_data']),
+  training: kfpTraining,
+  model: { registry: modelRegistry },
+  prediction: batchPrediction({ countries, sns: ['instagram', 'youtube', 'tiktok'] }),
+});
+const iso = projectWith({
+  // Per segment; jp-youtube alone waits for youtube_posts (and user_profiles).
+  engagement: { environments: { staging: cli }, data: snsData, training: kfpTraining, segments: snsSegments },
+  churn: { environments: { staging: cli }, data: monthlyData(['creator_activity']), training: customJobTraining },
+  // Promotes only when a person approves; silence for an hour rejects.
+  reviewed: {
+    environments: { models: cli },
+    data: dailyData(['reviewed_data']),
+    training: kfpTraining,
+    model: {
+      thresholds: aucGate,
+      registry: modelRegistry,
+      promotion: { mode: 'approval', timeout: '1h', onTimeout: 'reject' },
+    },
+  },
+  // `ct predict` names the pipelines that predict when asked for one that does not.
+  predicted: predicting(['JP', 'US', 'BR']),
+  'predicted-strict': predicting(['JP']),
+  'predicted-fresh': predicting(['JP']),
+  // An environment of its own (clisched), so the schedule tests running beside this one see none of it.
+  nightly: {
+    environments: { clisched: onQueue(`${taskQueue}-sched`) },
+    data: dailyData(['nightly_data']),
+    training: customJobTraining,
+    schedules: nightlySchedules,
+  },
+});
+afterAll(() => iso.cleanup());
 
 /** Runs the CLI as a separate process; async, so this process's worker keeps serving meanwhile. */
 function ct(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -26,7 +80,7 @@ function ctWith(
   ...args: string[]
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // bin/ct.cjs is what `npx ct` runs from a clone.
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'ct.cjs'), '--config', testConfigPath, ...args], {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'ct.cjs'), '--config', iso.configPath, ...args], {
     cwd: root,
     // The human form of its messages (piped, ct would write JSON lines: test/observability/metrics.test.ts).
     env: { ...process.env, TEMPORAL_ADDRESS: undefined, CT_LOG_FORMAT: 'pretty', ...env },
@@ -66,7 +120,7 @@ test('data-ready reaches the runs and reports what each waits for; --json for sc
       ).toMatchObject({ ready: true, uri: 'gs://lake/yt', source: 'ct-cli' });
       await handle.cancel();
     },
-    { taskQueue: 'ct-test-cli' },
+    { taskQueue, project: iso },
   );
 });
 
@@ -108,7 +162,7 @@ test('approve / reject: exit 0 with the decision, exit 1 with the reason the run
   await withWorker(
     async (ctx) => {
       const partition = uniquePartition('daily');
-      const handle = await startTrainingRun(ctx.client, testConfig(), {
+      const handle = await startTrainingRun(ctx.client, iso.config, {
         pipeline: 'reviewed',
         environment: 'models',
         partition,
@@ -139,7 +193,7 @@ test('approve / reject: exit 0 with the decision, exit 1 with the reason the run
         approval: { by: 'dana', reason: 'A/B looked fine' },
       });
     },
-    { taskQueue: 'ct-test-cli' },
+    { taskQueue, project: iso },
   );
 });
 
@@ -165,13 +219,8 @@ test('predict: bad input gets the reason and exit 1', async () => {
 });
 
 test('schedules: dry-run writes nothing, an invalid config writes nothing, sync then a no-op sync, bad ids and missing notes refused', async () => {
-  // An environment of its own (clisched), so the schedule tests running beside this one see none of it.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-sched-cli-'));
-  const good = path.join(dir, 'pipelines.yaml');
-  writeFileSync(good, readFileSync(testConfigPath, 'utf8').replace('\n      sched:\n', '\n      clisched:\n'));
-  const run = (...args: string[]) => ct(...args.flatMap((a) => (a === '@good' ? ['--config', good] : [a])));
-
-  const dry = await run('@good', '--json', 'schedules', 'sync', '--env', 'clisched', '--dry-run');
+  const dry = await ct('--json', 'schedules', 'sync', '--env', 'clisched', '--dry-run');
   expect([dry.code, dry.stderr]).toEqual([0, '']);
   expect(JSON.parse(dry.stdout)).toMatchObject({
     dryRun: true,
@@ -181,36 +230,38 @@ test('schedules: dry-run writes nothing, an invalid config writes nothing, sync 
       { op: 'create', id: 'ct:clisched:nightly:weekly-retrain' },
     ],
   });
-  expect(JSON.parse((await run('@good', '--json', 'schedules', 'list', '--env', 'clisched')).stdout)).toEqual([]);
+  expect(JSON.parse((await ct('--json', 'schedules', 'list', '--env', 'clisched')).stdout)).toEqual([]);
 
+  // The same config, its daily schedule given an interval besides its cron.
   const bad = path.join(dir, 'broken.yaml');
-  writeFileSync(
-    bad,
-    readFileSync(good, 'utf8').replace("cron: '0 3 * * *'", "cron: '0 3 * * *'\n        interval: 1d"),
-  );
+  const broken = JSON.parse(readFileSync(iso.configPath, 'utf8')) as {
+    pipelines: { nightly: { schedules: { daily: Record<string, unknown> } } };
+  };
+  broken.pipelines.nightly.schedules.daily.interval = '1d';
+  writeFileSync(bad, JSON.stringify(broken, null, 2));
   const refused = await ct('--config', bad, 'schedules', 'sync', '--env', 'clisched');
   expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(
     /broken\.yaml.*pipelines\.nightly\.schedules\.daily.*give exactly one of cron, interval, calendar/s,
   );
-  expect(JSON.parse((await run('@good', '--json', 'schedules', 'list', '--env', 'clisched')).stdout)).toEqual([]);
+  expect(JSON.parse((await ct('--json', 'schedules', 'list', '--env', 'clisched')).stdout)).toEqual([]);
 
-  const sync = await run('@good', 'schedules', 'sync', '--env', 'clisched');
+  const sync = await ct('schedules', 'sync', '--env', 'clisched');
   expect(sync.code).toBe(0);
   expect(sync.stdout).toContain('+ ct:clisched:nightly:daily');
   expect(sync.stdout).toContain('applied: 2 write(s)');
-  const noop = await run('@good', 'schedules', 'sync', '--env', 'clisched');
+  const noop = await ct('schedules', 'sync', '--env', 'clisched');
   expect(noop.stdout.trim().split('\n')).toEqual([
     'clisched: 0 to create, 0 to update, 0 to delete, 2 unchanged',
     'applied: 0 write(s)',
   ]);
 
-  const paused = await run('@good', 'schedules', 'pause', 'ct:clisched:nightly:daily', '--note', 'incident 12');
+  const paused = await ct('schedules', 'pause', 'ct:clisched:nightly:daily', '--note', 'incident 12');
   expect([paused.code, paused.stdout.trim()]).toEqual([0, 'ct:clisched:nightly:daily: paused — incident 12']);
-  const noNote = await run('@good', 'schedules', 'unpause', 'ct:clisched:nightly:daily');
+  const noNote = await ct('schedules', 'unpause', 'ct:clisched:nightly:daily');
   expect(noNote.code).toBe(2);
   expect(noNote.stderr).toMatch(/required option '--note <why>' not specified/);
-  const badId = await run('@good', 'schedules', 'describe', 'daily');
+  const badId = await ct('schedules', 'describe', 'daily');
   expect([badId.code, badId.stderr.trim()]).toEqual([
     1,
     'ct: "daily" is not a ct schedule id (ct:{environment}:{pipeline}:{name}); see ct schedules list',
@@ -303,6 +354,6 @@ test('status, list and cancel a run by its identity; the cancel reaches the Vert
       expect(noId.code).toBe(1);
       expect(noId.stderr).toContain('name the run: --id, or --pipeline, --env and --partition');
     },
-    { taskQueue: 'ct-test-cli' },
+    { taskQueue, project: iso },
   );
 });

@@ -109,8 +109,6 @@ export function projectWith(pipelines: Record<string, PipelineSpec>, environment
   return projectConfig(project, JSON.stringify(doc, null, 2));
 }
 
-// ---- Pieces added by the fixture-a helper (training run, failures, fan-out; model ready, publish) ----
-
 /** Waits for `datasets` of a monthly partition, for an hour. */
 export const monthlyData = (datasets: string[]) => ({ partition: 'monthly' as const, datasets, timeout: '1h' });
 
@@ -138,3 +136,23 @@ export const modelReadyFiles = (flag = false) => ({
   manifest: 'gs://ct-test-bucket/models/{project}/{pipeline}/{environment}/manifest.json',
   ...(flag ? { flag: 'gs://ct-test-bucket/models/{project}/{pipeline}/{environment}/_READY' } : {}),
 });
+
+/**
+ * Nightly training at 03:00 in Tokyo on yesterday's partition (an hour to catch up), and a weekly
+ * retrain on Sundays 05:30 UTC, created paused.
+ */
+export const nightlySchedules: NonNullable<PipelineSpec['schedules']> = {
+  daily: {
+    action: 'training',
+    cron: '0 3 * * *',
+    timezone: 'Asia/Tokyo',
+    catchupWindow: '1h',
+    partition: { offset: -1 },
+  },
+  'weekly-retrain': {
+    action: 'training',
+    calendar: { hour: [5], minute: [30], dayOfWeek: ['SUNDAY'] },
+    timezone: 'UTC',
+    paused: { note: 'waiting for the new feature set' },
+  },
+};

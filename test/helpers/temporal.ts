@@ -7,7 +7,6 @@ import { loadGcpEnv } from '../../config/env';
 import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../infra/vertex/clients';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
-import type { testConfig } from './fixture-config';
 import { isolatedProject, type IsolatedProject } from './isolation';
 
 /** Ids unique per test, so test files can share one server and run in parallel. */
@@ -31,8 +30,8 @@ export interface WorkerContext {
   storage: Storage;
   /** The Vertex project every environment of the worker's config uses: the test's own. */
   project: string;
-  /** The worker's config (the fixture, moved into that project). */
-  config: ReturnType<typeof testConfig>;
+  /** The worker's config, every environment in that project. */
+  config: IsolatedProject['config'];
 }
 
 /**

@@ -8,7 +8,6 @@ import { Service, waitUntilReady } from '../../stack/process';
 import { workerCommand } from '../../stack/worker-command';
 import { testStack } from '../setup/test-stack';
 import { uniqueId } from './temporal';
-import { testConfigPath } from './fixture-config';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -21,14 +20,15 @@ export async function startWorkerProcess(opts: {
   address?: string;
   namespace?: string;
   logFile?: string;
-  configPath?: string;
+  /** The test's own config (`iso.configPath`), routed to `taskQueue` for the worker. */
+  configPath: string;
   /** More environment for the worker (e.g. CT_METRICS_ADDRESS, CT_VERTEX_WATCH). */
   env?: NodeJS.ProcessEnv;
 }): Promise<Service> {
   const env = testStack();
   const address = opts.address ?? env.CT_TEST_TEMPORAL_ADDRESS;
   const namespace = opts.namespace ?? env.CT_TEST_NAMESPACE;
-  const configPath = routedConfig(opts.configPath ?? testConfigPath, namespace, opts.taskQueue, env.CT_TEST_TMP_DIR);
+  const configPath = routedConfig(opts.configPath, namespace, opts.taskQueue, env.CT_TEST_TMP_DIR);
   const workerEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_OPTIONS: '',

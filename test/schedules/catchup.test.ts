@@ -14,9 +14,9 @@ import {
   type ScheduledRunStatus,
   type TrainingRunResult,
 } from '../../contracts';
-import { withWorker } from '../helpers/temporal';
+import { uniqueId, withWorker } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
-import { testConfig, testConfigPath } from '../helpers/fixture-config';
+import { customJobTraining, dailyData, onQueue, projectWith } from '../helpers/pipelines';
 import { emulatorControl } from '../helpers/vertex';
 import { testStack } from '../setup/test-stack';
 
@@ -25,10 +25,47 @@ const execFileAsync = promisify(execFile);
 jest.setTimeout(120_000);
 
 const ENV = 'catchup';
-const TASK_QUEUE = 'ct-test-catchup';
+const TASK_QUEUE = uniqueId('catchup');
 const DAILY = 'ct:catchup:backfilled:daily';
 const EVERY_2S = 'ct:catchup:backfilled:every-2s';
-const config = testConfig();
+// Both pipelines in environment `catchup` on this suite's task queue, their schedules created
+// paused. A partition's data is given up on after 2 s (skipped), so backfilled firings end soon.
+const environments = { [ENV]: onQueue(TASK_QUEUE) };
+const iso = projectWith({
+  // Daily at 03:00 UTC on the day before (backfills only), and every 2 s (unpaused by a test).
+  backfilled: {
+    environments,
+    data: dailyData(['backfilled_data'], '2s', 'skip'),
+    training: customJobTraining,
+    schedules: {
+      daily: { action: 'training', cron: '0 3 * * *', catchupWindow: '1h', paused: { note: 'backfills only' } },
+      'every-2s': {
+        action: 'training',
+        interval: '2s',
+        overlap: 'allow-all',
+        catchupWindow: '1h',
+        paused: { note: 'unpaused by the test' },
+      },
+    },
+  },
+  // Hourly partitions in New York, "the previous hour".
+  'hourly-ny': {
+    environments,
+    data: { partition: 'hourly', datasets: ['hourly_data'], timeout: '2s', onTimeout: 'skip' },
+    training: customJobTraining,
+    schedules: {
+      hourly: {
+        action: 'training',
+        cron: '30 * * * *',
+        timezone: 'America/New_York',
+        overlap: 'allow-all',
+        paused: { note: 'backfills only' },
+      },
+    },
+  },
+});
+afterAll(() => iso.cleanup());
+const config = iso.config;
 const control = emulatorControl();
 
 /** The `ct` CLI as a separate process (bin/ct.cjs, what `npx ct` runs), against the test server. */
@@ -36,7 +73,7 @@ async function ct(...args: string[]): Promise<{ code: number; stdout: string; st
   const bin = path.join(__dirname, '..', '..', 'bin', 'ct.cjs');
   const env = { ...process.env, TEMPORAL_ADDRESS: testStack().CT_TEST_TEMPORAL_ADDRESS };
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, '--config', testConfigPath, ...args], {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, '--config', iso.configPath, ...args], {
       env,
     });
     return { code: 0, stdout, stderr };
@@ -99,6 +136,7 @@ test('a backfill over partitions that already ran starts nothing new: each firin
         }
         const jobsBefore = await control.jobs({
           kind: 'customJob',
+          project: iso.project,
           labels: { 'ct-pipeline': 'backfilled', 'ct-environment': ENV },
         });
         expect(jobsBefore.filter((j) => partitions.includes(j.labels['ct-partition']!))).toHaveLength(3);
@@ -126,12 +164,13 @@ test('a backfill over partitions that already ran starts nothing new: each firin
         }
         const jobsAfter = await control.jobs({
           kind: 'customJob',
+          project: iso.project,
           labels: { 'ct-pipeline': 'backfilled', 'ct-environment': ENV },
         });
         expect(jobsAfter.map((j) => j.name).sort()).toEqual(jobsBefore.map((j) => j.name).sort());
       });
     },
-    { taskQueue: TASK_QUEUE },
+    { taskQueue: TASK_QUEUE, project: iso },
   );
 });
 
@@ -179,7 +218,7 @@ test('an hourly schedule in New York backfilled over both daylight-saving nights
         ).toEqual(['joined', 'started']);
       });
     },
-    { taskQueue: TASK_QUEUE },
+    { taskQueue: TASK_QUEUE, project: iso },
   );
 });
 
@@ -254,6 +293,6 @@ test('a pause skips the firings it spans even within catchupWindow (the server d
         await pauseSchedule(client, EVERY_2S, true, 'test: done');
       });
     },
-    { taskQueue: TASK_QUEUE },
+    { taskQueue: TASK_QUEUE, project: iso },
   );
 });

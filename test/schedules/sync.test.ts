@@ -15,23 +15,44 @@ import { freePort } from '../../stack/process';
 import { startTemporalDevServer } from '../../stack/temporal-server';
 import { readToolPaths } from '../../stack/tools';
 import { maybeSaveHistory } from '../helpers/histories';
-import { connectTestClient, withWorker } from '../helpers/temporal';
+import { connectTestClient, uniqueId, withWorker } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
-import { testConfig } from '../helpers/fixture-config';
+import { customJobTraining, dailyData, nightlySchedules, onQueue, projectWith } from '../helpers/pipelines';
 
 jest.setTimeout(120_000);
 
 const ENV = 'sched';
 const DAILY = 'ct:sched:nightly:daily';
 const WEEKLY = 'ct:sched:nightly:weekly-retrain';
+const SCHED_QUEUE = uniqueId('sched');
+const DOOM_QUEUE = uniqueId('doom');
+
+// nightly's schedules in environment `sched`, impatient-fail's in `doom`: each environment on a
+// task queue of this suite's own, which its worker polls.
+const iso = projectWith({
+  nightly: {
+    environments: { [ENV]: onQueue(SCHED_QUEUE) },
+    data: dailyData(['nightly_data']),
+    training: customJobTraining,
+    schedules: nightlySchedules,
+  },
+  // Its run waits 2 s for data that never comes and fails. Fires every 15 s: the server's scheduler
+  // wakes soon after the failure and pauses (it checks on wake-up).
+  'impatient-fail': {
+    environments: { doom: onQueue(DOOM_QUEUE) },
+    data: dailyData(['late_data'], '2s', 'fail'),
+    training: customJobTraining,
+    schedules: { 'every-15s': { action: 'training', interval: '15s', pauseOnFailure: true } },
+  },
+});
 
 let client: Client;
 let close: () => Promise<void>;
 beforeAll(async () => ({ client, close } = await connectTestClient()));
 // Schedules live on the shared server: none of this file's may go on firing into other suites.
 afterAll(async () => {
-  await emulatorControl().clearRules('ct-test-sched');
+  await iso.cleanup();
   for (const id of [DAILY, WEEKLY, 'ct:doom:impatient-fail:every-15s'])
     await client.schedule
       .getHandle(id)
@@ -42,7 +63,7 @@ afterAll(async () => {
 
 const withSchedules = (
   change: (s: NonNullable<PipelineConfig['pipelines'][string]['schedules']>) => void,
-  base = testConfig(),
+  base = iso.config,
 ): PipelineConfig => {
   const config = structuredClone(base);
   change(config.pipelines.nightly!.schedules!);
@@ -71,7 +92,7 @@ test('partitions from the scheduled time: yesterday in Tokyo, last month, the pr
 });
 
 test('sync: creates, a repeated sync writes nothing, a change updates in place (keeping a pause), removed schedules and pipelines are deleted, an unmanaged one survives', async () => {
-  const config = testConfig();
+  const config = iso.config;
   // Someone else's schedule, even under our id prefix: not ours (no memo marker), never touched.
   const foreign: ScheduleHandle = await client.schedule.create({
     scheduleId: 'ct:sched:legacy:cloud-scheduler-import',
@@ -132,7 +153,7 @@ test('sync: creates, a repeated sync writes nothing, a change updates in place (
 test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second one starts none; data-ready and a firing for one partition are one run', async () => {
   await withWorker(
     async () => {
-      const config = testConfig();
+      const config = iso.config;
       await applySync(client, await planSync(client, config, ENV));
       await pauseSchedule(client, DAILY, false, 'back to normal');
       expect(await describeSchedule(client, DAILY)).toMatchObject({ paused: false, note: 'back to normal' });
@@ -152,14 +173,14 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
       // Its job is held RUNNING, so the run (and the firing following it) is still open when the
       // backfill repeats: a run that had ended would let a repeated firing start (and attach) again.
       await emulatorControl().addRule({
-        match: { project: 'ct-test-sched', labels: { 'ct-partition': '2031-03-04' } },
+        match: { project: iso.project, labels: { 'ct-partition': '2031-03-04' } },
         script: { holdIn: 'RUNNING' },
       });
       await sendDataReady(
         client,
         config,
         { environment: ENV, dataset: 'nightly_data', partition: '2031-03-04' },
-        { taskQueue: 'ct-test-sched' },
+        { taskQueue: SCHED_QUEUE },
       );
       const from = new Date('2031-03-01T17:00:00Z'); // 02:00 on 3/2 in Tokyo; fires 03:00 Tokyo → partition 3/1
       const to = new Date('2031-03-08T17:00:00Z');
@@ -214,7 +235,7 @@ test('trigger starts the partition run; a 7-day backfill starts 7 runs, a second
       for (const r of second) await client.workflow.getHandle(r.workflowId).cancel();
       await client.workflow.getHandle(triggered!.workflowId).cancel();
     },
-    { taskQueue: 'ct-test-sched' },
+    { taskQueue: SCHED_QUEUE, project: iso },
   );
 });
 
@@ -234,7 +255,7 @@ test('schedules (and an operator pause) survive a restart of the dev server on i
   try {
     let own = await Connection.connect({ address: server.address });
     let c = new Client({ connection: own, namespace: 'ct-test' });
-    expect(await applySync(c, await planSync(c, testConfig(), ENV))).toBe(2);
+    expect(await applySync(c, await planSync(c, iso.config, ENV))).toBe(2);
     await pauseSchedule(c, DAILY, true, 'paused before the restart');
     await own.close();
 
@@ -243,7 +264,7 @@ test('schedules (and an operator pause) survive a restart of the dev server on i
     own = await Connection.connect({ address: server.address });
     c = new Client({ connection: own, namespace: 'ct-test' });
     expect(await describeSchedule(c, DAILY)).toMatchObject({ paused: true, note: 'paused before the restart' });
-    expect(await planSync(c, testConfig(), ENV)).toMatchObject({ entries: [], unchanged: 2 });
+    expect(await planSync(c, iso.config, ENV)).toMatchObject({ entries: [], unchanged: 2 });
     await own.close();
   } finally {
     await server.service.stop();
@@ -254,7 +275,7 @@ test('pause-on-failure: a firing whose run fails pauses its schedule, with the r
   await withWorker(
     async () => {
       const id = 'ct:doom:impatient-fail:every-15s';
-      await applySync(client, await planSync(client, testConfig(), 'doom'));
+      await applySync(client, await planSync(client, iso.config, 'doom'));
       // The run waits 2 s for data that never comes and fails; the firing that follows it fails too.
       const paused = await eventually(async () => {
         const d = await describeSchedule(client, id);
@@ -267,6 +288,6 @@ test('pause-on-failure: a firing whose run fails pauses its schedule, with the r
       expect(firings.filter((f) => f.outcome === 'started')).toHaveLength(1);
       expect(firings[0]!.workflowId).toMatch(/^training:doom:impatient-fail:all:/);
     },
-    { taskQueue: 'ct-test-doom' },
+    { taskQueue: DOOM_QUEUE, project: iso },
   );
 });

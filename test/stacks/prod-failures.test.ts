@@ -14,7 +14,19 @@ import { predictionSegmentId, scheduledRunQuery, trainingRunId, trainingStatusQu
 import { recentPollers } from '../../stack/pollers';
 import type { Service } from '../../stack/process';
 import { startTestCluster, type TestCluster } from '../helpers/cluster';
-import { isolatedProject, uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import {
+  batchPrediction,
+  customJobTraining,
+  dailyData,
+  kfpTraining,
+  modelRegistry,
+  monthlyData,
+  projectWith,
+  snsData,
+  snsSegments,
+  type PipelineSpec,
+} from '../helpers/pipelines';
 import { testStorage, uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
@@ -37,12 +49,21 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-let iso: IsolatedProject;
-beforeEach(() => (iso = isolatedProject()));
-afterEach(() => iso.cleanup());
+// Each test states its pipelines and gets them in a Vertex project of its own (`iso`), whose
+// emulator rules are removed after it.
+let iso: IsolatedProject | undefined;
+const inProject = (pipelines: Record<string, PipelineSpec>) => (iso = projectWith(pipelines));
+afterEach(async () => {
+  await iso?.cleanup();
+  iso = undefined;
+});
+const project = () => iso!.project;
+
+/** Per segment (jp-youtube alone waits for youtube_posts), polled every 100 ms and watched in 3 s chunks. */
+const engagement: PipelineSpec = { data: snsData, training: kfpTraining, segments: snsSegments };
 
 /** Three compiled workers on one task queue, each seen polling. */
-async function startWorkers(taskQueue: string, configPath = iso.configPath): Promise<Service[]> {
+async function startWorkers(taskQueue: string): Promise<Service[]> {
   const workers: Service[] = [];
   for (let i = 0; i < 3; i++) {
     workers.push(
@@ -50,7 +71,7 @@ async function startWorkers(taskQueue: string, configPath = iso.configPath): Pro
         taskQueue,
         address: cluster.temporal.address,
         namespace: NAMESPACE,
-        configPath,
+        configPath: iso!.configPath,
       }),
     );
   }
@@ -61,11 +82,15 @@ async function startWorkers(taskQueue: string, configPath = iso.configPath): Pro
   return workers;
 }
 
-/** The test's config with a change (a file for the workers, parsed for the client). */
-function variantConfig(name: string, edit: (text: string) => string) {
-  const configPath = path.join(path.dirname(iso.configPath), `${name}.yaml`);
-  writeFileSync(configPath, edit(readFileSync(iso.configPath, 'utf8')));
-  return { configPath, config: loadConfig(configPath) };
+/** The test's config with a change, as the client reads it (from a file, the way ct would). */
+function variantConfig(name: string, edit: (doc: { pipelines: Record<string, Record<string, unknown>> }) => void) {
+  const configPath = path.join(path.dirname(iso!.configPath), `${name}.yaml`);
+  const doc = JSON.parse(readFileSync(iso!.configPath, 'utf8')) as {
+    pipelines: Record<string, Record<string, unknown>>;
+  };
+  edit(doc);
+  writeFileSync(configPath, JSON.stringify(doc, null, 2));
+  return loadConfig(configPath);
 }
 
 /** Who ran each attempt of a run's watch activity, in order (from its history). */
@@ -95,15 +120,18 @@ const ranOn = (identity: string | undefined, workers: Service[]) =>
 /** The partition's Vertex job stays RUNNING until the test says otherwise. */
 const holdRunning = (partition: string) =>
   control.addRule({
-    match: { project: iso.project, labels: { 'ct-partition': partition } },
+    match: { project: project(), labels: { 'ct-partition': partition } },
     script: { holdIn: 'RUNNING' },
   });
 
-/** A training run on the fixture's chaos environment (3 s watch chunks, polls every 100 ms), once its job runs. */
+/** engagement in an environment `chaos` of its own. */
+const chaosProject = () => inProject({ engagement: { ...engagement, environments: { chaos: {} } } });
+
+/** A training run on the chaos environment (3 s watch chunks, polls every 100 ms), once its job runs. */
 async function startChaosRun(taskQueue: string, partition: string) {
   const handle = await startTrainingRun(
     client,
-    iso.config,
+    iso!.config,
     { pipeline: 'engagement', environment: 'chaos', partition, segment: 'us-instagram', assumeDataReady: true },
     { taskQueue },
   );
@@ -117,6 +145,7 @@ async function startChaosRun(taskQueue: string, partition: string) {
 test('the worker running the watch is SIGKILLed: another of the three carries the run on, one Vertex job', async () => {
   const taskQueue = uniqueId('prod-kill-watch');
   const partition = uniquePartition();
+  chaosProject();
   await holdRunning(partition);
   const workers = await startWorkers(taskQueue);
   try {
@@ -136,7 +165,7 @@ test('the worker running the watch is SIGKILLed: another of the three carries th
     await control.advance(job.name);
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: job.name } });
-    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
+    expect(await control.jobs({ project: project(), labels: { 'ct-partition': partition } })).toHaveLength(1);
     // The attempt that saw the end ran on a survivor.
     expect((await watchIdentities(handle.workflowId)).at(-1)).toMatch(new RegExp(`^(${survivors.join('|')})`));
   } finally {
@@ -148,6 +177,20 @@ test('a worker SIGKILLed mid-fan-out, three batch predictions watched: the other
   const taskQueue = uniqueId('prod-kill-fanout');
   const partition = uniquePartition();
   const segments = ['jp-instagram', 'jp-youtube', 'us-instagram', 'us-youtube', 'br-tiktok'];
+  // One model, then batch prediction per country × SNS: three segments in flight at once, each
+  // watched in 3 s chunks.
+  const { config } = inProject({
+    predicted: {
+      environments: { predict: {} },
+      data: dailyData(['predicted_data']),
+      training: kfpTraining,
+      model: { registry: modelRegistry },
+      prediction: batchPrediction(
+        { countries: ['JP', 'US', 'BR'], sns: ['instagram', 'youtube', 'tiktok'] },
+        { maxConcurrentJobs: 3 },
+      ),
+    },
+  });
   const storage = testStorage();
   for (const s of segments) {
     const [country, sns] = s.split('-');
@@ -156,14 +199,7 @@ test('a worker SIGKILLed mid-fan-out, three batch predictions watched: the other
       .file(`predict-in/predicted/${partition}/${country!.toUpperCase()}-${sns}/part-0.jsonl`)
       .save('{"user":1}\n', { resumable: false });
   }
-  // Three segments in flight at once (the fixture holds two), each watched in 3 s chunks.
-  const configPath = path.join(path.dirname(iso.configPath), 'fanout.yaml');
-  writeFileSync(
-    configPath,
-    readFileSync(iso.configPath, 'utf8').replace('maxConcurrentJobs: 2', 'maxConcurrentJobs: 3'),
-  );
-  const config = loadConfig(configPath);
-  const workers = await startWorkers(taskQueue, configPath);
+  const workers = await startWorkers(taskQueue);
   try {
     await (
       await startTrainingRun(
@@ -174,7 +210,7 @@ test('a worker SIGKILLed mid-fan-out, three batch predictions watched: the other
       )
     ).result(); // the champion the segments predict with
     await control.addRule({
-      match: { project: iso.project, kind: 'batchPredictionJob' },
+      match: { project: project(), kind: 'batchPredictionJob' },
       script: { holdIn: 'RUNNING' },
     });
     const handle = await startPredictionRun(
@@ -192,7 +228,7 @@ test('a worker SIGKILLed mid-fan-out, three batch predictions watched: the other
       });
     // Three jobs running, each segment's watch held by some worker.
     const held = await eventually(async () => {
-      const running = await control.jobs({ kind: 'batchPredictionJob', project: iso.project });
+      const running = await control.jobs({ kind: 'batchPredictionJob', project: project() });
       if (running.length !== 3 || running.some((j) => j.state !== 'JOB_STATE_RUNNING')) return undefined;
       const holders = await Promise.all(
         running.map(async (j) => ranOn(await watchHolder(segmentId(j), 'awaitBatchPrediction'), workers)),
@@ -213,7 +249,7 @@ test('a worker SIGKILLed mid-fan-out, three batch predictions watched: the other
     console.log(
       `fan-out: ${orphaned.length} segment watch(es) of the SIGKILLed worker taken over ${((Date.now() - t0) / 1000).toFixed(1)}s after the kill`,
     );
-    await control.clearRules(iso.project); // the segments not yet started run through
+    await control.clearRules(project()); // the segments not yet started run through
     for (const h of held) await control.advance(h.job.name);
 
     const summary = await handle.result();
@@ -221,14 +257,14 @@ test('a worker SIGKILLed mid-fan-out, three batch predictions watched: the other
       verdict: 'succeeded',
       progress: { total: segments.length, succeeded: segments.length },
     });
-    const jobs = await control.jobs({ kind: 'batchPredictionJob', project: iso.project });
+    const jobs = await control.jobs({ kind: 'batchPredictionJob', project: project() });
     expect(jobs.map((j) => `${j.labels['ct-country']}-${j.labels['ct-sns']}`).sort()).toEqual([...segments].sort());
     expect(jobs.every((j) => j.state === 'JOB_STATE_SUCCEEDED')).toBe(true);
     for (const h of held) {
       const segment = `${h.job.labels['ct-country']}-${h.job.labels['ct-sns']}`;
       expect(summary.segments.find((s) => s.segment === segment)?.job).toBe(h.job.name);
     }
-    expect(await control.calls({ method: 'CreateBatchPredictionJob', project: iso.project })).toHaveLength(
+    expect(await control.calls({ method: 'CreateBatchPredictionJob', project: project() })).toHaveLength(
       segments.length,
     );
     // The watch that saw each orphaned job end ran on a survivor.
@@ -295,24 +331,32 @@ test.each(outages.map(([name, outage], i) => [name, outage, -(i + 1)] as const))
     // churn fires once (a 2 s interval, startAt on one of its ticks and endAt 1 s later), for a
     // month of this test's own, into this test's queue. The workers' copy needs only the schedule's
     // name and action; the client's, synced once the workers are up, says when.
+    const schedule = (firesAt: Date) => ({
+      [scheduleName]: {
+        action: 'training' as const,
+        interval: '2s',
+        startAt: firesAt.toISOString(),
+        endAt: new Date(firesAt.getTime() + 1_000).toISOString(),
+        partition: { offset: monthOffset },
+      },
+    });
+    // engagement and churn (monthly, a CustomJob) send their staging runs to this cluster and queue.
+    const staging = { staging: { temporal: { namespace: NAMESPACE, taskQueue } } };
+    inProject({
+      engagement: { ...engagement, environments: staging },
+      churn: {
+        environments: staging,
+        data: monthlyData(['creator_activity']),
+        training: customJobTraining,
+        schedules: schedule(new Date(0)),
+      },
+    });
     const withSchedule = (firesAt: Date) =>
-      variantConfig(`outage-${firesAt.getTime()}`, (text) =>
-        text
-          .replace(
-            'temporal: { namespace: ct-test, taskQueue: ct-test-cli }',
-            `temporal: { namespace: ${NAMESPACE}, taskQueue: ${taskQueue} }`,
-          )
-          .replace(
-            '  churn:\n    environments:\n      staging: *staging\n',
-            `  churn:\n    environments:\n      staging: *staging\n    schedules:\n      ${scheduleName}:\n        action: training\n` +
-              `        interval: 2s\n        startAt: '${firesAt.toISOString()}'\n        endAt: '${new Date(firesAt.getTime() + 1_000).toISOString()}'\n` +
-              `        partition: { offset: ${monthOffset} }\n`,
-          ),
-      );
-    const workers = await startWorkers(taskQueue, withSchedule(new Date(0)).configPath);
+      variantConfig(`outage-${firesAt.getTime()}`, (doc) => (doc.pipelines.churn!.schedules = schedule(firesAt)));
+    const workers = await startWorkers(taskQueue);
     try {
       const firesAt = new Date(Math.ceil((Date.now() + FIRING_DELAY_MS) / 2_000) * 2_000);
-      const { config } = withSchedule(firesAt);
+      const config = withSchedule(firesAt);
       await applySync(
         client,
         await planSync(client, { ...config, pipelines: { churn: config.pipelines.churn! } }, 'staging'),
@@ -355,7 +399,7 @@ test.each(outages.map(([name, outage], i) => [name, outage, -(i + 1)] as const))
         ['youtube_posts', true],
         ['user_profiles', true],
       ]);
-      expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
+      expect(await control.jobs({ project: project(), labels: { 'ct-partition': partition } })).toHaveLength(1);
 
       // The firing due after the outage: it starts the month's churn run, which data-ready completes.
       const fired = await eventually(
@@ -387,9 +431,9 @@ test.each(outages.map(([name, outage], i) => [name, outage, -(i + 1)] as const))
       expect(await firing.result()).toMatchObject({ outcome: 'started', partition: followed.partition });
       const churn = client.workflow.getHandle(followed.workflowId!);
       expect(await churn.result()).toMatchObject({ status: 'succeeded', attempts: 1 });
-      expect(
-        await control.jobs({ project: iso.project, labels: { 'ct-partition': followed.partition! } }),
-      ).toHaveLength(1);
+      expect(await control.jobs({ project: project(), labels: { 'ct-partition': followed.partition! } })).toHaveLength(
+        1,
+      );
       const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
       console.log(
         `${name}: down ${s(upAt - downAt)}, restart took ${s(backAt - upAt)}; the data-ready sent while down delivered ${s(deliveredAt - upAt)} after the restart began ` +
@@ -409,6 +453,7 @@ test.each(outages.map(([name, outage], i) => [name, outage, -(i + 1)] as const))
 test('every worker stopped for a minute while a job runs: new workers carry the run on, one Vertex job', async () => {
   const taskQueue = uniqueId('prod-no-workers');
   const partition = uniquePartition();
+  chaosProject();
   await holdRunning(partition);
   const workers = await startWorkers(taskQueue);
   let replacements: Service[] = [];
@@ -426,7 +471,7 @@ test('every worker stopped for a minute while a job runs: new workers carry the 
     expect((await watchIdentities(handle.workflowId)).at(-1)).toMatch(
       new RegExp(`^(${replacements.map((w) => `${w.pid}@`).join('|')})`),
     );
-    expect(await control.jobs({ project: iso.project, labels: { 'ct-partition': partition } })).toHaveLength(1);
+    expect(await control.jobs({ project: project(), labels: { 'ct-partition': partition } })).toHaveLength(1);
   } finally {
     await Promise.all([...workers, ...replacements].map((w) => w.stop()));
   }

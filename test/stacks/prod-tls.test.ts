@@ -3,13 +3,14 @@
 // certificates from a CA of the test's own (openssl). The worker and `ct` connect with nothing but
 // the envconfig settings every Temporal tool reads: the TEMPORAL_TLS_* variables, or a TOML profile.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadTemporalEnv } from '../../config/env';
 import { temporalConnectConfig } from '../../config/temporal';
 import { startTestCluster, type TestCluster } from '../helpers/cluster';
-import { isolatedProject, uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { customJobTraining, monthlyData, projectWith } from '../helpers/pipelines';
 import { uniqueId } from '../helpers/temporal';
 import { makeTestCerts, type TestCerts } from '../helpers/tls-certs';
 import { emulatorControl } from '../helpers/vertex';
@@ -24,7 +25,6 @@ let certs: TestCerts;
 let cluster: TestCluster;
 let connection: Connection;
 let client: Client;
-let iso: IsolatedProject;
 beforeAll(async () => {
   certs = makeTestCerts();
   cluster = await startTestCluster(NAMESPACE, {
@@ -38,10 +38,8 @@ beforeAll(async () => {
   });
   connection = await Connection.connect(cluster.temporal.connection);
   client = new Client({ connection, namespace: NAMESPACE });
-  iso = isolatedProject();
 }, 180_000);
 afterAll(async () => {
-  await iso?.cleanup();
   await connection?.close();
   await cluster?.stop();
 });
@@ -75,22 +73,23 @@ function ct(env: Record<string, string>, configPath: string, ...args: string[]) 
   );
 }
 
-/** The test's config with staging routed to this cluster's namespace and the test's queue, as ct reads it. */
-function routed(taskQueue: string): string {
-  const file = path.join(path.dirname(iso.configPath), `${taskQueue}.yaml`);
-  writeFileSync(
-    file,
-    readFileSync(iso.configPath, 'utf8').replace(
-      'temporal: { namespace: ct-test, taskQueue: ct-test-cli }',
-      `temporal: { namespace: ${NAMESPACE}, taskQueue: ${taskQueue} }`,
-    ),
-  );
-  return file;
-}
+/**
+ * A monthly churn (a CustomJob) whose staging runs go to this cluster's namespace and `taskQueue`,
+ * in a Vertex project of its own.
+ */
+const routed = (taskQueue: string): IsolatedProject =>
+  projectWith({
+    churn: {
+      data: monthlyData(['creator_activity']),
+      training: customJobTraining,
+      environments: { staging: { temporal: { namespace: NAMESPACE, taskQueue } } },
+    },
+  });
 
 test('a training run completes over mTLS: the worker reads the TEMPORAL_TLS_* variables, ct a TOML profile', async () => {
   const taskQueue = uniqueId('tls');
-  const configPath = routed(taskQueue);
+  const iso = routed(taskQueue);
+  const { configPath } = iso;
   const worker = await startWorkerProcess({
     taskQueue,
     address: cluster.temporal.address,
@@ -134,11 +133,12 @@ test('a training run completes over mTLS: the worker reads the TEMPORAL_TLS_* va
     expect(status).toMatchObject({ code: 0 });
   } finally {
     await worker.stop();
+    await iso.cleanup();
   }
 });
 
 test('without a client certificate the server refuses the connection, and ct and the worker say what is missing', async () => {
-  const configPath = routed(uniqueId('tls-refused'));
+  const { configPath } = routed(uniqueId('tls-refused')); // nothing reaches Vertex: no rules to remove
   const args = ['list', '--env', 'staging'];
   // TLS with the CA but no certificate (the server ends the handshake), a certificate from a CA
   // the server does not trust, and plain text to a TLS server: each refused, saying why.

@@ -9,7 +9,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort } from '../../stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temporal-server';
 import { readToolPaths } from '../../stack/tools';
-import { isolatedProject, uniquePartition } from '../helpers/isolation';
+import { uniquePartition } from '../helpers/isolation';
+import { customJobTraining, monthlyData, projectWith } from '../helpers/pipelines';
 import { uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
@@ -63,7 +64,10 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(sho
 
 uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job is cancelled', async () => {
   const taskQueue = uniqueId('ui');
-  const iso = isolatedProject();
+  // A monthly CustomJob with two attempts (the run's details say "attempt 1/2").
+  const iso = projectWith({
+    churn: { data: monthlyData(['creator_activity']), training: customJobTraining, retry: { maxAttempts: 2 } },
+  });
   const month = uniquePartition('monthly');
   await emulatorControl().addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
   const worker = await startWorkerProcess({

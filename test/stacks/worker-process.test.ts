@@ -1,7 +1,6 @@
 // The production worker (compiled by the global setup) started the way an operator starts it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hasRecentPoller } from '../../stack/pollers';
 import { freePort, Service, waitUntilReady } from '../../stack/process';
@@ -9,7 +8,21 @@ import { repoRoot } from '../../stack/tools';
 import { workerCommand } from '../../stack/worker-command';
 import { testStack } from '../setup/test-stack';
 import { uniqueId } from '../helpers/temporal';
-import { testConfigPath } from '../helpers/fixture-config';
+import { customJobTraining, dailyData, onQueue, projectWith } from '../helpers/pipelines';
+
+// What the worker is told: only where each environment routes its runs. staging and chaos share
+// one namespace and task queue; doom, sched and catchup each have a queue of their own (4 places).
+const pipeline = { data: dailyData(['features']), training: customJobTraining };
+const routes = uniqueId('tq-route');
+const queue = (env: string) => `${routes}-${env}`;
+const iso = projectWith({
+  engagement: { ...pipeline, environments: { staging: {}, chaos: {} } },
+  churn: pipeline,
+  'impatient-fail': { ...pipeline, environments: { doom: onQueue(queue('doom')) } },
+  nightly: { ...pipeline, environments: { sched: onQueue(queue('sched')) } },
+  backfilled: { ...pipeline, environments: { catchup: onQueue(queue('catchup')) } },
+});
+afterAll(() => iso.cleanup());
 
 /** Runs the compiled worker to its exit; `env` over a base that reaches no Google endpoint. */
 async function runWorker(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
@@ -29,10 +42,10 @@ const withoutTemporalVars = () =>
 
 test('a Temporal the worker cannot reach is named with how to point elsewhere; exit 1, no stack trace', async () => {
   const nowhere = `127.0.0.1:${await freePort()}`;
-  // staging: every pipeline of the fixture sends its staging runs to one namespace and queue.
+  // staging: every pipeline sends its staging runs to one namespace and queue.
   const { code, stderr } = await runWorker({
     TEMPORAL_ADDRESS: nowhere,
-    CT_CONFIG: testConfigPath,
+    CT_CONFIG: iso.configPath,
     CT_ENVIRONMENTS: 'staging',
   });
   expect(code).toBe(1);
@@ -56,7 +69,7 @@ describe('the worker polls where the config sends runs, and refuses to start any
     nowhere = `127.0.0.1:${await freePort()}`;
   });
   const refusal = async (env: NodeJS.ProcessEnv) => {
-    const { code, stderr } = await runWorker({ TEMPORAL_ADDRESS: nowhere, CT_CONFIG: testConfigPath, ...env });
+    const { code, stderr } = await runWorker({ TEMPORAL_ADDRESS: nowhere, CT_CONFIG: iso.configPath, ...env });
     expect(code).toBe(1);
     expect(stderr).not.toMatch(/cannot reach Temporal/);
     expect(stderr).not.toMatch(/\n\s+at /);
@@ -64,11 +77,11 @@ describe('the worker polls where the config sends runs, and refuses to start any
   };
 
   test('environments that route to different task queues', async () => {
-    // The fixture's `doom` environment uses task queue ct-test-doom, `staging` ct-test-cli.
+    // `doom` has a task queue of its own; `staging` the project's.
     const stderr = await refusal({ CT_ENVIRONMENTS: 'staging,doom' });
     expect(stderr).toMatch(/route runs to 2 different places/);
-    expect(stderr).toMatch(/namespace ct-test \/ task queue ct-test-cli: staging \(engagement, churn/);
-    expect(stderr).toMatch(/namespace ct-test \/ task queue ct-test-doom: doom \(impatient-fail\)/);
+    expect(stderr).toMatch(new RegExp(`namespace ct-test / task queue ${iso.project}: staging \\(engagement, churn`));
+    expect(stderr).toMatch(new RegExp(`namespace ct-test / task queue ${queue('doom')}: doom \\(impatient-fail\\)`));
     expect(stderr).toMatch(/Set CT_ENVIRONMENTS/);
   });
 
@@ -86,24 +99,17 @@ describe('the worker polls where the config sends runs, and refuses to start any
     expect(await refusal({ CT_ENVIRONMENTS: 'staging', TEMPORAL_NAMESPACE: 'elsewhere' })).toMatch(
       /contradicts .*pipelines\.yaml for staging: TEMPORAL_NAMESPACE \(or the envconfig profile\) says 'elsewhere', the config says 'ct-test'/,
     );
-    expect(await refusal({ CT_ENVIRONMENTS: 'doom', CT_TASK_QUEUE: 'ct-test-cli' })).toMatch(
-      /for doom: CT_TASK_QUEUE says 'ct-test-cli', the config says 'ct-test-doom'/,
+    expect(await refusal({ CT_ENVIRONMENTS: 'doom', CT_TASK_QUEUE: iso.project })).toMatch(
+      new RegExp(`for doom: CT_TASK_QUEUE says '${iso.project}', the config says '${queue('doom')}'`),
     );
   });
 
   test('with only CT_ENVIRONMENTS set, it polls the namespace and task queue the config names', async () => {
     const env = testStack();
     const taskQueue = uniqueId('tq-config');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ct-target-'));
-    const configFile = path.join(dir, 'pipelines.yaml');
-    // `doom` moved to a queue of this test's own, in the test namespace; nothing else says where.
-    writeFileSync(
-      configFile,
-      readFileSync(testConfigPath, 'utf8').replace(
-        '{ namespace: ct-test, taskQueue: ct-test-doom }',
-        `{ namespace: ${env.CT_TEST_NAMESPACE}, taskQueue: ${taskQueue} }`,
-      ),
-    );
+    // `doom` on a queue of this test's own, in the test namespace; nothing else says where.
+    const own = projectWith({ 'impatient-fail': { ...pipeline, environments: { doom: onQueue(taskQueue) } } });
+    const dir = path.dirname(own.configPath);
     const worker = Service.start({
       name: 'worker',
       ...workerCommand('compiled'),
@@ -115,7 +121,7 @@ describe('the worker polls where the config sends runs, and refuses to start any
         METADATA_SERVER_DETECTION: 'none',
         TEMPORAL_ADDRESS: env.CT_TEST_TEMPORAL_ADDRESS,
         CT_ENVIRONMENTS: 'doom',
-        CT_CONFIG: configFile,
+        CT_CONFIG: own.configPath,
         CT_WORKFLOW_BUNDLE: env.CT_TEST_WORKFLOW_BUNDLE,
         GCS_API_ENDPOINT: env.CT_TEST_GCS_ENDPOINT,
         VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
@@ -132,6 +138,7 @@ describe('the worker polls where the config sends runs, and refuses to start any
       );
     } finally {
       await worker.stop();
+      await own.cleanup();
     }
   });
 });
