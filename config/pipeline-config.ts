@@ -1,3 +1,4 @@
+import { Serving } from './serving-config';
 import { z } from 'zod';
 import { Prediction } from './prediction-config';
 import { Schedules } from './schedule-config';
@@ -154,11 +155,27 @@ export const Pipeline = z
     model: ModelPolicy.optional(),
     /** Batch prediction per segment with the pipeline's model (see config/prediction-config.ts). */
     prediction: Prediction.optional(),
+    /** Online serving: each new champion rolled out to a Vertex Endpoint by canary steps (config/serving-config.ts). */
+    serving: Serving.optional(),
     /** Temporal Schedules for this pipeline (`ct schedules sync --env E` reconciles them). */
     schedules: Schedules.optional(),
   })
   .superRefine((p, ctx) => {
     const promotion = p.model?.promotion;
+    if (p.serving && !p.model?.registry)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serving'],
+        message: 'serving rolls out the model this pipeline registers: add a model: section',
+      });
+    for (const env of p.serving?.environments ?? []) {
+      if (!(env in p.environments))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['serving', 'environments'],
+          message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}`,
+        });
+    }
     if (p.prediction && !p.model)
       ctx.addIssue({
         code: 'custom',

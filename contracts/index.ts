@@ -12,5 +12,7 @@ export * from './schedules';
 export * from './vertex-job';
 export * from './vertex-naming';
 export * from './cost';
+export * from './rollout';
 export type * from './training-plan';
 export type * from './prediction-plan';
+export type * from './rollout-plan';
