@@ -108,3 +108,26 @@ export function projectWith(pipelines: Record<string, PipelineSpec>, environment
   };
   return projectConfig(project, JSON.stringify(doc, null, 2));
 }
+
+// ---- Pieces added by the fixture-b helper (prediction, vertex-quota and observability suites) ----
+
+/** Waits for creator_activity of a monthly partition, for an hour (what a data-ready for it reaches). */
+export const monthlyCreatorActivity = {
+  partition: 'monthly' as const,
+  datasets: ['creator_activity'],
+  timeout: '1h',
+};
+
+/**
+ * Trains the KFP fixture on a daily partition of predicted_data, registers each candidate as
+ * `{pipeline}-{environment}` (promoted at once), and predicts `segments` with it (`batchPrediction`).
+ */
+export const trainsAndPredicts = (
+  segments: { countries: string[]; sns: string[] },
+  over: Partial<NonNullable<PipelineSpec['prediction']>> = {},
+): PipelineSpec => ({
+  data: dailyData(['predicted_data']),
+  training: kfpTraining,
+  model: { registry: modelRegistry },
+  prediction: batchPrediction(segments, over),
+});
