@@ -156,3 +156,17 @@ export const nightlySchedules: NonNullable<PipelineSpec['schedules']> = {
     paused: { note: 'waiting for the new feature set' },
   },
 };
+
+/**
+ * Trains the KFP fixture on a daily partition of predicted_data, registers each candidate as
+ * `{pipeline}-{environment}` (promoted at once), and predicts `segments` with it (`batchPrediction`).
+ */
+export const trainsAndPredicts = (
+  segments: { countries: string[]; sns: string[] },
+  over: Partial<NonNullable<PipelineSpec['prediction']>> = {},
+): PipelineSpec => ({
+  data: dailyData(['predicted_data']),
+  training: kfpTraining,
+  model: { registry: modelRegistry },
+  prediction: batchPrediction(segments, over),
+});

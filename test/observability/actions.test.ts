@@ -14,7 +14,8 @@ import { countActions } from '../../observability/actions';
 import { freePort, type Service } from '../../stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temporal-server';
 import { readToolPaths } from '../../stack/tools';
-import { isolatedProject, uniquePartition } from '../helpers/isolation';
+import { uniquePartition } from '../helpers/isolation';
+import { customJobTraining, monthlyData, projectWith } from '../helpers/pipelines';
 import { uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
@@ -24,9 +25,15 @@ import { testStack } from '../setup/test-stack';
 jest.setTimeout(180_000);
 
 const env = testStack();
-const iso = isolatedProject();
-// The fixture config's namespace, on a server of this test's own, so `ct cost` finds the run as configured.
-const namespace = 'ct-test';
+// `churn`: a data-ready for creator_activity starts it; one n1-standard-8 CustomJob, priced below.
+const iso = projectWith({
+  churn: {
+    data: monthlyData(['creator_activity']),
+    training: { ...customJobTraining, workerPoolSpecs: [{ machineType: 'n1-standard-8', imageUri: 'img' }] },
+  },
+});
+// The config's namespace, on a server of this test's own, so `ct cost` finds the run as configured.
+const namespace = iso.config.pipelines.churn!.environments.staging!.temporal.namespace;
 let server: TemporalDevServer | undefined;
 let worker: Service | undefined;
 let connection: Connection | undefined;

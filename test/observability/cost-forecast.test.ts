@@ -3,7 +3,6 @@
 // this test's own (`forecast`) holds its schedules and its run, so no other suite's runs or
 // schedules are counted.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { costReport, runCost } from '../../client/cost';
@@ -11,9 +10,9 @@ import type { CostForecast } from '../../client/cost-forecast';
 import { costForecast } from '../../client/cost-forecast';
 import { startTrainingRun } from '../../client/training';
 import { applySync, planSync } from '../../client/schedules/sync';
-import { parseConfig } from '../../config/load-config';
 import { pricesOnce } from '../../config/prices';
-import { isolatedProject, uniquePartition } from '../helpers/isolation';
+import { uniquePartition } from '../helpers/isolation';
+import { customJobTraining, monthlyData, onQueue, projectWith } from '../helpers/pipelines';
 import { uniqueId, withWorker } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { testStack } from '../setup/test-stack';
@@ -21,34 +20,26 @@ import { testStack } from '../setup/test-stack';
 jest.setTimeout(180_000);
 
 const env = testStack();
-const iso = isolatedProject();
-afterAll(() => iso.cleanup());
 const ENV = 'forecast';
-
-/** The isolated config with a `forecast` environment for churn and three schedules in it. */
-function forecastConfig(taskQueue: string) {
-  const text = readFileSync(iso.configPath, 'utf8');
-  const withEnv = text.replace(
-    '  churn:\n    environments:\n      staging: *staging\n',
-    `  churn:\n    environments:\n      staging: *staging\n      ${ENV}:\n        <<: *staging\n        temporal: { namespace: ct-test, taskQueue: ${taskQueue} }\n`,
-  );
-  const withSchedules = withEnv.replace(
-    '      baseOutputDirectory: gs://ct-test-bucket/custom/{pipeline}/{partition}\n    retry: { maxAttempts: 2 }\n    polling: { interval: 100ms, chunk: 3s }\n',
-    `$&    schedules:
-      nightly: { action: training, cron: '0 3 * * *', environments: [${ENV}] }
-      every-6h: { action: training, interval: 6h, environments: [${ENV}] }
-      weekly: { action: training, cron: '0 5 * * 0', environments: [${ENV}], paused: { note: not yet } }
-`,
-  );
-  expect(withSchedules).not.toBe(withEnv);
-  const file = path.join(path.dirname(iso.configPath), 'forecast.yaml');
-  writeFileSync(file, withSchedules);
-  return { config: parseConfig(withSchedules, file), file };
-}
+const taskQueue = uniqueId('tq-forecast');
+// `churn` (a CustomJob, monthly) in `forecast` only, on the test's task queue, with three schedules
+// there: a daily cron, every 6 hours, and a weekly one created paused.
+const iso = projectWith({
+  churn: {
+    environments: { [ENV]: onQueue(taskQueue) },
+    data: monthlyData(['creator_activity']),
+    training: customJobTraining,
+    schedules: {
+      nightly: { action: 'training', cron: '0 3 * * *', environments: [ENV] },
+      'every-6h': { action: 'training', interval: '6h', environments: [ENV] },
+      weekly: { action: 'training', cron: '0 5 * * 0', environments: [ENV], paused: { note: 'not yet' } },
+    },
+  },
+});
+afterAll(() => iso.cleanup());
 
 test('the forecast: each schedule’s firings in 30 days × the mean cost of the pipeline’s recent runs', async () => {
-  const taskQueue = uniqueId('tq-forecast');
-  const { config, file } = forecastConfig(taskQueue);
+  const { config, configPath: file } = iso;
   await withWorker(
     async ({ client }) => {
       await applySync(client, await planSync(client, config, ENV));

@@ -17,7 +17,17 @@ import { trainingStatusQuery } from '../../contracts';
 import { metrics } from '../../observability/metrics';
 import { freePort, type Service } from '../../stack/process';
 import { startPrometheus, type Prometheus } from '../../stack/prometheus';
-import { isolatedProject, uniquePartition } from '../helpers/isolation';
+import { uniquePartition } from '../helpers/isolation';
+import {
+  aucGate,
+  customJobTraining,
+  dailyData,
+  kfpTraining,
+  modelRegistry,
+  monthlyData,
+  projectWith,
+  trainsAndPredicts,
+} from '../helpers/pipelines';
 import { testStorage, uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { metricNamesIn } from '../helpers/promql';
@@ -29,7 +39,33 @@ jest.setTimeout(240_000);
 
 const env = testStack();
 const taskQueue = uniqueId('tq-obs');
-const iso = isolatedProject();
+// In `staging`: `engagement`, a PipelineJob per segment whose parameters carry `epochs` (which no
+// log line may show), and `churn`, a CustomJob on creator_activity, two attempts each; in `models`:
+// `reviewed`, gated on auc and promoted when a person approves within the hour; in `predict`:
+// `predicted`, a model and its batch prediction.
+const iso = projectWith({
+  engagement: {
+    data: dailyData(['posts']),
+    training: { ...kfpTraining, parameterValues: { ...kfpTraining.parameterValues, epochs: 3 } },
+    segments: { countries: ['JP'], sns: ['instagram'] },
+    retry: { maxAttempts: 2 },
+  },
+  churn: { data: monthlyData(['creator_activity']), training: customJobTraining, retry: { maxAttempts: 2 } },
+  reviewed: {
+    environments: { models: {} },
+    data: dailyData(['reviewed_data']),
+    training: kfpTraining,
+    model: {
+      thresholds: aucGate,
+      registry: modelRegistry,
+      promotion: { mode: 'approval', timeout: '1h', onTimeout: 'reject' },
+    },
+  },
+  predicted: {
+    ...trainsAndPredicts({ countries: ['JP', 'US'], sns: ['instagram', 'tiktok'] }),
+    environments: { predict: {} },
+  },
+});
 const control = emulatorControl();
 let worker: Service | undefined;
 let prom: Prometheus | undefined;

@@ -3,7 +3,8 @@
 // by its label, and the run finishes with exactly one Vertex job per segment.
 import { startPredictionRun } from '../../client/prediction';
 import { startTrainingRun } from '../../client/training';
-import { isolatedProject, uniquePartition } from '../helpers/isolation';
+import { uniquePartition } from '../helpers/isolation';
+import { projectWith, trainsAndPredicts } from '../helpers/pipelines';
 import { seedPredictionInputs } from '../helpers/prediction-steps';
 import { connectTestClient, testStorage, uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
@@ -15,7 +16,11 @@ jest.setTimeout(240_000);
 const control = emulatorControl();
 
 test('worker SIGKILLed mid-submit in a fan-out and restarted: the retry finds the job by label, one job per segment', async () => {
-  const iso = isolatedProject();
+  // `predicted` in `predict`: a model trained on the KFP fixture, and 2 batch jobs at once (the window).
+  const iso = projectWith(
+    { predicted: trainsAndPredicts({ countries: ['JP', 'US'], sns: ['instagram', 'youtube', 'tiktok'] }) },
+    'predict',
+  );
   const taskQueue = uniqueId('kill-fanout');
   const partition = uniquePartition();
   const segments = ['jp-instagram', 'jp-youtube', 'jp-tiktok', 'us-instagram', 'us-youtube', 'us-tiktok'];

@@ -10,7 +10,8 @@ import { pricesOnce } from '../../config/prices';
 import { predictionProgressQuery } from '../../contracts';
 import { peakConcurrency } from '../../emulators/vertex-ai/control-client';
 import { maybeSaveHistory } from '../helpers/histories';
-import { isolatedProject, type IsolatedProject } from '../helpers/isolation';
+import type { IsolatedProject } from '../helpers/isolation';
+import { projectWith, trainsAndPredicts } from '../helpers/pipelines';
 import { batchJobs, seedPredictionInputs, segmentOf, writtenSummary } from '../helpers/prediction-steps';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
@@ -19,12 +20,38 @@ import { emulatorControl } from '../helpers/vertex';
 jest.setTimeout(180_000);
 
 const control = emulatorControl();
-// Each test in a Vertex project of its own: its champion, jobs, call log and rules are its alone.
+const ENV = 'predict';
+/** Countries × SNS of `predicted` and `predicted-strict`: 3 × 3. */
+const BY_THREE = { countries: ['JP', 'US', 'BR'], sns: ['instagram', 'youtube', 'tiktok'] };
+// Creates at 30 a minute (one every 2 s): the pacing test measures it, and fail-fast's first
+// failure comes before a third create could.
+const paced = { createsPerMinute: 30 };
+// Each test in a Vertex project of its own (its champion, jobs, call log and rules are its alone),
+// with three pipelines in `predict`, each trained on the KFP fixture and predicting 2 jobs at once:
+// `predicted` counts a PARTIALLY_SUCCEEDED job as succeeded and lets the other segments finish;
+// `predicted-strict` counts it as failed, and its first failure cancels the rest; `predicted-fresh`
+// (JP × instagram, tiktok) needs a model registered within the hour, waits up to 5 min for one, and
+// a model-ready starts it.
 let iso: IsolatedProject;
-beforeEach(() => (iso = isolatedProject()));
+beforeEach(() => {
+  iso = projectWith(
+    {
+      predicted: trainsAndPredicts(BY_THREE, paced),
+      'predicted-strict': trainsAndPredicts(BY_THREE, {
+        ...paced,
+        onFailure: 'fail-fast',
+        partiallySucceeded: 'failed',
+      }),
+      'predicted-fresh': trainsAndPredicts(
+        { countries: ['JP'], sns: ['instagram', 'tiktok'] },
+        { ...paced, model: { maxAge: '1h', waitTimeout: '5m' }, startOnModelReady: true },
+      ),
+    },
+    ENV,
+  );
+});
 afterEach(() => iso.cleanup());
 const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
-const ENV = 'predict';
 const MATRIX = [
   'br-instagram',
   'br-tiktok',

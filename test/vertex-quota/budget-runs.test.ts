@@ -10,7 +10,15 @@ import { startPredictionRun } from '../../client/prediction';
 import { startTrainingRun } from '../../client/training';
 import { trainingStatusQuery } from '../../contracts';
 import { createVertexClientFactory } from '../../infra/vertex/clients';
-import { isolatedProject, uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import {
+  customJobTraining,
+  dailyData,
+  kfpTraining,
+  monthlyData,
+  projectWith,
+  trainsAndPredicts,
+} from '../helpers/pipelines';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl, LOCATION, parentOf } from '../helpers/vertex';
@@ -24,8 +32,23 @@ let iso: IsolatedProject;
 // Partitions of the test's own: run ids name no project.
 let partition: string;
 let month: string;
+// Two attempts for `engagement` (a PipelineJob per segment) and `churn` (a CustomJob, monthly), so
+// `attempts: 1` shows no attempt was spent on a 429; `predicted` (in `predict`) trains a model and
+// predicts the three segments with it.
 beforeEach(() => {
-  iso = isolatedProject();
+  iso = projectWith({
+    engagement: {
+      data: dailyData(['posts']),
+      training: kfpTraining,
+      segments: { countries: ['JP', 'US'], sns: ['instagram'] },
+      retry: { maxAttempts: 2 },
+    },
+    churn: { data: monthlyData(['creator_activity']), training: customJobTraining, retry: { maxAttempts: 2 } },
+    predicted: {
+      ...trainsAndPredicts({ countries: ['JP', 'US', 'BR'], sns: ['instagram', 'youtube', 'tiktok'] }),
+      environments: { predict: {} },
+    },
+  });
   partition = uniquePartition();
   month = uniquePartition('monthly');
 });
@@ -189,7 +212,7 @@ test('a budget of N reads a minute holds across watches, submits and cancels, as
     await withWorker(
       async (ctx) => {
         // Both jobs run until told: meanwhile their watches want a read every 100 ms each (the
-        // fixture's poll interval), twenty times what the budget allows.
+        // pipelines' poll interval), twenty times what the budget allows.
         await control.addRule({
           match: { project: iso.project, labels: { 'ct-partition': partition } },
           script: { holdIn: 'RUNNING', cancellingMs: 500 },

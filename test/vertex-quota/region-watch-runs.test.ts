@@ -5,7 +5,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { startTrainingRun } from '../../client/training';
-import { isolatedProject, uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
+import { customJobTraining, monthlyData, projectWith } from '../helpers/pipelines';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
@@ -16,8 +17,15 @@ jest.setTimeout(90_000);
 process.env.CT_VERTEX_WATCH = 'coalesced';
 const control = emulatorControl();
 
+// `churn`: a CustomJob (its watch lists CustomJobs), with two attempts: a run failing at once then
+// shows that a job deleted on Vertex is not retried as a new attempt.
 let iso: IsolatedProject;
-beforeEach(() => (iso = isolatedProject()));
+beforeEach(
+  () =>
+    (iso = projectWith({
+      churn: { data: monthlyData(['creator_activity']), training: customJobTraining, retry: { maxAttempts: 2 } },
+    })),
+);
 afterEach(() => iso.cleanup());
 const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
 

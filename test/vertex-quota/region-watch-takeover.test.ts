@@ -2,7 +2,8 @@
 // worker and is retried on a live one, whose region listing serves them all (no Get per job), and
 // every run finishes with its own job's end state.
 import { startTrainingRun } from '../../client/training';
-import { isolatedProject, uniquePartition } from '../helpers/isolation';
+import { uniquePartition } from '../helpers/isolation';
+import { customJobTraining, monthlyData, projectWith } from '../helpers/pipelines';
 import { connectTestClient, uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
@@ -15,7 +16,8 @@ const RUNS = 12;
 const coalesced = { CT_VERTEX_WATCH: 'coalesced', CT_VERTEX_WATCH_INTERVAL_MS: '1000', CT_VERTEX_LIST_PAGE_SIZE: '5' };
 
 test(`worker SIGKILLed while it holds ${RUNS} coalesced watches: another worker takes every one over`, async () => {
-  const iso = isolatedProject();
+  // `churn`: a CustomJob per monthly partition, so the watches read ListCustomJobs.
+  const iso = projectWith({ churn: { data: monthlyData(['creator_activity']), training: customJobTraining } });
   const taskQueue = uniqueId('kill-watches');
   const { client, close } = await connectTestClient();
   let worker = await startWorkerProcess({ taskQueue, configPath: iso.configPath, env: coalesced });
