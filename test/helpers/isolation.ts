@@ -1,10 +1,9 @@
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../config/load-config';
-import { testConfigPath } from './fixture-config';
-import { emulatorControl, uniqueProject } from './vertex';
+import { emulatorControl } from './vertex';
 
 // What keeps parallel tests apart on the shared servers. Workflow ids and task queues are unique
 // per test; emulator rules, faults, jobs and models are scoped by Vertex project, so each test that
@@ -24,22 +23,12 @@ export function uniquePartition(format: 'daily' | 'monthly' | 'hourly' = 'daily'
 export interface IsolatedProject {
   /** The Vertex project every environment of the test's config uses. */
   project: string;
-  /** The fixture config with every environment moved into that project. */
+  /** The test's config, every environment in that project. */
   config: ReturnType<typeof parseConfig>;
   /** The same config as a file, for worker processes and the CLI (CT_CONFIG). */
   configPath: string;
   /** Removes the project's rules and faults from the emulator. */
   cleanup: () => Promise<void>;
-}
-
-/** The test fixture config moved into a Vertex project of the test's own. */
-export function isolatedProject(): IsolatedProject {
-  const project = uniqueProject();
-  const text = readFileSync(testConfigPath, 'utf8').replace(
-    /^(\s*project:\s*)ct-test-[a-z0-9-]+\s*$/gm,
-    `$1${project}`,
-  );
-  return projectConfig(project, text);
 }
 
 /** A config (`text`, YAML or JSON) whose environments are all in `project`, as a file and parsed. */

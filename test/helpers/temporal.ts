@@ -7,7 +7,8 @@ import { loadGcpEnv } from '../../config/env';
 import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../infra/vertex/clients';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
-import { isolatedProject, type IsolatedProject } from './isolation';
+import type { IsolatedProject } from './isolation';
+import { projectWith } from './pipelines';
 
 /** Ids unique per test, so test files can share one server and run in parallel. */
 export function uniqueId(prefix: string): string {
@@ -36,9 +37,8 @@ export interface WorkerContext {
 
 /**
  * Runs `fn` while a real worker (the production createWorker, with real clients against the
- * test stack) polls a task queue of its own; the worker is shut down when `fn` settles. Unless
- * given a config, the worker runs the fixture moved into a Vertex project of the test's own, whose
- * emulator rules and faults are removed afterwards.
+ * test stack) polls a task queue of its own; the worker is shut down when `fn` settles. The worker
+ * runs the test's project (test/helpers/pipelines.ts projectWith), a config of its own, or no pipeline.
  */
 export async function withWorker<R>(
   fn: (ctx: WorkerContext) => Promise<R>,
@@ -54,8 +54,9 @@ export async function withWorker<R>(
   } = {},
 ): Promise<R> {
   const env = testStack();
-  // A config of the test's own (e.g. the fuzz's) is used as it is; otherwise a project of its own.
-  const own = opts.project || opts.config ? undefined : isolatedProject();
+  // A config of the test's own (e.g. the fuzz's) is used as it is; otherwise the project's, or one
+  // with no pipeline at all for a test that runs none (stack checks, bad input).
+  const own = opts.project || opts.config ? undefined : projectWith({});
   const { project, config } = opts.config
     ? { project: firstProject(opts.config), config: opts.config }
     : (opts.project ?? own!);
@@ -80,10 +81,10 @@ export async function withWorker<R>(
     });
     return await worker.runUntil(fn({ client, taskQueue, storage, project, config }));
   } finally {
-    await own?.cleanup();
     await ownVertex?.close();
     await connection.close();
     await nativeConnection.close();
+    await own?.cleanup();
   }
 }
 

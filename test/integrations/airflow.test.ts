@@ -13,11 +13,20 @@ import { routeDataReadyId, trainingRunId, trainingStatusQuery, type DataReadyRep
 import type { routeDataReady, trainingRun } from '../../workflows';
 import { uniqueId, withWorker, type WorkerContext } from '../helpers/temporal';
 import { uniquePartition } from '../helpers/isolation';
+import { kfpTrainingPerSegment, projectWith, snsData, snsSegments } from '../helpers/pipelines';
 import { testStack } from '../setup/test-stack';
 
 // Airflow is slow to start (a few seconds per CLI call and per task), and each DAG run here has
 // two tasks; a bound on each CLI call keeps a hang from eating the whole budget.
 jest.setTimeout(240_000);
+// The DAG's data-ready reaches the runs of `engagement`: one per SNS segment, waiting for the
+// segment's posts and user_profiles.
+const iso = projectWith({
+  engagement: { data: snsData, training: kfpTrainingPerSegment, segments: snsSegments },
+});
+const inProject = { project: iso };
+afterAll(() => iso.cleanup());
+
 const AIRFLOW_CALL_TIMEOUT_MS = 150_000;
 
 const root = path.join(__dirname, '..', '..');
@@ -207,7 +216,7 @@ test('the example DAG signals both datasets: the training runs of the partition 
       ['user_profiles', true],
     ]);
     await youtube.cancel();
-  });
+  }, inProject);
 });
 
 test('a refused data-ready fails the task at once with ct-coordinator’s message, and the DAG run fails', async () => {
@@ -254,7 +263,7 @@ test('a refused data-ready fails the task at once with ct-coordinator’s messag
       .describe()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowNotFoundError);
-  });
+  }, inProject);
 });
 
 test('a partition that is no real date is refused on Airflow’s side, before anything is sent', async () => {
@@ -272,5 +281,5 @@ test('a partition that is no real date is refused on Airflow’s side, before an
       .describe()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowNotFoundError);
-  });
+  }, inProject);
 });
