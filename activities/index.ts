@@ -1,3 +1,4 @@
+import type { MetricServiceClient } from '@google-cloud/monitoring';
 import { createAnnounceActivity } from './model/announce';
 import { createModelArtifactActivities } from './model/artifacts';
 import { createModelRegistryActivities } from './model/registry';
@@ -5,6 +6,10 @@ import { createResolveModelActivity } from './model/resolve-model';
 import { createPredictionActivities } from './prediction';
 import { createAwaitScheduledActivity } from './schedules/await-run';
 import { createStartScheduledActivity } from './schedules/start-canonical';
+import { createEndpointActivities } from './serving/endpoint';
+import { createHealthActivity } from './serving/health';
+import { createRolloutPlanActivity } from './serving/plan';
+import { createSmokeActivity } from './serving/smoke';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
 import { RegionWatches, type RegionWatchSettings } from './vertex/region-watch';
@@ -17,6 +22,8 @@ export type ActivityDeps = StackCheckDeps &
   TrainingDeps & {
     /** The coalesced watch's settings; without them each watch reads its own job (vertex/await-job.ts). */
     watch?: RegionWatchSettings;
+    /** Cloud Monitoring, where a rollout reads its endpoint's health (infra/monitoring.ts). */
+    monitoring: MetricServiceClient;
   };
 
 export function createActivities(deps: ActivityDeps) {
@@ -33,6 +40,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createPredictionActivities({ ...deps, watches }),
     startScheduledRun: createStartScheduledActivity(deps),
     awaitScheduledRun: createAwaitScheduledActivity(deps),
+    planRollout: createRolloutPlanActivity(deps),
+    ...createEndpointActivities(deps),
+    smokePredict: createSmokeActivity(deps),
+    readHealth: createHealthActivity(deps),
   };
 }
 

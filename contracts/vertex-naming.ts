@@ -47,3 +47,9 @@ export const batchJobConsoleUrl = (region: string, project: string, id: string) 
 
 export const modelVersionConsoleUrl = (region: string, project: string, modelId: string, versionId: string) =>
   `${vertexConsole}/models/locations/${region}/models/${modelId}/versions/${versionId}?project=${project}`;
+
+/** An endpoint's page, from its resource name (projects/P/locations/R/endpoints/E). */
+export const endpointConsoleUrl = (name: string) => {
+  const [, project, , region, , id] = name.split('/');
+  return `${vertexConsole}/locations/${region}/endpoints/${id}?project=${project}`;
+};

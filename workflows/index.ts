@@ -12,6 +12,7 @@ import { predictionRun } from './prediction-run';
 import { predictionSegment } from './prediction-segment';
 import { trainingFanout } from './training-fanout';
 import { scheduledRun } from './scheduled-run';
+import { modelRollout } from './model-rollout';
 
 export {
   stackCheck,
@@ -22,6 +23,7 @@ export {
   predictionSegment,
   trainingFanout,
   scheduledRun,
+  modelRollout,
 };
 
 // Which build a run's workflow tasks go to under Worker Deployment Versioning (workers/versioning.ts).
@@ -41,6 +43,7 @@ versioned('AUTO_UPGRADE', trainingFanout);
 versioned('AUTO_UPGRADE', waitForModel);
 versioned('AUTO_UPGRADE', predictionRun);
 versioned('AUTO_UPGRADE', scheduledRun);
+versioned('AUTO_UPGRADE', modelRollout);
 versioned('PINNED', predictionSegment);
 versioned('PINNED', routeDataReady);
 versioned('PINNED', stackCheck);

@@ -10,6 +10,7 @@ import {
   searchAttributes as sa,
   type ModelReady,
 } from '../../contracts';
+import { startRollout, servesOnline } from '../../starts/rollout';
 import { startOrFind } from '../../starts/start-or-find';
 import { writeModelReadyFiles } from './artifacts';
 
@@ -23,7 +24,7 @@ export function createAnnounceActivity(deps: { storage: Storage; temporal: Clien
     manifest: ModelReady;
     manifestUri?: string;
     flagUri?: string;
-  }): Promise<{ consumersTold: number; predictionStarted?: string }> {
+  }): Promise<{ consumersTold: number; predictionStarted?: string; rolloutStarted?: string }> {
     if (req.manifestUri)
       await writeModelReadyFiles(deps.storage, {
         manifestUri: req.manifestUri,
@@ -44,7 +45,25 @@ export function createAnnounceActivity(deps: { storage: Storage; temporal: Clien
       }
     }
     const m = req.manifest;
-    if (!deps.config.pipelines[m.pipeline]?.prediction?.startOnModelReady) return { consumersTold: told };
+    // Serving online: the endpoint's rollout gets the new champion (started, or told if one is in flight).
+    const rolloutStarted = servesOnline(deps.config, m)
+      ? (
+          await startRollout(
+            deps.temporal,
+            deps.config,
+            {
+              pipeline: m.pipeline,
+              environment: m.environment,
+              segment: m.segment,
+              version: m.version,
+              startedBy: m.workflowId ?? 'a promotion',
+            },
+            Context.current().info.taskQueue,
+          )
+        ).workflowId
+      : undefined;
+    if (!deps.config.pipelines[m.pipeline]?.prediction?.startOnModelReady)
+      return { consumersTold: told, rolloutStarted };
     // The config asks for predictions with every new model: the partition's run, once (a retry attaches).
     const workflowId = predictionRunId(m);
     await startOrFind(deps.temporal, {
@@ -54,6 +73,6 @@ export function createAnnounceActivity(deps: { storage: Storage; temporal: Clien
       args: [{ pipeline: m.pipeline, environment: m.environment, partition: m.partition }],
       staticSummary: `Prediction ${m.pipeline} · ${m.environment} · ${m.partition} · started by model-ready ${m.version}`,
     });
-    return { consumersTold: told, predictionStarted: workflowId };
+    return { consumersTold: told, predictionStarted: workflowId, rolloutStarted };
   };
 }

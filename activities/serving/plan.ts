@@ -1,21 +1,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { InvalidRunError, modelOf, templateVars } from '../../config/runs';
+import { notServing, servesOnline } from '../../starts/rollout';
 import { fill } from '../../config/templates';
 import { INVALID_INPUT, parsePayload, RolloutInput, rolloutId, type RolloutPlan } from '../../contracts';
 
 /** The serving section of the pipeline, for this environment, or why there is none. */
 export function servingOf(config: PipelineConfig, input: RolloutInput) {
   const { project, region, modelId } = modelOf(config, { ...input, segment: input.segment ?? undefined });
-  const pipeline = config.pipelines[input.pipeline]!;
-  const serving = pipeline.serving;
-  if (!serving || (serving.environments && !serving.environments.includes(input.environment))) {
-    const serves = Object.keys(config.pipelines).filter((n) => config.pipelines[n]!.serving);
-    throw new InvalidRunError(
-      `pipeline ${input.pipeline} does not serve online in ${input.environment} (no serving: section for it); pipelines that serve: ${serves.join(', ') || 'none'}`,
-    );
-  }
-  return { project, region, modelId, serving };
+  if (!servesOnline(config, input)) throw new InvalidRunError(notServing(config, input));
+  return { project, region, modelId, serving: config.pipelines[input.pipeline]!.serving! };
 }
 
 export function createRolloutPlanActivity(deps: { config: PipelineConfig }) {

@@ -14,6 +14,7 @@ import { registerDeployCommands } from './deploy';
 import { registerModelCommands } from './model';
 import { registerPredictCommands } from './predict';
 import { registerRunCommands } from './runs';
+import { registerRolloutCommands } from './rollout';
 import { registerScheduleCommands } from './schedules';
 import { withClient } from './temporal-client';
 import { registerTrainingCommands } from './training';
@@ -52,6 +53,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   registerCostCommands(program, cli);
   registerPredictCommands(program, cli);
   registerModelCommands(program, cli);
+  registerRolloutCommands(program, cli);
   registerScheduleCommands(program, cli);
   registerDeployCommands(program, cli);
   registerConfigCommands(program, cli);
