@@ -1,7 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MetricMeter } from '@temporalio/common';
 import { budgetMetrics, countVertexCalls } from './call-metrics';
-import { JobServiceClient, ModelServiceClient, PipelineServiceClient } from './aiplatform';
+import {
+  EndpointServiceClient,
+  JobServiceClient,
+  ModelServiceClient,
+  PipelineServiceClient,
+  PredictionServiceClient,
+} from './aiplatform';
 import { vertexBudgetDefaults, type GcpEnv } from '../../config/env';
 import { VertexBudget } from './budget';
 import { budgetVertexCalls } from './budget-calls';
@@ -10,6 +16,9 @@ export interface VertexClients {
   pipelines: PipelineServiceClient;
   jobs: JobServiceClient;
   models: ModelServiceClient;
+  endpoints: EndpointServiceClient;
+  /** Predict has a quota of its own (online prediction): it passes the budget untaken (budget-calls.ts). */
+  predictions: PredictionServiceClient;
 }
 export type VertexClientFactory = (region: string) => VertexClients;
 
@@ -83,6 +92,8 @@ export function createVertexClientFactory(
         pipelines: wrap(new PipelineServiceClient(opts)),
         jobs: wrap(new JobServiceClient(opts)),
         models: wrap(new ModelServiceClient(opts)),
+        endpoints: wrap(new EndpointServiceClient(opts)),
+        predictions: wrap(new PredictionServiceClient(opts)),
       };
       cache.set(key, clients);
     }
@@ -91,7 +102,7 @@ export function createVertexClientFactory(
   return Object.assign(factory, {
     budget,
     async close() {
-      await Promise.all([...cache.values()].flatMap((c) => [c.pipelines.close(), c.jobs.close(), c.models.close()]));
+      await Promise.all([...cache.values()].flatMap((c) => Object.values(c).map((client) => client.close())));
       cache.clear();
     },
   });
