@@ -6,6 +6,7 @@
 // Counts depend only on the ratios of job length, poll interval and chunk, so they are the same as
 // unscaled; lags are reported both measured and multiplied back.
 //   npm run bench:training [-- --scale 60 --latency-runs 100]
+import { createMonitoringClient } from '../infra/monitoring';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sendDataReady } from '../client/training';
@@ -68,7 +69,7 @@ async function main() {
     connection: stack.native,
     namespace: 'ct-bench',
     taskQueue: 'bench',
-    deps: { storage, vertex: stack.vertex, config, temporal: client },
+    deps: { storage, vertex: stack.vertex, monitoring: createMonitoringClient({}), config, temporal: client },
     workflowBundle: stack.bundle,
   });
 

@@ -98,6 +98,11 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
         .string()
         .regex(/^[^:/]+:[0-9]+$/, 'must be host:port')
         .optional(),
+      /** host:port of a Cloud Monitoring endpoint without TLS (the Vertex AI emulator serves it); unset on Google Cloud. */
+      MONITORING_API_ENDPOINT: z
+        .string()
+        .regex(/^[^:/]+:[0-9]+$/, 'must be host:port')
+        .optional(),
       /**
        * How running Vertex jobs are watched: `coalesced` (one paged List per project, region and job
        * kind: activities/vertex/region-watch.ts) or `per-job` (a Get per job and poll interval, which

@@ -56,6 +56,8 @@ export async function startGoogleEmulators(o: {
       GCS_API_ENDPOINT: gcs.endpoint,
       GOOGLE_CLOUD_PROJECT: env.GOOGLE_CLOUD_PROJECT,
       VERTEX_API_ENDPOINT: `${vertex.host}:${vertex.port}`,
+      // The emulator serves Cloud Monitoring (the endpoints' prediction metrics) on the same port.
+      MONITORING_API_ENDPOINT: `${vertex.host}:${vertex.port}`,
       METADATA_SERVER_DETECTION: 'none',
     },
   };

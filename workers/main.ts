@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { createMonitoringClient } from '../infra/monitoring';
 import { NativeConnection, type Logger } from '@temporalio/worker';
 import { loadGcpEnv, loadTelemetryEnv } from '../config/env';
 import { createStorage } from '../infra/gcs';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       deps: {
         storage: createStorage(gcpEnv),
         vertex,
+        monitoring: createMonitoringClient(gcpEnv),
         watch: vertexWatchSettings(gcpEnv),
         config,
         temporal: client,

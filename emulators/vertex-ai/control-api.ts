@@ -2,6 +2,7 @@ import http from 'node:http';
 import { attachConnectProxy } from './connect-proxy';
 import {
   callRoutes,
+  endpointRoutes,
   faultRoutes,
   healthRoutes,
   HttpError,
@@ -87,6 +88,7 @@ export function startControlApi(opts: ControlApiOptions) {
     ...faultRoutes(store),
     ...settingsRoutes(store, policy),
     ...modelRoutes(store),
+    ...endpointRoutes(store),
   };
   const server = http.createServer(handleRequest(routes, opts.tokens));
   // Clients keep connections alive (fetch does, for a Keep-Alive timeout minus a second): with

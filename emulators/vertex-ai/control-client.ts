@@ -1,6 +1,10 @@
 import type {
   CallLogEntry,
+  DeployScriptInput,
+  EndpointView,
   FaultInput,
+  PredictionEntry,
+  PredictRuleInput,
   JobKind,
   JobScriptInput,
   JobView,
@@ -84,6 +88,24 @@ export class VertexEmulatorControl {
         versions: { versionId: string; aliases: string[]; displayName?: string; labels?: Record<string, string> }[];
       }[]
     >('GET', `/models${project ? `?project=${encodeURIComponent(project)}` : ''}`);
+
+  /** Scripts Predict for the deployed models it matches (the newest matching rule wins; DELETE /rules clears it). */
+  addPredictRule = (rule: PredictRuleInput) => this.call<{ id: number }>('POST', '/predict-rules', rule);
+
+  /** Scripts how DeployModel and UndeployModel play out in a project (run time, or a failure). */
+  addDeployScript = (script: DeployScriptInput) => this.call<{ id: number }>('POST', '/deploy-scripts', script);
+
+  /** Endpoints with their deployed models and traffic split. */
+  endpoints = (project?: string) =>
+    this.call<EndpointView[]>('GET', `/endpoints${project ? `?project=${encodeURIComponent(project)}` : ''}`);
+
+  /** The Predict requests deployed models served (what the Monitoring time series count). */
+  predictions = (opts: { project?: string; endpointId?: string } = {}) => {
+    const q = new URLSearchParams();
+    if (opts.project) q.set('project', opts.project);
+    if (opts.endpointId) q.set('endpointId', opts.endpointId);
+    return this.call<PredictionEntry[]>('GET', `/predictions?${q.toString()}`);
+  };
 
   reset = () => this.call<object>('POST', '/reset');
 }

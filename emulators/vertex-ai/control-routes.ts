@@ -1,10 +1,20 @@
 import { z } from 'zod';
-import { Fault, JobScript, ScriptRule, Settings, SettingsPatch, type JobView } from './control-schema';
+import {
+  DeployScript,
+  Fault,
+  JobScript,
+  PredictRule,
+  ScriptRule,
+  Settings,
+  SettingsPatch,
+  type EndpointView,
+  type JobView,
+} from './control-schema';
 import { collectionOf, stateName } from './job-repository';
 import type { JobEngine } from './lifecycle';
 import { clientName, parseResourceName, storageKey } from './names';
 import { sameProject, type CallPolicy } from './policy';
-import { TERMINAL, type JobRecord, type Store } from './store';
+import { TERMINAL, type EndpointRecord, type JobRecord, type Store } from './store';
 
 // The control API's routes, one table per resource ("METHOD /path" → handler); control-api.ts
 // serves them. The client for all of them is control-client.ts.
@@ -44,8 +54,9 @@ export function healthRoutes(ports: { grpcPort: number; tlsPort?: number }, meth
   };
 }
 
+// parent or name (ListTimeSeries' is projects/{p} alone); Predict and DeployModel name their endpoint.
 const projectOfCall = (request: unknown) =>
-  /"(?:parent|name)":"projects\/([^/"]+)\//.exec(JSON.stringify(request ?? {}))?.[1];
+  /"(?:parent|name|endpoint)":"projects\/([^/"]+)["/]/.exec(JSON.stringify(request ?? {}))?.[1];
 
 /** The call log: every RPC the emulator answered. */
 export function callRoutes(store: Store): RouteTable {
@@ -141,12 +152,15 @@ export function ruleRoutes(store: Store): RouteTable {
       store.state.rules.push({ ...rule, id, remaining: rule.times });
       return { id };
     },
-    'DELETE /rules': (_b, q) => (
-      (store.state.rules = q.get('project')
-        ? store.state.rules.filter((r) => !r.match?.project || !inProject(q, r.match.project))
-        : []),
-      {}
-    ),
+    // Job rules, predict rules and deploy scripts alike: everything a test scripted.
+    'DELETE /rules': (_b, q) => {
+      const s = store.state;
+      const scoped = !!q.get('project');
+      s.rules = scoped ? s.rules.filter((r) => !r.match?.project || !inProject(q, r.match.project)) : [];
+      s.predictRules = scoped ? s.predictRules.filter((r) => !inProject(q, r.match.project)) : [];
+      s.deployScripts = scoped ? s.deployScripts.filter((r) => !inProject(q, r.match.project)) : [];
+      return {};
+    },
   };
 }
 
@@ -215,5 +229,50 @@ export function modelRoutes(store: Store): RouteTable {
             labels: v.resource.labels,
           })),
         })),
+  };
+}
+
+function endpointView(store: Store, e: EndpointRecord): EndpointView {
+  const numbers = store.state.settings.projectNumbers;
+  return {
+    name: clientName(e.ref, numbers),
+    endpointId: e.ref.id,
+    displayName: e.resource.displayName as string | undefined,
+    labels: (e.resource.labels ?? {}) as Record<string, string>,
+    deployedModels: e.deployedModels.map((d) => ({
+      id: d.id,
+      model: clientName(d.modelRef, numbers),
+      modelVersionId: d.modelVersionId,
+      displayName: d.resource.displayName as string | undefined,
+      dedicatedResources: d.resource.dedicatedResources,
+    })),
+    trafficSplit: e.trafficSplit,
+  };
+}
+
+/** Endpoints and online prediction: what is deployed, what was served, and scripting both. */
+export function endpointRoutes(store: Store): RouteTable {
+  return {
+    'GET /endpoints': (_b, q) =>
+      Object.values(store.state.endpoints)
+        .filter((e) => inProject(q, e.ref.project))
+        .map((e) => endpointView(store, e)),
+    'GET /predictions': (_b, q) =>
+      store.predictions.filter(
+        (p) => inProject(q, p.project) && (!q.get('endpointId') || p.endpointId === q.get('endpointId')),
+      ),
+    'POST /predict-rules': (b) => {
+      const id = store.nextId();
+      store.state.predictRules.push({ ...parse(PredictRule, b), id });
+      store.changed();
+      return { id };
+    },
+    'POST /deploy-scripts': (b) => {
+      const script = parse(DeployScript, b);
+      const id = store.nextId();
+      store.state.deployScripts.push({ ...script, id, remaining: script.times });
+      store.changed();
+      return { id };
+    },
   };
 }

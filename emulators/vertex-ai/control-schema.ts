@@ -101,6 +101,74 @@ export const Fault = z
   });
 export type FaultInput = z.input<typeof Fault>;
 
+/** How Predict answers for the deployed models a rule matches (the newest matching rule wins). */
+export const PredictRule = z.strictObject({
+  match: z.strictObject({
+    /** Required: a rule belongs to one test's project (id or number, either matches). */
+    project: z.string().min(1),
+    endpointId: z.string().optional(),
+    deployedModelId: z.string().optional(),
+    /** A model's name (projects/…/models/ID) or its bare id. */
+    model: z.string().optional(),
+    modelVersionId: z.string().optional(),
+  }),
+  script: z.strictObject({
+    /** 'echo' (the default): each instance is its own prediction; or exactly this list. */
+    predictions: z.union([z.literal('echo'), z.array(z.unknown())]).optional(),
+    /** This share of requests fails, spread evenly (0.1: the 10th, 20th, … request of the deployed model). */
+    errorRate: z.number().min(0).max(1).optional(),
+    /** The gRPC code the failing requests get. */
+    errorCode: FaultCode.optional(),
+    /** Added to every request's latency. */
+    latencyMs: z.number().int().min(0).max(600_000).optional(),
+  }),
+});
+export type PredictRuleInput = z.input<typeof PredictRule>;
+
+/** How DeployModel and UndeployModel play out in a project (the newest matching script wins). */
+export const DeployScript = z.strictObject({
+  match: z.strictObject({ project: z.string().min(1) }),
+  deploy: z.strictObject({
+    /** How long the operation runs before it is done (default 300 ms). */
+    delayMs: z.number().int().min(0).max(600_000).optional(),
+    /** The operation ends with this error instead, and changes nothing. */
+    fail: RpcStatusBody.optional(),
+  }),
+  /** How many operations it applies to; unlimited when omitted. */
+  times: z.number().int().min(1).optional(),
+});
+export type DeployScriptInput = z.input<typeof DeployScript>;
+
+/** One Predict request a deployed model served (GET /predictions; Monitoring's source). */
+export interface PredictionEntry {
+  time: string;
+  project: string;
+  region: string;
+  endpointId: string;
+  deployedModelId: string;
+  instanceCount: number;
+  latencyMs: number;
+  /** The gRPC code name of a failed request; null when it succeeded. */
+  errorCode: string | null;
+}
+
+export interface DeployedModelView {
+  id: string;
+  model: string;
+  modelVersionId: string;
+  displayName?: string;
+  dedicatedResources?: unknown;
+}
+
+export interface EndpointView {
+  name: string;
+  endpointId: string;
+  displayName?: string;
+  labels: Record<string, string>;
+  deployedModels: DeployedModelView[];
+  trafficSplit: Record<string, number>;
+}
+
 export const Settings = z.strictObject({
   projectNumbers: z.boolean(),
   defaults: z.strictObject({

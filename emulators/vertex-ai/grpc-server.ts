@@ -1,14 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Storage } from '@google-cloud/storage';
+import { EndpointRegistry, isEndpointOperation } from './endpoint-registry';
 import { jobService } from './job-service';
 import { JobRepository } from './job-repository';
 import { JobEngine } from './lifecycle';
 import { ModelRegistry } from './model-registry';
+import { MonitoringService } from './monitoring-service';
 import { TokenIssuer } from './oauth';
 import { GcsOutputWriter } from './outputs';
 import { pipelineService } from './pipeline-service';
 import { CallPolicy } from './policy';
-import { loadServiceDefinitions } from './protos';
+import { PredictionServer } from './prediction-service';
+import { loadMonitoringDefinitions, loadServiceDefinitions } from './protos';
 import {
   addLatency,
   answerErrors,
@@ -24,12 +27,14 @@ import { Store } from './store';
 import type { TlsMaterial } from './tls';
 
 // The Vertex AI v1 API over gRPC (plaintext, and TLS when asked for): PipelineService, JobService,
-// ModelService and the long-running Operations, each RPC served through rpc-middleware.ts.
+// ModelService, EndpointService, PredictionService and the long-running Operations, with Cloud
+// Monitoring's MetricService beside them; each RPC served through rpc-middleware.ts.
 
 export interface Emulator {
   store: Store;
   engine: JobEngine;
   models: ModelRegistry;
+  endpoints: EndpointRegistry;
   policy: CallPolicy;
   /** Access tokens the control API's token endpoint issued; calls are logged with how they authenticated. */
   tokens: TokenIssuer;
@@ -52,17 +57,22 @@ export interface StartOptions {
 }
 
 type ServiceTree = Record<string, Record<string, Record<string, { service: grpc.ServiceDefinition }>>>;
+type PackageTree = Record<string, Record<string, { service: grpc.ServiceDefinition }>>;
 
 /** The services the emulator serves, from the Vertex protos. */
 function serviceDefinitions() {
   const defs = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as ServiceTree;
   const v1 = (defs.google!.cloud as unknown as ServiceTree).aiplatform!.v1!;
   const longrunning = defs.google!.longrunning as unknown as Record<string, { service: grpc.ServiceDefinition }>;
+  const monitoring = grpc.loadPackageDefinition(loadMonitoringDefinitions()) as unknown as ServiceTree;
   return {
     pipelines: v1.PipelineService!.service,
     jobs: v1.JobService!.service,
     models: v1.ModelService!.service,
+    endpoints: v1.EndpointService!.service,
+    predictions: v1.PredictionService!.service,
     operations: longrunning.Operations!.service,
+    metrics: (monitoring.google!.monitoring as unknown as PackageTree).v3!.MetricService!.service,
   };
 }
 
@@ -70,6 +80,9 @@ interface EmulatorParts {
   store: Store;
   jobs: JobRepository;
   models: ModelRegistry;
+  endpoints: EndpointRegistry;
+  predictions: PredictionServer;
+  monitoring: MonitoringService;
   policy: CallPolicy;
   tokens: TokenIssuer;
 }
@@ -90,12 +103,28 @@ function handlersByService(p: EmulatorParts): [grpc.ServiceDefinition, Record<st
       },
     ],
     [
-      services.operations,
+      services.endpoints,
       {
-        GetOperation: (r) => p.models.getOperation(r.name),
-        DeleteOperation: (r) => p.models.deleteOperation(r.name),
+        CreateEndpoint: (r) => p.endpoints.create(r),
+        GetEndpoint: (r) => p.endpoints.get(r.name),
+        ListEndpoints: (r) => p.endpoints.list(r),
+        UpdateEndpoint: (r) => p.endpoints.update(r),
+        DeleteEndpoint: (r) => p.endpoints.delete(r),
+        DeployModel: (r) => p.endpoints.deploy(r),
+        UndeployModel: (r) => p.endpoints.undeploy(r),
       },
     ],
+    [services.predictions, { Predict: (r) => p.predictions.predict(r) }],
+    [
+      services.operations,
+      {
+        GetOperation: (r) =>
+          isEndpointOperation(r.name) ? p.endpoints.getOperation(r.name) : p.models.getOperation(r.name),
+        DeleteOperation: (r) =>
+          isEndpointOperation(r.name) ? p.endpoints.deleteOperation(r.name) : p.models.deleteOperation(r.name),
+      },
+    ],
+    [services.metrics, { ListTimeSeries: (r) => p.monitoring.listTimeSeries(r) }],
   ];
 }
 
@@ -148,18 +177,33 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
   const store = new Store(opts.stateFile);
   const engine = new JobEngine(store, new GcsOutputWriter(opts.storage));
   const models = new ModelRegistry(store);
+  const endpoints = new EndpointRegistry(store, models);
   const jobs = new JobRepository(store, engine);
   const policy = new CallPolicy(store);
   const tokens = new TokenIssuer();
-  engine.onTick = () => Promise.resolve(models.completeDue());
+  engine.onTick = () => {
+    models.completeDue();
+    endpoints.completeDue();
+    return Promise.resolve();
+  };
 
-  const { server, methods } = rpcServer({ store, jobs, models, policy, tokens });
+  const { server, methods } = rpcServer({
+    store,
+    jobs,
+    models,
+    endpoints,
+    predictions: new PredictionServer(store, endpoints),
+    monitoring: new MonitoringService(store),
+    policy,
+    tokens,
+  });
   const { port, tlsPort } = await bindPorts(server, opts);
   engine.start();
   return {
     store,
     engine,
     models,
+    endpoints,
     policy,
     tokens,
     grpcServer: server,

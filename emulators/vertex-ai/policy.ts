@@ -6,7 +6,19 @@ import type { Store, StoredFault } from './store';
 // Fault injection, added latency and Vertex's per-minute quotas, applied to every Vertex call
 // before (or, for "lost responses", after) its handler runs.
 
-const CREATE_METHODS = new Set(['CreatePipelineJob', 'CreateCustomJob', 'CreateBatchPredictionJob', 'UploadModel']);
+// Vertex's "Job or LRO submission requests" quota; every other Vertex method counts as a CRUD request.
+const CREATE_METHODS = new Set([
+  'CreatePipelineJob',
+  'CreateCustomJob',
+  'CreateBatchPredictionJob',
+  'UploadModel',
+  'CreateEndpoint',
+  'DeleteEndpoint',
+  'DeployModel',
+  'UndeployModel',
+]);
+// Online prediction (30,000 a minute) and Cloud Monitoring have quotas of their own, not Vertex's CRUD one.
+const OWN_QUOTA_METHODS = new Set(['Predict', 'ListTimeSeries']);
 
 const codes = {
   UNAVAILABLE: status.UNAVAILABLE,
@@ -47,7 +59,8 @@ export class CallPolicy {
   /** Throws RESOURCE_EXHAUSTED with Vertex's message when the project is over its quota. */
   checkQuota(method: string, project: string | undefined): void {
     const q = this.store.state.settings.quota;
-    if (!q.enabled || !project || (q.projects && !q.projects.some((p) => sameProject(p, project)))) return;
+    if (!q.enabled || !project || OWN_QUOTA_METHODS.has(method)) return;
+    if (q.projects && !q.projects.some((p) => sameProject(p, project))) return;
     const create = CREATE_METHODS.has(method);
     const key = `${projectNumberOf(project)}:${create ? 'create' : 'crud'}`;
     const now = Date.now();

@@ -8,11 +8,15 @@ import protobuf from 'protobufjs';
 const aiplatformProtos = path.join(path.dirname(require.resolve('@google-cloud/aiplatform')), '..', 'protos');
 const gaxProtos = path.join(path.dirname(require.resolve('google-gax')), '..', 'protos');
 const includeDirs = [aiplatformProtos, gaxProtos];
+// Cloud Monitoring's protos, as @google-cloud/monitoring ships them (google/api/* comes from gax's).
+const monitoringProtos = path.join(path.dirname(require.resolve('@google-cloud/monitoring')), '..', 'protos');
 
 const files = [
   'google/cloud/aiplatform/v1/pipeline_service.proto',
   'google/cloud/aiplatform/v1/job_service.proto',
   'google/cloud/aiplatform/v1/model_service.proto',
+  'google/cloud/aiplatform/v1/endpoint_service.proto',
+  'google/cloud/aiplatform/v1/prediction_service.proto',
   'google/longrunning/operations.proto',
 ];
 
@@ -23,6 +27,18 @@ export function loadServiceDefinitions(): protoLoader.PackageDefinition {
   // client actually set, which is what required-field validation needs.
   return protoLoader.loadSync(files, {
     includeDirs,
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: true,
+  });
+}
+
+/** google.monitoring.v3 (MetricService), loaded apart: it shares google/api/* with Vertex's but not a package. */
+export function loadMonitoringDefinitions(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync(['google/monitoring/v3/metric_service.proto'], {
+    includeDirs: [monitoringProtos, gaxProtos],
     keepCase: false,
     longs: String,
     enums: String,
@@ -91,9 +107,25 @@ export function structToJson(s: ProtoStruct | undefined): { [k: string]: Json } 
   return Object.fromEntries(Object.entries(s?.fields ?? {}).map(([k, v]) => [k, valueToJson(v)]));
 }
 
+/** The inverse of valueToJson: a JSON value as google.protobuf.Value, for answers the emulator makes up. */
+export function jsonToValue(j: unknown): ProtoValue {
+  if (j === null || j === undefined) return { nullValue: 'NULL_VALUE' };
+  if (typeof j === 'number') return { numberValue: j };
+  if (typeof j === 'string') return { stringValue: j };
+  if (typeof j === 'boolean') return { boolValue: j };
+  if (Array.isArray(j)) return { listValue: { values: j.map(jsonToValue) } };
+  return {
+    structValue: { fields: Object.fromEntries(Object.entries(j as object).map(([k, v]) => [k, jsonToValue(v)])) },
+  };
+}
+
 export interface ProtoTimestamp {
   seconds: string;
   nanos: number;
+}
+
+export function fromTimestamp(t: { seconds?: string | number; nanos?: number } | undefined): number | undefined {
+  return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1_000_000) : undefined;
 }
 
 export function toTimestamp(ms: number): ProtoTimestamp {

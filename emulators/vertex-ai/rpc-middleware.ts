@@ -9,7 +9,10 @@ import type { Store, StoredFault } from './store';
 // How every Vertex RPC is served: a chain of middlewares, each with one role, in front of the
 // handler that implements the RPC (identify the caller → log → latency → errors → quota → faults).
 
-/** What implements one RPC: the request in, the response out; a Vertex error is a thrown RpcError. */
+/**
+ * What implements one RPC: the request in, the response (or a promise of it) out; a Vertex error is
+ * a thrown (or rejected) RpcError.
+ */
 export type RpcHandler = (req: Record<string, unknown>, ctx: CallContext) => unknown;
 
 /** One RPC on its way through the middlewares. */
@@ -31,8 +34,10 @@ export type Middleware = (call: ServedCall, next: (call: ServedCall) => void) =>
 
 const MAX_LOG = 10_000;
 
+/** The request's parent or name; Predict, DeployModel and UpdateEndpoint name their endpoint instead. */
 function projectOf(req: Record<string, unknown>): string | undefined {
-  const name = (req.parent ?? req.name) as string | undefined;
+  const endpoint = req.endpoint as string | { name?: unknown } | undefined;
+  const name = req.parent ?? req.name ?? (typeof endpoint === 'string' ? endpoint : endpoint?.name);
   return typeof name === 'string' ? /^projects\/([^/]+)/.exec(name)?.[1] : undefined;
 }
 
@@ -65,7 +70,14 @@ export function servedCall(
 
 /** The middlewares in order, then the handler: one function that serves a call. */
 export function chain(middlewares: Middleware[], handler: RpcHandler): (call: ServedCall) => void {
-  const runHandler = (call: ServedCall) => call.respond(null, handler(call.request, call.context));
+  const runHandler = (call: ServedCall) => {
+    const out = handler(call.request, call.context);
+    if (!(out instanceof Promise)) return call.respond(null, out);
+    out.then(
+      (res: unknown) => call.respond(null, res),
+      (err: unknown) => call.respond(asRpcError(err)),
+    );
+  };
   return middlewares.reduceRight<(call: ServedCall) => void>((next, mw) => (call) => mw(call, next), runHandler);
 }
 
@@ -111,12 +123,15 @@ export const addLatency =
     else next(call);
   };
 
+const asRpcError = (err: unknown) =>
+  err instanceof RpcError ? err : new RpcError(grpc.status.INTERNAL, `emulator bug: ${String(err)}`);
+
 /** A thrown RpcError is the answer; anything else thrown is an emulator bug, answered INTERNAL. */
 export const answerErrors: Middleware = (call, next) => {
   try {
     next(call);
   } catch (err) {
-    call.respond(err instanceof RpcError ? err : new RpcError(grpc.status.INTERNAL, `emulator bug: ${String(err)}`));
+    call.respond(asRpcError(err));
   }
 };
 

@@ -3,7 +3,10 @@ import path from 'node:path';
 import {
   defaultSettings,
   type CallLogEntry,
+  type DeployScriptInput,
   type FaultInput,
+  type PredictionEntry,
+  type PredictRuleInput,
   type JobKind,
   type JobScript,
   type ScriptRuleInput,
@@ -80,6 +83,60 @@ export interface OperationRecord {
   error?: { code: number; message: string };
 }
 
+export interface DeployedModelRecord {
+  /** Server-made, numeric, unique within the endpoint. */
+  id: string;
+  /** The model (no version) and the version that was resolved when it was deployed. */
+  modelRef: ResourceName;
+  modelVersionId: string;
+  /** The DeployedModel as the client sent it (dedicatedResources, displayName…). */
+  resource: Record<string, unknown>;
+  createTime: number;
+}
+
+export interface EndpointRecord {
+  key: string;
+  ref: ResourceName;
+  /** displayName, description, labels: what UpdateEndpoint may change. */
+  resource: Record<string, unknown>;
+  deployedModels: DeployedModelRecord[];
+  /** DeployedModel id → percent; empty, or summing to 100. */
+  trafficSplit: Record<string, number>;
+  createTime: number;
+  updateTime: number;
+}
+
+export type EndpointOperationKind = 'createEndpoint' | 'deleteEndpoint' | 'deployModel' | 'undeployModel';
+
+export interface EndpointOperationRecord {
+  key: string;
+  kind: EndpointOperationKind;
+  /** The endpoint the operation belongs to (its name is the endpoint's name + /operations/{id}). */
+  endpointRef: ResourceName;
+  id: string;
+  createTime: number;
+  doneAt: number;
+  done: boolean;
+  /** DeployModel: the DeployedModel to create, its resolved model, the split to apply; UndeployModel: the id. */
+  pending: {
+    deployedModel?: Omit<DeployedModelRecord, 'id' | 'createTime'>;
+    trafficSplit?: Record<string, number>;
+    deployedModelId?: string;
+    fail?: { code: number; message: string };
+  };
+  response?: Record<string, unknown>;
+  error?: { code: number; message: string };
+}
+
+export interface StoredPredictRule extends PredictRuleInput {
+  id: number;
+}
+
+export interface StoredDeployScript extends DeployScriptInput {
+  id: number;
+  remaining?: number;
+}
+
 export interface StoredRule extends ScriptRuleInput {
   id: number;
   remaining?: number;
@@ -95,7 +152,13 @@ export interface EmulatorState {
   jobs: Record<string, JobRecord>;
   models: Record<string, ModelRecord>;
   operations: Record<string, OperationRecord>;
+  endpoints: Record<string, EndpointRecord>;
+  endpointOperations: Record<string, EndpointOperationRecord>;
   rules: StoredRule[];
+  /** How Predict answers per deployed model (the newest matching rule wins). */
+  predictRules: StoredPredictRule[];
+  /** How DeployModel and UndeployModel play out per project (the newest matching script wins). */
+  deployScripts: StoredDeployScript[];
   faults: StoredFault[];
   nextId: number;
 }
@@ -105,14 +168,19 @@ const emptyState = (): EmulatorState => ({
   jobs: {},
   models: {},
   operations: {},
+  endpoints: {},
+  endpointOperations: {},
   rules: [],
+  predictRules: [],
+  deployScripts: [],
   faults: [],
   nextId: 1,
 });
 
 /**
  * All emulator state, in memory, optionally mirrored to a JSON file so `npm run dev` restarts keep
- * jobs and models. The call log is kept in memory only: it is for tests, not for restarts.
+ * jobs, models and endpoints. The call log and the prediction log are kept in memory only: they
+ * are for tests, not for restarts.
  */
 export class Store {
   state: EmulatorState;
@@ -120,6 +188,8 @@ export class Store {
   /** Every call by method since the last reset, beyond the log's window (benchmarks count these). */
   callCounts: Record<string, number> = {};
   callSeq = 0;
+  /** Every Predict request served by a deployed model: what Cloud Monitoring's time series are computed from. */
+  predictions: PredictionEntry[] = [];
   private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly file?: string) {
@@ -160,6 +230,7 @@ export class Store {
     this.state = emptyState();
     this.calls = [];
     this.callCounts = {};
+    this.predictions = [];
     this.changed();
   }
 }

@@ -5,11 +5,12 @@ import type { BudgetBucket, VertexBudget } from './budget';
 // Puts every Vertex RPC of a client through the worker's budget (vertex-budget.ts), at the one
 // place clients are made (infra/vertex/clients.ts), so watches of both kinds, submits, cancels and the
 // Model Registry share it without knowing. The project and region come from the request's
-// `parent` or `name`; the bucket from the method: submissions (create*, uploadModel, delete*,
-// deployModel, undeployModel: the
-// jobs and long-running operations Vertex's "Job or LRO submission requests" quota counts) or
-// reads (every other call, cancels and alias moves included, count as "Resource management (CRUD)
-// requests"; so does polling an operation, which google-gax does past the client's methods).
+// `parent` or `name` (or the `endpoint` an endpoint call names); the bucket from the method:
+// submissions (create*, uploadModel, delete*, deployModel, undeployModel: the jobs and long-running
+// operations Vertex's "Job or LRO submission requests" quota counts) or reads (every other call,
+// cancels and alias moves included, count as "Resource management (CRUD) requests"; so does polling
+// an operation, which google-gax does past the client's methods). Predict is not a call-metrics RPC
+// (call-metrics.ts): online prediction has its own, much larger, quota.
 
 const SUBMISSION = /^(create|upload|delete|deploy|undeploy)[A-Z]/;
 
@@ -19,7 +20,8 @@ const located = /^projects\/([^/]+)\/locations\/([^/]+)/;
 
 function whereOf(request: unknown): { project: string; region: string } | undefined {
   const r = request as { parent?: unknown; name?: unknown; endpoint?: unknown } | null | undefined;
-  const name = typeof r?.parent === 'string' ? r.parent : typeof r?.endpoint === 'string' ? r.endpoint : r?.name;
+  const endpoint = typeof r?.endpoint === 'string' ? r.endpoint : (r?.endpoint as { name?: unknown } | null)?.name;
+  const name = typeof r?.parent === 'string' ? r.parent : (r?.name ?? endpoint);
   const m = typeof name === 'string' ? located.exec(name) : null;
   return m ? { project: m[1]!, region: m[2]! } : undefined;
 }
@@ -75,8 +77,6 @@ export function budgetVertexCalls<T extends object>(client: T, budget: VertexBud
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof prop !== 'string' || typeof value !== 'function' || !isVertexRpc(prop)) return value;
       const fn = value as (...a: unknown[]) => Promise<unknown>;
-      // Online prediction has a quota of its own, not the CRUD or submission quota the budget shares.
-      if (prop === 'predict') return value;
       const bucket = bucketOf(prop);
       return (...args: unknown[]) => {
         const where = whereOf(args[0]);

@@ -17,6 +17,7 @@ export interface VertexClients {
   jobs: JobServiceClient;
   models: ModelServiceClient;
   endpoints: EndpointServiceClient;
+  /** Predict has a quota of its own (online prediction): it passes the budget untaken (budget-calls.ts). */
   predictions: PredictionServiceClient;
 }
 export type VertexClientFactory = (region: string) => VertexClients;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { monitoringClient } from './vertex';
 import { Storage } from '@google-cloud/storage';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
@@ -75,7 +76,14 @@ export async function withWorker<R>(
       namespace: env.CT_TEST_NAMESPACE,
       taskQueue,
       // CT_VERTEX_WATCH=per-job runs the suites on the per-job watch (the default is coalesced).
-      deps: { storage, vertex, config, temporal: client, watch: vertexWatchSettings(loadGcpEnv()) },
+      deps: {
+        storage,
+        vertex,
+        monitoring: monitoringClient(),
+        config,
+        temporal: client,
+        watch: vertexWatchSettings(loadGcpEnv()),
+      },
       workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },
       deployment: opts.deployment,
     });

@@ -5,6 +5,7 @@ import { helpers, v1, type protos } from '@google-cloud/aiplatform';
 import * as grpc from '@grpc/grpc-js';
 import { parse } from 'yaml';
 import { VertexEmulatorControl } from '../../emulators/vertex-ai/control-client';
+import { createMonitoringClient } from '../../infra/monitoring';
 import { testStack } from '../setup/test-stack';
 import { eventually } from './eventually';
 
@@ -29,8 +30,15 @@ export function vertexClients() {
     pipelines: new v1.PipelineServiceClient(opts),
     jobs: new v1.JobServiceClient(opts),
     models: new v1.ModelServiceClient(opts),
+    endpoints: new v1.EndpointServiceClient(opts),
+    predictions: new v1.PredictionServiceClient(opts),
   };
   return { ...clients, close: () => Promise.all(Object.values(clients).map((c) => c.close())) };
+}
+
+/** The real @google-cloud/monitoring MetricServiceClient, against the emulator (as a worker's MONITORING_API_ENDPOINT). */
+export function monitoringClient() {
+  return createMonitoringClient({ MONITORING_API_ENDPOINT: testStack().CT_TEST_MONITORING_ENDPOINT });
 }
 
 export function emulatorControl(): VertexEmulatorControl {

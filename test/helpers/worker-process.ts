@@ -40,6 +40,7 @@ export async function startWorkerProcess(opts: {
     GCS_API_ENDPOINT: env.CT_TEST_GCS_ENDPOINT,
     GOOGLE_CLOUD_PROJECT: env.CT_TEST_PROJECT,
     VERTEX_API_ENDPOINT: `${env.CT_TEST_VERTEX_HOST}:${env.CT_TEST_VERTEX_PORT}`,
+    MONITORING_API_ENDPOINT: env.CT_TEST_MONITORING_ENDPOINT,
     METADATA_SERVER_DETECTION: 'none',
     ...opts.env,
   };

@@ -98,6 +98,7 @@ export default async function globalSetup(): Promise<void> {
       CT_TEST_VERTEX_HOST: vertex.host,
       CT_TEST_VERTEX_PORT: String(vertex.port),
       CT_TEST_VERTEX_CONTROL_URL: vertex.controlUrl,
+      CT_TEST_MONITORING_ENDPOINT: `${vertex.host}:${vertex.port}`,
       CT_TEST_WORKFLOW_BUNDLE: bundlePath,
       CT_TEST_TMP_DIR: tmp,
     };

@@ -13,6 +13,8 @@ export const TestStackEnv = z.object({
   CT_TEST_VERTEX_HOST: z.string().min(1),
   CT_TEST_VERTEX_PORT: z.coerce.number().int(),
   CT_TEST_VERTEX_CONTROL_URL: z.url(),
+  /** host:port of Cloud Monitoring (the Vertex emulator's gRPC port): a worker's MONITORING_API_ENDPOINT. */
+  CT_TEST_MONITORING_ENDPOINT: z.string().regex(/^[^:/]+:[0-9]+$/),
   CT_TEST_WORKFLOW_BUNDLE: z.string().min(1),
   CT_TEST_TMP_DIR: z.string().min(1),
 });
