@@ -70,16 +70,18 @@ export function createEndpointActivities(deps: { vertex: VertexClientFactory }) 
     return view(e as Endpoint);
   }
 
+  /** By display name; one this rollout target made (its label) first, else one a person made. */
   async function findEndpoint(plan: RolloutPlan, displayName: string): Promise<EndpointView | undefined> {
     const [found] = await endpoints(plan.region)
       .listEndpoints({
         parent: `projects/${plan.project}/locations/${plan.region}`,
-        filter: `display_name="${displayName}" AND labels.${SERVING_LABEL}="${plan.servingKey}"`,
+        filter: `display_name="${displayName}"`,
       })
       .catch((err: unknown) => {
         throw vertexFailure(err, `looking for endpoint ${displayName}`);
       });
-    return found[0] ? view(found[0] as Endpoint) : undefined;
+    const ours = found.find((e) => e.labels?.[SERVING_LABEL] === plan.servingKey) ?? found[0];
+    return ours ? view(ours as Endpoint) : undefined;
   }
 
   return {

@@ -43,6 +43,8 @@ interface EndpointIn {
 }
 
 interface DeployedModelIn {
+  /** 1-10 digits, when the caller chooses it. */
+  id?: string;
   model?: string;
   displayName?: string;
   dedicatedResources?: {
@@ -199,7 +201,12 @@ export class EndpointRegistry {
       if (dedicated.maxReplicaCount && dedicated.maxReplicaCount < (dedicated.minReplicaCount ?? 1))
         v.add('deployed_model.dedicated_resources.max_replica_count', 'Must not be below min_replica_count.');
     }
+    if (dm?.id && !/^[0-9]{1,10}$/.test(dm.id)) v.add('deployed_model.id', 'Must be 1-10 digits.');
     v.throwIfAny();
+    // A caller-chosen id is unique on the endpoint, counting deploys still in flight: a second
+    // DeployModel for it is refused instead of deploying the model twice.
+    if (dm?.id && this.takenIds(record).has(dm.id))
+      throw new RpcError(status.ALREADY_EXISTS, `DeployedModel ${dm.id} already exists on ${record.ref.id}.`);
     const split = req.trafficSplit ?? {};
     if (Object.keys(split).length)
       checkSplit(split, ['0', ...record.deployedModels.map((d) => d.id)], 'traffic_split', false);
@@ -267,7 +274,8 @@ export class EndpointRegistry {
   }
 
   private completeDeploy(op: EndpointOperationRecord, record: EndpointRecord, now: number): void {
-    const id = deployedModelId();
+    const chosen = (op.pending.deployedModel!.resource as { id?: string }).id;
+    const id = chosen || deployedModelId();
     const deployed: DeployedModelRecord = { ...op.pending.deployedModel!, id, createTime: now };
     const split = op.pending.trafficSplit;
     if (split) {
@@ -282,6 +290,15 @@ export class EndpointRegistry {
     record.deployedModels.push(deployed);
     this.touch(record);
     this.finish(op, { response: { deployedModel: this.renderDeployed(deployed) } });
+  }
+
+  /** Ids deployed on the endpoint or chosen by a deploy still in flight. */
+  private takenIds(record: EndpointRecord): Set<string> {
+    const inFlight = Object.values(this.store.state.endpointOperations)
+      .filter((op) => op.kind === 'deployModel' && !op.done && op.endpointRef.id === record.ref.id)
+      .map((op) => (op.pending.deployedModel?.resource as { id?: string } | undefined)?.id)
+      .filter((id): id is string => !!id);
+    return new Set([...record.deployedModels.map((d) => d.id), ...inFlight]);
   }
 
   private completeUndeploy(op: EndpointOperationRecord, record: EndpointRecord): void {

@@ -1,0 +1,107 @@
+// A new champion rolled out to its Vertex Endpoint by canary steps, health read from Cloud
+// Monitoring (the emulator's series of the predictions it really served, under load from the
+// real PredictionServiceClient). Each test in a Vertex project of its own.
+import type { WorkflowHandle } from '@temporalio/client';
+import { startRolloutRequest } from '../../client/rollout';
+import type { modelRollout } from '../../workflows';
+import { createEndpoint, deployModel, getEndpoint } from '../helpers/endpoints';
+import type { IsolatedProject } from '../helpers/isolation';
+import { dailyData, kfpTraining, modelRegistry, projectWith } from '../helpers/pipelines';
+import { startPredictionLoad, type PredictionLoad } from '../helpers/prediction-load';
+import { withWorker, type WorkerContext } from '../helpers/temporal';
+import { emulatorControl, parentOf, vertexClients } from '../helpers/vertex';
+
+jest.setTimeout(120_000);
+const control = emulatorControl();
+const vertex = vertexClients();
+afterAll(() => vertex.close());
+
+let iso: IsolatedProject;
+let load: PredictionLoad | undefined;
+beforeEach(() => {
+  iso = projectWith({
+    served: {
+      data: dailyData(['features']),
+      training: kfpTraining,
+      model: { registry: modelRegistry },
+      serving: {
+        steps: [50, 100],
+        watch: '4s',
+        checkEvery: '1s',
+        health: { maxErrorRate: 0.05, minPredictions: 5 },
+        keepPrevious: '2s',
+      },
+    },
+  });
+});
+afterEach(async () => {
+  await load?.stop();
+  load = undefined;
+  await iso.cleanup();
+});
+
+/** Version 1 serving all traffic on `served-staging`, version 2 registered; both versions' names. */
+async function servingV1() {
+  const upload = async (parentModel?: string) => {
+    const [op] = await vertex.models.uploadModel({
+      parent: parentOf(iso.project),
+      ...(parentModel ? { parentModel } : { modelId: 'served-staging' }),
+      model: { displayName: 'served', artifactUri: 'gs://ct-test-bucket/m', containerSpec: { imageUri: 'img' } },
+    });
+    const [res] = await op.promise();
+    return { model: res.model!, versionId: res.modelVersionId! };
+  };
+  const v1 = await upload();
+  const endpoint = (await createEndpoint(vertex, iso.project, { displayName: 'served-staging' })).name!;
+  const old = await deployModel(vertex, endpoint, `${v1.model}@${v1.versionId}`, { '0': 100 });
+  const v2 = await upload(v1.model);
+  load = startPredictionLoad({ client: vertex.predictions, endpoint, ratePerSecond: 20 });
+  return { endpoint, old: old.id!, v2 };
+}
+
+async function rollOut(ctx: WorkerContext, version: string): Promise<WorkflowHandle<typeof modelRollout>> {
+  const { workflowId } = await startRolloutRequest(ctx.client, iso.config, {
+    pipeline: 'served',
+    environment: 'staging',
+    version,
+  });
+  return ctx.client.workflow.getHandle<typeof modelRollout>(workflowId);
+}
+
+const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) =>
+  withWorker(fn, { project: iso, taskQueue: iso.project });
+
+test('a healthy canary reaches 100 %, takes the serving alias, and the old model is undeployed after its hold', async () => {
+  await inProject(async (ctx) => {
+    const { endpoint, old, v2 } = await servingV1();
+    const result = await (await rollOut(ctx, v2.versionId)).result();
+    expect(result).toMatchObject({ outcome: 'done', version: v2.versionId, endpoint });
+    const after = await getEndpoint(vertex, endpoint);
+    const candidate = Object.keys(result.split)[0]!;
+    expect(result.split).toEqual({ [candidate]: 100 });
+    expect(after.trafficSplit).toEqual({ [candidate]: 100 });
+    expect(after.deployedModels!.map((d) => d.id)).toEqual([candidate]);
+    expect(candidate).not.toBe(old);
+    const [version] = await vertex.models.getModel({ name: `${v2.model}@${v2.versionId}` });
+    expect(version.versionAliases).toContain('serving');
+    // Both models served while the canary ran: the split was really stepped.
+    expect(load!.result.byDeployedModel[candidate]).toBeGreaterThan(0);
+    expect(load!.result.byDeployedModel[old]).toBeGreaterThan(0);
+  });
+});
+
+test('an unhealthy canary (errors on the new deployed model only) is rolled back: the old split restored, the candidate undeployed', async () => {
+  await inProject(async (ctx) => {
+    const { endpoint, old, v2 } = await servingV1();
+    await control.addPredictRule({
+      match: { project: iso.project, modelVersionId: v2.versionId },
+      script: { errorRate: 0.5 },
+    });
+    const result = await (await rollOut(ctx, v2.versionId)).result();
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.reason).toMatch(/^step 50 %: error rate .* over 5 %/);
+    const after = await getEndpoint(vertex, endpoint);
+    expect(after.trafficSplit).toEqual({ [old]: 100 });
+    expect(after.deployedModels!.map((d) => d.id)).toEqual([old]);
+  });
+});
