@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { ApprovalArgs, modelKey } from './model';
+import { type ApprovalArgs, modelKey } from './model';
 
 // Rolling a champion out to a Vertex Endpoint: the workflow's input, its status, the step approval,
 // and the signal that tells a rollout in flight that a newer champion was promoted.

@@ -67,7 +67,7 @@ export function createEndpointActivities(deps: { vertex: VertexClientFactory }) 
       .catch((err: unknown) => {
         throw vertexFailure(err, `reading endpoint ${name}`);
       });
-    return view(e as Endpoint);
+    return view(e);
   }
 
   /** By display name; one this rollout target made (its label) first, else one a person made. */
@@ -81,7 +81,7 @@ export function createEndpointActivities(deps: { vertex: VertexClientFactory }) 
         throw vertexFailure(err, `looking for endpoint ${displayName}`);
       });
     const ours = found.find((e) => e.labels?.[SERVING_LABEL] === plan.servingKey) ?? found[0];
-    return ours ? view(ours as Endpoint) : undefined;
+    return ours ? view(ours) : undefined;
   }
 
   return {
@@ -162,7 +162,7 @@ export function createEndpointActivities(deps: { vertex: VertexClientFactory }) 
         .catch((err: unknown) => {
           throw vertexFailure(err, `setting the traffic split of ${req.endpoint}`);
         });
-      return view(e as Endpoint);
+      return view(e);
     },
 
     /** Undeploys a model that has no traffic (or that `split` takes it from); gone already is fine. */

@@ -102,7 +102,11 @@ export function createVertexClientFactory(
   return Object.assign(factory, {
     budget,
     async close() {
-      await Promise.all([...cache.values()].flatMap((c) => Object.values(c).map((client) => client.close())));
+      await Promise.all(
+        [...cache.values()].flatMap((c) =>
+          Object.values(c as unknown as Record<string, { close(): Promise<void> }>).map((client) => client.close()),
+        ),
+      );
       cache.clear();
     },
   });
