@@ -115,7 +115,7 @@ export function jsonToValue(j: unknown): ProtoValue {
   if (typeof j === 'boolean') return { boolValue: j };
   if (Array.isArray(j)) return { listValue: { values: j.map(jsonToValue) } };
   return {
-    structValue: { fields: Object.fromEntries(Object.entries(j as object).map(([k, v]) => [k, jsonToValue(v)])) },
+    structValue: { fields: Object.fromEntries(Object.entries(j).map(([k, v]) => [k, jsonToValue(v)])) },
   };
 }
 

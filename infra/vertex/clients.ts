@@ -102,7 +102,15 @@ export function createVertexClientFactory(
   return Object.assign(factory, {
     budget,
     async close() {
-      await Promise.all([...cache.values()].flatMap((c) => Object.values(c).map((client) => client.close())));
+      await Promise.all(
+        [...cache.values()].flatMap((c) => [
+          c.pipelines.close(),
+          c.jobs.close(),
+          c.models.close(),
+          c.endpoints.close(),
+          c.predictions.close(),
+        ]),
+      );
       cache.clear();
     },
   });
