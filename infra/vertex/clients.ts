@@ -103,9 +103,13 @@ export function createVertexClientFactory(
     budget,
     async close() {
       await Promise.all(
-        [...cache.values()].flatMap((c) =>
-          Object.values(c as unknown as Record<string, { close(): Promise<void> }>).map((client) => client.close()),
-        ),
+        [...cache.values()].flatMap((c) => [
+          c.pipelines.close(),
+          c.jobs.close(),
+          c.models.close(),
+          c.endpoints.close(),
+          c.predictions.close(),
+        ]),
       );
       cache.clear();
     },

@@ -37,7 +37,6 @@ export function startPredictionLoad(opts: {
   const instances = (opts.instances ?? [{ x: 1 }]).map(value);
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
@@ -70,7 +69,7 @@ export function startPredictionLoad(opts: {
       void Promise.all(inFlight).then(finish);
     }
   };
-  timer = setInterval(tick, Math.max(5, Math.floor(1000 / opts.ratePerSecond)));
+  const timer = setInterval(tick, Math.max(5, Math.floor(1000 / opts.ratePerSecond)));
   tick();
 
   const settle = async () => {

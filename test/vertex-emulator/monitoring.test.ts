@@ -53,9 +53,11 @@ async function series(project: string, metric: string, endpointId: string, aggre
 const byModel = <T>(ts: { metric?: { labels?: Record<string, string> | null } | null }[], value: (s: never) => T) =>
   Object.fromEntries(ts.map((s) => [s.metric!.labels!.deployed_model_id!, value(s as never)]));
 
-type Series = { points: { value: { int64Value?: string | number; doubleValue?: number } }[] };
-const int = (s: Series) => Number(s.points[0]!.value.int64Value);
-const dbl = (s: Series) => s.points[0]!.value.doubleValue!;
+type Series = {
+  points?: { value?: { int64Value?: string | number | Long | null; doubleValue?: number | null } | null }[] | null;
+};
+const int = (s: Series) => Number(s.points![0]!.value!.int64Value);
+const dbl = (s: Series) => s.points![0]!.value!.doubleValue!;
 
 test('prediction_count and error_count per deployed model count what was served, as INT64 DELTA', async () => {
   const { project, endpointId, stable, canary } = await servedTraffic();
