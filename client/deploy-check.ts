@@ -5,6 +5,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import {
+  modelRolloutWorkflowType,
   predictionRunWorkflowType,
   predictionSegmentWorkflowType,
   routeDataReadyWorkflowType,
@@ -34,6 +35,7 @@ export const workflowTypes = [
   predictionSegmentWorkflowType,
   scheduledRunWorkflowType,
   stackCheckWorkflowType,
+  modelRolloutWorkflowType,
 ] as const;
 
 export interface ReplayTarget {
