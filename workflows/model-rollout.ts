@@ -25,7 +25,12 @@ import { RolloutState } from './support/rollout-state';
 // once) and continues as new with the newer version. The newest champion is always what ends up serving.
 
 const { planRollout } = proxyActivities<Activities>(planning);
-const { describeEndpoint, setTrafficSplit, readHealth, promoteVersion } = proxyActivities<Activities>(serviceCall);
+const { describeEndpoint, setTrafficSplit, promoteVersion } = proxyActivities<Activities>(serviceCall);
+/** A health read that fails is retried once; past that the check is unknown and the next check reads again. */
+const { readHealth } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 2 },
+});
 const { ensureEndpoint, undeployModel, smokePredict } = proxyActivities<Activities>(vertexCall);
 /** A deploy takes minutes on Vertex; the activity heartbeats its operation, so a dead worker is noticed in 30 s. */
 const { deployVersion } = proxyActivities<Activities>({

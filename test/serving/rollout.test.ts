@@ -1,15 +1,13 @@
 // A new champion rolled out to its Vertex Endpoint by canary steps, health read from Cloud
 // Monitoring (the emulator's series of the predictions it really served, under load from the
 // real PredictionServiceClient). Each test in a Vertex project of its own.
-import type { WorkflowHandle } from '@temporalio/client';
-import { startRolloutRequest } from '../../client/rollout';
-import type { modelRollout } from '../../workflows';
-import { createEndpoint, deployModel, getEndpoint } from '../helpers/endpoints';
+import { getEndpoint } from '../helpers/endpoints';
 import type { IsolatedProject } from '../helpers/isolation';
-import { dailyData, kfpTraining, modelRegistry, projectWith } from '../helpers/pipelines';
-import { startPredictionLoad, type PredictionLoad } from '../helpers/prediction-load';
+import { projectWith } from '../helpers/pipelines';
+import type { PredictionLoad } from '../helpers/prediction-load';
+import { rollOut as startRollout, servedPipeline, servingV1 as servingSetup } from '../helpers/serving-steps';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
-import { emulatorControl, parentOf, vertexClients } from '../helpers/vertex';
+import { emulatorControl, vertexClients } from '../helpers/vertex';
 
 jest.setTimeout(120_000);
 const control = emulatorControl();
@@ -18,55 +16,19 @@ afterAll(() => vertex.close());
 
 let iso: IsolatedProject;
 let load: PredictionLoad | undefined;
-beforeEach(() => {
-  iso = projectWith({
-    served: {
-      data: dailyData(['features']),
-      training: kfpTraining,
-      model: { registry: modelRegistry },
-      serving: {
-        steps: [50, 100],
-        watch: '4s',
-        checkEvery: '1s',
-        health: { maxErrorRate: 0.05, minPredictions: 5 },
-        keepPrevious: '2s',
-      },
-    },
-  });
-});
+beforeEach(() => (iso = projectWith({ served: servedPipeline() })));
 afterEach(async () => {
   await load?.stop();
   load = undefined;
   await iso.cleanup();
 });
 
-/** Version 1 serving all traffic on `served-staging`, version 2 registered; both versions' names. */
 async function servingV1() {
-  const upload = async (parentModel?: string) => {
-    const [op] = await vertex.models.uploadModel({
-      parent: parentOf(iso.project),
-      ...(parentModel ? { parentModel } : { modelId: 'served-staging' }),
-      model: { displayName: 'served', artifactUri: 'gs://ct-test-bucket/m', containerSpec: { imageUri: 'img' } },
-    });
-    const [res] = await op.promise();
-    return { model: res.model!, versionId: res.modelVersionId! };
-  };
-  const v1 = await upload();
-  const endpoint = (await createEndpoint(vertex, iso.project, { displayName: 'served-staging' })).name!;
-  const old = await deployModel(vertex, endpoint, `${v1.model}@${v1.versionId}`, { '0': 100 });
-  const v2 = await upload(v1.model);
-  load = startPredictionLoad({ client: vertex.predictions, endpoint, ratePerSecond: 20 });
-  return { endpoint, old: old.id!, v2 };
+  const serving = await servingSetup(vertex, iso.project);
+  load = serving.load;
+  return serving;
 }
-
-async function rollOut(ctx: WorkerContext, version: string): Promise<WorkflowHandle<typeof modelRollout>> {
-  const { workflowId } = await startRolloutRequest(ctx.client, iso.config, {
-    pipeline: 'served',
-    environment: 'staging',
-    version,
-  });
-  return ctx.client.workflow.getHandle<typeof modelRollout>(workflowId);
-}
+const rollOut = (ctx: WorkerContext, version: string) => startRollout(ctx.client, iso, version);
 
 const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) =>
   withWorker(fn, { project: iso, taskQueue: iso.project });
