@@ -22,10 +22,13 @@ import uuid  # noqa: E402
 import grpc  # noqa: E402
 import pytest
 import yaml
-from google.cloud import aiplatform_v1
+from google.cloud import aiplatform_v1, monitoring_v3
+from google.cloud.aiplatform_v1.services.endpoint_service.transports import EndpointServiceGrpcTransport
 from google.cloud.aiplatform_v1.services.job_service.transports import JobServiceGrpcTransport
 from google.cloud.aiplatform_v1.services.model_service.transports import ModelServiceGrpcTransport
 from google.cloud.aiplatform_v1.services.pipeline_service.transports import PipelineServiceGrpcTransport
+from google.cloud.aiplatform_v1.services.prediction_service.transports import PredictionServiceGrpcTransport
+from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
 from google.protobuf import json_format, struct_pb2
 
 LOCATION = "us-central1"
@@ -58,6 +61,9 @@ class Control:
     def advance(self, name: str):
         return self.call("POST", "/jobs/advance", {"name": name})
 
+    def add_predict_rule(self, match: dict, script: dict):
+        return self.call("POST", "/predict-rules", {"match": match, "script": script})
+
     def calls(self, method: str | None = None):
         return self.call("GET", "/calls" + (f"?method={method}" if method else ""))
 
@@ -88,6 +94,22 @@ def jobs(channel):
 @pytest.fixture(scope="session")
 def models(channel):
     return aiplatform_v1.ModelServiceClient(transport=ModelServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture(scope="session")
+def endpoints(channel):
+    return aiplatform_v1.EndpointServiceClient(transport=EndpointServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture(scope="session")
+def predictions(channel):
+    return aiplatform_v1.PredictionServiceClient(transport=PredictionServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture(scope="session")
+def metrics(channel):
+    # Cloud Monitoring: the emulator serves it on the Vertex port.
+    return monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=channel))
 
 
 @pytest.fixture
