@@ -159,6 +159,19 @@ export const metrics = {
     help: 'Managed schedules that are paused, by why (failure: paused by the server after a failed run)',
     labels: ['reason'],
   }),
+  rolloutsEnded: def({
+    name: 'ct_rollouts_ended',
+    kind: 'counter',
+    help: 'Model rollouts to a Vertex Endpoint ended, by outcome (done, rolled-back, superseded)',
+    labels: ['pipeline', 'environment', 'outcome'],
+  }),
+  rolloutStepDuration: def({
+    name: 'ct_rollout_step_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'How long a rollout step took, from its traffic change to its verdict, by step percent and verdict',
+    labels: ['pipeline', 'environment', 'percent', 'verdict'],
+  }),
   gaugeRefreshErrors: def({
     name: 'ct_run_gauges_errors',
     kind: 'counter',

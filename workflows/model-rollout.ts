@@ -4,11 +4,13 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  metricMeter,
   proxyActivities,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { parsePayload, RolloutInput, searchAttributes as sa, type RolloutPlan, type RolloutResult } from '../contracts';
+import { metrics as m } from '../observability/metrics';
 import { planning, serviceCall, vertexCall } from './support/activity-options';
 import { judge, splitAt, type Verdict } from './support/rollout-health';
 import { RolloutState } from './support/rollout-state';
@@ -38,6 +40,10 @@ const { deployVersion } = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '30 seconds',
 });
+
+// Recorded from workflow code: the SDK's workflow meter emits nothing while a history replays.
+const rolloutsEnded = metricMeter.createCounter(m.rolloutsEnded.name, undefined, m.rolloutsEnded.help);
+const stepDuration = metricMeter.createHistogram(m.rolloutStepDuration.name, 'float', 's', m.rolloutStepDuration.help);
 
 export async function modelRollout(raw: RolloutInput): Promise<RolloutResult> {
   const input = parsePayload(RolloutInput, raw, 'rollout');
@@ -95,7 +101,14 @@ async function rollOut(plan: RolloutPlan, state: RolloutState): Promise<RolloutR
     state.setSplit(split);
     state.status.step = { index, percent, startedAt: new Date().toISOString() };
     state.setPhase('canary', '');
+    const stepStart = Date.now();
     const verdict = await watchStep(plan, state, candidate, previous);
+    stepDuration.record((Date.now() - stepStart) / 1000, {
+      pipeline: plan.pipeline,
+      environment: plan.environment,
+      percent: String(percent),
+      verdict: verdict.kind,
+    });
     if (verdict.kind === 'superseded') return rollBack(plan, state, verdict.reason, 'superseded');
     if (verdict.kind !== 'healthy') return rollBack(plan, state, `step ${percent} %: ${verdict.reason}`);
   }
@@ -185,6 +198,7 @@ function end(
   reason?: string,
 ): RolloutResult {
   state.setPhase(outcome, reason);
+  rolloutsEnded.add(1, { pipeline: plan.pipeline, environment: plan.environment, outcome });
   return { outcome, version: plan.version, endpoint: state.status.endpoint ?? '', split: state.status.split, reason };
 }
 
