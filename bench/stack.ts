@@ -150,6 +150,7 @@ export async function startBenchStack(bucket = 'ct-bench') {
         GCS_API_ENDPOINT: gcs.endpoint,
         GOOGLE_CLOUD_PROJECT: 'ct-bench',
         VERTEX_API_ENDPOINT: `${vertexEmu.host}:${vertexEmu.port}`,
+        MONITORING_API_ENDPOINT: `${vertexEmu.host}:${vertexEmu.port}`,
         ...extraEnv,
       },
     });
@@ -173,6 +174,8 @@ export async function startBenchStack(bucket = 'ct-bench') {
     control,
     client,
     vertex,
+    /** Cloud Monitoring: the emulator serves it on its gRPC port. */
+    monitoringEndpoint: `${vertexEmu.host}:${vertexEmu.port}`,
     /** For a worker in this process (bench:training measures the workflows, not the worker's memory). */
     native,
     bundle,

@@ -69,7 +69,13 @@ async function main() {
     connection: stack.native,
     namespace: 'ct-bench',
     taskQueue: 'bench',
-    deps: { storage, vertex: stack.vertex, monitoring: createMonitoringClient({}), config, temporal: client },
+    deps: {
+      storage,
+      vertex: stack.vertex,
+      monitoring: createMonitoringClient({ MONITORING_API_ENDPOINT: stack.monitoringEndpoint }),
+      config,
+      temporal: client,
+    },
     workflowBundle: stack.bundle,
   });
 
