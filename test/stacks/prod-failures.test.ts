@@ -29,7 +29,8 @@ import {
 } from '../helpers/pipelines';
 import { testStorage, uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
-import { emulatorControl } from '../helpers/vertex';
+import { emulatorControl, vertexClients } from '../helpers/vertex';
+import { rollOut, rolloutUntil, servedPipeline, servingV1 } from '../helpers/serving-steps';
 import { startWorkerProcess } from '../helpers/worker-process';
 
 jest.setTimeout(300_000);
@@ -170,6 +171,30 @@ test('the worker running the watch is SIGKILLed: another of the three carries th
     expect((await watchIdentities(handle.workflowId)).at(-1)).toMatch(new RegExp(`^(${survivors.join('|')})`));
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
+  }
+});
+
+test('a canary rollout on the production topology: two of its three workers SIGKILLed mid-step, the third takes it to 100 %, one candidate deployed', async () => {
+  inProject({ served: servedPipeline({ watch: '8s' }) });
+  const vertex = vertexClients();
+  const { endpoint, old, v2, load } = await servingV1(vertex, project());
+  const workers = await startWorkers(project());
+  try {
+    const handle = await rollOut(client, iso!, v2.versionId);
+    await rolloutUntil(handle, (s) => s.phase === 'canary' && s.step?.percent === 50);
+    for (const w of workers.slice(0, 2)) {
+      process.kill(w.pid, 'SIGKILL');
+      await w.exited;
+    }
+    const result = await handle.result();
+    expect(result.outcome).toBe('done');
+    const after = (await vertex.endpoints.getEndpoint({ name: endpoint }))[0];
+    expect(after.deployedModels!.map((d) => d.modelVersionId)).toEqual([v2.versionId]);
+    expect(after.deployedModels!.map((d) => d.id)).not.toContain(old);
+  } finally {
+    await load.stop();
+    await Promise.all(workers.map((w) => w.stop()));
+    await vertex.close();
   }
 });
 
