@@ -6,6 +6,7 @@ import { createResolveModelActivity } from './model/resolve-model';
 import { createPredictionActivities } from './prediction';
 import { createAwaitScheduledActivity } from './schedules/await-run';
 import { createStartScheduledActivity } from './schedules/start-canonical';
+import { createDeployActivities } from './serving/deploy';
 import { createEndpointActivities } from './serving/endpoint';
 import { createHealthActivity } from './serving/health';
 import { createRolloutPlanActivity } from './serving/plan';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     awaitScheduledRun: createAwaitScheduledActivity(deps),
     planRollout: createRolloutPlanActivity(deps),
     ...createEndpointActivities(deps),
+    ...createDeployActivities(deps),
     smokePredict: createSmokeActivity(deps),
     readHealth: createHealthActivity(deps),
   };
