@@ -6,12 +6,14 @@ import { segmentsOf } from '../config/runs';
 import type { ScheduledRunInput } from '../contracts';
 import { costReport, type RunKind } from './cost';
 import { listSchedules } from './schedules/operate';
+import { servingCost, type ServingLine } from './serving-cost';
 
 // `ct cost --forecast`: the next 30 days from the schedules the server holds (their own specs,
 // expanded by the server into firing times, so cron, interval, calendar, time zones, start and end
 // all count as the server will fire them) times the measured mean cost of recent closed runs of the
 // same kind and pipeline (client/cost.ts). A paused schedule fires nothing until someone unpauses it.
-// Runs that data-ready or operators start outside schedules are not forecast.
+// Runs that data-ready or operators start outside schedules are not forecast. Online serving is:
+// its endpoints' deployed models for the whole window (client/serving-cost.ts).
 
 const DAY_MS = 86_400_000;
 
@@ -37,6 +39,8 @@ export interface CostForecast {
   /** The recent runs' window. */
   since: string;
   schedules: ForecastLine[];
+  /** Online serving: each serving pipeline's endpoints, deployed for the whole window. */
+  serving: (ServingLine & { usd: number | null })[];
   /** Sum of the priced lines. */
   totalUsd: number;
   /** Schedules with no recent run to measure: not in the total. */
@@ -88,14 +92,23 @@ export async function costForecast(
       usd: meanRunUsd === null ? null : round(firings * runsPerFiring * meanRunUsd),
     });
   }
+  const days = (to.getTime() - from.getTime()) / DAY_MS;
+  const serving = servingCost(config, opts.environment, prices, opts.pipeline).map((l) => ({
+    ...l,
+    usd: l.perDayUsd === null ? null : round(l.perDayUsd * days),
+  }));
   return {
     environment: opts.environment,
     from: from.toISOString(),
     to: to.toISOString(),
     since: opts.since.toISOString(),
     schedules: lines,
-    totalUsd: round(lines.reduce((sum, l) => sum + (l.usd ?? 0), 0)),
-    unpriced: lines.filter((l) => l.usd === null && l.firings > 0).map((l) => l.scheduleId),
+    serving,
+    totalUsd: round([...lines, ...serving].reduce((sum, l) => sum + (l.usd ?? 0), 0)),
+    unpriced: [
+      ...lines.filter((l) => l.usd === null && l.firings > 0).map((l) => l.scheduleId),
+      ...serving.filter((l) => l.usd === null).map((l) => `serving ${l.pipeline} (${l.machineType})`),
+    ],
     prices: report.prices,
   };
 }

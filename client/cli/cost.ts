@@ -98,6 +98,10 @@ function formatForecast(env: string, f: CostForecast): string {
       (l) =>
         `  ${l.scheduleId}: ${l.paused ? 'paused, ' : ''}${l.firings} firing(s) × ${l.runsPerFiring} ${l.kind} run(s) × ${l.meanRunUsd === null ? 'no recent run to measure' : `$${l.meanRunUsd} (mean of ${l.basedOnRuns})`}${l.usd === null ? '' : ` = $${l.usd}`}`,
     ),
+    ...f.serving.map(
+      (l) =>
+        `  serving ${l.pipeline}: ${l.endpoints} endpoint(s) × ${l.replicas} × ${l.machineType} ${l.perDayUsd === null ? '(no node-hour price)' : `$${l.perDayUsd} a day = $${l.usd}`}`,
+    ),
   ].join('\n');
 }
 
