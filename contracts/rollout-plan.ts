@@ -29,4 +29,6 @@ export interface RolloutPlan {
   approveEachStep: boolean;
   keepPreviousMs: number;
   smoke?: { instances: unknown[]; expected: unknown[]; tolerance: number };
+  /** The machine's node-hour price in the region (config/prices.yaml); null when the table has none. */
+  nodeHourUsd: number | null;
 }

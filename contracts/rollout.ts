@@ -58,12 +58,24 @@ export interface RolloutStatus {
   /** Why the rollout rolled back (or would, for health that could not be read). */
   reason?: string;
   consoleUrl?: string;
+  cost?: RolloutCost;
 }
 
 export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
 
+/**
+ * What the models this rollout deployed cost while it ran (the smoke deployment, and the candidate
+ * until it was undeployed or the rollout ended; after that its node-hours are the endpoint's
+ * running cost): machine × min replicas × hours deployed. usd null: no price for the machine.
+ */
+export interface RolloutCost {
+  nodeHours: number;
+  usd: number | null;
+}
+
 export interface RolloutResult {
   outcome: 'done' | 'rolled-back' | 'superseded';
+  cost: RolloutCost;
   version: string;
   endpoint: string;
   split: Record<string, number>;

@@ -84,6 +84,7 @@ async function rollOut(plan: RolloutPlan, state: RolloutState): Promise<RolloutR
     if (failed) return end(plan, state, 'rolled-back', failed);
   }
   state.setPhase('deploying');
+  state.deployStarted('candidate');
   const candidate = await deployVersion({ plan, endpoint: endpoint.name });
   state.status.candidateDeployedModelId = candidate;
   const previous = Object.keys(before).filter((id) => id !== candidate);
@@ -123,6 +124,7 @@ async function rollOut(plan: RolloutPlan, state: RolloutState): Promise<RolloutR
 async function smoke(plan: RolloutPlan, state: RolloutState): Promise<string | undefined> {
   state.setPhase('smoke');
   const bench = await ensureEndpoint({ plan, displayName: `${plan.endpointDisplayName}-smoke` });
+  state.deployStarted('smoke');
   const id = await deployVersion({ plan, endpoint: bench.name, split: { '0': 100 } });
   const result = await smokePredict({
     region: plan.region,
@@ -132,6 +134,7 @@ async function smoke(plan: RolloutPlan, state: RolloutState): Promise<string | u
     tolerance: plan.smoke!.tolerance,
   });
   await undeployModel({ region: plan.region, endpoint: bench.name, deployedModelId: id });
+  state.deployEnded('smoke');
   if (result.passed) return undefined;
   const first = result.mismatches[0]!;
   return `smoke prediction failed on ${result.mismatches.length} of ${plan.smoke!.instances.length} instances (instance ${first.index}: expected ${JSON.stringify(first.expected)}, got ${JSON.stringify(first.got)}); no traffic moved`;
@@ -188,6 +191,7 @@ async function rollBack(
   const candidate = state.status.candidateDeployedModelId;
   if (candidate && !(candidate in restore))
     await undeployModel({ region: plan.region, endpoint, deployedModelId: candidate });
+  state.deployEnded('candidate');
   return end(plan, state, outcome, reason);
 }
 
@@ -197,9 +201,17 @@ function end(
   outcome: RolloutResult['outcome'],
   reason?: string,
 ): RolloutResult {
+  state.status.cost = state.cost();
   state.setPhase(outcome, reason);
   rolloutsEnded.add(1, { pipeline: plan.pipeline, environment: plan.environment, outcome });
-  return { outcome, version: plan.version, endpoint: state.status.endpoint ?? '', split: state.status.split, reason };
+  return {
+    outcome,
+    version: plan.version,
+    endpoint: state.status.endpoint ?? '',
+    split: state.status.split,
+    cost: state.status.cost,
+    reason,
+  };
 }
 
 /** The split from before, among the models still deployed, summing to 100 again if one is gone. */

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { PipelineConfig } from '../../config/pipeline-config';
+import { pricesOnce, ratesFor, type Prices } from '../../config/prices';
 import { InvalidRunError, modelOf, templateVars } from '../../config/runs';
 import { notServing, servesOnline } from '../../starts/rollout';
 import { fill } from '../../config/templates';
@@ -12,7 +13,7 @@ export function servingOf(config: PipelineConfig, input: RolloutInput) {
   return { project, region, modelId, serving: config.pipelines[input.pipeline]!.serving! };
 }
 
-export function createRolloutPlanActivity(deps: { config: PipelineConfig }) {
+export function createRolloutPlanActivity(deps: { config: PipelineConfig; prices?: Prices }) {
   return async function planRollout(raw: unknown): Promise<RolloutPlan> {
     const input = parsePayload(RolloutInput, raw, 'rollout');
     let found: ReturnType<typeof servingOf>;
@@ -48,6 +49,7 @@ export function createRolloutPlanActivity(deps: { config: PipelineConfig }) {
       approveEachStep: serving.approveEachStep,
       keepPreviousMs: serving.keepPrevious,
       smoke: serving.smoke,
+      nodeHourUsd: ratesFor(deps.prices ?? pricesOnce(), region)?.nodeHour[serving.machine.machineType] ?? null,
     });
   };
 }

@@ -38,6 +38,9 @@ test('a healthy canary reaches 100 %, takes the serving alias, and the old model
     const { endpoint, old, v2 } = await servingV1();
     const result = await (await rollOut(ctx, v2.versionId)).result();
     expect(result).toMatchObject({ outcome: 'done', version: v2.versionId, endpoint });
+    // The candidate's node-hours while the rollout ran, at n1-standard-2's price (config/prices.yaml).
+    expect(result.cost.nodeHours).toBeGreaterThan(0);
+    expect(result.cost.usd).toBeCloseTo(result.cost.nodeHours * 0.10925, 6);
     const after = await getEndpoint(vertex, endpoint);
     const candidate = Object.keys(result.split)[0]!;
     expect(result.split).toEqual({ [candidate]: 100 });

@@ -7,6 +7,7 @@ import {
   rolloutStatusQuery,
   searchAttributes as sa,
   type HealthFigures,
+  type RolloutCost,
   type RolloutPhase,
   type RolloutPlan,
   type RolloutStatus,
@@ -33,6 +34,9 @@ export class RolloutState {
   /** A newer champion promoted while this rollout was in flight. */
   newer?: { version: string; startedBy: string };
   private approved = -1;
+  /** Models this rollout deployed: when each went up, and the time of those already taken down. */
+  private readonly deployedSince = new Map<string, number>();
+  private deployedMs = 0;
 
   constructor(readonly plan: RolloutPlan) {
     this.status = { phase: 'planning', model: plan.model, version: plan.version, split: {} };
@@ -55,6 +59,28 @@ export class RolloutState {
         },
       },
     );
+  }
+
+  deployStarted(key: string): void {
+    this.deployedSince.set(key, Date.now());
+  }
+
+  deployEnded(key: string): void {
+    const since = this.deployedSince.get(key);
+    if (since === undefined) return;
+    this.deployedMs += Date.now() - since;
+    this.deployedSince.delete(key);
+  }
+
+  /** Node-hours of what this rollout deployed, those still up counted to now. */
+  cost(): RolloutCost {
+    const open = [...this.deployedSince.values()].reduce((ms, since) => ms + (Date.now() - since), 0);
+    const nodeHours = ((this.deployedMs + open) / 3_600_000) * this.plan.machine.minReplicas;
+    const round = (n: number) => Math.round(n * 1e6) / 1e6;
+    return {
+      nodeHours: round(nodeHours),
+      usd: this.plan.nodeHourUsd === null ? null : round(nodeHours * this.plan.nodeHourUsd),
+    };
   }
 
   stepApproved(index: number): boolean {
@@ -107,6 +133,11 @@ export class RolloutState {
       if (s.health.previous) lines.push(`previous ${f(s.health.previous)}`);
     }
     if (s.reason) lines.push('', s.reason);
+    if (s.cost)
+      lines.push(
+        '',
+        `Deployed by this rollout: ${s.cost.nodeHours} node-hours${s.cost.usd === null ? '' : `, ${s.cost.usd} USD`}`,
+      );
     setCurrentDetails(lines.join('\n'));
   }
 }
