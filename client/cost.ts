@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { ratesFor, type Prices } from '../config/prices';
-import { jobCost, runCostOf, type Machines, type Rates, type RunCost } from '../contracts/cost';
+import { jobCost, runCostOf, type JobCost, type Machines, type Rates, type RunCost } from '../contracts/cost';
 import { searchAttributes as sa } from '../contracts/search-attributes';
 import { countActions } from '../observability/actions';
 
@@ -53,7 +53,10 @@ export function costOfHistory(workflowId: string, events: Event[], prices: Price
   const scheduled = new Map<string, string>();
   let plan: PlanLike | undefined;
   const ended: { kind: string; p: ProgressLike }[] = [];
+  let served: JobCost | undefined;
   for (const e of events) {
+    const done = e.workflowExecutionCompletedEventAttributes;
+    if (done) served = servedCost(decode(done.result));
     const s = e.activityTaskScheduledEventAttributes;
     if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
     const c = e.activityTaskCompletedEventAttributes;
@@ -72,8 +75,27 @@ export function costOfHistory(workflowId: string, events: Event[], prices: Price
     ? [{ machineType: m.machineType, replicaCount: m.startingReplicaCount }]
     : plan?.training?.workerPoolSpecs;
   const jobs = ended.map(({ kind, p }) => jobCost({ ...p, kind, name: p.job?.name }, machines, rates));
+  if (served) jobs.push(served);
   const table = { perMillionActions: prices.temporal.perMillionActions, asOf: prices.asOf, currency: prices.currency };
   return { workflowId, ...runCostOf(countActions(events), jobs, table) };
+}
+
+/** A rollout's result carries the node-hours of what it deployed (workflows/model-rollout.ts). */
+function servedCost(result: unknown): JobCost | undefined {
+  const r = result as {
+    endpoint?: string;
+    outcome?: string;
+    cost?: { nodeHours?: number; usd?: number | null };
+  } | null;
+  if (!r?.cost || typeof r.cost.nodeHours !== 'number') return undefined;
+  return {
+    kind: 'deployedModel',
+    job: r.endpoint ?? '?',
+    state: r.outcome ?? '?',
+    hours: r.cost.nodeHours,
+    usd: r.cost.usd ?? null,
+    how: r.cost.usd === null ? 'no node-hour price for its machine' : 'node-hours deployed by the rollout',
+  };
 }
 
 /** The child runs a history started (a prediction run's segments). */

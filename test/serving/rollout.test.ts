@@ -1,6 +1,8 @@
 // A new champion rolled out to its Vertex Endpoint by canary steps, health read from Cloud
 // Monitoring (the emulator's series of the predictions it really served, under load from the
 // real PredictionServiceClient). Each test in a Vertex project of its own.
+import { costOfHistory } from '../../client/cost';
+import { loadPrices } from '../../config/prices';
 import { getEndpoint } from '../helpers/endpoints';
 import type { IsolatedProject } from '../helpers/isolation';
 import { projectWith } from '../helpers/pipelines';
@@ -36,11 +38,18 @@ const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) =>
 test('a healthy canary reaches 100 %, takes the serving alias, and the old model is undeployed after its hold', async () => {
   await inProject(async (ctx) => {
     const { endpoint, old, v2 } = await servingV1();
-    const result = await (await rollOut(ctx, v2.versionId)).result();
+    const handle = await rollOut(ctx, v2.versionId);
+    const result = await handle.result();
     expect(result).toMatchObject({ outcome: 'done', version: v2.versionId, endpoint });
     // The candidate's node-hours while the rollout ran, at n1-standard-2's price (config/prices.yaml).
     expect(result.cost.nodeHours).toBeGreaterThan(0);
     expect(result.cost.usd).toBeCloseTo(result.cost.nodeHours * 0.10925, 6);
+    // ct cost reads the same from the run's history, beside its actions.
+    const report = costOfHistory(handle.workflowId, (await handle.fetchHistory()).events ?? [], loadPrices());
+    expect(report.vertex.jobs).toEqual([
+      expect.objectContaining({ kind: 'deployedModel', job: endpoint, state: 'done', usd: result.cost.usd }),
+    ]);
+    expect(report.totalUsd).toBeCloseTo(report.temporalUsd + result.cost.usd!, 6);
     const after = await getEndpoint(vertex, endpoint);
     const candidate = Object.keys(result.split)[0]!;
     expect(result.split).toEqual({ [candidate]: 100 });
