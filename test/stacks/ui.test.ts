@@ -1,10 +1,12 @@
 // The Temporal UI as operators use it, in a real browser: Debian's Chromium driven by
 // playwright-core (never a downloaded browser). Start a trainingRun from the Start Workflow form,
 // see its summary and current details, find it by a search-attribute filter, cancel it with the
-// UI's button, and check the emulator saw the Vertex cancel. Screenshots: test-results/ui/.
+// UI's button, and check the emulator saw the Vertex cancel; then a canary rollout's details, found
+// by its phase and cancelled to a rollback. Screenshots: test-results/ui/.
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort } from '../../stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temporal-server';
@@ -13,7 +15,8 @@ import { uniquePartition } from '../helpers/isolation';
 import { customJobTraining, monthlyData, projectWith } from '../helpers/pipelines';
 import { uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
-import { emulatorControl } from '../helpers/vertex';
+import { emulatorControl, vertexClients } from '../helpers/vertex';
+import { rollOut, rolloutUntil, servedPipeline, servingV1 } from '../helpers/serving-steps';
 import { startWorkerProcess } from '../helpers/worker-process';
 
 jest.setTimeout(180_000);
@@ -59,6 +62,12 @@ afterAll(async () => {
   await browser?.close();
   await server?.service.stop();
 });
+
+/** A client of the UI's own server (the test stack's server is another). */
+async function connectClient(address: string) {
+  const connection = await Connection.connect({ address });
+  return { client: new Client({ connection, namespace: 'ct-test' }), close: () => connection.close() };
+}
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
@@ -162,3 +171,69 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
     await iso.cleanup();
   }
 });
+
+uiTest(
+  'a canary rollout in the UI: phase, split, health and endpoint link in its details, found by its phase, cancelled to a rollback',
+  async () => {
+    const iso = projectWith({ served: servedPipeline({ watch: '10m' }) });
+    const vertex = vertexClients();
+    const { endpoint, old, v2, load } = await servingV1(vertex, iso.project);
+    const worker = await startWorkerProcess({
+      taskQueue: iso.project,
+      address: server.address,
+      namespace: 'ct-test',
+      configPath: iso.configPath,
+    });
+    const { client, close } = await connectClient(server.address);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      const handle = await rollOut(client, iso, v2.versionId);
+      await rolloutUntil(handle, (s) => s.phase === 'canary' && !!s.health);
+      const runPage = `${server.uiUrl}/namespaces/ct-test/workflows/${encodeURIComponent(handle.workflowId)}`;
+      await page.goto(runPage);
+      await page.getByRole('status').filter({ hasText: 'Running' }).waitFor();
+      await page.getByRole('tab', { name: 'User Metadata' }).click();
+      const details = page.frameLocator('#user-metadata-current-details').locator('body');
+      const text = await eventually(async () => {
+        await page.keyboard.press('r');
+        const t = await details.innerText();
+        return /Health at/.test(t) ? t : undefined;
+      }, 30_000);
+      expect(text).toContain(`Canary 50 % · served · staging · served-staging@${v2.versionId}`);
+      expect(text).toMatch(new RegExp(`${old}\\s+50 %`));
+      expect(text).toMatch(/\(candidate\)\s+50 %/);
+      expect(text).toMatch(/candidate \d+ predictions, \d+ errors, p95 [\d.]+ ms/);
+      const endpointId = endpoint.split('/').pop()!;
+      expect(await details.getByRole('link', { name: 'open in the console' }).getAttribute('href')).toBe(
+        `https://console.cloud.google.com/vertex-ai/locations/us-central1/endpoints/${endpointId}?project=${iso.project}`,
+      );
+      await shot(page, 'rollout-1-canary');
+
+      await page.goto(
+        `${server.uiUrl}/namespaces/ct-test/workflows?query=${encodeURIComponent(`WorkflowType = "modelRollout" AND pipeline = "served" AND runPhase = "canary-50"`)}`,
+      );
+      const row = page.getByRole('table', { name: 'Workflows' }).getByRole('link', { name: handle.workflowId });
+      await eventually(async () => ((await row.count()) > 0 ? true : undefined), 30_000);
+
+      await row.first().click();
+      await page.getByRole('button', { name: 'Request Cancellation' }).click();
+      await page.getByRole('dialog', { name: 'Cancel Workflow' }).getByRole('button', { name: 'Confirm' }).click();
+      await eventually(async () => {
+        await page.reload();
+        await page.locator('main').getByRole('status').filter({ hasText: 'Canceled' }).waitFor({ timeout: 5_000 });
+        return true;
+      }, 60_000);
+      await shot(page, 'rollout-2-cancelled');
+      const after = (await vertex.endpoints.getEndpoint({ name: endpoint }))[0];
+      expect(after.trafficSplit).toEqual({ [old]: 100 });
+      expect(after.deployedModels!.map((d) => d.id)).toEqual([old]);
+    } finally {
+      await load.stop();
+      await page.close();
+      await close();
+      await worker.stop();
+      await vertex.close();
+      await iso.cleanup();
+    }
+  },
+);
