@@ -197,6 +197,20 @@ test('approve / reject: exit 0 with the decision, exit 1 with the reason the run
   );
 });
 
+test('rollout: bad input and a pipeline that does not serve are refused with the reason and exit 1', async () => {
+  const notServing = await ct('rollout', 'start', '--pipeline', 'reviewed', '--env', 'models', '--version', '2');
+  expect(notServing.code).toBe(1);
+  expect(notServing.stderr.trim()).toBe(
+    'ct: pipeline reviewed does not serve online in models (no serving: section for it); pipelines that serve: none',
+  );
+  const badVersion = await ct('rollout', 'start', '--pipeline', 'reviewed', '--env', 'models', '--version', 'latest');
+  expect(badVersion.code).toBe(1);
+  expect(badVersion.stderr).toMatch(/^ct: invalid rollout:\n✖ a Model Registry version id, e\.g\. 3\n  → at version/);
+  const none = await ct('rollout', 'status', '--pipeline', 'reviewed', '--env', 'models');
+  expect(none.code).toBe(1);
+  expect(none.stderr.trim()).toBe('ct: no rollout rollout:models:reviewed:all');
+});
+
 test('predict: bad input gets the reason and exit 1', async () => {
   const none = await ct('predict', '--pipeline', 'engagement', '--env', 'staging', '--partition', '2030-01-01');
   expect(none.code).toBe(1);
