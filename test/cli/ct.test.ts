@@ -205,7 +205,7 @@ test('rollout: bad input and a pipeline that does not serve are refused with the
   );
   const badVersion = await ct('rollout', 'start', '--pipeline', 'reviewed', '--env', 'models', '--version', 'latest');
   expect(badVersion.code).toBe(1);
-  expect(badVersion.stderr).toMatch(/^ct: invalid rollout:\n✖ a Model Registry version id, e\.g\. 3\n  → at version/);
+  expect(badVersion.stderr).toMatch(/^ct: invalid rollout:\n✖ a Model Registry version id, e\.g\. 3\n {2}→ at version/);
   const none = await ct('rollout', 'status', '--pipeline', 'reviewed', '--env', 'models');
   expect(none.code).toBe(1);
   expect(none.stderr.trim()).toBe('ct: no rollout rollout:models:reviewed:all');

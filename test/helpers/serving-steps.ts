@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { startRolloutRequest } from '../../client/rollout';
 import { rolloutStatusQuery, type RolloutStatus } from '../../contracts';
@@ -5,16 +6,17 @@ import type { modelRollout } from '../../workflows';
 import { createEndpoint, deployModel } from './endpoints';
 import { eventually } from './eventually';
 import type { IsolatedProject } from './isolation';
-import { dailyData, kfpTraining, modelRegistry, type PipelineSpec } from './pipelines';
+import { dailyData, kfpTraining, modelRegistry, projectWith, type PipelineSpec } from './pipelines';
 import { startPredictionLoad, type PredictionLoad } from './prediction-load';
 import { parentOf, type vertexClients } from './vertex';
 
-// The steps the rollout suites share: a pipeline `served` whose model is `served-staging`, version 1
-// serving all of `served-staging`'s traffic under steady load, and a rollout of another version.
+// The steps the rollout suites share: a serving pipeline of the test's own (a rollout's workflow id
+// is its pipeline, environment and segment, so parallel tests need pipelines of their own), version
+// 1 of its model serving all of its endpoint's traffic under steady load, and a rollout of another version.
 
 type Clients = ReturnType<typeof vertexClients>;
 
-/** `served`: trains, registers `served-staging`, serves it by these rules (a fast watch unless `over` says). */
+/** Trains, registers `{pipeline}-{environment}`, serves it by these rules (a fast watch unless `over` says). */
 export const servedPipeline = (over: Partial<NonNullable<PipelineSpec['serving']>> = {}): PipelineSpec => ({
   data: dailyData(['features']),
   training: kfpTraining,
@@ -29,34 +31,47 @@ export const servedPipeline = (over: Partial<NonNullable<PipelineSpec['serving']
   },
 });
 
-/** A version of `served-staging` (a new model, or a version of `parentModel`). */
-export async function uploadServed(vertex: Clients, project: string, parentModel?: string) {
+/** A serving pipeline named for this test alone, in a project of its own; its model and endpoint are `{pipeline}-staging`. */
+export interface Served {
+  iso: IsolatedProject;
+  pipeline: string;
+  /** The model's id and the endpoint's display name. */
+  name: string;
+}
+
+export function servedProject(over: Partial<NonNullable<PipelineSpec['serving']>> = {}): Served {
+  const pipeline = `served-${randomBytes(4).toString('hex')}`;
+  return { iso: projectWith({ [pipeline]: servedPipeline(over) }), pipeline, name: `${pipeline}-staging` };
+}
+
+/** A version of the served model (a new model, or a version of `parentModel`). */
+export async function uploadServed(vertex: Clients, served: Served, parentModel?: string) {
   const [op] = await vertex.models.uploadModel({
-    parent: parentOf(project),
-    ...(parentModel ? { parentModel } : { modelId: 'served-staging' }),
+    parent: parentOf(served.iso.project),
+    ...(parentModel ? { parentModel } : { modelId: served.name }),
     model: { displayName: 'served', artifactUri: 'gs://ct-test-bucket/m', containerSpec: { imageUri: 'img' } },
   });
   const [res] = await op.promise();
   return { model: res.model!, versionId: res.modelVersionId! };
 }
 
-/** Version 1 deployed with all traffic on endpoint `served-staging`, version 2 registered, 20 predictions a second. */
-export async function servingV1(vertex: Clients, project: string) {
-  const v1 = await uploadServed(vertex, project);
-  const endpoint = (await createEndpoint(vertex, project, { displayName: 'served-staging' })).name!;
+/** Version 1 deployed with all traffic on the served endpoint, version 2 registered, 20 predictions a second. */
+export async function servingV1(vertex: Clients, served: Served) {
+  const v1 = await uploadServed(vertex, served);
+  const endpoint = (await createEndpoint(vertex, served.iso.project, { displayName: served.name })).name!;
   const old = await deployModel(vertex, endpoint, `${v1.model}@${v1.versionId}`, { '0': 100 });
-  const v2 = await uploadServed(vertex, project, v1.model);
+  const v2 = await uploadServed(vertex, served, v1.model);
   const load: PredictionLoad = startPredictionLoad({ client: vertex.predictions, endpoint, ratePerSecond: 20 });
   return { endpoint, old: old.id!, v1, v2, load };
 }
 
 export async function rollOut(
   client: Client,
-  iso: IsolatedProject,
+  served: Served,
   version: string,
 ): Promise<WorkflowHandle<typeof modelRollout>> {
-  const { workflowId } = await startRolloutRequest(client, iso.config, {
-    pipeline: 'served',
+  const { workflowId } = await startRolloutRequest(client, served.iso.config, {
+    pipeline: served.pipeline,
     environment: 'staging',
     version,
   });

@@ -5,10 +5,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { approveRolloutStep } from '../../client/rollout';
 import { getEndpoint } from '../helpers/endpoints';
-import type { IsolatedProject } from '../helpers/isolation';
-import { projectWith, type PipelineSpec } from '../helpers/pipelines';
+import type { PipelineSpec } from '../helpers/pipelines';
 import type { PredictionLoad } from '../helpers/prediction-load';
-import { rollOut, rolloutUntil, servedPipeline, servingV1, uploadServed } from '../helpers/serving-steps';
+import { rollOut, rolloutUntil, servedProject, servingV1, uploadServed, type Served } from '../helpers/serving-steps';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
 import { emulatorControl, vertexClients } from '../helpers/vertex';
 
@@ -17,27 +16,27 @@ const control = emulatorControl();
 const vertex = vertexClients();
 afterAll(() => vertex.close());
 
-let iso: IsolatedProject;
+let served: Served;
 let load: PredictionLoad | undefined;
 afterEach(async () => {
   await load?.stop();
   load = undefined;
-  await iso.cleanup();
+  await served.iso.cleanup();
 });
 
-/** The test's project serving `served` by these rules, version 1 under load; runs `fn` with a worker. */
+/** A serving pipeline of the test's own with these rules, version 1 under load; runs `fn` with a worker. */
 async function serving<R>(
   over: Partial<NonNullable<PipelineSpec['serving']>>,
   fn: (ctx: WorkerContext, s: Awaited<ReturnType<typeof servingV1>>) => Promise<R>,
 ): Promise<R> {
-  iso = projectWith({ served: servedPipeline(over) });
+  served = servedProject(over);
   return withWorker(
     async (ctx) => {
-      const s = await servingV1(vertex, iso.project);
+      const s = await servingV1(vertex, served);
       load = s.load;
       return fn(ctx, s);
     },
-    { project: iso, taskQueue: iso.project },
+    { project: served.iso, taskQueue: served.iso.project },
   );
 }
 
@@ -47,7 +46,7 @@ test('a failing smoke prediction ends the rollout before the candidate is deploy
   // The emulator echoes each instance: the golden set expects something else of one of them.
   const smoke = { instances: [{ x: 1 }, { x: 2 }], expected: [{ x: 1 }, { x: 3 }] };
   await serving({ smoke }, async (ctx, { endpoint, old, v2 }) => {
-    const result = await (await rollOut(ctx.client, iso, v2.versionId)).result();
+    const result = await (await rollOut(ctx.client, served, v2.versionId)).result();
     expect(result.outcome).toBe('rolled-back');
     expect(result.reason).toMatch(
       /^smoke prediction failed on 1 of 2 instances \(instance 1: expected \{"x":3\}, got \{"x":2\}\); no traffic moved/,
@@ -56,7 +55,9 @@ test('a failing smoke prediction ends the rollout before the candidate is deploy
     expect(await deployedIds(endpoint)).toEqual([old]);
     expect(Object.keys((await load!.stop()).byDeployedModel)).toEqual([old]);
     // The smoke endpoint is left with nothing deployed.
-    const smokeEndpoint = (await control.endpoints(iso.project)).find((e) => e.displayName === 'served-staging-smoke');
+    const smokeEndpoint = (await control.endpoints(served.iso.project)).find(
+      (e) => e.displayName === `${served.name}-smoke`,
+    );
     expect(smokeEndpoint?.deployedModels ?? []).toEqual([]);
   });
 });
@@ -64,14 +65,14 @@ test('a failing smoke prediction ends the rollout before the candidate is deploy
 test('a passing smoke prediction lets the rollout go on to 100 %', async () => {
   const smoke = { instances: [{ x: 1 }], expected: [{ x: 1 }] };
   await serving({ smoke }, async (ctx, { v2 }) => {
-    const result = await (await rollOut(ctx.client, iso, v2.versionId)).result();
+    const result = await (await rollOut(ctx.client, served, v2.versionId)).result();
     expect(result.outcome).toBe('done');
   });
 });
 
 test('cancel mid-step restores the split from before the rollout and undeploys the candidate', async () => {
   await serving({ watch: '10m' }, async (ctx, { endpoint, old, v2 }) => {
-    const handle = await rollOut(ctx.client, iso, v2.versionId);
+    const handle = await rollOut(ctx.client, served, v2.versionId);
     const canary = await rolloutUntil(handle, (s) => s.phase === 'canary');
     expect(Object.values(canary.split).sort()).toEqual([50, 50]);
     await handle.cancel();
@@ -90,11 +91,11 @@ test('health that cannot be read (Monitoring answers 429) never lets a step pass
   await serving({}, async (ctx, { endpoint, old, v2 }) => {
     await control.addFault({
       method: 'ListTimeSeries',
-      project: iso.project,
+      project: served.iso.project,
       code: 'RESOURCE_EXHAUSTED',
       probability: 1,
     });
-    const result = await (await rollOut(ctx.client, iso, v2.versionId)).result();
+    const result = await (await rollOut(ctx.client, served, v2.versionId)).result();
     expect(result.outcome).toBe('rolled-back');
     expect(result.reason).toMatch(/^step 50 %: health could not be read: .*RESOURCE_EXHAUSTED/);
     expect(await getEndpoint(vertex, endpoint)).toMatchObject({ trafficSplit: { [old]: 100 } });
@@ -104,11 +105,11 @@ test('health that cannot be read (Monitoring answers 429) never lets a step pass
 
 test('a newer champion promoted while a rollout waits for approval supersedes it: the newer version is rolled out', async () => {
   await serving({ approveEachStep: true }, async (ctx, { endpoint, old, v1, v2 }) => {
-    const first = await rollOut(ctx.client, iso, v2.versionId);
+    const first = await rollOut(ctx.client, served, v2.versionId);
     await rolloutUntil(first, (s) => s.phase === 'awaiting-approval' && s.version === v2.versionId);
-    const v3 = await uploadServed(vertex, iso.project, v1.model);
-    await rollOut(ctx.client, iso, v3.versionId);
-    const target = { pipeline: 'served', environment: 'staging' };
+    const v3 = await uploadServed(vertex, served, v1.model);
+    await rollOut(ctx.client, served, v3.versionId);
+    const target = { pipeline: served.pipeline, environment: 'staging' };
     for (const percent of [50, 100]) {
       await rolloutUntil(
         first,
@@ -127,10 +128,10 @@ test('a newer champion promoted while a rollout waits for approval supersedes it
 
 test('approving a rollout that is not waiting for one is refused, naming its phase', async () => {
   await serving({ watch: '10m' }, async (ctx, { v2 }) => {
-    const handle = await rollOut(ctx.client, iso, v2.versionId);
+    const handle = await rollOut(ctx.client, served, v2.versionId);
     await rolloutUntil(handle, (s) => s.phase === 'canary');
     await expect(
-      approveRolloutStep(ctx.client, { pipeline: 'served', environment: 'staging' }, { by: 'test' }),
+      approveRolloutStep(ctx.client, { pipeline: served.pipeline, environment: 'staging' }, { by: 'test' }),
     ).rejects.toThrow(/the rollout is canary, not waiting for an approval/);
     await handle.cancel();
   });

@@ -9,9 +9,8 @@ import type { modelRollout } from '../../workflows';
 import { getEndpoint } from '../helpers/endpoints';
 import { eventually } from '../helpers/eventually';
 import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
-import { projectWith } from '../helpers/pipelines';
 import { startPredictionLoad, type PredictionLoad } from '../helpers/prediction-load';
-import { rollOut, rolloutUntil, servedPipeline, servingV1 } from '../helpers/serving-steps';
+import { rollOut, rolloutUntil, servedProject, servingV1, type Served } from '../helpers/serving-steps';
 import { connectTestClient, withWorker } from '../helpers/temporal';
 import { emulatorControl, vertexClients } from '../helpers/vertex';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -21,9 +20,10 @@ const control = emulatorControl();
 const vertex = vertexClients();
 afterAll(() => vertex.close());
 
+let served: Served;
 let iso: IsolatedProject;
 let load: PredictionLoad | undefined;
-beforeEach(() => (iso = projectWith({ served: servedPipeline() })));
+beforeEach(() => ({ iso } = served = servedProject()));
 afterEach(async () => {
   await load?.stop();
   load = undefined;
@@ -34,20 +34,20 @@ test('a promotion starts the rollout: the endpoint is created and the first cham
   await withWorker(
     async (ctx) => {
       const run = await startTrainingRun(ctx.client, iso.config, {
-        pipeline: 'served',
+        pipeline: served.pipeline,
         environment: 'staging',
         partition: uniquePartition(),
         assumeDataReady: true,
       });
       // Traffic as soon as the endpoint exists (it answers FAILED_PRECONDITION until a model serves).
       const endpoint = await eventually(async () => {
-        const found = (await control.endpoints(iso.project)).find((e) => e.displayName === 'served-staging');
+        const found = (await control.endpoints(iso.project)).find((e) => e.displayName === served.name);
         return found?.name;
       }, 90_000);
       load = startPredictionLoad({ client: vertex.predictions, endpoint, ratePerSecond: 20 });
       expect(await run.result()).toMatchObject({ status: 'succeeded' });
       const rollout = ctx.client.workflow.getHandle<typeof modelRollout>(
-        rolloutId({ environment: 'staging', pipeline: 'served' }),
+        rolloutId({ environment: 'staging', pipeline: served.pipeline }),
       );
       const result = await rollout.result();
       expect(result).toMatchObject({ outcome: 'done', endpoint });
@@ -68,11 +68,11 @@ describe('with worker processes', () => {
   test('a worker SIGKILLed while DeployModel runs: the next worker resumes it, and one model is deployed', async () => {
     // Each DeployModel takes 8 s: the kill lands while the operation runs.
     await control.addDeployScript({ match: { project: iso.project }, deploy: { delayMs: 8_000 } });
-    const { endpoint, old, v2, load: traffic } = await servingV1(vertex, iso.project);
+    const { endpoint, old, v2, load: traffic } = await servingV1(vertex, served);
     load = traffic;
     let worker: Service = await startWorkerProcess({ taskQueue: iso.project, configPath: iso.configPath });
     try {
-      const handle = await rollOut(client, iso, v2.versionId);
+      const handle = await rollOut(client, served, v2.versionId);
       await rolloutUntil(handle, (s) => s.phase === 'deploying');
       await eventually(async () =>
         (await control.calls({ method: 'DeployModel', project: iso.project })).length ? true : undefined,

@@ -4,10 +4,13 @@
 import { costOfHistory } from '../../client/cost';
 import { loadPrices } from '../../config/prices';
 import { getEndpoint } from '../helpers/endpoints';
-import type { IsolatedProject } from '../helpers/isolation';
-import { projectWith } from '../helpers/pipelines';
 import type { PredictionLoad } from '../helpers/prediction-load';
-import { rollOut as startRollout, servedPipeline, servingV1 as servingSetup } from '../helpers/serving-steps';
+import {
+  rollOut as startRollout,
+  servedProject,
+  servingV1 as servingSetup,
+  type Served,
+} from '../helpers/serving-steps';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
 import { emulatorControl, vertexClients } from '../helpers/vertex';
 
@@ -16,24 +19,24 @@ const control = emulatorControl();
 const vertex = vertexClients();
 afterAll(() => vertex.close());
 
-let iso: IsolatedProject;
+let served: Served;
 let load: PredictionLoad | undefined;
-beforeEach(() => (iso = projectWith({ served: servedPipeline() })));
+beforeEach(() => (served = servedProject()));
 afterEach(async () => {
   await load?.stop();
   load = undefined;
-  await iso.cleanup();
+  await served.iso.cleanup();
 });
 
 async function servingV1() {
-  const serving = await servingSetup(vertex, iso.project);
+  const serving = await servingSetup(vertex, served);
   load = serving.load;
   return serving;
 }
-const rollOut = (ctx: WorkerContext, version: string) => startRollout(ctx.client, iso, version);
+const rollOut = (ctx: WorkerContext, version: string) => startRollout(ctx.client, served, version);
 
 const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) =>
-  withWorker(fn, { project: iso, taskQueue: iso.project });
+  withWorker(fn, { project: served.iso, taskQueue: served.iso.project });
 
 test('a healthy canary reaches 100 %, takes the serving alias, and the old model is undeployed after its hold', async () => {
   await inProject(async (ctx) => {
@@ -68,7 +71,7 @@ test('an unhealthy canary (errors on the new deployed model only) is rolled back
   await inProject(async (ctx) => {
     const { endpoint, old, v2 } = await servingV1();
     await control.addPredictRule({
-      match: { project: iso.project, modelVersionId: v2.versionId },
+      match: { project: served.iso.project, modelVersionId: v2.versionId },
       script: { errorRate: 0.5 },
     });
     const result = await (await rollOut(ctx, v2.versionId)).result();

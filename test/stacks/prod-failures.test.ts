@@ -30,7 +30,7 @@ import {
 import { testStorage, uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl, vertexClients } from '../helpers/vertex';
-import { rollOut, rolloutUntil, servedPipeline, servingV1 } from '../helpers/serving-steps';
+import { rollOut, rolloutUntil, servedProject, servingV1 } from '../helpers/serving-steps';
 import { startWorkerProcess } from '../helpers/worker-process';
 
 jest.setTimeout(300_000);
@@ -175,12 +175,13 @@ test('the worker running the watch is SIGKILLed: another of the three carries th
 });
 
 test('a canary rollout on the production topology: two of its three workers SIGKILLed mid-step, the third takes it to 100 %, one candidate deployed', async () => {
-  inProject({ served: servedPipeline({ watch: '8s' }) });
+  const served = servedProject({ watch: '8s' });
+  iso = served.iso;
   const vertex = vertexClients();
-  const { endpoint, old, v2, load } = await servingV1(vertex, project());
+  const { endpoint, old, v2, load } = await servingV1(vertex, served);
   const workers = await startWorkers(project());
   try {
-    const handle = await rollOut(client, iso!, v2.versionId);
+    const handle = await rollOut(client, served, v2.versionId);
     await rolloutUntil(handle, (s) => s.phase === 'canary' && s.step?.percent === 50);
     for (const w of workers.slice(0, 2)) {
       process.kill(w.pid, 'SIGKILL');

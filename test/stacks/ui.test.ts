@@ -16,7 +16,7 @@ import { customJobTraining, monthlyData, projectWith } from '../helpers/pipeline
 import { uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { emulatorControl, vertexClients } from '../helpers/vertex';
-import { rollOut, rolloutUntil, servedPipeline, servingV1 } from '../helpers/serving-steps';
+import { rollOut, rolloutUntil, servedProject, servingV1 } from '../helpers/serving-steps';
 import { startWorkerProcess } from '../helpers/worker-process';
 
 jest.setTimeout(180_000);
@@ -175,9 +175,10 @@ uiTest('start from the form, watch, filter, cancel from the UI: the Vertex job i
 uiTest(
   'a canary rollout in the UI: phase, split, health and endpoint link in its details, found by its phase, cancelled to a rollback',
   async () => {
-    const iso = projectWith({ served: servedPipeline({ watch: '10m' }) });
+    const served = servedProject({ watch: '10m' });
+    const { iso } = served;
     const vertex = vertexClients();
-    const { endpoint, old, v2, load } = await servingV1(vertex, iso.project);
+    const { endpoint, old, v2, load } = await servingV1(vertex, served);
     const worker = await startWorkerProcess({
       taskQueue: iso.project,
       address: server.address,
@@ -187,7 +188,7 @@ uiTest(
     const { client, close } = await connectClient(server.address);
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     try {
-      const handle = await rollOut(client, iso, v2.versionId);
+      const handle = await rollOut(client, served, v2.versionId);
       await rolloutUntil(handle, (s) => s.phase === 'canary' && !!s.health);
       const runPage = `${server.uiUrl}/namespaces/ct-test/workflows/${encodeURIComponent(handle.workflowId)}`;
       await page.goto(runPage);
@@ -199,7 +200,7 @@ uiTest(
         const t = await details.innerText();
         return /Health at/.test(t) ? t : undefined;
       }, 30_000);
-      expect(text).toContain(`Canary 50 % · served · staging · served-staging@${v2.versionId}`);
+      expect(text).toContain(`Canary 50 % · ${served.pipeline} · staging · ${served.name}@${v2.versionId}`);
       expect(text).toMatch(new RegExp(`${old}\\s+50 %`));
       expect(text).toMatch(/\(candidate\)\s+50 %/);
       expect(text).toMatch(/candidate \d+ predictions, \d+ errors, p95 [\d.]+ ms/);
@@ -210,7 +211,7 @@ uiTest(
       await shot(page, 'rollout-1-canary');
 
       await page.goto(
-        `${server.uiUrl}/namespaces/ct-test/workflows?query=${encodeURIComponent(`WorkflowType = "modelRollout" AND pipeline = "served" AND runPhase = "canary-50"`)}`,
+        `${server.uiUrl}/namespaces/ct-test/workflows?query=${encodeURIComponent(`WorkflowType = "modelRollout" AND pipeline = "${served.pipeline}" AND runPhase = "canary-50"`)}`,
       );
       const row = page.getByRole('table', { name: 'Workflows' }).getByRole('link', { name: handle.workflowId });
       await eventually(async () => ((await row.count()) > 0 ? true : undefined), 30_000);
