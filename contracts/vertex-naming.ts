@@ -48,8 +48,6 @@ export const batchJobConsoleUrl = (region: string, project: string, id: string) 
 export const modelVersionConsoleUrl = (region: string, project: string, modelId: string, versionId: string) =>
   `${vertexConsole}/models/locations/${region}/models/${modelId}/versions/${versionId}?project=${project}`;
 
-/** An endpoint's page, from its resource name (projects/P/locations/R/endpoints/E). */
-export const endpointConsoleUrl = (name: string) => {
-  const [, project, , region, , id] = name.split('/');
-  return `${vertexConsole}/locations/${region}/endpoints/${id}?project=${project}`;
-};
+/** An endpoint's page; `name` is its resource name (Vertex answers with the project's number, the console takes its id). */
+export const endpointConsoleUrl = (region: string, project: string, name: string) =>
+  `${vertexConsole}/locations/${region}/endpoints/${name.split('/').pop()}?project=${project}`;

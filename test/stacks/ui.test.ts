@@ -201,8 +201,8 @@ uiTest(
         return /Health at/.test(t) ? t : undefined;
       }, 30_000);
       expect(text).toContain(`Canary 50 % · ${served.pipeline} · staging · ${served.name}@${v2.versionId}`);
-      expect(text).toMatch(new RegExp(`${old}\\s+50 %`));
-      expect(text).toMatch(/\(candidate\)\s+50 %/);
+      expect(text).toContain(`50 % to deployed model ${old}`);
+      expect(text).toMatch(/50 % to deployed model \d+ \(candidate\)/);
       expect(text).toMatch(/candidate \d+ predictions, \d+ errors, p95 [\d.]+ ms/);
       const endpointId = endpoint.split('/').pop()!;
       expect(await details.getByRole('link', { name: 'open in the console' }).getAttribute('href')).toBe(

@@ -99,7 +99,7 @@ export class RolloutState {
   setEndpoint(name: string, split: Record<string, number>): void {
     this.status.endpoint = name;
     this.status.split = split;
-    this.status.consoleUrl = endpointConsoleUrl(name);
+    this.status.consoleUrl = endpointConsoleUrl(this.plan.region, this.plan.project, name);
     this.show();
   }
 
@@ -122,9 +122,9 @@ export class RolloutState {
     if (s.endpoint) lines.push('', `Endpoint ${p.endpointDisplayName} — [open in the console](${s.consoleUrl})`);
     const split = Object.entries(s.split);
     if (split.length) {
-      lines.push('', '| deployed model | traffic |', '|---|---|');
+      lines.push('', 'Traffic:');
       for (const [id, percent] of split)
-        lines.push(`| ${id}${id === s.candidateDeployedModelId ? ' (candidate)' : ''} | ${percent} % |`);
+        lines.push(`- ${percent} % to deployed model ${id}${id === s.candidateDeployedModelId ? ' (candidate)' : ''}`);
     }
     if (s.health) {
       const f = (x: { predictions: number; errors: number; p95LatencyMs: number | null }) =>
