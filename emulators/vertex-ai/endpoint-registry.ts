@@ -13,7 +13,7 @@ import {
   type ResourceName,
 } from './names';
 import { sameProject } from './policy';
-import { packAny, toTimestamp, V1 } from './protos';
+import { renderOperation, toTimestamp, V1 } from './protos';
 import type {
   DeployedModelRecord,
   EndpointOperationKind,
@@ -409,18 +409,11 @@ export class EndpointRegistry {
 
   private renderOperation(op: EndpointOperationRecord): Record<string, unknown> {
     const types = OPERATION_TYPES[op.kind];
-    const base = {
+    return renderOperation({
+      ...op,
       name: `${clientName(op.endpointRef, this.numbers)}/operations/${op.id}`,
-      metadata: packAny(types.metadata, {
-        genericMetadata: {
-          createTime: toTimestamp(op.createTime),
-          updateTime: toTimestamp(op.done ? op.doneAt : op.createTime),
-        },
-      }),
-      done: op.done,
-    };
-    if (!op.done) return base;
-    if (op.error) return { ...base, error: op.error };
-    return { ...base, response: packAny(types.response, op.response ?? {}) };
+      metadataType: types.metadata,
+      responseType: types.response,
+    });
   }
 }

@@ -3,7 +3,7 @@ import { RpcError, Violations, invalidArgument, notFound } from './errors';
 import { compileFilter, FilterError } from './filter';
 import { paginate } from './job-repository';
 import { clientName, numericId, parseParent, projectNumberOf, storageKey, type ResourceName } from './names';
-import { packAny, toTimestamp, V1 } from './protos';
+import { renderOperation, toTimestamp, V1 } from './protos';
 import type { ModelRecord, ModelVersion, OperationRecord, Store } from './store';
 import { checkDisplayName, checkLabels } from './validation';
 
@@ -237,19 +237,12 @@ export class ModelRegistry {
 
   private renderOperation(op: OperationRecord): Record<string, unknown> {
     const modelName = clientName({ ...op.ref, collection: op.ref.parentCollection, id: op.ref.parentId }, this.numbers);
-    const base = {
+    return renderOperation({
+      ...op,
       name: `${modelName}/operations/${op.ref.id}`,
-      metadata: packAny(`${V1}.UploadModelOperationMetadata`, {
-        genericMetadata: {
-          createTime: toTimestamp(op.createTime),
-          updateTime: toTimestamp(op.done ? op.doneAt : op.createTime),
-        },
-      }),
-      done: op.done,
-    };
-    if (!op.done) return base;
-    if (op.error) return { ...base, error: op.error };
-    return { ...base, response: packAny(`${V1}.UploadModelResponse`, op.response!) };
+      metadataType: `${V1}.UploadModelOperationMetadata`,
+      responseType: `${V1}.UploadModelResponse`,
+    });
   }
 }
 

@@ -131,3 +131,32 @@ export function fromTimestamp(t: { seconds?: string | number; nanos?: number } |
 export function toTimestamp(ms: number): ProtoTimestamp {
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
+
+/**
+ * A google.longrunning.Operation as Vertex answers it: generic metadata (create and update times),
+ * then either nothing (running), the error, or the response, each packed as Any of its type.
+ */
+export function renderOperation(op: {
+  name: string;
+  metadataType: string;
+  responseType: string;
+  createTime: number;
+  doneAt: number;
+  done: boolean;
+  error?: unknown;
+  response?: object;
+}): Record<string, unknown> {
+  const base = {
+    name: op.name,
+    metadata: packAny(op.metadataType, {
+      genericMetadata: {
+        createTime: toTimestamp(op.createTime),
+        updateTime: toTimestamp(op.done ? op.doneAt : op.createTime),
+      },
+    }),
+    done: op.done,
+  };
+  if (!op.done) return base;
+  if (op.error) return { ...base, error: op.error };
+  return { ...base, response: packAny(op.responseType, op.response ?? {}) };
+}
