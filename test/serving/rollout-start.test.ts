@@ -66,16 +66,18 @@ describe('with worker processes', () => {
   afterAll(() => close());
 
   test('a worker SIGKILLed while DeployModel runs: the next worker resumes it, and one model is deployed', async () => {
-    // Each DeployModel takes 8 s: the kill lands while the operation runs.
-    await control.addDeployScript({ match: { project: iso.project }, deploy: { delayMs: 8_000 } });
     const { endpoint, old, v2, load: traffic } = await servingV1(vertex, served);
     load = traffic;
+    // The rollout's DeployModel takes 40 s: the kill lands while its operation runs, and the next
+    // attempt (after the 15 s heartbeat timeout and a new worker's start) still finds it running.
+    await control.addDeployScript({ match: { project: iso.project }, deploy: { delayMs: 40_000 }, times: 1 });
     let worker: Service = await startWorkerProcess({ taskQueue: iso.project, configPath: iso.configPath });
     try {
       const handle = await rollOut(client, served, v2.versionId);
       await rolloutUntil(handle, (s) => s.phase === 'deploying');
+      // Answered at once with its operation (the test's own deploy of version 1 is the first call).
       await eventually(async () =>
-        (await control.calls({ method: 'DeployModel', project: iso.project })).length ? true : undefined,
+        (await control.calls({ method: 'DeployModel', project: iso.project })).length === 2 ? true : undefined,
       );
       process.kill(worker.pid, 'SIGKILL');
       await worker.exited;
@@ -87,7 +89,7 @@ describe('with worker processes', () => {
       expect(after.deployedModels!.map((d) => d.id)).not.toContain(old);
       // The second worker polled the first one's operation (heartbeated) instead of deploying again.
       const deploys = await control.calls({ method: 'DeployModel', project: iso.project });
-      expect(deploys.filter((c) => c.code === 0)).toHaveLength(2); // version 1 by the test, version 2 once
+      expect(deploys.map((c) => c.codeName)).toEqual(['OK', 'OK']); // version 1 by the test, version 2 once
     } finally {
       process.kill(worker.pid, 'SIGKILL');
       await worker.exited;
