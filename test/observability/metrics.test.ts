@@ -25,13 +25,15 @@ import {
   kfpTraining,
   modelRegistry,
   monthlyData,
+  onQueue,
   projectWith,
   trainsAndPredicts,
 } from '../helpers/pipelines';
 import { testStorage, uniqueId } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { metricNamesIn } from '../helpers/promql';
-import { emulatorControl } from '../helpers/vertex';
+import { emulatorControl, vertexClients } from '../helpers/vertex';
+import { rollOut, servedPipeline, servingV1, type Served } from '../helpers/serving-steps';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { testStack } from '../setup/test-stack';
 
@@ -65,7 +67,10 @@ const iso = projectWith({
     ...trainsAndPredicts({ countries: ['JP', 'US'], sns: ['instagram', 'tiktok'] }),
     environments: { predict: {} },
   },
+  // Online serving, rolled out by canary steps (its own endpoint; the rollout goes to this worker's queue).
+  served: { ...servedPipeline(), environments: { staging: onQueue(taskQueue) } },
 });
+const served: Served = { iso, pipeline: 'served', name: 'served-staging' };
 const control = emulatorControl();
 let worker: Service | undefined;
 let prom: Prometheus | undefined;
@@ -319,6 +324,24 @@ test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, 
   expect(
     await value(`sum(action{job="temporal-server",action_type="grpc_StartWorkflowExecution"})`, (v) => v >= 1),
   ).toBeGreaterThanOrEqual(1);
+});
+
+test('a canary rollout is counted: its end by outcome and each step by verdict', async () => {
+  const vertex = vertexClients();
+  const { v2, load } = await servingV1(vertex, served);
+  try {
+    const result = await (await rollOut(client, served, v2.versionId)).result();
+    expect(result.outcome).toBe('done');
+  } finally {
+    await load.stop();
+    await vertex.close();
+  }
+  expect(
+    await value(`sum(${metrics.rolloutsEnded.name}{${ofWorker},pipeline="served",outcome="done"})`, (v) => v >= 1),
+  ).toBe(1);
+  expect(
+    await value(`sum(${metrics.rolloutStepDuration.name}_count{${ofWorker},verdict="healthy"})`, (v) => v >= 2),
+  ).toBe(2);
 });
 
 test('every dashboard panel and alert rule reads only metrics this scrape has', async () => {
