@@ -13,7 +13,7 @@ import { emulatorControl } from '../helpers/vertex';
 import { testStack } from '../setup/test-stack';
 import { uniquePartition } from '../helpers/isolation';
 import {
-  aucGate,
+  approvalModel,
   batchPrediction,
   customJobTraining,
   dailyData,
@@ -50,11 +50,7 @@ const iso = projectWith({
     environments: { models: cli },
     data: dailyData(['reviewed_data']),
     training: kfpTraining,
-    model: {
-      thresholds: aucGate,
-      registry: modelRegistry,
-      promotion: { mode: 'approval', timeout: '1h', onTimeout: 'reject' },
-    },
+    model: approvalModel,
   },
   // `ct predict` names the pipelines that predict when asked for one that does not.
   predicted: predicting(['JP', 'US', 'BR']),

@@ -54,6 +54,13 @@ export const modelRegistry = {
   servingImage: 'us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest',
 };
 
+/** Gated on auc, registered, promoted only when a person approves within the hour (silence rejects). */
+export const approvalModel = {
+  thresholds: aucGate,
+  registry: modelRegistry,
+  promotion: { mode: 'approval' as const, timeout: '1h', onTimeout: 'reject' as const },
+};
+
 /**
  * Batch prediction per country × SNS segment (`segments`), reading and writing where
  * test/helpers/prediction-steps.ts seeds inputs and reads the summary; two jobs at once, 600

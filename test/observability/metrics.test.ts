@@ -19,11 +19,10 @@ import { freePort, type Service } from '../../stack/process';
 import { startPrometheus, type Prometheus } from '../../stack/prometheus';
 import { uniquePartition } from '../helpers/isolation';
 import {
-  aucGate,
+  approvalModel,
   customJobTraining,
   dailyData,
   kfpTraining,
-  modelRegistry,
   monthlyData,
   onQueue,
   projectWith,
@@ -57,11 +56,7 @@ const iso = projectWith({
     environments: { models: {} },
     data: dailyData(['reviewed_data']),
     training: kfpTraining,
-    model: {
-      thresholds: aucGate,
-      registry: modelRegistry,
-      promotion: { mode: 'approval', timeout: '1h', onTimeout: 'reject' },
-    },
+    model: approvalModel,
   },
   predicted: {
     ...trainsAndPredicts({ countries: ['JP', 'US'], sns: ['instagram', 'tiktok'] }),
