@@ -1,4 +1,5 @@
 import type { MetricServiceClient } from '@google-cloud/monitoring';
+import { createFlagActivities, type FlagDeps } from './flags';
 import { createAnnounceActivity } from './model/announce';
 import { createModelArtifactActivities } from './model/artifacts';
 import { createModelRegistryActivities } from './model/registry';
@@ -20,7 +21,8 @@ import { RegionWatches, type RegionWatchSettings } from './vertex/region-watch';
  * clients, tests wire the same clients pointed at fake-gcs-server and the Vertex AI emulator.
  */
 export type ActivityDeps = StackCheckDeps &
-  TrainingDeps & {
+  TrainingDeps &
+  FlagDeps & {
     /** The coalesced watch's settings; without them each watch reads its own job (vertex/await-job.ts). */
     watch?: RegionWatchSettings;
     /** Cloud Monitoring, where a rollout reads its endpoint's health (infra/monitoring.ts). */
@@ -46,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeployActivities(deps),
     smokePredict: createSmokeActivity(deps),
     readHealth: createHealthActivity(deps),
+    ...createFlagActivities(deps),
   };
 }
 

@@ -98,9 +98,13 @@ function servedCost(result: unknown): JobCost | undefined {
   };
 }
 
-/** The child runs a history started (a prediction run's segments). */
+/**
+ * The child runs a history started (a prediction run's segments, a fan-out's training runs). Only
+ * those whose start succeeded: a fan-out's segment that data-ready had already started is that run's
+ * own, not the fan-out's child (its start fails as already started).
+ */
 const childIds = (events: Event[]): string[] =>
-  events.flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+  events.flatMap((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId ?? []);
 
 /**
  * What a run cost: every generation of it (continue-as-new) and, for a prediction run, every

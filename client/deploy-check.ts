@@ -5,6 +5,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import {
+  flagWatchWorkflowType,
   modelRolloutWorkflowType,
   predictionRunWorkflowType,
   predictionSegmentWorkflowType,
@@ -36,6 +37,7 @@ export const workflowTypes = [
   scheduledRunWorkflowType,
   stackCheckWorkflowType,
   modelRolloutWorkflowType,
+  flagWatchWorkflowType,
 ] as const;
 
 export interface ReplayTarget {

@@ -7,6 +7,8 @@ import {
   trainingRunId,
   trainingRunWorkflowType,
   trainingStatusQuery,
+  vertexJobMemoKey,
+  type VertexJobMemo,
 } from '../contracts';
 import { predictionOf } from '../config/runs';
 import type { PipelineConfig } from '../config/pipeline-config';
@@ -59,6 +61,8 @@ export interface RunStatus {
   closeTime?: string;
   /** The run's own view: training phase, datasets, Vertex job and link; or prediction progress. */
   detail?: unknown;
+  /** A training run's current Vertex job, from its memo: there even when no worker answers for `detail`. */
+  vertexJob?: VertexJobMemo;
 }
 
 export async function runStatus(client: Client, id: string): Promise<RunStatus> {
@@ -75,6 +79,7 @@ export async function runStatus(client: Client, id: string): Promise<RunStatus> 
   if (d.type === trainingRunWorkflowType) detail = await handle.query(trainingStatusQuery).catch(() => undefined);
   else if (d.type === predictionRunWorkflowType)
     detail = await handle.query(predictionProgressQuery).catch(() => undefined);
+  const vertexJob = d.memo?.[vertexJobMemoKey] as VertexJobMemo | undefined;
   return {
     workflowId: id,
     type: d.type,
@@ -82,6 +87,7 @@ export async function runStatus(client: Client, id: string): Promise<RunStatus> 
     startTime: d.startTime.toISOString(),
     closeTime: d.closeTime?.toISOString(),
     detail,
+    ...(vertexJob ? { vertexJob } : {}),
   };
 }
 

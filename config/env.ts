@@ -122,6 +122,21 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       CT_VERTEX_CREATES_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.createsPerMinute),
       /** A call that would wait longer than this for the budget fails at once, as a 429 would (retried). */
       CT_VERTEX_BUDGET_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(vertexBudgetDefaults.maxWaitMs),
+      /**
+       * The flag watch (docs/triggers.md): between the starts of two listings of a bucket's flags (the
+       * bound of a flag's lag). At most half the listing activity's 1-hour timeout: an attempt waits
+       * out an interval after its chunk's last listing before handing over.
+       */
+      CT_FLAG_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(1_800_000).default(30_000),
+      /** How long one attempt of the watch's listing activity lists before handing over to the next. */
+      CT_FLAG_WATCH_CHUNK_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(1_800_000),
+      CT_FLAG_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
+      /** At most this many new flags go from one listing to the watch at once (a backfill's thousands go in turns). */
+      CT_FLAG_WATCH_BATCH: z.coerce.number().int().min(1).max(1000).default(200),
+      /** Ask Cloud Storage to filter listings by glob (matchGlob); `off` lists every object under the prefix. */
+      CT_FLAG_MATCH_GLOB: z.enum(['on', 'off']).default('on'),
+      /** How far a listing's watermark trails its start: the clock difference with Cloud Storage it tolerates. */
+      CT_FLAG_WATCH_MARGIN_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
     },
     runtimeEnv,
   );

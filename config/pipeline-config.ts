@@ -1,5 +1,7 @@
 import { Serving } from './serving-config';
+import { RetrainOnAlert } from './alert-trigger-config';
 import { z } from 'zod';
+import { flagConflicts, FlagTriggers, flagTriggerIssues } from './flag-trigger-config';
 import { Prediction } from './prediction-config';
 import { Schedules } from './schedule-config';
 import {
@@ -39,15 +41,22 @@ export const Environment = z.strictObject({
 });
 export type Environment = z.output<typeof Environment>;
 
-export const DataDependencies = z.strictObject({
-  partition: PartitionFormat.default('daily'),
-  /** Datasets whose data-ready a run waits for; templates such as "{sns}_events" resolve per segment. */
-  datasets: z
-    .array(template(z.string().regex(/^[a-z{][a-z0-9_{}.-]*$/, 'dataset names: lowercase, digits, _ . -')))
-    .min(1),
-  timeout: Duration.prefault('24h'),
-  onTimeout: z.enum(['fail', 'skip']).default('fail'),
-});
+export const DataDependencies = z
+  .strictObject({
+    partition: PartitionFormat.default('daily'),
+    /** Datasets whose data-ready a run waits for; templates such as "{sns}_events" resolve per segment. */
+    datasets: z
+      .array(template(z.string().regex(/^[a-z{][a-z0-9_{}.-]*$/, 'dataset names: lowercase, digits, _ . -')))
+      .min(1),
+    timeout: Duration.prefault('24h'),
+    onTimeout: z.enum(['fail', 'skip']).default('fail'),
+    /** Datasets whose partitions are ready when a flag object exists in GCS (config/flag-trigger-config.ts). */
+    flags: FlagTriggers.optional(),
+  })
+  .superRefine((d, ctx) => {
+    for (const { dataset, message } of flagTriggerIssues(d.datasets, d.flags ?? {}))
+      ctx.addIssue({ code: 'custom', path: ['flags', dataset], message });
+  });
 
 const PipelineJobTraining = z.strictObject({
   kind: z.literal('pipelineJob'),
@@ -159,6 +168,8 @@ export const Pipeline = z
     serving: Serving.optional(),
     /** Temporal Schedules for this pipeline (`ct schedules sync --env E` reconciles them). */
     schedules: Schedules.optional(),
+    /** Drift and quality alerts that ask for a retrain (config/alert-trigger-config.ts, docs/alert-triggers.md). */
+    retrainOnAlert: RetrainOnAlert.optional(),
   })
   .superRefine((p, ctx) => {
     const promotion = p.model?.promotion;
@@ -219,6 +230,14 @@ export const Pipeline = z
           message: 'this pipeline has no prediction: section to schedule',
         });
     }
+    for (const env of p.retrainOnAlert?.environments ?? []) {
+      if (!(env in p.environments))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['retrainOnAlert', 'environments'],
+          message: `unknown environment "${env}"; this pipeline has ${Object.keys(p.environments).join(', ')}`,
+        });
+    }
     for (const env of promotion?.mode === 'approval' ? (promotion.environments ?? []) : []) {
       if (!(env in p.environments)) {
         ctx.addIssue({
@@ -231,11 +250,16 @@ export const Pipeline = z
   });
 export type Pipeline = z.output<typeof Pipeline>;
 
-export const PipelineConfig = z.strictObject({
-  version: z.literal(1),
-  pipelines: z.record(
-    z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'pipeline names: lowercase, digits and -, at most 41'),
-    Pipeline,
-  ),
-});
+export const PipelineConfig = z
+  .strictObject({
+    version: z.literal(1),
+    pipelines: z.record(
+      z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'pipeline names: lowercase, digits and -, at most 41'),
+      Pipeline,
+    ),
+  })
+  .superRefine((c, ctx) => {
+    for (const { pipeline, dataset, message } of flagConflicts(c.pipelines))
+      ctx.addIssue({ code: 'custom', path: ['pipelines', pipeline, 'data', 'flags', dataset], message });
+  });
 export type PipelineConfig = z.output<typeof PipelineConfig>;

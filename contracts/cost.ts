@@ -32,6 +32,7 @@ export const actionKinds = [
   'child-start',
   'cancel-sent',
   'local-activity',
+  'marker',
 ] as const;
 export type ActionKind = (typeof actionKinds)[number];
 

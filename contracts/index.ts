@@ -16,3 +16,4 @@ export * from './rollout';
 export type * from './training-plan';
 export type * from './prediction-plan';
 export type * from './rollout-plan';
+export * from './flag-watch';

@@ -63,3 +63,60 @@ export function isTimeZone(tz: string): boolean {
 }
 
 export const TimeZone = z.string().min(1).max(64).refine(isTimeZone, 'an IANA time zone like Asia/Tokyo or UTC');
+
+/**
+ * When a partition begins and ends, as instants, reading its calendar value as wall-clock time in
+ * `timeZone` (daily 2026-11-21 in Asia/Tokyo is 2026-11-20T15:00Z to 2026-11-21T15:00Z). A flag's
+ * window (config/flag-trigger-config.ts) is measured from these.
+ */
+export function partitionSpan(
+  partition: string,
+  format: PartitionFormat,
+  timeZone: string,
+): { start: Date; end: Date } {
+  const m = SHAPE.exec(partition);
+  if (!m || !isPartition(partition, format)) throw new Error(`"${partition}" is not a ${format} partition`);
+  const [y, mo, d, h] = [Number(m[1]), Number(m[2]) - 1, Number(m[3] ?? 1), Number(m[4] ?? 0)];
+  const start = Date.UTC(y, mo, d, h);
+  const end =
+    format === 'monthly' ? Date.UTC(y, mo + 1, 1) : format === 'daily' ? Date.UTC(y, mo, d + 1) : start + 3_600_000;
+  return { start: new Date(fromWallClock(start, timeZone)), end: new Date(fromWallClock(end, timeZone)) };
+}
+
+/** The instant whose wall clock in `timeZone` reads `wall` (written as UTC milliseconds). */
+function fromWallClock(wall: number, timeZone: string): number {
+  // The zone's offset at a guess, then at the corrected instant: two passes settle a DST change.
+  let t = wall;
+  for (let i = 0; i < 2; i++) t = wall - zoneOffsetMs(t, timeZone);
+  return t;
+}
+
+function zoneOffsetMs(t: number, timeZone: string): number {
+  return wallClockMs(t, timeZone) - Math.floor(t / 1000) * 1000;
+}
+
+/** An instant's wall clock in `timeZone`, to the second, written as UTC milliseconds (for calendar arithmetic). */
+export function wallClockMs(t: number, timeZone: string): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(new Date(t))
+      .map((p) => [p.type, p.value]),
+  ) as Record<string, string>;
+  return Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
+}

@@ -1,6 +1,6 @@
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
-import { PARTITION_FORMATS, TimeZone } from './partition';
+import { PARTITION_FORMATS, TimeZone, wallClockMs } from './partition';
 import type { RunCost } from './cost';
 
 // What a schedule's firing runs: `scheduledRun` works out the partition from the scheduled time
@@ -74,17 +74,6 @@ export function partitionAt(
 
 /** A time's local wall-clock date and hour in a time zone, written as that instant in UTC (for calendar arithmetic). */
 function wallClock(time: Date, timeZone: string): Date {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(time)
-      .map((p) => [p.type, p.value]),
-  ) as Record<string, string>;
-  return new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour)));
+  const wall = wallClockMs(time.getTime(), timeZone);
+  return new Date(wall - (wall % 3_600_000));
 }

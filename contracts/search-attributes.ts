@@ -16,4 +16,9 @@ export const searchAttributes = {
   awaitingModel: defineSearchAttributeKey('awaitingModel', SearchAttributeType.KEYWORD),
   /** On a managed schedule: the hash of its config, so a sync that changes nothing writes nothing. */
   scheduleHash: defineSearchAttributeKey('scheduleHash', SearchAttributeType.KEYWORD),
+  /**
+   * On a training run an alert started: the Cloud Monitoring incident that asked for it
+   * (docs/alert-triggers.md). A keyword list: PostgreSQL visibility's ten Keyword slots are taken.
+   */
+  alertIncidents: defineSearchAttributeKey('alertIncidents', SearchAttributeType.KEYWORD_LIST),
 } as const;

@@ -87,6 +87,13 @@ export interface TrainingJobRef {
   findBy?: JobLabel;
 }
 
+/**
+ * The memo a training run keeps of its current attempt's Vertex job (key `vertexJob`): the server
+ * holds it, so `ct status` can name the job when no worker answers the run's status query.
+ */
+export const vertexJobMemoKey = 'vertexJob';
+export type VertexJobMemo = Pick<TrainingJobRef, 'kind' | 'name' | 'attempt' | 'consoleUrl'>;
+
 export interface JobLabel {
   key: string;
   value: string;
@@ -143,6 +150,8 @@ export interface ModelResult {
   consumersTold?: number;
   /** The prediction run this model-ready started (config: prediction.startOnModelReady). */
   predictionStarted?: string;
+  /** Why nothing was announced: another run had promoted a newer version by the time this one announced. */
+  superseded?: string;
 }
 
 export const trainingStatusQuery = defineQuery<TrainingRunStatus>('status');

@@ -7,7 +7,8 @@ import { actionCount, addCount, type ActionCount, type ActionKind } from '../con
 // each activity attempt (retries included: only the last attempt is recorded, and its `attempt`
 // says how many there were), each timer, each signal received or sent, each accepted update, each
 // search-attribute or memo upsert after the start, each cancel request sent, each local activity (a
-// marker). Continue-as-new is billed as the next run's start, which that run's own history counts.
+// marker), and the other markers (a patch's) once per workflow task that records any, as the server
+// counts them (one BatchMarkers action per task). Continue-as-new is billed as the next run's start, which that run's own history counts.
 // Not in history, so not counted here: queries, rejected updates, heartbeats that reach the server,
 // and a schedule's own actions (3 per firing, billed to the schedule).
 
@@ -18,6 +19,8 @@ export function countActions(events: Event[]): ActionCount {
   const add = (kind: ActionKind, n = 1) => addCount(byKind, kind, n);
   // Attempts per scheduled activity: the highest attempt seen started (the last one is the only one recorded).
   const attempts = new Map<string, number>();
+  /** Workflow tasks that recorded a marker other than a local activity's. */
+  const markerTasks = new Set<string>();
   for (const e of events) {
     if (e.workflowExecutionStartedEventAttributes) add('start');
     else if (e.activityTaskScheduledEventAttributes) attempts.set(String(e.eventId), 1);
@@ -33,7 +36,10 @@ export function countActions(events: Event[]): ActionCount {
     else if (e.startChildWorkflowExecutionInitiatedEventAttributes) add('child-start');
     else if (e.requestCancelExternalWorkflowExecutionInitiatedEventAttributes) add('cancel-sent');
     else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') add('local-activity');
+    else if (e.markerRecordedEventAttributes)
+      markerTasks.add(String(e.markerRecordedEventAttributes.workflowTaskCompletedEventId));
   }
+  if (markerTasks.size) add('marker', markerTasks.size);
   for (const n of attempts.values()) add('activity-attempt', n);
   return actionCount(byKind);
 }

@@ -172,6 +172,39 @@ export const metrics = {
     help: 'How long a rollout step took, from its traffic change to its verdict, by step percent and verdict',
     labels: ['pipeline', 'environment', 'percent', 'verdict'],
   }),
+  // The flag watch (docs/triggers.md): its listings, and what became of each flag it found.
+  flagListRequests: def({
+    name: 'ct_flag_list_requests',
+    kind: 'counter',
+    help: 'Cloud Storage list requests (one per page) the flag watch made',
+    labels: ['environment'],
+  }),
+  flagListErrors: def({
+    name: 'ct_flag_list_errors',
+    kind: 'counter',
+    help: 'Flag listings that failed (the watch lists again at its next interval)',
+    labels: ['environment'],
+  }),
+  flagListing: def({
+    name: 'ct_flag_listing_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'How long one listing of a flag group took, all its pages',
+    labels: ['environment'],
+  }),
+  flagEvents: def({
+    name: 'ct_flag_events',
+    kind: 'counter',
+    help: 'Flags the watch found, by outcome (delivered, rewritten, refused) and, for refusals, reason (window, unparseable, unknown-dataset, run-refused, failed)',
+    labels: ['environment', 'outcome', 'reason'],
+  }),
+  flagLag: def({
+    name: 'ct_flag_delivery_lag_seconds',
+    kind: 'histogram',
+    unit: 's',
+    help: 'From a flag written (its timeCreated) to its data-ready delivered to the runs',
+    labels: ['environment'],
+  }),
   gaugeRefreshErrors: def({
     name: 'ct_run_gauges_errors',
     kind: 'counter',

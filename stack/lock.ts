@@ -7,8 +7,37 @@ const LockContent = z.object({
   uiUrl: z.string().optional(),
   /** Process-group leaders of the services, so a crashed run's leftovers can be cleaned up. */
   servicePids: z.array(z.number().int()).default([]),
+  /** A versioned `npm run stack:prod` (CT_DEPLOYMENT_NAME): its builds, and its last blue-green deploy. */
+  deployment: z
+    .object({
+      name: z.string(),
+      /** The build id whose workers take new runs. */
+      current: z.string(),
+      /** Each worker the stack keeps up, and the build it runs. */
+      workers: z.record(z.string(), z.string()),
+      deploy: z
+        .object({
+          /** The request's id (`npm run stack:prod:deploy` waits for its own). */
+          id: z.string(),
+          from: z.string(),
+          to: z.string().optional(),
+          state: z.enum(['starting', 'switching', 'draining', 'retiring', 'done', 'failed']),
+          message: z.string(),
+          /** When each state was reached. */
+          at: z.record(z.string(), z.string()),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 export type LockContent = z.infer<typeof LockContent>;
+export type DeployStatus = NonNullable<NonNullable<LockContent['deployment']>['deploy']>;
+
+/** What a running stack's lock says (undefined: no lock, or one being rewritten at this moment). */
+export function readLock(file: string): LockContent | undefined {
+  const parsed = LockContent.safeParse(safeJson(file));
+  return parsed.success ? parsed.data : undefined;
+}
 
 export class StackAlreadyRunning extends Error {
   override name = 'StackAlreadyRunning';

@@ -7,7 +7,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadProdStackEnv } from '../config/env';
+import { BlueGreen, keepBuild, type Build } from './blue-green';
 import { readClusterTools } from './cluster-tools';
+import { setCurrentVersion } from './deployment';
 import { emulatorBanner, exampleCommands, startGoogleEmulators, type GoogleEmulators } from './google-emulators';
 import { recentPollers } from './pollers';
 import { checkPorts } from './ports';
@@ -33,7 +35,11 @@ function prepare() {
       throw new Error(`${built} is missing: run \`npm run build\` (npm run stack:prod does it first).`);
   }
   const { dataDir, logDir } = stackFolders(env.CT_DATA_DIR, 'prod');
-  return { env, tools, cluster, config, target, bundle, dataDir, logDir };
+  // Versioned workers (Worker Deployment Versioning) when the deployment is named, as for `npm start`.
+  const deployment = workerEnv.CT_DEPLOYMENT_NAME
+    ? { name: workerEnv.CT_DEPLOYMENT_NAME, buildId: workerEnv.CT_BUILD_ID }
+    : undefined;
+  return { env, tools, cluster, config, target, bundle, dataDir, logDir, deployment };
 }
 type Setup = ReturnType<typeof prepare>;
 
@@ -115,15 +121,15 @@ async function startServers(s: Setup, stack: Supervisor): Promise<Servers> {
   return { postgres, temporal, google };
 }
 
-/** Starts worker i (`npm start`'s command) and resolves once it polls the task queue. */
+/** Starts worker n (`npm start`'s command) of a build and resolves once it polls the task queue. */
 function workerStarter(s: Setup, stack: Supervisor, { temporal, google }: Servers) {
-  return async (i: number): Promise<Service> => {
+  return async (n: number, build?: Build): Promise<Service> => {
     const w = Service.start({
-      name: `worker-${i + 1}`,
+      name: `worker-${n}`,
       ...workerCommand('compiled'),
       cwd: repoRoot,
       detached: true,
-      logFile: path.join(s.logDir, `worker-${i + 1}.log`),
+      logFile: path.join(s.logDir, `worker-${n}.log`),
       onSpawn: stack.onSpawn,
       env: {
         ...process.env,
@@ -131,7 +137,8 @@ function workerStarter(s: Setup, stack: Supervisor, { temporal, google }: Server
         NODE_OPTIONS: '',
         ...google.workerEnv,
         TEMPORAL_ADDRESS: temporal.address,
-        CT_WORKFLOW_BUNDLE: s.bundle,
+        CT_WORKFLOW_BUNDLE: build?.bundle ?? s.bundle,
+        ...(build ? { CT_BUILD_ID: build.buildId } : {}),
       },
     });
     // Ready when it polls: the SDK's identity is pid@host.
@@ -155,7 +162,7 @@ function restartUnits(
 ): Restartable[] {
   let server = temporal;
   return [
-    ...workers.map((service, i) => ({ name: service.name, service, start: () => startWorker(i) })),
+    ...workerUnits(workers, startWorker),
     {
       name: 'temporal',
       service: temporal.service,
@@ -171,12 +178,57 @@ function restartUnits(
   ];
 }
 
+/** Workers the stack restarts: the i-th of `workers` comes back as `startWorker(i)` makes it. */
+function workerUnits(workers: Service[], startWorker: (i: number) => Promise<Service>): Restartable[] {
+  return workers.map((service, i) => ({ name: service.name, service, start: () => startWorker(i) }));
+}
+
+/**
+ * A versioned stack: its build made current (a stack's start is a deploy of what it runs), and
+ * blue-green deploys of the next build when asked (stack/blue-green.ts).
+ */
+async function versionedWorkers(
+  s: Setup,
+  stack: Supervisor,
+  { temporal }: Servers,
+  first: { build: Build; workers: Service[] },
+  startWorker: (n: number, build?: Build) => Promise<Service>,
+): Promise<BlueGreen> {
+  const deploymentName = s.deployment!.name;
+  const target = { address: temporal.address, namespace: s.target.namespace, deploymentName };
+  await setCurrentVersion(target, first.build.buildId);
+  let nextWorker = first.workers.length + 1;
+  return new BlueGreen(
+    {
+      target,
+      buildsDir: path.join(s.dataDir, 'builds'),
+      requestFile: path.join(s.dataDir, 'deploy-request.json'),
+      startGroup: async (build) => {
+        const numbers = first.workers.map(() => nextWorker++);
+        const started = await Promise.allSettled(numbers.map((n) => startWorker(n, build)));
+        const up = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed) {
+          await Promise.all(up.map((w) => w.stop()));
+          throw failed.reason;
+        }
+        stack.restartOnExit(workerUnits(up, (i) => startWorker(numbers[i]!, build)));
+        return { build, names: up.map((w) => w.name) };
+      },
+      retire: (names) => stack.retire(names, 30_000),
+      publish: (p) => stack.updateLock({ deployment: { name: deploymentName, ...p } }),
+    },
+    { build: first.build, names: first.workers.map((w) => w.name) },
+  );
+}
+
 function printBanner(
   s: Setup,
   { temporal, google }: Servers,
   workers: Service[],
   pgPlace: ReturnType<typeof postgresCluster>,
   seconds: number,
+  version: string | undefined,
 ): void {
   const { env, target, dataDir } = s;
   const ctPrefix = env.TEMPORAL_PORT === 7233 ? '' : `TEMPORAL_ADDRESS=${temporal.address} `;
@@ -187,7 +239,7 @@ ct-coordinator production topology is up (${seconds.toFixed(1)}s)
   Temporal HTTP API   ${temporal.httpUrl}
   Temporal metrics    ${temporal.metricsUrl}
 ${emulatorBanner(google)}
-  workers             ${workers.length} × npm start, task queue ${target.taskQueue}, environments ${target.environments.join(', ')}; pids ${workers.map((w) => w.pid).join(', ')}
+  workers             ${workers.length} × npm start, task queue ${target.taskQueue}, environments ${target.environments.join(', ')}; pids ${workers.map((w) => w.pid).join(', ')}${version ? `\n                      version ${version} (current); npm run stack:prod:deploy deploys the next build blue-green` : ''}
   data and logs       ${dataDir}/
   restarts            a service that dies is restarted (first after ${restartPolicy.firstDelayMs / 1000}s, doubling to ${restartPolicy.maxDelayMs / 1000}s), reported here as [restart]
 
@@ -198,6 +250,15 @@ Ctrl-C stops everything.`);
 
 export async function runProdStack(): Promise<void> {
   const s = prepare();
+  let blueGreen: BlueGreen | undefined;
+  // `npm run stack:prod:deploy`'s signal, from the start: Node's default for it would end the stack.
+  process.on('SIGUSR2', () => {
+    if (blueGreen) void blueGreen.requested();
+    else
+      console.error(
+        `\n[deploy] refused: ${s.deployment ? 'the stack is not up yet' : 'a blue-green deploy needs versioned workers (set CT_DEPLOYMENT_NAME)'}`,
+      );
+  });
   await superviseStack(prodCommand, path.join(s.dataDir, 'stack.lock'), async (stack) => {
     await checkProdPorts(s.env);
     const t0 = Date.now();
@@ -205,8 +266,17 @@ export async function runProdStack(): Promise<void> {
     const pgPlace = postgresCluster(path.join(s.dataDir, 'postgres'));
     const servers = await startServers(s, stack);
     const startWorker = workerStarter(s, stack, servers);
-    const workers = await Promise.all(Array.from({ length: s.env.CT_WORKERS }, (_, i) => startWorker(i)));
-    stack.restartOnExit(restartUnits(servers, workers, startWorker));
-    printBanner(s, servers, workers, pgPlace, (Date.now() - t0) / 1000);
+    const build = s.deployment ? keepBuild(path.join(s.dataDir, 'builds'), s.bundle, s.deployment.buildId) : undefined;
+    const workers = await Promise.all(Array.from({ length: s.env.CT_WORKERS }, (_, i) => startWorker(i + 1, build)));
+    stack.restartOnExit(restartUnits(servers, workers, (i) => startWorker(i + 1, build)));
+    if (build) blueGreen = await versionedWorkers(s, stack, servers, { build, workers }, startWorker);
+    printBanner(
+      s,
+      servers,
+      workers,
+      pgPlace,
+      (Date.now() - t0) / 1000,
+      build && `${s.deployment!.name}:${build.buildId}`,
+    );
   });
 }

@@ -32,10 +32,20 @@ export interface Restartable {
   start: () => Promise<Service>;
 }
 
+/** A unit the supervisor keeps up: its process now, and whether it was retired for good. */
+interface Kept {
+  unit: Restartable;
+  current: Service;
+  retired: boolean;
+  /** Resolves once the supervisor stopped keeping it (retired, or the stack stopping). */
+  done: Promise<void>;
+}
+
 export class Supervisor {
   readonly services: Service[] = [];
   private stoppingFlag = false;
   private readonly stopped = new AbortController();
+  private readonly kept = new Map<string, Kept>();
 
   constructor(
     private readonly lock: DevLock,
@@ -72,18 +82,44 @@ export class Supervisor {
     }
   }
 
-  /** Once everything is up: each of `units` that exits on its own is restarted under `restartPolicy`, the rest untouched. */
+  /**
+   * Once up: each of `units` that exits on its own is restarted under `restartPolicy`, the rest
+   * untouched. Called again for units started later (a blue-green deploy's new workers).
+   */
   restartOnExit(units: Restartable[]): void {
-    for (const unit of units) void this.keepUp(unit);
+    for (const unit of units) {
+      const kept = { unit, current: unit.service, retired: false } as Kept;
+      kept.done = this.keepUp(kept);
+      this.kept.set(unit.name, kept);
+    }
   }
 
-  private async keepUp(unit: Restartable): Promise<void> {
-    let current = unit.service;
+  /**
+   * Stops these units for good (a blue-green deploy's old workers, as `docker stop` does to a
+   * service that restarts unless stopped): SIGTERM, so a worker finishes its tasks in flight, then
+   * SIGKILL after `graceMs`. None is restarted; resolves once every one is gone.
+   */
+  async retire(names: string[], graceMs: number): Promise<void> {
+    await Promise.all(
+      names.map(async (name) => {
+        const kept = this.kept.get(name);
+        if (!kept) return;
+        kept.retired = true;
+        await kept.current.stop(graceMs);
+        await kept.done;
+        this.kept.delete(name);
+      }),
+    );
+  }
+
+  private async keepUp(kept: Kept): Promise<void> {
+    const unit = kept.unit;
     let nextDelay = restartPolicy.firstDelayMs;
     let restarts = 0;
     for (;;) {
+      const current = kept.current;
       await current.exited;
-      if (this.stoppingFlag) return;
+      if (this.stoppingFlag || kept.retired) return;
       const upMs = Date.now() - current.startedAt;
       if (upMs >= restartPolicy.stableAfterMs) nextDelay = restartPolicy.firstDelayMs;
       // Whatever the dead process left in its group (PostgreSQL's backends hold its shared memory).
@@ -95,13 +131,15 @@ export class Supervisor {
           current.logTail(),
       );
       for (;;) {
-        if (!(await this.sleep(nextDelay))) return;
+        if (!(await this.sleep(nextDelay)) || kept.retired) return;
         const t0 = Date.now();
         nextDelay = Math.min(nextDelay * 2, restartPolicy.maxDelayMs);
         try {
-          current = await unit.start();
+          kept.current = await unit.start();
+          // Retired while it came back: it goes at once.
+          if (kept.retired) return await kept.current.stop();
           report(
-            `${unit.name} is back (pid ${current.pid}, ready in ${seconds(Date.now() - t0)}; restart ${restarts})`,
+            `${unit.name} is back (pid ${kept.current.pid}, ready in ${seconds(Date.now() - t0)}; restart ${restarts})`,
           );
           break;
         } catch (err) {

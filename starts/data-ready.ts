@@ -94,7 +94,10 @@ export async function deliverDataReady(
   temporal: Client,
   config: PipelineConfig,
   req: RouteDataReadyInput,
-  opts: Pick<RunPlacement, 'taskQueue'> = {},
+  opts: Pick<RunPlacement, 'taskQueue'> & {
+    /** The update's id in every run (a flag's generation): a delivery repeated after a crash is applied once. */
+    updateId?: string;
+  } = {},
 ): Promise<DataReadyReport> {
   const targets = dataReadyTargets(config, req);
   const report: DataReadyReport = { dataset: req.dataset, partition: req.partition, reached: [], finished: [] };
@@ -102,10 +105,10 @@ export async function deliverDataReady(
   await Promise.all(
     targets.map(async (input) => {
       const run = { pipeline: input.pipeline, segment: input.segment };
-      const options = trainingRunStartOptions(config, input, opts);
+      const options = trainingRunStartOptions(config, input, { taskQueue: opts.taskQueue });
       try {
         // One update id for every attempt: an attempt that landed unanswered is not applied twice.
-        const updateId = randomUUID();
+        const updateId = opts.updateId ?? randomUUID();
         const ack = await untilStoreAnswers(() =>
           temporal.workflow.executeUpdateWithStart(dataReadyUpdate, {
             args: [args],

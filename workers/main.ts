@@ -2,7 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import { createMonitoringClient } from '../infra/monitoring';
 import { NativeConnection, type Logger } from '@temporalio/worker';
 import { loadGcpEnv, loadTelemetryEnv } from '../config/env';
-import { createStorage } from '../infra/gcs';
+import { createStorage, flagWatchSettings } from '../infra/gcs';
+import { ensureFlagWatches } from '../starts/flag-watch';
 import { pricesOnce } from '../config/prices';
 import { connectTo } from '../infra/temporal/connect';
 import { createVertexClientFactory, vertexWatchSettings } from '../infra/vertex/clients';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
         vertex,
         monitoring: createMonitoringClient(gcpEnv),
         watch: vertexWatchSettings(gcpEnv),
+        flagWatch: flagWatchSettings(gcpEnv),
         config,
         temporal: client,
         // Parsed at start too: a bad price table stops the worker rather than every run's planning.
@@ -72,6 +74,15 @@ async function main(): Promise<void> {
           : {}),
       },
     );
+    // The watches of the flags this worker's environments name (docs/triggers.md); they run on its queue.
+    const watches = await ensureFlagWatches(client, config, {
+      environments: target.environments,
+      taskQueue: target.taskQueue,
+    });
+    for (const w of watches)
+      log.info(`worker: flag watch ${w.workflowId} (${w.sources} flag template(s) in ${w.groups} listing group(s))`, {
+        workflowId: w.workflowId,
+      });
     // run() resolves after SIGINT/SIGTERM: the SDK's runtime drains in-flight tasks first.
     await worker.run();
   } finally {

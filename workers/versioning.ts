@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
+import { bundleBuildId } from '../config/build-id';
 import { InvalidEnvironment } from '../config/env';
 
 // Worker Deployment Versioning: each build of the worker is a version of one deployment, and the
@@ -28,7 +27,7 @@ export function deploymentOptions(env: {
       throw new InvalidEnvironment(
         'CT_DEPLOYMENT_NAME is set, but the build has no id: set CT_BUILD_ID, or CT_WORKFLOW_BUNDLE (npm run build) to derive it from the bundle',
       );
-    buildId = `wf-${createHash('sha256').update(readFileSync(env.CT_WORKFLOW_BUNDLE)).digest('hex').slice(0, 12)}`;
+    buildId = bundleBuildId(env.CT_WORKFLOW_BUNDLE);
   }
   return {
     version: { deploymentName: env.CT_DEPLOYMENT_NAME, buildId },

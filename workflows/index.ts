@@ -13,6 +13,7 @@ import { predictionSegment } from './prediction-segment';
 import { trainingFanout } from './training-fanout';
 import { scheduledRun } from './scheduled-run';
 import { modelRollout } from './model-rollout';
+import { flagWatch } from './flag-watch';
 
 export {
   stackCheck,
@@ -24,6 +25,7 @@ export {
   trainingFanout,
   scheduledRun,
   modelRollout,
+  flagWatch,
 };
 
 // Which build a run's workflow tasks go to under Worker Deployment Versioning (workers/versioning.ts).
@@ -44,6 +46,7 @@ versioned('AUTO_UPGRADE', waitForModel);
 versioned('AUTO_UPGRADE', predictionRun);
 versioned('AUTO_UPGRADE', scheduledRun);
 versioned('AUTO_UPGRADE', modelRollout);
+versioned('AUTO_UPGRADE', flagWatch);
 versioned('PINNED', predictionSegment);
 versioned('PINNED', routeDataReady);
 versioned('PINNED', stackCheck);

@@ -7,10 +7,12 @@ import { InvalidEnvironment } from '../../config/env';
 import { ConfigError } from '../../config/load-config';
 import { TemporalUnreachable } from '../../infra/temporal/connect';
 import { TrainingRequestError } from '../training';
+import { registerAlertCommands } from './alerts';
 import { registerConfigCommands } from './config';
 import type { CliContext, CliIo, CommandResult } from './context';
 import { registerCostCommands } from './cost';
 import { registerDeployCommands } from './deploy';
+import { registerFlagCommands } from './flags';
 import { registerModelCommands } from './model';
 import { registerPredictCommands } from './predict';
 import { registerRunCommands } from './runs';
@@ -55,6 +57,8 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   registerModelCommands(program, cli);
   registerRolloutCommands(program, cli);
   registerScheduleCommands(program, cli);
+  registerFlagCommands(program, cli);
+  registerAlertCommands(program, cli);
   registerDeployCommands(program, cli);
   registerConfigCommands(program, cli);
 

@@ -65,6 +65,11 @@ function registerStatus(program: Command, { globals, withClient, shows }: CliCon
             `${s.workflowId}: ${s.status.toLowerCase()}${d?.phase ? ` · ${d.phase}` : ''}${d?.reason ? ` — ${d.reason}` : ''}`,
           ];
           if (d?.job) lines.push(`Vertex job ${d.job.state ?? ''}: ${d.job.consoleUrl ?? ''}`);
+          // No worker answered the query (all down, a deploy gone wrong): the run's memo still names its job.
+          else if (!d && s.vertexJob)
+            lines.push(
+              `Vertex job of attempt ${s.vertexJob.attempt} (from the run's memo; no worker answered): ${s.vertexJob.consoleUrl}`,
+            );
           if (d?.total !== undefined)
             lines.push(
               `segments: ${d.total} · pending ${d.pending} · running ${d.running} · succeeded ${d.succeeded} · failed ${d.failed}`,

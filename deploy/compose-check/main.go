@@ -28,6 +28,8 @@ func main() {
 		cli.WithName("ct-coordinator"),
 		cli.WithOsEnv,
 		cli.WithDotEnv,
+		// COMPOSE_PROFILES, as `docker compose` reads it: services of other profiles are left out.
+		cli.WithDefaultProfiles(),
 		cli.WithInterpolation(true),
 		cli.WithResolvedPaths(true),
 	)

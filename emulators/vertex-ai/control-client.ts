@@ -8,6 +8,7 @@ import type {
   JobKind,
   JobScriptInput,
   JobView,
+  ModelView,
   ScriptRuleInput,
   Settings,
   SettingsPatch,
@@ -81,13 +82,9 @@ export class VertexEmulatorControl {
   settings = () => this.call<Settings>('GET', '/settings');
   patchSettings = (patch: SettingsPatch) => this.call<Settings>('PATCH', '/settings', patch);
 
+  /** Models with their versions and the history of their aliases (which version held `champion` when). */
   models = (project?: string) =>
-    this.call<
-      {
-        name: string;
-        versions: { versionId: string; aliases: string[]; displayName?: string; labels?: Record<string, string> }[];
-      }[]
-    >('GET', `/models${project ? `?project=${encodeURIComponent(project)}` : ''}`);
+    this.call<ModelView[]>('GET', `/models${project ? `?project=${encodeURIComponent(project)}` : ''}`);
 
   /** Scripts Predict for the deployed models it matches (the newest matching rule wins; DELETE /rules clears it). */
   addPredictRule = (rule: PredictRuleInput) => this.call<{ id: number }>('POST', '/predict-rules', rule);

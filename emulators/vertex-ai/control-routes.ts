@@ -86,6 +86,8 @@ function jobView(store: Store, j: JobRecord): JobView {
     error: j.error,
     script: j.script,
     cancelRequested: j.cancelRequested,
+    ...(typeof j.resource.model === 'string' ? { model: j.resource.model } : {}),
+    ...(j.modelVersionId ? { modelVersionId: j.modelVersionId } : {}),
   };
 }
 
@@ -227,7 +229,10 @@ export function modelRoutes(store: Store): RouteTable {
             aliases: v.aliases,
             displayName: v.resource.displayName,
             labels: v.resource.labels,
+            createTime: new Date(v.createTime).toISOString(),
+            updateTime: new Date(v.updateTime).toISOString(),
           })),
+          aliasHistory: (m.aliasHistory ?? []).map((c) => ({ ...c, at: new Date(c.at).toISOString() })),
         })),
   };
 }

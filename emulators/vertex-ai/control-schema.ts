@@ -227,4 +227,22 @@ export interface JobView {
   error?: { code: number; message: string };
   script: JobScript;
   cancelRequested: boolean;
+  /** A BatchPredictionJob's model as it was asked for (…/models/m@3, @alias, or none) and the version it resolved to. */
+  model?: string;
+  modelVersionId?: string;
+}
+
+/** A registered model, its versions and every move of an alias (GET /models). */
+export interface ModelView {
+  name: string;
+  versions: {
+    versionId: string;
+    aliases: string[];
+    displayName?: string;
+    labels?: Record<string, string>;
+    createTime: string;
+    updateTime: string;
+  }[];
+  /** Oldest first; versionId null: the alias was taken off without being given to another version. */
+  aliasHistory: { alias: string; versionId: string | null; at: string }[];
 }

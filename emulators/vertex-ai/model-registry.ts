@@ -110,6 +110,7 @@ export class ModelRegistry {
         ]),
       ];
       this.moveAliases(record, aliases);
+      this.recordAliases(record, aliases, versionId, now);
       record.versions.push({
         versionId,
         resource: { ...model, versionAliases: undefined },
@@ -185,10 +186,13 @@ export class ModelRegistry {
     const add = aliases.filter((a) => !a.startsWith('-'));
     const remove = new Set(aliases.filter((a) => a.startsWith('-')).map((a) => a.slice(1)));
     const net = add.filter((a) => !remove.has(a)); // adding and removing one alias cancel out
+    const removed = target.aliases.filter((a) => remove.has(a) && !add.includes(a));
     target.aliases = target.aliases.filter((a) => !remove.has(a) || add.includes(a));
     this.moveAliases(record, net);
     target.aliases = [...new Set([...target.aliases, ...net])];
     target.updateTime = Date.now();
+    this.recordAliases(record, net, target.versionId, target.updateTime);
+    this.recordAliases(record, removed, null, target.updateTime);
     this.store.changed();
     return this.renderVersion(record, target);
   }
@@ -200,6 +204,12 @@ export class ModelRegistry {
       version.aliases = version.aliases.filter((a) => !aliases.includes(a));
       if (version.aliases.length !== before) version.updateTime = Date.now();
     }
+  }
+
+  private recordAliases(record: ModelRecord, aliases: string[], versionId: string | null, at: number): void {
+    if (!aliases.length) return;
+    record.aliasHistory ??= [];
+    for (const alias of aliases) record.aliasHistory.push({ alias, versionId, at });
   }
 
   private model(ref: ResourceName, name: string): ModelRecord {

@@ -65,10 +65,22 @@ export interface ModelVersion {
   updateTime: number;
 }
 
+/** One alias given to a version (`versionId`), or taken off without being given to another (null). */
+export interface AliasChange {
+  alias: string;
+  versionId: string | null;
+  at: number;
+}
+
 export interface ModelRecord {
   key: string;
   ref: ResourceName;
   versions: ModelVersion[];
+  /**
+   * Every move of an alias, oldest first: which version held `champion` when, which Vertex shows
+   * only as a version's update_time. Absent in state saved before it was kept.
+   */
+  aliasHistory?: AliasChange[];
 }
 
 export interface OperationRecord {

@@ -177,3 +177,16 @@ export const trainsAndPredicts = (
   model: { registry: modelRegistry },
   prediction: batchPrediction(segments, over),
 });
+
+/**
+ * Waits for `datasets` of a daily partition for an hour, those in `flags` ready when their flag
+ * object exists (data.flags, docs/triggers.md): a `gs://bucket/…{partition}…` template, or one
+ * with a window of its own.
+ */
+export const flaggedData = (
+  datasets: string[],
+  flags: Record<string, string | { flag: string; window?: { late?: string; early?: string; timezone?: string } }>,
+) => ({
+  ...dailyData(datasets),
+  flags: Object.fromEntries(Object.entries(flags).map(([d, f]) => [d, typeof f === 'string' ? { flag: f } : f])),
+});

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { loadGcpEnv } from '../../config/env';
+import type { FlagWatchSettings } from '../../infra/gcs';
 import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../infra/vertex/clients';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
@@ -52,6 +53,8 @@ export async function withWorker<R>(
     deployment?: WorkerDeploymentOptions;
     /** Vertex clients of the test's own (e.g. with a budget it sets); the caller closes them. */
     vertex?: VertexClientFactory;
+    /** How a flag watch on this worker lists (infra/gcs.ts); the production defaults when not given. */
+    flagWatch?: FlagWatchSettings;
   } = {},
 ): Promise<R> {
   const env = testStack();
@@ -83,6 +86,7 @@ export async function withWorker<R>(
         config,
         temporal: client,
         watch: vertexWatchSettings(loadGcpEnv()),
+        ...(opts.flagWatch ? { flagWatch: opts.flagWatch } : {}),
       },
       workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },
       deployment: opts.deployment,

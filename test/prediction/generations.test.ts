@@ -218,7 +218,9 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
     expect(segment.cost!.vertex.jobs).toEqual([
       expect.objectContaining({ kind: 'batchPredictionJob', state: 'SUCCEEDED', how: '1 × n1-standard-2' }),
     ]);
-    expect(segment.cost!.vertex.jobs[0]!.usd).toBeCloseTo(0.10925 * segment.cost!.vertex.jobs[0]!.hours, 6);
+    // usd and hours are each rounded to 6 decimals, so they agree to a micro-dollar, not to 5e-7.
+    const job = segment.cost!.vertex.jobs[0]!;
+    expect(Math.abs(job.usd! - 0.10925 * job.hours)).toBeLessThanOrEqual(1e-6);
     expect(segment.cost!.vertex.usd).toBeGreaterThan(0);
     const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     expect(meta.currentDetails).toMatch(/^\*\*Batch prediction\*\*/);
@@ -418,6 +420,29 @@ test('no model: each segment waits its waitTimeout for a fresh one, then fails w
         expect(child.closeTime!.getTime() - child.startTime.getTime()).toBeGreaterThanOrEqual(2_000);
       }
       expect(await jobsOf(pipeline, environment)).toEqual([]);
+    },
+  );
+});
+
+test('segments that fail without a job (no model) still count in the run’s own cost, as ct cost reads them', async () => {
+  const [pipeline, environment] = ['unmodelled-cost', 'nomodelcost'];
+  const segments = ['jp-instagram', 'jp-tiktok'];
+  await inProject(
+    pipeline,
+    environment,
+    {
+      ...fiveSegments(),
+      // No model, and no maxAge: each segment looks once and fails with NO_MODEL, a failure without details.
+      prediction: batchPrediction({ countries: ['JP'], sns: ['instagram', 'tiktok'] }),
+    },
+    async (ctx) => {
+      await seedPredictionInputs(ctx.storage, pipeline, partition, segments);
+      const handle = await predict(ctx, { pipeline, environment });
+      const summary = await handle.result();
+      expect(summary).toMatchObject({ verdict: 'partial', progress: { total: 2, failed: 2 } });
+      const cost = await runCost(ctx.client, handle.workflowId, pricesOnce());
+      expect(cost.children!.actions).toBeGreaterThan(0);
+      expect(summary.cost!.children).toEqual({ runs: 2, actions: cost.children!.actions, usd: cost.children!.usd });
     },
   );
 });

@@ -79,6 +79,12 @@ describe('with worker processes', () => {
       await eventually(async () =>
         (await control.calls({ method: 'DeployModel', project: iso.project })).length === 2 ? true : undefined,
       );
+      // The kill must land after the server holds the operation's name: heartbeats leave the worker
+      // asynchronously, and a kill before that leaves the next attempt nothing to resume.
+      await eventually(async () => {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        return pending.some((a) => a.heartbeatDetails?.payloads?.length) ? true : undefined;
+      });
       process.kill(worker.pid, 'SIGKILL');
       await worker.exited;
       worker = await startWorkerProcess({ taskQueue: iso.project, configPath: iso.configPath });

@@ -26,6 +26,8 @@ interface Service {
   volumes?: { type: string; source: string; target: string }[];
   stop_signal?: string;
   entrypoint?: string[];
+  command?: string[];
+  ports?: { target: number; published?: string }[];
 }
 type Project = { services: Record<string, Service> };
 
@@ -33,11 +35,12 @@ const composeFile = path.join(repoRoot, 'docker-compose.yml');
 const version = readFileSync(path.join(repoRoot, 'deploy', 'temporal', 'version'), 'utf8').trim();
 
 /** The compose-go checker's verdict: the resolved project, or its error. */
-async function load(file: string): Promise<{ project?: Project; error?: string }> {
+async function load(file: string, profiles?: string): Promise<{ project?: Project; error?: string }> {
   // Without the caller's compose variables: the file's own defaults are what is checked.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(CT_|POSTGRES_|GOOGLE_|COMPOSE_)/.test(k)),
   );
+  if (profiles) env.COMPOSE_PROFILES = profiles;
   try {
     const { stdout } = await promisify(execFile)('go', ['run', '.', file], {
       cwd: path.join(repoRoot, 'deploy', 'compose-check'),
@@ -170,4 +173,19 @@ test('the image copies every folder `npm run build` compiles', () => {
   const folders = JSON.parse(/"include":\s*(\[[^\]]*\])/.exec(build)![1]!) as string[];
   expect(folders.length).toBeGreaterThan(5);
   for (const folder of folders) expect(docker).toMatch(new RegExp(`^COPY ${folder} ${folder}$`, 'm'));
+});
+
+test('the alert receiver is opt-in (profile alerts): the worker image running `ct alerts serve` once the namespaces exist', async () => {
+  expect(project.services.alerts).toBeUndefined();
+  const { project: withAlerts, error } = await load(composeFile, 'alerts');
+  if (!withAlerts) throw new Error(`docker-compose.yml with --profile alerts does not load: ${error}`);
+  const alerts = withAlerts.services.alerts!;
+  expect(alerts.image).toBe(withAlerts.services.worker!.image);
+  expect(alerts.command).toEqual(['node', 'dist/client/cli/main.js', 'alerts', 'serve']);
+  expect(alerts.depends_on?.['temporal-namespaces']?.condition).toBe('service_completed_successfully');
+  expect(alerts.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', CT_ALERTS_ADDRESS: '0.0.0.0:8090' });
+  expect(alerts.ports?.map((p) => p.target)).toEqual([8090]);
+  // What the receiver's environment reads (config/alert-receiver-env.ts), every variable passed through.
+  for (const k of ['CT_ALERTS_TOKEN', 'CT_ALERTS_TOKEN_FILE', 'CT_ALERTS_TLS_CERT_PATH', 'CT_ALERTS_TLS_KEY_PATH'])
+    expect(Object.keys(alerts.environment!)).toContain(k);
 });

@@ -102,3 +102,47 @@ test('a segment whose run data-ready already started is reported, not started tw
     ).rejects.toThrow('pipeline churn has no segments: start its one run with ct train');
   });
 });
+
+test('a segment whose run data-ready already started is no child of the fan-out: its cost and `ct cost` count only the runs it started', async () => {
+  await withWorker(async (ctx) => {
+    const partition = partitionOf();
+    const early = await startTrainingRun(
+      ctx.client,
+      config,
+      { pipeline: 'engagement', environment: 'staging', partition, segment: 'jp-youtube', assumeDataReady: true },
+      { taskQueue: ctx.taskQueue },
+    );
+    await early.result();
+    const handle = await startTrainingFanout(
+      ctx.client,
+      config,
+      { pipeline: 'engagement', environment: 'staging', partition, assumeDataReady: true },
+      { taskQueue: ctx.taskQueue },
+    );
+    const result = await handle.result();
+    expect(result.runs.map((r) => [r.segment, r.outcome])).toEqual([
+      ['jp-instagram', 'succeeded'],
+      ['jp-youtube', 'already-started'],
+      ['us-instagram', 'succeeded'],
+    ]);
+    const cost = await runCost(ctx.client, handle.workflowId, pricesOnce());
+    expect(cost.children).toMatchObject({ runs: 2 });
+    expect(result.cost!.children).toEqual({ runs: 2, actions: cost.children!.actions, usd: cost.children!.usd });
+  });
+});
+
+test('a fan-out prices its own actions, as ct cost does: its total is its actions and its runs', async () => {
+  await withWorker(async (ctx) => {
+    const partition = partitionOf();
+    const handle = await startTrainingFanout(
+      ctx.client,
+      config,
+      { pipeline: 'engagement', environment: 'staging', partition, segments: ['jp-instagram'], assumeDataReady: true },
+      { taskQueue: ctx.taskQueue },
+    );
+    const result = await handle.result();
+    const cost = await runCost(ctx.client, handle.workflowId, pricesOnce());
+    expect(result.cost!.temporalUsd).toBeGreaterThan(0);
+    expect(result.cost).toMatchObject({ temporalUsd: cost.temporalUsd, totalUsd: cost.totalUsd, currency: 'USD' });
+  });
+});

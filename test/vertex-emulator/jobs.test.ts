@@ -133,6 +133,8 @@ test('a BatchPredictionJob predicts every instance, reports outputInfo and compl
     batchPredictionJob: batchJob(`${model}@default`, input, `gs://${bucket()}/batch-out/${project}`),
   });
   expect(job.modelVersionId).toBe('1');
+  // The control API shows the model as asked for and the version it resolved to.
+  expect(await control.job(job.name!)).toMatchObject({ model: `${model}@default`, modelVersionId: '1' });
   const done = await waitForState(() => getBatch(job.name!), ['JOB_STATE_SUCCEEDED']);
   const dir = done.outputInfo!.gcsOutputDirectory!;
   expect(dir).toMatch(

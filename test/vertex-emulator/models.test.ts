@@ -139,6 +139,22 @@ test('MergeVersionAliases moves, removes and refuses aliases', async () => {
   }
 });
 
+test('the control API keeps every move of an alias: which version held champion when', async () => {
+  const project = uniqueProject();
+  const { model } = await upload(project, { versionAliases: ['candidate'] });
+  await models.mergeVersionAliases({ name: `${model}@1`, versionAliases: ['champion'] });
+  await upload(project, { parentModel: model, versionAliases: ['candidate'] });
+  await models.mergeVersionAliases({ name: `${model}@2`, versionAliases: ['champion'] });
+  await models.mergeVersionAliases({ name: `${model}@2`, versionAliases: ['-champion'] });
+
+  const [view] = await control.models(project);
+  const moves = view!.aliasHistory.map(({ alias, versionId }) => `${alias}→${versionId ?? 'none'}`);
+  expect(moves).toEqual(['default→1', 'candidate→1', 'champion→1', 'candidate→2', 'champion→2', 'champion→none']);
+  const times = view!.aliasHistory.map((c) => Date.parse(c.at));
+  expect(times).toEqual([...times].sort((a, b) => a - b));
+  expect(view!.versions.map((v) => v.versionId)).toEqual(['1', '2']);
+});
+
 test('GetModel resolves @version and @alias; unknown ones are NOT_FOUND', async () => {
   const project = uniqueProject();
   const { model } = await upload(project);

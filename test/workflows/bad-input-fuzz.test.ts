@@ -593,6 +593,14 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
           ),
           wrong(the('type'), badName(['training', 'prediction']), (v) => [...words('list --env fuzz --type'), flag(v)]),
           wrong(the('environment'), badName(['fuzz']), (v) => [...words('schedules sync --dry-run --env'), flag(v)]),
+          wrong(the('incident'), fc.constantFrom('', 'a b', 'x"y', "it's", 'back\\slash', 'i'.repeat(257)), (v) => [
+            ...words('alerts runs --env fuzz --incident'),
+            v,
+          ]),
+          wrong(the('limit'), fc.constantFrom('0', '-1', '1.5', 'ten', '', '1e9'), (v) => [
+            ...words('alerts runs --env fuzz --incident 0.abc --limit'),
+            v,
+          ]),
           wrong(
             fc.constantFrom('describe', 'trigger', 'pause', 'unpause'),
             fc.string({ maxLength: 20 }).filter((s) => !/^ct:[^:]+:[^:]+:[^:]+$/.test(s) && !s.startsWith('-')),
@@ -613,7 +621,7 @@ test('generated bad input: refused or failed at once as InvalidInput naming the 
         { numRuns: RUNS * 4, seed: SEED },
       );
       await pool(cli, 4, async ({ field, argv }) => {
-        count(`ct ${argv[0] === 'schedules' ? `schedules ${argv[1]}` : argv[0]}`);
+        count(`ct ${argv[0] === 'schedules' || argv[0] === 'alerts' ? `${argv[0]} ${argv[1]}` : argv[0]}`);
         const err: string[] = [];
         const code = await runCli(['--config', configPath, ...argv], { out: () => undefined, err: (t) => err.push(t) });
         const stderr = err.join('\n');

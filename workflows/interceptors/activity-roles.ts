@@ -11,6 +11,7 @@ export const planActivities: ReadonlySet<string> = new Set<ActivityName>([
   'resolveSegmentPrediction',
   'planPrediction',
   'startScheduledRun',
+  'planTrainingFanout',
 ]);
 
 /** The activities that submit a Vertex job. */

@@ -1,4 +1,10 @@
-import { ApplicationFailure, ChildWorkflowFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  defaultPayloadConverter,
+  WorkflowExecutionAlreadyStartedError,
+  type Payload,
+} from '@temporalio/common';
 import {
   workflowInfo,
   type ActivateInput,
@@ -79,13 +85,19 @@ class CostInternals implements WorkflowInternalsInterceptor {
       const kind = billedAs(c, input.commands);
       if (kind) m.count(kind);
     }
+    // The server counts an activation's markers (a patch's) as one action (BatchMarkers).
+    if (input.commands.some((c) => c.setPatchMarker)) m.count('marker');
     if (!costed()) return next(input);
     const cost = m.cost();
     for (const c of input.commands) {
       if (c.completeWorkflowExecution)
         c.completeWorkflowExecution.result = withCost(c.completeWorkflowExecution.result, cost);
-      const details = c.failWorkflowExecution?.failure?.applicationFailureInfo?.details?.payloads;
+      const failure = c.failWorkflowExecution?.failure?.applicationFailureInfo;
+      const details = failure?.details?.payloads;
       if (details?.length) details[0] = withCost(details[0], cost)!;
+      // A failure thrown without details (no model to predict with, bad input) still carries the
+      // cost, or its parent would count the child's run without its actions.
+      else if (failure) failure.details = { payloads: [defaultPayloadConverter.toPayload({ cost })] };
       const can = c.continueAsNewWorkflowExecution;
       if (can) can.headers = { ...can.headers, [CARRIED]: defaultPayloadConverter.toPayload(m.carry()) };
     }
@@ -135,6 +147,8 @@ class CostOutbound implements WorkflowOutboundCallsInterceptor {
         return result;
       },
       (err: unknown) => {
+        // Never started (a fan-out's segment that data-ready had started first): that run's own, not a child's.
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw err;
         const cause = err instanceof ChildWorkflowFailure ? err.cause : undefined;
         this.m.childEnded(cause instanceof ApplicationFailure ? cause.details?.[0] : undefined);
         throw err;

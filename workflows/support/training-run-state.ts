@@ -1,4 +1,11 @@
-import { condition, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  condition,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import {
   approveUpdate,
   checkApproval,
@@ -8,6 +15,7 @@ import {
   rejectUpdate,
   searchAttributes as sa,
   trainingStatusQuery,
+  vertexJobMemoKey,
   type ApprovalAck,
   type DatasetStatus,
   type GateResult,
@@ -18,6 +26,7 @@ import {
   type TrainingPhase,
   type TrainingRunInput,
   type TrainingRunStatus,
+  type VertexJobMemo,
 } from '../../contracts';
 import { currentDetails } from './training-run-view';
 
@@ -88,6 +97,12 @@ export class TrainingRunState {
   jobSubmitted(job: TrainingJobRef): void {
     this.status.job = job;
     this.setPhase('running');
+    // The job is also kept where the server holds it (the status query needs a worker): one memo
+    // upsert per attempt. patched: runs recorded before kept it in their status only.
+    if (patched('vertex-job-memo')) {
+      const memo: VertexJobMemo = { kind: job.kind, name: job.name, attempt: job.attempt, consoleUrl: job.consoleUrl };
+      upsertMemo({ [vertexJobMemoKey]: memo });
+    }
   }
 
   /** Each look the watch returns; the UI follows until the job ended. */
