@@ -49,7 +49,9 @@ export class PredictionServer {
     this.served.set(servedKey, n);
     const rate = script.errorRate ?? 0;
     const fails = rate > 0 && Math.floor(n * rate) > Math.floor((n - 1) * rate);
-    if (script.latencyMs) await sleep(script.latencyMs);
+    // A Node timer may fire a millisecond before Date.now() shows its delay passed; the scripted latency is a floor.
+    const due = arrivedAt + (script.latencyMs ?? 0);
+    while (Date.now() < due) await sleep(due - Date.now());
     const errorCode = fails ? (script.errorCode ?? 'INTERNAL') : null;
     this.log({
       time: new Date(arrivedAt).toISOString(),
