@@ -87,6 +87,13 @@ export const vertexBudgetDefaults = {
   maxWaitMs: 20_000,
 };
 
+/**
+ * How long after a retried submit started an earlier try's create may still land (a create that
+ * answered DEADLINE_EXCEEDED and committed later, or one a lagging listing hid): Vertex's client
+ * deadline (30 s), backoff and two listings fit in it many times over.
+ */
+export const LATE_CREATE_WINDOW_MS = 120_000;
+
 export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   return parseEnv(
     {
@@ -112,6 +119,8 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       /** Coalesced: between two listings of a region (the detection lag's bound). */
       CT_VERTEX_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
       CT_VERTEX_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
+      /** A retried CustomJob or BatchPredictionJob submit's job is swept for late twins this long (activities/vertex/duplicates.ts). */
+      CT_VERTEX_LATE_CREATE_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(LATE_CREATE_WINDOW_MS),
       /**
        * This worker's share of Vertex's per-project, per-region quotas (infra/vertex/budget.ts):
        * calls counted against "Resource management (CRUD) requests" (600/min: get, list, cancel,

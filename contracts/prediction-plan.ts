@@ -60,6 +60,11 @@ export interface BatchJobRef {
   createTime?: string;
   /** The label that finds this segment run's job again: see activities/vertex/duplicates.ts. */
   findBy?: JobLabel;
+  /**
+   * Set when a retried submit made or found the job (an earlier try's create may still land): the
+   * watch sweeps the label for late twins until then (RFC 3339), even after this job has ended.
+   */
+  twinsUntil?: string;
 }
 
 export interface BatchProgress extends VertexJobProgress<BatchJobRef> {

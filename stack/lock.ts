@@ -50,7 +50,8 @@ export class StackAlreadyRunning extends Error {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, but is another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -78,10 +79,10 @@ export class DevLock {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const holder = LockContent.safeParse(safeJson(file));
-      if (holder.success && alive(holder.data.pid)) throw new StackAlreadyRunning(holder.data);
+      if (holder.success && processAlive(holder.data.pid)) throw new StackAlreadyRunning(holder.data);
       // The previous run died without cleaning up (kill -9, a crash): end what it left behind.
       for (const pid of holder.success ? holder.data.servicePids : []) {
-        if (alive(pid)) {
+        if (processAlive(pid)) {
           try {
             process.kill(-pid, 'SIGKILL');
           } catch {

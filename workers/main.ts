@@ -55,6 +55,7 @@ async function main(): Promise<void> {
         vertex,
         monitoring: createMonitoringClient(gcpEnv),
         watch: vertexWatchSettings(gcpEnv),
+        lateCreateWindowMs: gcpEnv.CT_VERTEX_LATE_CREATE_WINDOW_MS,
         flagWatch: flagWatchSettings(gcpEnv),
         config,
         temporal: client,

@@ -2,7 +2,8 @@ import type { protos } from '@google-cloud/aiplatform';
 import { bareState, batchJobConsoleUrl, type JobLabel } from '../../contracts';
 import type { VertexClientFactory } from '../../infra/vertex/clients';
 import { createAwaitActivity } from '../vertex/await-job';
-import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
+import { LATE_CREATE_WINDOW_MS } from '../../config/env';
+import { cancelDuplicates, findEarlierJob, noteFailedCreate, twinsWindow } from '../vertex/duplicates';
 import { cancelVertexJob, vertexFailure } from '../vertex/errors';
 import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
 import type { RegionWatches } from '../vertex/region-watch';
@@ -51,7 +52,12 @@ export function batchProgress(job: BatchJobRef, j: BatchJobResource): BatchProgr
   };
 }
 
-export function createBatchJobActivities(deps: { vertex: VertexClientFactory; watches?: RegionWatches }) {
+export function createBatchJobActivities(deps: {
+  vertex: VertexClientFactory;
+  watches?: RegionWatches;
+  /** CT_VERTEX_LATE_CREATE_WINDOW_MS: how long a retried submit's job is swept for late twins. */
+  lateCreateWindowMs?: number;
+}) {
   const read = async ({ job, region }: { job: BatchJobRef; region: string }): Promise<BatchProgress> => {
     const [j] = await deps
       .vertex(region)
@@ -76,6 +82,7 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory; wa
       const { jobs } = deps.vertex(plan.region);
       const parent = `projects/${plan.project}/locations/${plan.region}`;
       const findBy = { key: 'ct-run', value: label };
+      const twins = twinsWindow(deps.lateCreateWindowMs ?? LATE_CREATE_WINDOW_MS);
       const existing = await findEarlierJob(async () => {
         const [found] = await jobs
           .listBatchPredictionJobs({ parent, filter: `labels.${findBy.key}="${findBy.value}"` })
@@ -84,14 +91,15 @@ export function createBatchJobActivities(deps: { vertex: VertexClientFactory; wa
           });
         return found;
       });
-      if (existing) return ref(plan, existing, findBy);
+      if (existing) return { ...ref(plan, existing, findBy), ...twins };
       try {
         const [created] = await jobs.createBatchPredictionJob({
           parent,
           batchPredictionJob: batchPredictionJobOf(plan, model, label),
         });
-        return ref(plan, created, findBy);
+        return { ...ref(plan, created, findBy), ...twins };
       } catch (err) {
+        noteFailedCreate(err);
         throw vertexFailure(err, `creating the BatchPredictionJob of ${plan.segment}`);
       }
     },

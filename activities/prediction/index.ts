@@ -12,6 +12,7 @@ export function createPredictionActivities(deps: {
   vertex: VertexClientFactory;
   watches?: RegionWatches;
   prices?: Prices;
+  lateCreateWindowMs?: number;
 }) {
   return { ...createPredictionPlanActivities(deps), ...createBatchJobActivities(deps) };
 }

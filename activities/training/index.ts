@@ -22,6 +22,8 @@ export interface TrainingDeps {
   watches?: RegionWatches;
   /** The price table runs estimate their cost with; config/prices.yaml (or CT_PRICES) when not given. */
   prices?: Prices;
+  /** CT_VERTEX_LATE_CREATE_WINDOW_MS (activities/vertex/duplicates.ts). */
+  lateCreateWindowMs?: number;
 }
 
 export function createTrainingActivities(deps: TrainingDeps) {

@@ -11,7 +11,8 @@ import {
   type JobLabel,
   type TrainingJobRef,
 } from '../../contracts';
-import { cancelDuplicates, findEarlierJob } from '../vertex/duplicates';
+import { LATE_CREATE_WINDOW_MS } from '../../config/env';
+import { cancelDuplicates, findEarlierJob, noteFailedCreate, twinsWindow } from '../vertex/duplicates';
 import { cancelVertexJob, grpcCode, vertexFailure } from '../vertex/errors';
 import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
 import { readSpec, withCaching } from './kfp-spec';
@@ -43,7 +44,13 @@ function ref(plan: RunPlan, attempt: number, job: VertexJob, findBy?: JobLabel):
   };
 }
 
-export function createVertexJobActivities(deps: { storage: Storage; vertex: VertexClientFactory }) {
+export function createVertexJobActivities(deps: {
+  storage: Storage;
+  vertex: VertexClientFactory;
+  /** CT_VERTEX_LATE_CREATE_WINDOW_MS: how long a retried submit's job is swept for late twins. */
+  lateCreateWindowMs?: number;
+}) {
+  const lateCreateWindowMs = deps.lateCreateWindowMs ?? LATE_CREATE_WINDOW_MS;
   return {
     /**
      * Creates the attempt's job exactly once: a retried activity, a lost create response or a
@@ -55,7 +62,7 @@ export function createVertexJobActivities(deps: { storage: Storage; vertex: Vert
       const t = plan.training;
       return t.kind === 'pipelineJob'
         ? submitPipelineJob(deps.storage, clients.pipelines, { plan, attempt, jobId }, t, labels)
-        : submitCustomJob(clients.jobs, { plan, attempt }, t, labels);
+        : submitCustomJob(clients.jobs, { plan, attempt }, t, labels, lateCreateWindowMs);
     },
 
     async cancelTrainingJob({ job, region }: { job: TrainingJobRef; region: string }): Promise<void> {
@@ -143,8 +150,10 @@ async function submitCustomJob(
   { plan, attempt }: Pick<SubmitRequest, 'plan' | 'attempt'>,
   t: Training<'customJob'>,
   labels: AttemptLabels,
+  lateCreateWindowMs: number,
 ): Promise<TrainingJobRef> {
   const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
+  const twins = twinsWindow(lateCreateWindowMs);
   const existing = await findEarlierJob(async () => {
     const [found] = await jobs
       .listCustomJobs({ parent: parentOf(plan), filter: `labels.${findBy.key}="${findBy.value}"` })
@@ -153,7 +162,7 @@ async function submitCustomJob(
       });
     return found;
   });
-  if (existing) return ref(plan, attempt, existing, findBy);
+  if (existing) return { ...ref(plan, attempt, existing, findBy), ...twins };
   try {
     const [job] = await jobs.createCustomJob({
       parent: parentOf(plan),
@@ -176,8 +185,9 @@ async function submitCustomJob(
         },
       },
     });
-    return ref(plan, attempt, job, findBy);
+    return { ...ref(plan, attempt, job, findBy), ...twins };
   } catch (err) {
+    noteFailedCreate(err);
     throw vertexFailure(err, `creating CustomJob ${t.displayName}`);
   }
 }

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { STILL_RUNNING, type JobLabel, type TrainingJobRef, type VertexJobProgress } from '../../contracts';
+import { sweepUntilTwinsCannotLand } from './duplicates';
 import type { JobKindName, ListedJob, RegionWatches } from './region-watch';
 
 export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
@@ -27,7 +28,7 @@ export interface Coalesced<J, P> {
 }
 
 export function createAwaitActivity<
-  J extends { name: string } = TrainingJobRef,
+  J extends { name: string; twinsUntil?: string } = TrainingJobRef,
   P extends { terminal: boolean; state: string } = VertexJobProgress<J>,
 >(
   read: (req: { job: J; region: string }) => Promise<P>,
@@ -36,7 +37,7 @@ export function createAwaitActivity<
   coalesced?: Coalesced<J, P>,
 ) {
   return async function awaitVertexJob(req: AwaitRequest<J>): Promise<P> {
-    if (coalesced) return awaitInRegion(req, coalesced);
+    if (coalesced) return awaitInRegion(req, coalesced, sweep);
     const ctx = Context.current();
     // The previous attempt read the job just before it handed over: keep to one read per interval.
     if (ctx.info.attempt > 1) await ctx.sleep(req.pollIntervalMs);
@@ -57,7 +58,7 @@ export function createAwaitActivity<
         last = await read(req);
         if (last.terminal) {
           // Not caught: the run moves on only once no duplicate runs (a failure here is retried).
-          await sweep?.(req);
+          if (sweep) await sweepUntilTwinsCannotLand(req.job, () => sweep(req), deadline);
           return withAttempts(last, ctx.info.attempt);
         }
       } catch (err) {
@@ -104,10 +105,10 @@ const withAttempts = <P>(progress: P, watchAttempts: number): P => ({ ...progres
  * worker delays a cancel only until a watch's chunk ends and frees a slot (thousands of staggered
  * 15-minute chunks end several a second).
  */
-async function awaitInRegion<J extends { name: string; createTime?: string; findBy?: JobLabel }, P>(
-  req: AwaitRequest<J>,
-  c: Coalesced<J, P>,
-): Promise<P> {
+async function awaitInRegion<
+  J extends { name: string; createTime?: string; findBy?: JobLabel; twinsUntil?: string },
+  P,
+>(req: AwaitRequest<J>, c: Coalesced<J, P>, sweep?: (req: { job: J; region: string }) => Promise<unknown>): Promise<P> {
   const ctx = Context.current();
   const watch = c.watches.watchOf(c.kind(req.job), req.job.name);
   const deadline = Date.now() + req.chunkMs;
@@ -120,7 +121,11 @@ async function awaitInRegion<J extends { name: string; createTime?: string; find
   const listed = await Promise.race([waiting, ctx.cancelled]);
   if (listed) {
     const progress = c.progress(req.job, listed);
-    if ((progress as { terminal?: boolean }).terminal) return withAttempts(progress, ctx.info.attempt);
+    if ((progress as { terminal?: boolean }).terminal) {
+      // The listing cancels twins while the job runs; a late create can land after a short job ended.
+      if (sweep && req.job.twinsUntil) await sweepUntilTwinsCannotLand(req.job, () => sweep(req), deadline);
+      return withAttempts(progress, ctx.info.attempt);
+    }
   }
   throw ApplicationFailure.create({
     type: STILL_RUNNING,

@@ -1,13 +1,16 @@
 import { Context } from '@temporalio/activity';
-import { stillRunning, type JobLabel } from '../../contracts';
-import { nothingToCancel } from './errors';
+import { ApplicationFailure } from '@temporalio/common';
+import { STILL_RUNNING, stillRunning, type JobLabel } from '../../contracts';
+import { grpcCode, nothingToCancel } from './errors';
 
 // CustomJob and BatchPredictionJob ids are made by Vertex, so a retried submit finds its earlier
 // job by a label instead of by id. That misses a job whose create committed after the caller gave
 // up (DEADLINE_EXCEEDED: the server went on) or that a lagging List did not show yet; the retry
 // then makes a second job with the same label. Nothing can stop that second create, but the watch
 // can make sure no such job runs on unwatched: at the start of every chunk and once the watched
-// job has ended it lists the label and cancels every other live job that carries it.
+// job has ended it lists the label and cancels every other live job that carries it. A late create
+// can land after a short job has ended, so a retried submit marks its job with `twinsUntil` and
+// the watch's end keeps sweeping until then (sweepUntilTwinsCannotLand).
 
 /**
  * A retried submit that finds no earlier job looks once more after this long before it creates:
@@ -28,6 +31,62 @@ export async function findEarlierJob<J>(list: () => Promise<J[]>): Promise<J | u
   if (found) return found;
   await Context.current().sleep(LIST_SETTLE_MS);
   return (await list()).at(-1);
+}
+
+/** gRPC codes after which a create surely made no job (quota, the budget's refusal, a rejected request). */
+const NOT_CREATED = new Set([3, 5, 6, 7, 8, 9, 11, 12, 16]);
+
+/**
+ * Heartbeat details a submit leaves for its retries when its create may have made a job after all
+ * (DEADLINE_EXCEEDED, UNAVAILABLE, …). The server keeps the last details across attempts, so a
+ * later try that heartbeats nothing leaves them standing; a worker killed mid-create leaves none,
+ * but its retry comes a timeout later, when a late create has long landed and the listing finds it.
+ */
+interface CreateInDoubt {
+  createInDoubt: true;
+}
+
+/** Call with a create's error before failing: records whether a job may exist all the same. */
+export function noteFailedCreate(err: unknown): void {
+  const code = grpcCode(err);
+  if (code !== undefined && NOT_CREATED.has(code)) return;
+  Context.current().heartbeat({ createInDoubt: true } satisfies CreateInDoubt);
+}
+
+/**
+ * `twinsUntil` for a submit's job: set when an earlier try's create may still land. Every earlier
+ * try sent its create before this retry started, so the window counts from now. A retry after
+ * 429s alone sets none: those creates made nothing, and the watch ends as soon as the job does.
+ */
+export function twinsWindow(windowMs: number): { twinsUntil?: string } {
+  const { info } = Context.current();
+  const details = info.heartbeatDetails as Partial<CreateInDoubt> | undefined;
+  if (info.attempt === 1 || !details?.createInDoubt) return {};
+  return { twinsUntil: new Date(Date.now() + windowMs).toISOString() };
+}
+
+/**
+ * After the job has ended: sweeps its label every LIST_SETTLE_MS until `twinsUntil` has passed.
+ * At `deadline` (the chunk's end) it fails with STILL_RUNNING so the next attempt sweeps on: the
+ * run moves on only once no twin can land.
+ */
+export async function sweepUntilTwinsCannotLand(
+  job: { name: string; twinsUntil?: string },
+  sweep: () => Promise<unknown>,
+  deadline: number,
+): Promise<void> {
+  const until = job.twinsUntil ? Date.parse(job.twinsUntil) : Number.NaN;
+  for (;;) {
+    await sweep();
+    const now = Date.now();
+    if (!(now < until)) return;
+    if (now >= deadline)
+      throw ApplicationFailure.create({
+        type: STILL_RUNNING,
+        message: `${job.name} has ended; a late create of its attempt can land until ${job.twinsUntil}, so the next attempt sweeps on`,
+      });
+    await Context.current().sleep(Math.min(LIST_SETTLE_MS, until - now, deadline - now));
+  }
 }
 
 export interface DuplicateSweep {

@@ -134,6 +134,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     env: {
       CT_CONFIG: configPath,
       CT_VERTEX_WATCH_INTERVAL_MS: String(o.watchIntervalMs),
+      CT_VERTEX_LATE_CREATE_WINDOW_MS: String(o.lateCreateWindowMs),
       CT_DEPLOYMENT_NAME: DEPLOYMENT,
       ...(startBundle ? { CT_WORKFLOW_BUNDLE: startBundle } : {}),
     },
@@ -627,7 +628,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     // A terminal's Ctrl-C: the stack stops workers, servers, then the database, and says so.
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     const code = await stack.stop();
-    const clean = code === '0' && stack.output().includes('stopped; nothing left running.');
+    // npm passes the Ctrl-C on, then ends by the same signal itself: SIGINT is its clean exit.
+    const clean = ['0', 'SIGINT'].includes(code) && stack.output().includes('stopped; nothing left running.');
     if (!clean)
       problems.push(`npm run stack:prod stopped with ${code}; its last lines:\n${stack.output().slice(-2000)}`);
     if (result) {

@@ -33,6 +33,8 @@ export interface SoakOptions {
   breakBuild?: string;
   /** A commit-late create lands this long after the caller gave up. */
   lateCommitMs: number;
+  /** CT_VERTEX_LATE_CREATE_WINDOW_MS: longer than lateCommitMs plus a retry's two listings. */
+  lateCreateWindowMs: number;
   /** How long the runs left at the season's end may take to finish before they count as stuck. */
   drainMs: number;
   ledgerPath: string;
@@ -130,6 +132,7 @@ export function parseOptions(argv: string[], now = new Date()): SoakOptions {
     deployFrom: values['deploy-from'],
     breakBuild: values.break,
     lateCommitMs: ci ? 6_000 : 20_000,
+    lateCreateWindowMs: ci ? 20_000 : 60_000,
     drainMs: Math.max(90_000, 4 * daySeconds * 1000),
     ledgerPath: path.resolve(values.ledger ?? path.join(out, 'ledger.json')),
     resultPath: path.resolve(values.result ?? path.join(out, 'result.json')),

@@ -3,6 +3,7 @@ import { appendFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, read
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from '../../stack/lock';
 import { freeLowPort, freePort } from '../../stack/process';
 import { repoRoot } from '../../stack/tools';
 
@@ -59,15 +60,6 @@ async function stackPorts(): Promise<Record<string, string>> {
   ])
     ports[name] = await freeLowPort();
   return Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Which of the stack's services a process is: the log its stdout goes to (logs/worker-2.log → worker-2). */
@@ -154,7 +146,7 @@ export async function startProdStack(o: StackOptions): Promise<ProdStack> {
           .filter((p) => /^\d+$/.test(p))
           .map(Number);
       return pids
-        .filter(alive)
+        .filter(processAlive)
         .flatMap((pid) => {
           const name = serviceName(pid, logDir);
           return name ? [{ name, pid }] : [];

@@ -37,7 +37,10 @@ export interface RegionWatchSettings {
 
 /** Undefined for the per-job watch. */
 export function vertexWatchSettings(
-  env: Pick<GcpEnv, 'CT_VERTEX_WATCH' | 'CT_VERTEX_WATCH_INTERVAL_MS' | 'CT_VERTEX_LIST_PAGE_SIZE'>,
+  env: Pick<
+    GcpEnv,
+    'CT_VERTEX_WATCH' | 'CT_VERTEX_WATCH_INTERVAL_MS' | 'CT_VERTEX_LIST_PAGE_SIZE' | 'CT_VERTEX_LATE_CREATE_WINDOW_MS'
+  >,
 ): RegionWatchSettings | undefined {
   if (env.CT_VERTEX_WATCH !== 'coalesced') return undefined;
   return {
@@ -46,7 +49,7 @@ export function vertexWatchSettings(
     // activities/training/resolve.ts and activities/prediction/plan.ts label every job with it.
     labelKey: 'ct-pipeline',
     maxBackoffMs: 120_000,
-    twinWindowMs: 120_000,
+    twinWindowMs: env.CT_VERTEX_LATE_CREATE_WINDOW_MS,
   };
 }
 

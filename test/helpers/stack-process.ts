@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { processAlive } from '../../stack/lock';
 import { eventually } from './eventually';
 
 // `npm run dev` and `npm run stack:prod` as a terminal runs them: in a process group of their own,
@@ -56,12 +57,5 @@ export function startStackProcess(
 
 /** The pids among `pids` that are still alive. */
 export function pidsAlive(pids: number[]): number[] {
-  return pids.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return pids.filter(processAlive);
 }

@@ -55,9 +55,12 @@ export async function withWorker<R>(
     vertex?: VertexClientFactory;
     /** How a flag watch on this worker lists (infra/gcs.ts); the production defaults when not given. */
     flagWatch?: FlagWatchSettings;
+    /** CT_VERTEX_LATE_CREATE_WINDOW_MS for this worker (the sweep for a retried submit's late twins). */
+    lateCreateWindowMs?: number;
   } = {},
 ): Promise<R> {
   const env = testStack();
+  const gcpEnv = loadGcpEnv();
   // A config of the test's own (e.g. the fuzz's) is used as it is; otherwise the project's, or one
   // with no pipeline at all for a test that runs none (stack checks, bad input).
   const own = opts.project || opts.config ? undefined : projectWith({});
@@ -85,7 +88,8 @@ export async function withWorker<R>(
         monitoring: monitoringClient(),
         config,
         temporal: client,
-        watch: vertexWatchSettings(loadGcpEnv()),
+        watch: vertexWatchSettings(gcpEnv),
+        lateCreateWindowMs: opts.lateCreateWindowMs ?? gcpEnv.CT_VERTEX_LATE_CREATE_WINDOW_MS,
         ...(opts.flagWatch ? { flagWatch: opts.flagWatch } : {}),
       },
       workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },

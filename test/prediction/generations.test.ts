@@ -20,7 +20,7 @@ import type { predictionRun } from '../../workflows';
 import { maybeSaveHistory } from '../helpers/histories';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
-import { emulatorControl, parentOf, vertexClients } from '../helpers/vertex';
+import { emulatorControl, vertexClients } from '../helpers/vertex';
 import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
 import {
   batchPrediction,
@@ -30,7 +30,14 @@ import {
   projectWith,
   type PipelineSpec,
 } from '../helpers/pipelines';
-import { batchJobs, seedPredictionInputs, segmentOf, stateOf, writtenSummary } from '../helpers/prediction-steps';
+import {
+  batchJobs,
+  promoteChampion,
+  seedPredictionInputs,
+  segmentOf,
+  stateOf,
+  writtenSummary,
+} from '../helpers/prediction-steps';
 
 jest.setTimeout(180_000);
 
@@ -75,31 +82,9 @@ const projectOf = (pipeline: string, environment: string) =>
   iso.config.pipelines[pipeline]!.environments[environment]!.project;
 const modelIdOf = (pipeline: string, environment: string) => `${pipeline}-${environment}`;
 
-/** Registers a new version of the environment's model through the real client and makes it the champion: `model@version`. */
-async function promote(pipeline: string, environment: string): Promise<string> {
-  const project = projectOf(pipeline, environment);
-  const modelId = modelIdOf(pipeline, environment);
-  const existing = await vertex.models.getModel({ name: `${parentOf(project)}/models/${modelId}` }).then(
-    ([m]) => m.name!,
-    () => undefined,
-  );
-  const [op] = await vertex.models.uploadModel({
-    parent: parentOf(project),
-    ...(existing ? { parentModel: existing } : { modelId }),
-    model: {
-      displayName: modelId,
-      artifactUri: `gs://ct-test-bucket/models/${modelId}`,
-      containerSpec: { imageUri: 'us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest' },
-    },
-  });
-  const [done] = await op.promise();
-  await vertex.models.mergeVersionAliases({
-    name: `${done.model!}@${done.modelVersionId!}`,
-    versionAliases: ['champion'],
-  });
-  const [champion] = await vertex.models.getModel({ name: `${done.model!}@champion` });
-  return `${champion.name!}@${champion.versionId!}`;
-}
+/** Registers a new version of the environment's model and makes it the champion: `model@version`. */
+const promote = (pipeline: string, environment: string) =>
+  promoteChampion(vertex, projectOf(pipeline, environment), modelIdOf(pipeline, environment));
 
 const jobsOf = (pipeline: string, environment: string) =>
   batchJobs(control, { 'ct-pipeline': pipeline, 'ct-environment': environment, 'ct-partition': partition });

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../../stack/lock';
 import { devStackPorts } from '../helpers/dev-stack';
 import { eventually } from '../helpers/eventually';
 
@@ -28,15 +29,6 @@ function descendants(pid: number): Map<number, string> {
   }
   return found;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Something listens on the port (a connect, never a bind that could steal it from a starting server). */
 const listening = (port: number) =>
@@ -80,16 +72,16 @@ test.each(moments)('Ctrl-C while %s leaves no process and no port', async (_, sp
   expect(out).not.toMatch(/npm run dev: .*(exited during start-up|unexpected)/);
   // Given a moment to go (a SIGKILL after the grace period at worst), nothing it started is left.
   const left = await eventually(async () => {
-    const pids = [...seen.keys()].filter(alive);
+    const pids = [...seen.keys()].filter(processAlive);
     const busy = (
       await Promise.all(Object.values(ports).map(async (p) => ((await listening(p)) ? p : undefined)))
     ).filter((p) => p !== undefined);
     return pids.length || busy.length ? undefined : { pids, busy };
   }, 20_000).catch(() => ({
-    pids: [...seen.keys()].filter(alive).map((p) => `${p} ${seen.get(p)}`),
+    pids: [...seen.keys()].filter(processAlive).map((p) => `${p} ${seen.get(p)}`),
     busy: 'see pids',
   }));
-  for (const pid of [...seen.keys()].filter(alive)) {
+  for (const pid of [...seen.keys()].filter(processAlive)) {
     try {
       process.kill(pid, 'SIGKILL'); // clean up after a failure, so it does not leak into other tests
     } catch {

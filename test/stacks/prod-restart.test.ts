@@ -12,6 +12,7 @@ import { parseConfig } from '../../config/load-config';
 import { trainingStatusQuery } from '../../contracts';
 import { VertexEmulatorControl } from '../../emulators/vertex-ai/control-client';
 import { recentPollers } from '../../stack/pollers';
+import { processAlive } from '../../stack/lock';
 import { prodStackEnv, startProdStack, type ProdRun } from '../helpers/prod-stack';
 import { uniquePartition } from '../helpers/isolation';
 import { eventually } from '../helpers/eventually';
@@ -75,15 +76,6 @@ afterAll(async () => {
   if (existsSync(moved)) rmSync(path.dirname(readFileSync(moved, 'utf8').split('\n')[0]!), { recursive: true });
 }, 120_000);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Every process the stack runs now, by name, from its lock file and /proc. */
 function stackProcesses(): Map<number, string> {
   const lock = JSON.parse(readFileSync(path.join(env.CT_DATA_DIR!, 'prod', 'stack.lock'), 'utf8')) as {
@@ -91,7 +83,7 @@ function stackProcesses(): Map<number, string> {
   };
   return new Map(
     lock.servicePids
-      .filter(alive)
+      .filter(processAlive)
       .map((pid) => [pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')]),
   );
 }
@@ -164,7 +156,7 @@ test('stack:prod: the worker watching a running job is SIGKILLed, restarted alon
   console.log(`run ended ${((Date.now() - killedAt) / 1000).toFixed(1)}s after the SIGKILL`);
   // Nothing else stopped: every other process of the stack has the pid it had, and the stack runs on.
   const others = [...before.keys()].filter((pid) => pid !== watcher);
-  expect(others.filter((pid) => !alive(pid))).toEqual([]);
+  expect(others.filter((pid) => !processAlive(pid))).toEqual([]);
   expect(run.child.exitCode).toBeNull();
 });
 
@@ -189,6 +181,6 @@ test('stack:prod: the Temporal server SIGKILLed mid-run is restarted, workers an
   await expectOneJobSucceeded(held);
   console.log(`run ended ${((Date.now() - killedAt) / 1000).toFixed(1)}s after the SIGKILL`);
   const others = [...before.keys()].filter((pid) => pid !== server);
-  expect(others.filter((pid) => !alive(pid)).map((pid) => before.get(pid))).toEqual([]);
+  expect(others.filter((pid) => !processAlive(pid)).map((pid) => before.get(pid))).toEqual([]);
   expect(run.child.exitCode).toBeNull();
 });

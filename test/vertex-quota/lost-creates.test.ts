@@ -10,7 +10,7 @@ import { eventually } from '../helpers/eventually';
 import { statusUntil } from '../helpers/training-steps';
 import { emulatorControl, loseNextAnswer, untilJobState } from '../helpers/vertex';
 
-jest.setTimeout(90_000);
+jest.setTimeout(120_000);
 const control = emulatorControl();
 
 // A CustomJob pipeline (Vertex makes its job ids) in a Vertex project of each test's own.
@@ -25,7 +25,10 @@ const startTrainer = (ctx: WorkerContext) =>
     { pipeline: 'trainer', environment: 'staging', partition: uniquePartition(), assumeDataReady: true },
     { taskQueue: ctx.taskQueue },
   );
-const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>) => withWorker(fn, { project: iso });
+/** A retried submit whose create may have landed sweeps for late twins this long (CT_VERTEX_LATE_CREATE_WINDOW_MS). */
+const WINDOW_MS = 25_000;
+const inProject = <R>(fn: (ctx: WorkerContext) => Promise<R>, lateCreateWindowMs = WINDOW_MS) =>
+  withWorker(fn, { project: iso, lateCreateWindowMs });
 const creates = async () =>
   (await control.calls({ method: 'CreateCustomJob', project: iso.project })).map((c) => c.codeName);
 
@@ -88,5 +91,38 @@ test('a create that commits after the caller’s deadline: the second job trains
       (c) => (c.request as { name: string }).name,
     );
     expect(cancels).toEqual([late.name]);
+  });
+});
+
+test('a create that lands after the retry’s job has ended: the run sweeps until no late create can land and cancels it', async () => {
+  // The late create lands 15 s after the first try, once the retry's job (made ~7 s in) has
+  // succeeded. With CT_VERTEX_LATE_CREATE_WINDOW_MS = 0 (no window) the run ends first and the
+  // late job trains on with nothing left to cancel it.
+  await inProject(async (ctx) => {
+    await control.addFault({
+      method: 'CreateCustomJob',
+      project: iso.project,
+      code: 'DEADLINE_EXCEEDED',
+      mode: 'commit-late',
+      commitAfterMs: 15_000,
+      times: 1,
+    });
+    await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
+    const run = await startTrainer(ctx);
+    const watched = (await statusUntil(run, (s) => s.phase === 'running')).job!;
+    await untilJobState(control, watched.name, 'JOB_STATE_RUNNING');
+    await control.advance(watched.name); // the retry's job succeeds, then the late create lands
+    const result = await run.result();
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: watched.name } });
+    const jobs = await control.jobs({ project: iso.project });
+    const late = jobs.find((j) => j.name !== watched.name);
+    expect(late).toBeDefined();
+    const ended = (await control.job(watched.name)).endTime!;
+    expect(Date.parse(late!.createTime)).toBeGreaterThan(Date.parse(ended));
+    expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain(late!.state);
+    const cancels = (await control.calls({ method: 'CancelCustomJob', project: iso.project })).map(
+      (c) => (c.request as { name: string }).name,
+    );
+    expect(cancels).toEqual([late!.name]);
   });
 });
