@@ -96,8 +96,7 @@ async function patiently<T>(fn: () => Promise<T>, ms = 90_000): Promise<T> {
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const wall0 = Date.now();
   const outDir = path.dirname(o.resultPath);
-  mkdirSync(outDir, { recursive: true });
-  mkdirSync(path.dirname(o.ledgerPath), { recursive: true });
+  for (const file of [o.resultPath, o.ledgerPath, o.stackLogPath]) mkdirSync(path.dirname(file), { recursive: true });
   const configPath = path.join(outDir, 'pipelines.json');
   const configObject = soakConfig(o.size);
   writeFileSync(configPath, JSON.stringify(configObject, null, 2));
