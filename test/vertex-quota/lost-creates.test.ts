@@ -60,21 +60,34 @@ test('the answer is lost and the listing lags behind the create: the retry looks
   });
 });
 
+/**
+ * The first create answers DEADLINE_EXCEEDED and lands `commitAfterMs` later; the retry (2 s
+ * backoff, then a second look 5 s on) makes its own job. Jobs hold in RUNNING until the test says.
+ * Resolves once the run's job runs.
+ */
+async function lateCreateRun(ctx: WorkerContext, commitAfterMs: number) {
+  await control.addFault({
+    method: 'CreateCustomJob',
+    project: iso.project,
+    code: 'DEADLINE_EXCEEDED',
+    mode: 'commit-late',
+    commitAfterMs,
+    times: 1,
+  });
+  await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
+  const run = await startTrainer(ctx);
+  const watched = (await statusUntil(run, (s) => s.phase === 'running')).job!;
+  return { run, watched };
+}
+
+const cancelled = async () =>
+  (await control.calls({ method: 'CancelCustomJob', project: iso.project })).map(
+    (c) => (c.request as { name: string }).name,
+  );
+
 test('a create that commits after the caller’s deadline: the second job trains, the late one is cancelled', async () => {
   await inProject(async (ctx) => {
-    // The first create answers DEADLINE_EXCEEDED and lands 9 s later, after the retry (2 s backoff,
-    // then a second look 5 s on) has made its own job. Both hold in RUNNING until the test says.
-    await control.addFault({
-      method: 'CreateCustomJob',
-      project: iso.project,
-      code: 'DEADLINE_EXCEEDED',
-      mode: 'commit-late',
-      commitAfterMs: 9_000,
-      times: 1,
-    });
-    await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-    const run = await startTrainer(ctx);
-    const watched = (await statusUntil(run, (s) => s.phase === 'running')).job!;
+    const { run, watched } = await lateCreateRun(ctx, 9_000);
     const late = await eventually(
       async () => (await control.jobs({ project: iso.project })).find((j) => j.name !== watched.name),
       30_000,
@@ -87,10 +100,7 @@ test('a create that commits after the caller’s deadline: the second job trains
     // The run did not move on while its attempt's other job ran.
     expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain((await control.job(late.name)).state);
     await eventually(async () => ((await control.job(late.name)).state === 'JOB_STATE_CANCELLED' ? true : undefined));
-    const cancels = (await control.calls({ method: 'CancelCustomJob', project: iso.project })).map(
-      (c) => (c.request as { name: string }).name,
-    );
-    expect(cancels).toEqual([late.name]);
+    expect(await cancelled()).toEqual([late.name]);
   });
 });
 
@@ -99,30 +109,16 @@ test('a create that lands after the retry’s job has ended: the run sweeps unti
   // succeeded. With CT_VERTEX_LATE_CREATE_WINDOW_MS = 0 (no window) the run ends first and the
   // late job trains on with nothing left to cancel it.
   await inProject(async (ctx) => {
-    await control.addFault({
-      method: 'CreateCustomJob',
-      project: iso.project,
-      code: 'DEADLINE_EXCEEDED',
-      mode: 'commit-late',
-      commitAfterMs: 15_000,
-      times: 1,
-    });
-    await control.addRule({ match: { project: iso.project }, script: { holdIn: 'RUNNING' } });
-    const run = await startTrainer(ctx);
-    const watched = (await statusUntil(run, (s) => s.phase === 'running')).job!;
+    const { run, watched } = await lateCreateRun(ctx, 15_000);
     await untilJobState(control, watched.name, 'JOB_STATE_RUNNING');
     await control.advance(watched.name); // the retry's job succeeds, then the late create lands
     const result = await run.result();
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: watched.name } });
-    const jobs = await control.jobs({ project: iso.project });
-    const late = jobs.find((j) => j.name !== watched.name);
+    const late = (await control.jobs({ project: iso.project })).find((j) => j.name !== watched.name);
     expect(late).toBeDefined();
     const ended = (await control.job(watched.name)).endTime!;
     expect(Date.parse(late!.createTime)).toBeGreaterThan(Date.parse(ended));
     expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain(late!.state);
-    const cancels = (await control.calls({ method: 'CancelCustomJob', project: iso.project })).map(
-      (c) => (c.request as { name: string }).name,
-    );
-    expect(cancels).toEqual([late!.name]);
+    expect(await cancelled()).toEqual([late!.name]);
   });
 });
