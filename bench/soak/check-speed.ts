@@ -11,7 +11,7 @@ import { parseConfig } from '../../config/load-config';
 import { fanoutConfig } from '../prediction-fanout';
 import { registerBenchChampion, runBench, startBenchStack } from '../stack';
 import { checkSoak } from './checker';
-import type { SoakLedger } from './ledger';
+import { emptyLedger, type SoakLedger } from './ledger';
 
 const { values } = parseArgs({ options: { segments: { type: 'string', default: '2000' } } });
 const N = Number(values.segments);
@@ -43,23 +43,19 @@ async function main() {
   await worker.service.stop();
 
   const ledger: SoakLedger = {
-    startedAt,
+    ...emptyLedger(
+      {
+        temporalAddress: stack.temporal.address,
+        namespace: 'ct-bench',
+        taskQueue: 'bench',
+        vertexControlUrl: stack.control.baseUrl,
+        vertexApiEndpoint: stack.monitoringEndpoint,
+        gcsEndpoint: stack.storage.apiEndpoint,
+        configPath,
+      },
+      startedAt,
+    ),
     endedAt: new Date().toISOString(),
-    stack: {
-      temporalAddress: stack.temporal.address,
-      namespace: 'ct-bench',
-      taskQueue: 'bench',
-      vertexControlUrl: stack.control.baseUrl,
-      vertexApiEndpoint: stack.monitoringEndpoint,
-      gcsEndpoint: stack.storage.apiEndpoint,
-      configPath,
-    },
-    dataReady: [],
-    cancels: [],
-    approvals: [],
-    schedules: [],
-    faults: [],
-    samples: [],
   };
   const clients = { temporal: stack.client, vertex: stack.control, storage: stack.storage };
   const checks = [];

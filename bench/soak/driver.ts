@@ -20,7 +20,7 @@ import { checkSoak } from './checker';
 import { acrossDeploy, deployBuild, saveHistories } from './deploy';
 import { restarted, sigkill, VertexFaults, workerToKill, type Injected } from './faults';
 import { growthOf, sampleAll, slopePerHour } from './growth';
-import { soakLedgerSchema, type SoakLedger } from './ledger';
+import { emptyLedger, soakLedgerSchema } from './ledger';
 import { Operator } from './operator';
 import { parseOptions, type SoakOptions } from './options';
 import { countBy, dataReadyToCreate, endToNoticed, quantile, readExecutions } from './outcomes';
@@ -172,25 +172,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       return found;
     });
 
-  const ledger: SoakLedger = {
-    startedAt: new Date().toISOString(),
-    stack: {
-      temporalAddress: stack.temporalAddress,
-      namespace: NAMESPACE,
-      taskQueue: TASK_QUEUE,
-      vertexControlUrl: stack.vertexControlUrl,
-      vertexApiEndpoint: stack.vertexApiEndpoint,
-      gcsEndpoint: stack.gcsEndpoint,
-      configPath,
-    },
-    dataReady: [],
-    cancels: [],
-    approvals: [],
-    schedules: [],
-    faults: [],
-    deploys: [],
-    samples: [],
-  };
+  const ledger = emptyLedger({
+    temporalAddress: stack.temporalAddress,
+    namespace: NAMESPACE,
+    taskQueue: TASK_QUEUE,
+    vertexControlUrl: stack.vertexControlUrl,
+    vertexApiEndpoint: stack.vertexApiEndpoint,
+    gcsEndpoint: stack.gcsEndpoint,
+    configPath,
+  });
   const flush = () => writeFileSync(o.ledgerPath, JSON.stringify(ledger, null, 2));
   const fault = (f: Injected) => void ledger.faults.push({ ...f, at: new Date().toISOString() });
   const openRuns: { at: string; open: number }[] = [];

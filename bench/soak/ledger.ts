@@ -70,3 +70,16 @@ export const soakLedgerSchema = z.object({
 });
 
 export type SoakLedger = z.infer<typeof soakLedgerSchema>;
+
+/** A ledger with nothing recorded yet: the stack the season runs on; each list fills as it goes. */
+export const emptyLedger = (stack: SoakLedger['stack'], startedAt = new Date().toISOString()): SoakLedger => ({
+  startedAt,
+  stack,
+  dataReady: [],
+  cancels: [],
+  approvals: [],
+  schedules: [],
+  faults: [],
+  deploys: [],
+  samples: [],
+});

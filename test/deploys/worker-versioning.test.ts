@@ -7,18 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { decodeVersioningBehavior } from '@temporalio/common';
-import { bundleWorkflowCode, type WorkerDeploymentOptions } from '@temporalio/worker';
+import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { releaseSignal, statusQuery } from '../../contracts';
 import { readToolPaths } from '../../stack/tools';
 import type { stackCheck } from '../../workflows';
 import { deploymentOptions } from '../../workers/versioning';
 import { uniqueId, withWorker } from '../helpers/temporal';
+import { bundleBuildB } from '../helpers/build-b';
 import { eventually } from '../helpers/eventually';
 import { testStack } from '../setup/test-stack';
 
 jest.setTimeout(180_000);
-
-const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 async function setCurrentVersion(deploymentName: string, buildId: string): Promise<void> {
   const env = testStack();
@@ -65,16 +64,7 @@ test('a pinned run in flight on build A finishes on A after B is made current; n
     useWorkerVersioning: true,
     defaultVersioningBehavior: 'PINNED',
   });
-  const bundleB = path.join(mkdtempSync(path.join(os.tmpdir(), 'ct-build-b-')), 'workflow-bundle.js');
-  writeFileSync(
-    bundleB,
-    (
-      await bundleWorkflowCode({
-        workflowsPath: path.join(__dirname, '..', 'fixtures', 'build-b', 'workflows.ts'),
-        logger: silent,
-      })
-    ).code,
-  );
+  const bundleB = await bundleBuildB();
   const taskQueue = uniqueId('tq-versioned');
   const input = { bucket: testStack().CT_TEST_GCS_BUCKET, holdSeconds: 600 };
 

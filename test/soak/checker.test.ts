@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { checkSoak, type SoakCheck } from '../../bench/soak/checker';
-import type { SoakLedger } from '../../bench/soak/ledger';
+import { emptyLedger, type SoakLedger } from '../../bench/soak/ledger';
 import { startPredictionRun } from '../../client/prediction';
 import { applySync, planSync } from '../../client/schedules/sync';
 import { modelReadySignal, scheduleId, trainingRunId, trainingRunWorkflowType } from '../../contracts';
@@ -85,24 +85,15 @@ const [P1, P2, P3, P4, P5] = Array.from({ length: 5 }, () => uniquePartition('da
 ];
 
 const stack = testStack();
-const ledger: SoakLedger = {
-  startedAt: new Date().toISOString(),
-  stack: {
-    temporalAddress: stack.CT_TEST_TEMPORAL_ADDRESS,
-    namespace: stack.CT_TEST_NAMESPACE,
-    taskQueue: project,
-    vertexControlUrl: stack.CT_TEST_VERTEX_CONTROL_URL,
-    vertexApiEndpoint: `${stack.CT_TEST_VERTEX_HOST}:${stack.CT_TEST_VERTEX_PORT}`,
-    gcsEndpoint: stack.CT_TEST_GCS_ENDPOINT,
-    configPath: iso.configPath,
-  },
-  dataReady: [],
-  cancels: [],
-  approvals: [],
-  schedules: [],
-  faults: [],
-  samples: [],
-};
+const ledger: SoakLedger = emptyLedger({
+  temporalAddress: stack.CT_TEST_TEMPORAL_ADDRESS,
+  namespace: stack.CT_TEST_NAMESPACE,
+  taskQueue: project,
+  vertexControlUrl: stack.CT_TEST_VERTEX_CONTROL_URL,
+  vertexApiEndpoint: `${stack.CT_TEST_VERTEX_HOST}:${stack.CT_TEST_VERTEX_PORT}`,
+  gcsEndpoint: stack.CT_TEST_GCS_ENDPOINT,
+  configPath: iso.configPath,
+});
 
 // One worker for the file, polling the config's own task queue (the schedule's firings go there).
 let ctx: WorkerContext;

@@ -3,16 +3,15 @@
 // build A's and B is made current; A's workers stay while a run is pinned to A — one that dies
 // meanwhile comes back on A — and once that run has ended on A they are stopped for good.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { bundleBuildId } from '../../config/build-id';
 import { releaseSignal, statusQuery } from '../../contracts';
 import { readLock } from '../../stack/lock';
 import { repoRoot } from '../../stack/tools';
 import type { stackCheck } from '../../workflows';
+import { bundleBuildB } from '../helpers/build-b';
 import { eventually } from '../helpers/eventually';
 import { prodStackEnv, startProdStack } from '../helpers/prod-stack';
 import { pidsAlive } from '../helpers/stack-process';
@@ -20,7 +19,6 @@ import { testStack } from '../setup/test-stack';
 
 jest.setTimeout(600_000);
 
-const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 const TASK_QUEUE = 'ct-coordinator';
 
 /** `npm run stack:prod:deploy -- --bundle <bundle> --json` against the stack on `dataDir`. */
@@ -43,16 +41,7 @@ function deploy(dataDir: string, bundle: string) {
 test('stack:prod:deploy: B current beside A; A’s workers stay (restarted on A) while a run is pinned to A, then stop for good', async () => {
   const env: Record<string, string> = { ...(await prodStackEnv()), CT_DEPLOYMENT_NAME: 'ct-deploy-test' };
   const dataDir = env.CT_DATA_DIR!;
-  const bundleB = path.join(mkdtempSync(path.join(os.tmpdir(), 'ct-build-b-')), 'workflow-bundle.js');
-  writeFileSync(
-    bundleB,
-    (
-      await bundleWorkflowCode({
-        workflowsPath: path.join(__dirname, '..', 'fixtures', 'build-b', 'workflows.ts'),
-        logger: silent,
-      })
-    ).code,
-  );
+  const bundleB = await bundleBuildB();
   const [a, b] = [bundleBuildId(testStack().CT_TEST_WORKFLOW_BUNDLE), bundleBuildId(bundleB)];
   const lockFile = path.join(dataDir, 'prod', 'stack.lock');
   const run = startProdStack(env);
