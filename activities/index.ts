@@ -1,4 +1,5 @@
 import type { MetricServiceClient } from '@google-cloud/monitoring';
+import type { MetricMeter } from '@temporalio/common';
 import { createFlagActivities, type FlagDeps } from './flags';
 import { createAnnounceActivity } from './model/announce';
 import { createModelArtifactActivities } from './model/artifacts';
@@ -25,13 +26,17 @@ export type ActivityDeps = StackCheckDeps &
   FlagDeps & {
     /** The coalesced watch's settings; without them each watch reads its own job (vertex/await-job.ts). */
     watch?: RegionWatchSettings;
+    /** The worker's meter, for the coalesced watch's pace and listings (ct_vertex_watch_*). */
+    meter?: MetricMeter;
     /** Cloud Monitoring, where a rollout reads its endpoint's health (infra/monitoring.ts). */
     monitoring: MetricServiceClient;
   };
 
 export function createActivities(deps: ActivityDeps) {
   const watches = deps.watch
-    ? new RegionWatches(deps.vertex, deps.watch, (message, attrs) => console.warn(`vertex watch: ${message}`, attrs))
+    ? new RegionWatches(deps.vertex, deps.watch, (message, attrs) => console.warn(`vertex watch: ${message}`, attrs), {
+        meter: deps.meter,
+      })
     : undefined;
   return {
     ...createStackCheckActivities(deps),

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
         vertex,
         monitoring: createMonitoringClient(gcpEnv),
         watch: vertexWatchSettings(gcpEnv),
+        meter,
         flagWatch: flagWatchSettings(gcpEnv),
         config,
         temporal: client,
