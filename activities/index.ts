@@ -16,6 +16,7 @@ import { createSmokeActivity } from './serving/smoke';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
 import { RegionWatches, type RegionWatchSettings } from './vertex/region-watch';
+import type { ReadUsage } from './vertex/watch-pace';
 
 /**
  * Every activity of the worker, built from injected clients: the worker wires real Google Cloud
@@ -28,6 +29,8 @@ export type ActivityDeps = StackCheckDeps &
     watch?: RegionWatchSettings;
     /** The worker's meter, for the coalesced watch's pace and listings (ct_vertex_watch_*). */
     meter?: MetricMeter;
+    /** The budget's count of the last minute's reads: the coalesced watch yields to other callers' (vertex/watch-pace.ts). */
+    readUsage?: ReadUsage;
     /** Cloud Monitoring, where a rollout reads its endpoint's health (infra/monitoring.ts). */
     monitoring: MetricServiceClient;
   };
@@ -36,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
   const watches = deps.watch
     ? new RegionWatches(deps.vertex, deps.watch, (message, attrs) => console.warn(`vertex watch: ${message}`, attrs), {
         meter: deps.meter,
+        usage: deps.readUsage,
       })
     : undefined;
   return {

@@ -11,9 +11,10 @@ import { metrics as m } from '../../observability/metrics';
 // gets what it can use at the floor, up to an equal part of what the others leave, so a kind with
 // one page is not slowed by another's twenty.
 //
-// Any 60 s holds at most ⌊60 s / interval⌋ + 1 rounds (the interval runs from one round's end to
-// the next's start), so a kind allotted `a` reads a minute for `p` pages a round waits
-// 60 s · p / (a − p), not 60 s · p / a: with the extra round at the window's edge it still spends ≤ a.
+// Any 60 s holds at most ⌈60 s / interval⌉ rounds (the interval runs from one round's end to the
+// next's start), so a kind allotted `a` reads a minute for `p` pages a round makes k = ⌊a / p⌋
+// rounds a minute, 60 s / k apart: even a window that opens on a round spends ≤ a. (60 s · p / a
+// apart would let the round at the window's far edge in too.)
 //
 // Other callers' reads (submits' polls, cancels, the Model Registry) come first: when the budget's
 // last minute shows them leaving less than the share, the watch takes only what is left, but never
@@ -74,7 +75,7 @@ export class RegionPace {
   private intervalWithin(kind: string, readsPerMinute: number): number {
     const { floorMs } = this.settings;
     const p = this.pages.get(kind) ?? 1;
-    const atFloor = (pages: number) => pages + (MINUTE * pages) / floorMs;
+    const atFloor = (pages: number) => pages * Math.ceil(MINUTE / floorMs);
     const demands = [...this.pages].filter(([k]) => k !== kind).map(([, n]) => atFloor(n));
     const mine = atFloor(p);
     demands.push(mine);
@@ -87,8 +88,9 @@ export class RegionPace {
       if (demands[i] === mine) a = part;
       left -= part;
     }
-    // Fewer reads than one round: the share holds on average (a round a minute is ⌈p / a⌉ minutes' worth).
-    const ms = a > p ? (MINUTE * p) / (a - p) : a > 0 ? (MINUTE * p) / a : Infinity;
+    const rounds = Math.floor(a / p);
+    // Less than a round a minute: the share holds on average over the minutes a round takes.
+    const ms = rounds >= 1 ? MINUTE / rounds : a > 0 ? (MINUTE * p) / a : Infinity;
     return Math.max(floorMs, ms);
   }
 

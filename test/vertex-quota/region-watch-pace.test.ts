@@ -97,7 +97,7 @@ const mostIn = (times: number[], windowMs: number) =>
   Math.max(0, ...times.map((t, i) => times.slice(i).filter((u) => u < t + windowMs).length));
 
 test('two job kinds in one region together list within the share, split fairly, as the emulator counts', async () => {
-  // 60 reads a minute for the region: 30 each. CustomJobs take 3 pages a round, PipelineJobs 1.
+  // 60 reads a minute for the region: 30 each. CustomJobs take 3 pages a round (every 6 s), PipelineJobs 1 (every 2 s).
   const s = settings({ readsPerMinute: 600, pageSize: 2 });
   const customs = [];
   for (let i = 0; i < 5; i++) customs.push(await customJob());
@@ -129,7 +129,7 @@ test('one page a round: the watch lists every second or so, not every 15 s', asy
   await watch.awaitEnd(job, Date.now() + 10_000);
 
   const lists = await listTimes('ListCustomJobs');
-  // 54 a minute is one every 60 s / 53 = 1.13 s: ~9 in 10 s, where the fixed 15 s made 1.
+  // 54 a minute is one every 60 s / 54 = 1.1 s: ~9 in 10 s, where the fixed 15 s made 1.
   expect(lists.length).toBeGreaterThanOrEqual(7);
   expect(lists.length).toBeLessThanOrEqual(10);
 });
@@ -141,7 +141,7 @@ test('a 429 storm slows the adaptive watch down; it speeds up again once the sto
   const storm = watch.awaitEnd(job, Date.now() + 10_000);
   await storm;
   const during = (await listTimes('ListCustomJobs')).length;
-  // Paced alone it lists ~9 times in 10 s; backing off (1.1, 2.3, 4.5 s … on top) it tries 4 at most.
+  // Paced alone it lists ~9 times in 10 s; backing off (1.1, 2.2, 4.4 s … on top) it tries 4 at most.
   expect(watch.stats.errors).toBe(during);
   expect(during).toBeLessThanOrEqual(4);
 
@@ -158,11 +158,17 @@ test('other callers using the read budget slow the watch, down to CT_VERTEX_WATC
   const pace = new RegionPace('p', 'r', settings({ floorMs: 1_000 }), usage);
   pace.listing('customJob', 1);
   const alone = pace.intervalOf('customJob');
-  expect(alone).toBeCloseTo(60_000 / 53, 0);
+  expect(alone).toBeCloseTo(60_000 / 54, 0);
   others = 540 - 27; // half the share is left
-  expect(pace.intervalOf('customJob')).toBeCloseTo(60_000 / 26, 0);
+  expect(pace.intervalOf('customJob')).toBeCloseTo(60_000 / 27, 0);
   others = 540; // none is left: the watch still lists, at the fixed interval
   expect(pace.intervalOf('customJob')).toBe(15_000);
+  // Whole rounds a minute: 4 pages in 54 reads is 13 rounds, 60 s / 13 apart (not 60 s · 4 / 54,
+  // which lets a 14th round, at the far edge of a window that opens on a round, past the share).
+  pace.listing('customJob', 4);
+  others = 0;
+  expect(pace.intervalOf('customJob')).toBeCloseTo(60_000 / 13, 0);
+  pace.listing('customJob', 1);
   // Its own reads are not counted as others': 486 others' and 40 of its own leave it its whole share.
   for (let i = 0; i < 40; i++) pace.read();
   others = 486 + 40;
