@@ -107,7 +107,7 @@ export interface WatchObserver {
 }
 
 export function watchMetrics(meter: MetricMeter): WatchObserver {
-  const interval = meter.createGauge(m.vertexWatchInterval.name, 'float', 's', m.vertexWatchInterval.help);
+  const interval = meter.createGauge(m.vertexWatchInterval.name, 'float', undefined, m.vertexWatchInterval.help);
   const lists = meter.createCounter(m.vertexWatchLists.name, undefined, m.vertexWatchLists.help);
   return {
     paced: (region, kind, ms) => interval.set(ms / 1000, { region, kind }),
