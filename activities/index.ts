@@ -1,4 +1,5 @@
 import type { MetricServiceClient } from '@google-cloud/monitoring';
+import type { MetricMeter } from '@temporalio/common';
 import { createFlagActivities, type FlagDeps } from './flags';
 import { createAnnounceActivity } from './model/announce';
 import { createModelArtifactActivities } from './model/artifacts';
@@ -15,6 +16,7 @@ import { createSmokeActivity } from './serving/smoke';
 import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
 import { RegionWatches, type RegionWatchSettings } from './vertex/region-watch';
+import type { ReadUsage } from './vertex/watch-pace';
 
 /**
  * Every activity of the worker, built from injected clients: the worker wires real Google Cloud
@@ -25,13 +27,20 @@ export type ActivityDeps = StackCheckDeps &
   FlagDeps & {
     /** The coalesced watch's settings; without them each watch reads its own job (vertex/await-job.ts). */
     watch?: RegionWatchSettings;
+    /** The worker's meter, for the coalesced watch's pace and listings (ct_vertex_watch_*). */
+    meter?: MetricMeter;
+    /** The budget's count of the last minute's reads: the coalesced watch yields to other callers' (vertex/watch-pace.ts). */
+    readUsage?: ReadUsage;
     /** Cloud Monitoring, where a rollout reads its endpoint's health (infra/monitoring.ts). */
     monitoring: MetricServiceClient;
   };
 
 export function createActivities(deps: ActivityDeps) {
   const watches = deps.watch
-    ? new RegionWatches(deps.vertex, deps.watch, (message, attrs) => console.warn(`vertex watch: ${message}`, attrs))
+    ? new RegionWatches(deps.vertex, deps.watch, (message, attrs) => console.warn(`vertex watch: ${message}`, attrs), {
+        meter: deps.meter,
+        usage: deps.readUsage,
+      })
     : undefined;
   return {
     ...createStackCheckActivities(deps),

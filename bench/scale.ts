@@ -1,8 +1,10 @@
 // Thousands of Vertex jobs in flight in one project and region, measured for the
-// coalesced watch and, as `baseline`, the per-job watch, each on a private stack: dev server,
+// coalesced watch (paced by its read share) and, as `baseline`, the per-job watch (`all` adds
+// `fixedBaseline`: the coalesced watch at a fixed interval), each on a private stack: dev server,
 // emulator with Vertex's read quota on (600 CRUD requests a minute), compiled worker processes.
 // Prints JSON.
-//   npm run bench:scale [-- --jobs 2000 --workers 2 --duration 6m --design both|coalesced|per-job]
+//   npm run bench:scale [-- --jobs 2000 --workers 2 --duration 6m --design both|all|coalesced|fixed|per-job]
+//     [--watch-share 0.1 --watch-floor 1s --watch-interval 15s]
 // The jobs are batch prediction segments of ⌈jobs/1000⌉ prediction runs (1,000 children at most
 // per run). Creates: the emulator's create quota is raised from Vertex's 60 to 600 a minute (the
 // config's maximum createsPerMinute), or 2,000 jobs would take 33 minutes to start; at 600 the
@@ -31,6 +33,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '6m' },
     design: { type: 'string', default: 'both' },
     'watch-interval': { type: 'string', default: '15s' },
+    'watch-share': { type: 'string', default: '0.1' },
+    'watch-floor': { type: 'string', default: '1s' },
     'page-size': { type: 'string', default: '500' },
   },
 });
@@ -38,6 +42,8 @@ const N = Number(values.jobs);
 const WORKERS = Number(values.workers);
 const D = Duration.parse(values.duration);
 const WATCH_INTERVAL = Duration.parse(values['watch-interval']);
+const WATCH_SHARE = Number(values['watch-share']);
+const WATCH_FLOOR = Duration.parse(values['watch-floor']);
 const PAGE_SIZE = Number(values['page-size']);
 const READS_PER_MINUTE = 600;
 const CREATES_PER_MINUTE = 600;
@@ -45,7 +51,8 @@ const RUNS = Math.ceil(N / 1000);
 const PROJECT = BENCH_PROJECT;
 const READ_METHODS = /^(Get|List)/;
 
-type Design = 'coalesced' | 'per-job';
+/** `fixed`: the coalesced watch without a read share, a listing every --watch-interval (the design before the share). */
+type Design = 'coalesced' | 'fixed' | 'per-job';
 
 const configText = (perRun: number) =>
   JSON.stringify({
@@ -56,7 +63,7 @@ const configText = (perRun: number) =>
         data: { partition: 'daily', datasets: ['x'], timeout: '1d' },
         training: benchCustomJob,
         // The production settings: the per-job watch reads once a minute; the coalesced watch lists
-        // the region every CT_VERTEX_WATCH_INTERVAL_MS (15 s) whatever the plan's interval.
+        // as often as its read share allows (the fixed one every --watch-interval) whatever the plan's interval.
         polling: { interval: '60s', chunk: '15m' },
         model: { registry: { modelId: 'scale', displayName: 'scale', servingImage: 'img' } },
         prediction: {
@@ -88,8 +95,10 @@ async function measure(design: Design) {
     });
     await registerBenchChampion(stack, 'scale');
     const env = {
-      CT_VERTEX_WATCH: design,
+      CT_VERTEX_WATCH: design === 'per-job' ? 'per-job' : 'coalesced',
       CT_VERTEX_WATCH_INTERVAL_MS: String(WATCH_INTERVAL),
+      CT_VERTEX_WATCH_READ_SHARE: design === 'fixed' ? '0' : String(WATCH_SHARE),
+      CT_VERTEX_WATCH_FLOOR_MS: String(WATCH_FLOOR),
       CT_VERTEX_LIST_PAGE_SIZE: String(PAGE_SIZE),
       // Each worker's budget is its share of the emulator's quota, as in production (infra/vertex/budget.ts).
       CT_VERTEX_READS_PER_MINUTE: String(Math.floor(READS_PER_MINUTE / WORKERS)),
@@ -100,13 +109,16 @@ async function measure(design: Design) {
     const actionsBefore = await serverActions(temporal.metricsUrl);
 
     // The call log keeps the last 10,000 calls: read it as it grows, by minute and method.
-    const calls: { t: number; method: string; code: string }[] = [];
+    const calls: { t: number; method: string; code: string; firstPage: boolean }[] = [];
     let seq = 0;
     let polling = true;
     const poller = (async () => {
       while (polling) {
         const batch = await control.calls({ after: seq });
-        for (const c of batch) calls.push({ t: Date.parse(c.time), method: c.method, code: c.codeName });
+        for (const c of batch) {
+          const firstPage = !(c.request as { pageToken?: string } | undefined)?.pageToken;
+          calls.push({ t: Date.parse(c.time), method: c.method, code: c.codeName, firstPage });
+        }
         seq = batch.at(-1)?.seq ?? seq;
         await new Promise((r) => setTimeout(r, 1_000));
       }
@@ -144,6 +156,19 @@ async function measure(design: Design) {
     const readsByMethod: Record<string, number> = {};
     for (const c of inWindow) readsByMethod[c.method] = (readsByMethod[c.method] ?? 0) + 1;
     const perMinute = Object.fromEntries(Object.entries(readsByMethod).map(([m, n]) => [m, Math.round(n / minutes)]));
+    // The watch's pace: its List calls (pages) and rounds (first pages) a minute, and so each worker's interval.
+    const lists = inWindow.filter((c) => c.method.startsWith('List'));
+    const rounds = lists.filter((c) => c.firstPage).length / minutes;
+    const watchPace =
+      design === 'per-job'
+        ? undefined
+        : {
+            listsPerMinute: Math.round(lists.length / minutes),
+            roundsPerMinute: Math.round(rounds * 10) / 10,
+            pagesPerRound: rounds > 0 ? Math.round((lists.length / minutes / rounds) * 10) / 10 : null,
+            meanIntervalMsPerWorker: rounds > 0 ? Math.round((WORKERS * 60_000) / rounds) : null,
+            readShareOfQuota: Math.round((lists.length / minutes / READS_PER_MINUTE) * 1000) / 1000,
+          };
 
     // Detection lag: the emulator's end time → the watch activity's completion in the segment's history.
     const segments = results.flatMap((r) => r.summary.segments.map((s) => ({ ...s, partition: r.partition })));
@@ -186,6 +211,7 @@ async function measure(design: Design) {
       jobsTotal: jobs.length,
       vertexReadsPerMinute: { total: Object.values(perMinute).reduce((a, b) => a + b, 0), byMethod: perMinute },
       readWindowMinutes: Math.round(minutes * 10) / 10,
+      ...(watchPace ? { watchPace } : {}),
       quotaErrors: {
         emulator: calls.filter((c) => c.code === 'RESOURCE_EXHAUSTED').length,
         runs: failed.filter((s) => /RESOURCE_EXHAUSTED|quota/i.test(s.error ?? '')).length,
@@ -209,27 +235,38 @@ async function measure(design: Design) {
 }
 
 async function main(): Promise<void> {
-  const designs: Design[] = values.design === 'both' ? ['coalesced', 'per-job'] : [values.design as Design];
+  const designs: Design[] =
+    values.design === 'both'
+      ? ['coalesced', 'per-job']
+      : values.design === 'all'
+        ? ['coalesced', 'per-job', 'fixed']
+        : [values.design as Design];
   const out: Record<string, unknown>[] = [];
   for (const d of designs) {
     out.push(await measure(d));
     // Each design's figures as soon as they are known (a baseline in a 429 storm runs long).
     console.error(JSON.stringify(out.at(-1)));
   }
-  const [head, baseline] = out;
+  const [head, baseline, fixedBaseline] = out;
   console.log(
     JSON.stringify(
       {
         bench: 'scale',
         ...head,
         ...(baseline ? { baseline } : {}),
+        ...(fixedBaseline ? { fixedBaseline } : {}),
         settings: {
           jobs: N,
           workers: WORKERS,
           jobDurationMs: D,
           predictionRuns: RUNS,
           emulatorQuota: { readsPerMinute: READS_PER_MINUTE, createsPerMinute: CREATES_PER_MINUTE },
-          coalescedWatch: { intervalMs: WATCH_INTERVAL, pageSize: PAGE_SIZE },
+          coalescedWatch: {
+            readShare: WATCH_SHARE,
+            floorMs: WATCH_FLOOR,
+            intervalMs: WATCH_INTERVAL,
+            pageSize: PAGE_SIZE,
+          },
           perJobWatch: { intervalMs: 60_000 },
         },
         targets: {

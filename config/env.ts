@@ -116,7 +116,23 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
        * exhausts Vertex's read quota at ~500 jobs in flight; kept as bench:scale's baseline).
        */
       CT_VERTEX_WATCH: z.enum(['coalesced', 'per-job']).default('coalesced'),
-      /** Coalesced: between two listings of a region (the detection lag's bound). */
+      /**
+       * Coalesced: the share of CT_VERTEX_READS_PER_MINUTE the watch spends on listings, split among
+       * the job kinds watched in a project and region; it lists as often as that allows for the pages
+       * it needs (activities/vertex/watch-pace.ts). 0: a listing every CT_VERTEX_WATCH_INTERVAL_MS,
+       * whatever the pages (the fixed watch, bench:scale's baseline).
+       */
+      CT_VERTEX_WATCH_READ_SHARE: z.coerce
+        .number('must be a fraction of CT_VERTEX_READS_PER_MINUTE, e.g. 0.1')
+        .min(0, 'must be between 0 (a fixed interval) and 1 (the whole read budget), e.g. 0.1')
+        .max(1, 'must be between 0 (a fixed interval) and 1 (the whole read budget), e.g. 0.1')
+        .default(0.1),
+      /** Coalesced: the shortest time between two listings of a region, however much the share allows. */
+      CT_VERTEX_WATCH_FLOOR_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),
+      /**
+       * Coalesced: with a share, the longest other callers' reads can push the interval to (the share's
+       * own interval and 429s' backoff may be longer); without one (share 0), the fixed interval.
+       */
       CT_VERTEX_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
       CT_VERTEX_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
       /** A retried CustomJob or BatchPredictionJob submit's job is swept for late twins this long (activities/vertex/duplicates.ts). */

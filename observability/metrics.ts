@@ -76,6 +76,20 @@ export const metrics = {
     help: 'Vertex AI calls the worker’s budget refused (no room within CT_VERTEX_BUDGET_MAX_WAIT_MS); callers retry them as 429s',
     labels: ['region', 'bucket'],
   }),
+  // The coalesced watch's pace (activities/vertex/watch-pace.ts), per region and job kind.
+  vertexWatchInterval: def({
+    name: 'ct_vertex_watch_interval_seconds',
+    kind: 'gauge',
+    unit: 's',
+    help: 'The coalesced watch’s wait between two listings of a region and job kind (its share of the read budget, the floor, 429s’ backoff)',
+    labels: ['region', 'kind'],
+  }),
+  vertexWatchLists: def({
+    name: 'ct_vertex_watch_lists',
+    kind: 'counter',
+    help: 'List calls (pages) the coalesced watch made, by region and job kind; its reads a minute are 60 × rate()',
+    labels: ['region', 'kind'],
+  }),
   jobsEnded: def({
     name: 'ct_vertex_jobs_ended',
     kind: 'counter',

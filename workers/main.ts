@@ -56,6 +56,7 @@ async function main(): Promise<void> {
         monitoring: createMonitoringClient(gcpEnv),
         watch: vertexWatchSettings(gcpEnv),
         lateCreateWindowMs: gcpEnv.CT_VERTEX_LATE_CREATE_WINDOW_MS,
+        meter,
         flagWatch: flagWatchSettings(gcpEnv),
         config,
         temporal: client,

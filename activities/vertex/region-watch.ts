@@ -1,9 +1,11 @@
+import type { MetricMeter } from '@temporalio/common';
 import { stillRunning, watchEnded, type JobLabel } from '../../contracts';
 import { nothingToCancel, vertexFailure } from './errors';
 import type { RegionWatchSettings, VertexClientFactory, VertexClients } from '../../infra/vertex/clients';
 
 export type { RegionWatchSettings };
 import { isoTime, type VertexJobResource } from './progress';
+import { RegionPace, watchMetrics, type ReadUsage, type WatchObserver } from './watch-pace';
 
 // The coalesced watch: every job a worker watches in one project, region and job kind
 // is read by one paged List, not by a Get per job, so reads grow with jobs ÷ page size.
@@ -73,6 +75,10 @@ export class RegionKindWatch {
     private readonly lister: JobLister,
     private readonly settings: RegionWatchSettings,
     private readonly log: (message: string, attrs: Record<string, unknown>) => void = () => {},
+    /** The project and region's read share, which this kind shares with the other kinds watched there. */
+    private readonly pace = new RegionPace('', '', settings),
+    private readonly kind = 'job',
+    private readonly observer?: WatchObserver,
   ) {}
 
   /**
@@ -117,10 +123,12 @@ export class RegionKindWatch {
     }
   }
 
-  private interval(): number {
-    let ms = this.settings.intervalMs;
+  /** Without a read share, a plan's faster polling interval is honoured; with one, the share decides. */
+  private paced(): number {
+    let ms = this.pace.intervalOf(this.kind);
+    if (this.settings.readShare > 0) return ms;
     for (const set of this.waiters.values()) for (const w of set) ms = Math.min(ms, w.pollIntervalMs);
-    return ms + this.backoffMs;
+    return ms;
   }
 
   private async loop() {
@@ -133,7 +141,7 @@ export class RegionKindWatch {
         } catch (err) {
           // A 429 or 503 slows the watch down; it never fails the runs that wait on it.
           this.stats.errors++;
-          this.backoffMs = Math.min(Math.max(this.backoffMs * 2, this.settings.intervalMs), this.settings.maxBackoffMs);
+          this.backoffMs = Math.min(Math.max(this.backoffMs * 2, this.paced()), this.settings.maxBackoffMs);
           this.log('listing Vertex jobs failed; the watch slows down and lists again', {
             parent: this.parent,
             backoffMs: this.backoffMs,
@@ -141,10 +149,13 @@ export class RegionKindWatch {
           });
         }
         if (this.waiters.size === 0) break;
-        await new Promise((r) => setTimeout(r, this.interval()));
+        const ms = this.paced() + this.backoffMs;
+        this.observer?.paced(this.region, this.kind, ms);
+        await new Promise((r) => setTimeout(r, ms));
       }
     } finally {
       this.running = false;
+      this.pace.idle(this.kind);
     }
   }
 
@@ -163,12 +174,17 @@ export class RegionKindWatch {
     const filter = `labels.${this.settings.labelKey}:* AND create_time>="${from}"`;
     const listed = new Map<string, ListedJob>();
     let token: string | undefined;
+    let pages = 0;
     do {
+      pages++;
+      this.pace.read();
+      this.observer?.listed(this.region, this.kind, 1);
       const [items, next] = await this.lister.list(this.parent, filter, this.settings.pageSize, token);
       this.stats.lists++;
       for (const j of items) if (j.name) listed.set(j.name, j);
       token = next || undefined;
     } while (token);
+    this.pace.listing(this.kind, pages);
 
     const byLabel = new LabelIndex([...listed.values()]);
     for (const name of watched) {
@@ -184,6 +200,7 @@ export class RegionKindWatch {
   /** Reads one job; when Vertex says it is gone (NOT_FOUND …), fails its waiters and returns undefined. */
   private async getOrFailWaiters(name: string): Promise<ListedJob | undefined> {
     this.stats.gets++;
+    this.pace.read();
     try {
       const job = await this.lister.get(name);
       const created = isoTime(job.createTime);
@@ -204,6 +221,7 @@ export class RegionKindWatch {
     for (const other of byLabel.get(findBy)) {
       if (other.name === job.name || !stillRunning(other.state)) continue;
       try {
+        this.pace.read();
         await this.lister.cancel(other.name!);
       } catch (err) {
         if (!nothingToCancel(err)) throw err;
@@ -214,6 +232,10 @@ export class RegionKindWatch {
         kept: job.name,
       });
     }
+  }
+
+  private get region(): string {
+    return this.parent.split('/')[3] ?? '';
   }
 
   private deliver(name: string, job: ListedJob) {
@@ -253,12 +275,22 @@ class LabelIndex {
 /** Every RegionKindWatch of one worker process, made on first use. */
 export class RegionWatches {
   private readonly watches = new Map<string, RegionKindWatch>();
+  private readonly paces = new Map<string, RegionPace>();
+  private readonly observer?: WatchObserver;
 
   constructor(
     private readonly vertex: VertexClientFactory,
     readonly settings: RegionWatchSettings,
     private readonly log?: (message: string, attrs: Record<string, unknown>) => void,
-  ) {}
+    private readonly extras: {
+      /** The budget's last minute of reads: the watch yields to other callers (watch-pace.ts). */
+      usage?: ReadUsage;
+      /** ct_vertex_watch_interval_seconds and ct_vertex_watch_lists. */
+      meter?: MetricMeter;
+    } = {},
+  ) {
+    this.observer = extras.meter && watchMetrics(extras.meter);
+  }
 
   /** The watch of the project, region and kind a job's resource name says. */
   watchOf(kind: JobKindName, jobName: string): RegionKindWatch {
@@ -266,8 +298,11 @@ export class RegionWatches {
     const key = `${kind} ${parent}`;
     let watch = this.watches.get(key);
     if (!watch) {
-      const region = parent.split('/')[3] ?? '';
-      watch = new RegionKindWatch(parent, listerFor(kind, this.vertex(region)), this.settings, this.log);
+      const [, project = '', , region = ''] = parent.split('/');
+      let pace = this.paces.get(parent);
+      if (!pace) this.paces.set(parent, (pace = new RegionPace(project, region, this.settings, this.extras.usage)));
+      const lister = listerFor(kind, this.vertex(region));
+      watch = new RegionKindWatch(parent, lister, this.settings, this.log, pace, kind, this.observer);
       this.watches.set(key, watch);
     }
     return watch;

@@ -12,7 +12,7 @@ export interface SoakOptions {
   build: boolean;
   /** The workflow bundle the stack's workers load (CT_WORKFLOW_BUNDLE); the build's when unset. */
   workflowBundle?: string;
-  /** Between two listings of a region: the bound on noticing a job's end (CT_VERTEX_WATCH_INTERVAL_MS). */
+  /** CT_VERTEX_WATCH_INTERVAL_MS: with the watch's read share (the default), the longest other callers' reads stretch its interval to. */
   watchIntervalMs: number;
   /** How long a Vertex job runs on the emulator. */
   jobRunningMs: number;

@@ -22,10 +22,19 @@ export interface VertexClients {
 }
 export type VertexClientFactory = (region: string) => VertexClients;
 
-/** The coalesced watch's knobs (activities/vertex/region-watch.ts). */
+/** The coalesced watch's knobs (activities/vertex/region-watch.ts, its pace in watch-pace.ts). */
 export interface RegionWatchSettings {
-  /** Between two listings while any job is watched: the detection lag's bound. */
+  /**
+   * With `readShare` 0, between two listings while any job is watched; with a share, the longest
+   * other callers' reads can stretch that to (the share's own interval and 429s' backoff may be longer).
+   */
   intervalMs: number;
+  /** The fraction of `readsPerMinute` the watch's listings spend in a project and region; 0: a fixed interval. */
+  readShare: number;
+  /** The read budget of a project and region (CT_VERTEX_READS_PER_MINUTE) the share is of. */
+  readsPerMinute: number;
+  /** Never two listings closer than this, however much the share allows. */
+  floorMs: number;
   pageSize: number;
   /** A label every job this project creates carries (its presence selects the project's jobs). */
   labelKey: string;
@@ -39,12 +48,21 @@ export interface RegionWatchSettings {
 export function vertexWatchSettings(
   env: Pick<
     GcpEnv,
-    'CT_VERTEX_WATCH' | 'CT_VERTEX_WATCH_INTERVAL_MS' | 'CT_VERTEX_LIST_PAGE_SIZE' | 'CT_VERTEX_LATE_CREATE_WINDOW_MS'
+    | 'CT_VERTEX_WATCH'
+    | 'CT_VERTEX_WATCH_INTERVAL_MS'
+    | 'CT_VERTEX_WATCH_READ_SHARE'
+    | 'CT_VERTEX_WATCH_FLOOR_MS'
+    | 'CT_VERTEX_LIST_PAGE_SIZE'
+    | 'CT_VERTEX_READS_PER_MINUTE'
+    | 'CT_VERTEX_LATE_CREATE_WINDOW_MS'
   >,
 ): RegionWatchSettings | undefined {
   if (env.CT_VERTEX_WATCH !== 'coalesced') return undefined;
   return {
     intervalMs: env.CT_VERTEX_WATCH_INTERVAL_MS,
+    readShare: env.CT_VERTEX_WATCH_READ_SHARE,
+    readsPerMinute: env.CT_VERTEX_READS_PER_MINUTE,
+    floorMs: env.CT_VERTEX_WATCH_FLOOR_MS,
     pageSize: env.CT_VERTEX_LIST_PAGE_SIZE,
     // activities/training/resolve.ts and activities/prediction/plan.ts label every job with it.
     labelKey: 'ct-pipeline',

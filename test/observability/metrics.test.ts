@@ -309,6 +309,13 @@ test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, 
   expect(
     await value(`sum(${metrics.vertexCallLatency.name}_count{${ofWorker},method="UploadModel"})`, (v) => v >= 1),
   ).toBeGreaterThanOrEqual(1);
+  // The coalesced watch (the worker's default): its List pages and its current wait, by region and kind.
+  expect(
+    await value(`sum(${metrics.vertexWatchLists.name}{${ofWorker},kind="pipelineJob"})`, (v) => v >= 1),
+  ).toBeGreaterThanOrEqual(1);
+  expect(
+    await value(`max(${metrics.vertexWatchInterval.name}{${ofWorker},kind="pipelineJob"})`, (v) => v > 0),
+  ).toBeGreaterThan(0);
   // The SDK's own metrics and the Temporal server's billable actions, from the same Prometheus.
   expect(
     await value(`sum(temporal_workflow_completed{task_queue="${taskQueue}"})`, (v) => v >= 2),

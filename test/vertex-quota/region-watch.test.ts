@@ -21,8 +21,12 @@ let project: string;
 beforeEach(() => (project = uniqueProject()));
 afterEach(() => control.clearFaults(project));
 
+// A fixed interval (no read share): these tests are about what a listing sees; region-watch-pace.test.ts paces it.
 const settings = (patch: Partial<RegionWatchSettings> = {}): RegionWatchSettings => ({
   intervalMs: 300,
+  readShare: 0,
+  readsPerMinute: 540,
+  floorMs: 100,
   pageSize: 100,
   labelKey: 'ct-pipeline',
   maxBackoffMs: 1_000,
