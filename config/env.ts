@@ -113,10 +113,11 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       CT_VERTEX_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
       CT_VERTEX_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
       /**
-       * This worker's share of Vertex's per-project, per-region quotas (infra/vertex/budget.ts):
-       * calls counted against "Resource management (CRUD) requests" (600/min: get, list, cancel,
-       * aliases, operation polls) and "Job or LRO submission requests" (60/min: create*, uploadModel).
-       * Run N workers on one project? Give each 1/N.
+       * Vertex's per-project, per-region quotas as the budget counts them (infra/vertex/budget.ts):
+       * "Resource management (CRUD) requests" (600/min: get, list, cancel, aliases, operation polls),
+       * this worker's share (run N workers on one project? give each 1/N), and "Job or LRO submission
+       * requests" (60/min: create*, uploadModel), the whole quota: every worker shares one create
+       * account per project and region (workflows/vertex-create-account.ts).
        */
       CT_VERTEX_READS_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.readsPerMinute),
       CT_VERTEX_CREATES_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.createsPerMinute),

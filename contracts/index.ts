@@ -17,3 +17,4 @@ export type * from './training-plan';
 export type * from './prediction-plan';
 export type * from './rollout-plan';
 export * from './flag-watch';
+export * from './vertex-create-account';
