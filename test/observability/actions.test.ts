@@ -100,12 +100,13 @@ test('a training run: the actions counted from its history equal the server’s 
   expect(result.status).toBe('succeeded');
   const history = await handle.fetchHistory();
   const counted = countActions(history.events ?? []);
-  // The project's create account: started by this run's one create, which took one update from it.
+  // The project's create account: started by this run's one create, which took one update from
+  // it, and its idle timer.
   const accountHistory = await client.workflow
     .getHandle(vertexCreateAccountId(iso.project, 'us-central1'))
     .fetchHistory();
   const account = countActions(accountHistory.events ?? []);
-  expect(account.byKind).toEqual({ start: 1, update: 1 });
+  expect(account.byKind).toEqual({ start: 1, update: 1, timer: 1 });
   // The server's metrics reach its endpoint at its reporter's flush, not at once: read until the
   // count reaches the history's or 10 s pass (a count that never matches still fails below).
   let after = await serverActions();
