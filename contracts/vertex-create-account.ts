@@ -6,8 +6,13 @@ import { defineUpdate } from '@temporalio/workflow';
 
 export const vertexCreateAccountWorkflowType = 'vertexCreateAccount';
 
-/** One account per namespace, project and region. */
-export const vertexCreateAccountId = (project: string, region: string) => `vertex-create-account:${project}:${region}`;
+/**
+ * One account per namespace, task queue, project and region. Per task queue, like the prediction
+ * create queues (workflows/support/create-queue.ts): the account runs on the queue of the worker
+ * that started it, and only that queue's workers are sure to be there to serve it.
+ */
+export const vertexCreateAccountId = (taskQueue: string, project: string, region: string) =>
+  `vertex-create-account:${taskQueue}:${project}:${region}`;
 
 /** What a run of the account hands the next (continue-as-new): the creates of the last minute. */
 export interface VertexCreateAccountState {

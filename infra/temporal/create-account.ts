@@ -8,8 +8,8 @@ import type { SharedCreateAccount } from '../vertex/budget';
 
 /**
  * The create account of workflows/vertex-create-account.ts, reached with an update-with-start: the
- * first create of a project and region starts it (on the asking worker's task queue), every later
- * one finds it running. One update per create: one action, ~10–30 ms.
+ * first create of a project and region from this task queue's workers starts it (on that queue),
+ * every later one finds it running. One update per create: one action, ~10–30 ms.
  */
 export function temporalCreateAccount(client: Client, taskQueue: string): SharedCreateAccount {
   return {
@@ -17,7 +17,7 @@ export function temporalCreateAccount(client: Client, taskQueue: string): Shared
       const { waitMs } = await client.workflow.executeUpdateWithStart(reserveCreateUpdate, {
         args: [{ perMinute, maxWaitMs }],
         startWorkflowOperation: new WithStartWorkflowOperation(vertexCreateAccountWorkflowType, {
-          workflowId: vertexCreateAccountId(project, region),
+          workflowId: vertexCreateAccountId(taskQueue, project, region),
           taskQueue,
           workflowIdConflictPolicy: 'USE_EXISTING',
           args: [],

@@ -103,7 +103,7 @@ test('a training run: the actions counted from its history equal the server’s 
   // The project's create account: started by this run's one create, which took one update from
   // it, and its idle timer.
   const accountHistory = await client.workflow
-    .getHandle(vertexCreateAccountId(iso.project, 'us-central1'))
+    .getHandle(vertexCreateAccountId(taskQueue, iso.project, 'us-central1'))
     .fetchHistory();
   const account = countActions(accountHistory.events ?? []);
   expect(account.byKind).toEqual({ start: 1, update: 1, timer: 1 });
