@@ -91,10 +91,9 @@ async function measure(design: Design) {
       CT_VERTEX_WATCH: design,
       CT_VERTEX_WATCH_INTERVAL_MS: String(WATCH_INTERVAL),
       CT_VERTEX_LIST_PAGE_SIZE: String(PAGE_SIZE),
-      // Each worker's read budget is its share of the emulator's quota, as in production
-      // (infra/vertex/budget.ts); creates are one account for every worker, given the whole quota.
+      // Each worker's budget is its share of the emulator's quota, as in production (infra/vertex/budget.ts).
       CT_VERTEX_READS_PER_MINUTE: String(Math.floor(READS_PER_MINUTE / WORKERS)),
-      CT_VERTEX_CREATES_PER_MINUTE: String(CREATES_PER_MINUTE),
+      CT_VERTEX_CREATES_PER_MINUTE: String(Math.floor(CREATES_PER_MINUTE / WORKERS)),
     };
     const workers = [];
     for (let i = 0; i < WORKERS; i++) workers.push(await stack.startWorkerProcess(text, env));

@@ -87,6 +87,13 @@ export const vertexBudgetDefaults = {
   maxWaitMs: 20_000,
 };
 
+/**
+ * How long after a retried submit started an earlier try's create may still land (a create that
+ * answered DEADLINE_EXCEEDED and committed later, or one a lagging listing hid): Vertex's client
+ * deadline (30 s), backoff and two listings fit in it many times over.
+ */
+export const LATE_CREATE_WINDOW_MS = 120_000;
+
 export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
   return parseEnv(
     {
@@ -112,12 +119,13 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       /** Coalesced: between two listings of a region (the detection lag's bound). */
       CT_VERTEX_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
       CT_VERTEX_LIST_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
+      /** A retried CustomJob or BatchPredictionJob submit's job is swept for late twins this long (activities/vertex/duplicates.ts). */
+      CT_VERTEX_LATE_CREATE_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(LATE_CREATE_WINDOW_MS),
       /**
-       * Vertex's per-project, per-region quotas as the budget counts them (infra/vertex/budget.ts):
-       * "Resource management (CRUD) requests" (600/min: get, list, cancel, aliases, operation polls),
-       * this worker's share (run N workers on one project? give each 1/N), and "Job or LRO submission
-       * requests" (60/min: create*, uploadModel), the whole quota: every worker shares one create
-       * account per project and region (workflows/vertex-create-account.ts).
+       * This worker's share of Vertex's per-project, per-region quotas (infra/vertex/budget.ts):
+       * calls counted against "Resource management (CRUD) requests" (600/min: get, list, cancel,
+       * aliases, operation polls) and "Job or LRO submission requests" (60/min: create*, uploadModel).
+       * Run N workers on one project? Give each 1/N.
        */
       CT_VERTEX_READS_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.readsPerMinute),
       CT_VERTEX_CREATES_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.createsPerMinute),

@@ -17,4 +17,3 @@ export type * from './training-plan';
 export type * from './prediction-plan';
 export type * from './rollout-plan';
 export * from './flag-watch';
-export * from './vertex-create-account';

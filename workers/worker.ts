@@ -3,8 +3,6 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { activityLogContext } from '../observability/activity-log-context';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { createQueueFor } from '../workflows/support/create-queue';
-import { temporalCreateAccount } from '../infra/temporal/create-account';
-import { VertexBudget } from '../infra/vertex/budget';
 import { bundleOptions } from './bundle';
 
 export interface CreateWorkerOptions {
@@ -45,9 +43,6 @@ function createQueues(config: PipelineConfig, taskQueue: string): { queue: strin
 
 /** The one way workers are put together, shared by the process entry point, the tests and the benches. */
 export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> {
-  // Creates take from the one account all workers share per project and region (docs/vertex-quota.md).
-  const budget = (opts.deps.vertex as { budget?: unknown }).budget;
-  if (budget instanceof VertexBudget) budget.shareCreates(temporalCreateAccount(opts.deps.temporal, opts.taskQueue));
   const activities = createActivities(opts.deps);
   const main = await Worker.create({
     connection: opts.connection,

@@ -14,7 +14,6 @@ import { trainingFanout } from './training-fanout';
 import { scheduledRun } from './scheduled-run';
 import { modelRollout } from './model-rollout';
 import { flagWatch } from './flag-watch';
-import { vertexCreateAccount } from './vertex-create-account';
 
 export {
   stackCheck,
@@ -27,7 +26,6 @@ export {
   scheduledRun,
   modelRollout,
   flagWatch,
-  vertexCreateAccount,
 };
 
 // Which build a run's workflow tasks go to under Worker Deployment Versioning (workers/versioning.ts).
@@ -49,7 +47,6 @@ versioned('AUTO_UPGRADE', predictionRun);
 versioned('AUTO_UPGRADE', scheduledRun);
 versioned('AUTO_UPGRADE', modelRollout);
 versioned('AUTO_UPGRADE', flagWatch);
-versioned('AUTO_UPGRADE', vertexCreateAccount);
 versioned('PINNED', predictionSegment);
 versioned('PINNED', routeDataReady);
 versioned('PINNED', stackCheck);

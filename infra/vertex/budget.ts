@@ -12,8 +12,7 @@ import { status } from '@grpc/grpc-js';
 // is lower than configured: that bucket halves its quota (down to 1/4), and doubles back each
 // minute without a 429. A call that would wait longer than `maxWaitMs` fails at once with
 // RESOURCE_EXHAUSTED, which every caller already rides out as a 429 (the watches poll on,
-// activities retry with backoff), instead of holding its activity past its timeout. Creates also
-// take from the account all workers share (`SharedCreateAccount`, see docs/vertex-quota.md).
+// activities retry with backoff), instead of holding its activity past its timeout.
 
 /** `read`: Vertex's "Resource management (CRUD) requests"; `create`: "Job or LRO submission requests". */
 export type BudgetBucket = 'read' | 'create';
@@ -30,12 +29,6 @@ export interface BudgetObserver {
   opened(region: string, bucket: BudgetBucket): void;
   waited(region: string, bucket: BudgetBucket, ms: number): void;
   refused(region: string, bucket: BudgetBucket): void;
-}
-
-/** The create quota of a project and region as every worker together spends it (infra/temporal/create-account.ts). */
-export interface SharedCreateAccount {
-  /** The wait before this create may go (ms), or undefined when it would be longer than `maxWaitMs` (nothing taken). */
-  reserve(project: string, region: string, perMinute: number, maxWaitMs: number): Promise<number | undefined>;
 }
 
 /** Vertex counts its quotas per minute. */
@@ -125,17 +118,11 @@ export class VertexBudget {
   private readonly limits = new Map<string, SlidingWindow>();
   /** A project id → the number Vertex names it by in its answers: both spend one quota. */
   private readonly projectNumbers = new Map<string, string>();
-  private shared?: SharedCreateAccount;
 
   constructor(
     readonly settings: VertexBudgetSettings,
     private readonly observer?: BudgetObserver,
   ) {}
-
-  /** From now on creates also take from the account every worker shares (workers/worker.ts sets it). */
-  shareCreates(account: SharedCreateAccount): void {
-    this.shared = account;
-  }
 
   /** Waits for room for one call, or throws VertexBudgetSpent when that would take longer than maxWaitMs. */
   async take(project: string, region: string, bucket: BudgetBucket): Promise<void> {
@@ -146,28 +133,13 @@ export class VertexBudget {
     if (slot - started > this.settings.maxWaitMs) this.refuse(project, region, bucket, slot - started, limit);
     limit.record(slot);
     await sleep(slot - performance.now());
-    if (bucket === 'create' && this.shared) {
-      // Keyed by the project as the request names it: creates name the configured project id.
-      const left = this.settings.maxWaitMs - (performance.now() - started);
-      const wait = await this.shared.reserve(project, region, limit.ratePerMinute, Math.max(0, left));
-      if (wait === undefined) this.refuse(project, region, bucket, Infinity, limit, 'every worker’s ');
-      await sleep(wait);
-    }
     this.observer?.waited(region, bucket, performance.now() - started);
   }
 
-  private refuse(
-    project: string,
-    region: string,
-    bucket: BudgetBucket,
-    waitMs: number,
-    limit: SlidingWindow,
-    whose = 'this worker’s ',
-  ): never {
+  private refuse(project: string, region: string, bucket: BudgetBucket, waitMs: number, limit: SlidingWindow): never {
     this.observer?.refused(region, bucket);
-    const wait = Number.isFinite(waitMs) ? `${Math.ceil(waitMs / 1000)} s` : `${this.settings.maxWaitMs / 1000} s`;
     throw new VertexBudgetSpent(
-      `${whose}Vertex ${bucket} budget for projects/${project}/locations/${region} has no room for ${wait} (${envVar[bucket]}: ${limit.perMinute}, now ${limit.ratePerMinute}/min after 429s); try again later`,
+      `this worker's Vertex ${bucket} budget for projects/${project}/locations/${region} has no room for ${Math.ceil(waitMs / 1000)} s (${envVar[bucket]}: ${limit.perMinute}, now ${limit.ratePerMinute}/min after 429s); try again later`,
     );
   }
 

@@ -1,8 +1,7 @@
 // Billable actions counted from a run's own history (observability/actions.ts), and by the run
 // itself (workflows/interceptors/run-cost.ts), against the Temporal server's own count (its `action`
 // metric, which matches Temporal Cloud's metering): a dev server of this test's own, so no other
-// suite's runs move the counter, and one training run alone on it (and the create account its
-// submit takes from, workflows/vertex-create-account.ts: its start and one update, outside the run).
+// suite's runs move the counter, and one training run alone on it.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +10,6 @@ import { sendDataReady } from '../../client/training';
 import { costReport, runCost, type CostReport, type RunCostReport } from '../../client/cost';
 import { costLine, type RunCost } from '../../contracts/cost';
 import { pricesOnce } from '../../config/prices';
-import { vertexCreateAccountId } from '../../contracts/vertex-create-account';
 import { countActions } from '../../observability/actions';
 import { freePort, type Service } from '../../stack/process';
 import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temporal-server';
@@ -100,17 +98,10 @@ test('a training run: the actions counted from its history equal the server’s 
   expect(result.status).toBe('succeeded');
   const history = await handle.fetchHistory();
   const counted = countActions(history.events ?? []);
-  // The project's create account: started by this run's one create, which took one update from
-  // it, and its idle timer.
-  const accountHistory = await client.workflow
-    .getHandle(vertexCreateAccountId(taskQueue, iso.project, 'us-central1'))
-    .fetchHistory();
-  const account = countActions(accountHistory.events ?? []);
-  expect(account.byKind).toEqual({ start: 1, update: 1, timer: 1 });
   // The server's metrics reach its endpoint at its reporter's flush, not at once: read until the
   // count reaches the history's or 10 s pass (a count that never matches still fails below).
   let after = await serverActions();
-  for (let i = 0; i < 20 && total(after) - total(before) < counted.total + account.total; i++) {
+  for (let i = 0; i < 20 && total(after) - total(before) < counted.total; i++) {
     await new Promise((r) => setTimeout(r, 500));
     after = await serverActions();
   }
@@ -122,10 +113,10 @@ test('a training run: the actions counted from its history equal the server’s 
       .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
       .filter(([, v]) => v !== 0),
   );
-  console.log(JSON.stringify({ counted, account, measured }));
+  console.log(JSON.stringify({ counted, measured }));
   expect(counted.byKind).toMatchObject({ start: 1, update: 1 });
   expect(counted.byKind['activity-attempt']).toBeGreaterThan(4);
-  expect(counted.total + account.total).toBe(total(measured));
+  expect(counted.total).toBe(total(measured));
 
   // What it cost: the same count, and the CustomJob's n1-standard-8 × 1 for its running time at the table's price.
   const prices = pricesOnce();
