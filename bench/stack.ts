@@ -176,6 +176,7 @@ export async function startBenchStack(bucket = 'ct-bench') {
     vertex,
     /** Cloud Monitoring: the emulator serves it on its gRPC port. */
     monitoringEndpoint: `${vertexEmu.host}:${vertexEmu.port}`,
+    vertexEndpoint: `${vertexEmu.host}:${vertexEmu.port}`,
     /** For a worker in this process (bench:training measures the workflows, not the worker's memory). */
     native,
     bundle,

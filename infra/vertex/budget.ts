@@ -1,16 +1,18 @@
 import { status } from '@grpc/grpc-js';
-import { TokenBucket } from 'limiter';
 
 // A worker's budget of Vertex AI calls per project and region, in Vertex's two per-minute quota
-// buckets (the emulator enforces the same: emulators/vertex-ai/policy.ts). Each (project, region, bucket) is a token bucket from
-// `limiter` that holds at most `burst` tokens and refills `perMinute − burst` a minute, so no 60 s
-// window ever holds more than `perMinute` calls: the bucket's content at the window's start plus
-// one minute's refill. A 429 from Vertex means the quota is spent by someone else too (another
-// worker, the console) or is lower than configured: that bucket drains and halves its rate (down
-// to 1/4), and doubles back each minute without a 429. A call that would wait longer than
-// `maxWaitMs` fails at once with RESOURCE_EXHAUSTED, which every caller already rides out as a 429
-// (the watches poll on, activities retry with backoff), instead of holding its activity past its
-// timeout.
+// buckets (the emulator enforces the same: emulators/vertex-ai/policy.ts). Each (project, region,
+// bucket) keeps the times of its calls of the last 60 s: a call goes at once while fewer than the
+// quota's calls were made in the last 60 s, else it reserves the moment the oldest of them leaves
+// the window, so no 60 s window ever holds more than the quota and a burst under it never waits.
+// Hand-written rather than `limiter` or `bottleneck`: both count tokens or a reservoir refilled on
+// a fixed clock, which either spaces a burst (a token bucket) or lets two windows' worth straddle
+// a refresh (a fixed window); an exact sliding window is this log of at most `perMinute` times.
+// A 429 from Vertex means the quota is spent by someone else too (another caller, the console) or
+// is lower than configured: that bucket halves its quota (down to 1/4), and doubles back each
+// minute without a 429. A call that would wait longer than `maxWaitMs` fails at once with
+// RESOURCE_EXHAUSTED, which every caller already rides out as a 429 (the watches poll on,
+// activities retry with backoff), instead of holding its activity past its timeout.
 
 /** `read`: Vertex's "Resource management (CRUD) requests"; `create`: "Job or LRO submission requests". */
 export type BudgetBucket = 'read' | 'create';
@@ -29,6 +31,14 @@ export interface BudgetObserver {
   refused(region: string, bucket: BudgetBucket): void;
 }
 
+/** Vertex counts its quotas per minute. */
+export const WINDOW_MS = 60_000;
+/**
+ * Vertex stamps a call when it arrives, a few ms to a connection's set-up after the budget let it
+ * go, and a burst's first calls arrive later than a lone call a minute on: a call's slot is freed a
+ * second after the minute, so that jitter cannot put one call too many in Vertex's window.
+ */
+export const SKEW_MS = 1_000;
 /** A quota below a quarter of what is configured is a configuration to fix, not one to creep along under. */
 const MIN_FACTOR = 1 / 4;
 /** Vertex's quotas are per minute: a minute without a 429 earns back a doubling. */
@@ -36,7 +46,7 @@ const RECOVER_MS = 60_000;
 /** Every call in flight when the quota runs out sees the 429: one cut per second, not one per call. */
 const CUT_SPACING_MS = 1_000;
 
-/** What a caller gets when this worker's own budget has no room soon enough: a 429 that never reached Vertex. */
+/** What a caller gets when the budget has no room soon enough: a 429 that never reached Vertex. */
 export class VertexBudgetSpent extends Error {
   override name = 'VertexBudgetSpent';
   readonly code = status.RESOURCE_EXHAUSTED;
@@ -45,49 +55,55 @@ export class VertexBudgetSpent extends Error {
   }
 }
 
-/** One (project, region, bucket)'s token bucket: its rate halves after a 429 (down to 1/4) and doubles back each minute without one. */
-class AdaptiveTokenBucket {
-  readonly burst: number;
-  readonly bucket: TokenBucket;
+/** One (project, region, bucket)'s calls of the last minute: its quota halves after a 429 (down to 1/4) and doubles back each minute without one. */
+class SlidingWindow {
+  /** When each call of the last minute went, or will go (a reservation), in order. */
+  private readonly times: number[] = [];
   factor = 1;
   lastCut = -Infinity;
-  queued = 0;
 
-  constructor(readonly perMinute: number) {
-    this.burst = Math.max(1, Math.floor(perMinute / 60));
-    this.bucket = new TokenBucket({
-      bucketSize: this.burst,
-      tokensPerInterval: Math.max(1, perMinute - this.burst),
-      interval: 'minute',
-    });
-    // Full from the start: a worker's first call waits for nothing, and a window still holds ≤ perMinute.
-    this.bucket.content = this.burst;
-  }
+  constructor(readonly perMinute: number) {}
 
   get ratePerMinute(): number {
-    return this.bucket.tokensPerInterval;
-  }
-
-  private setFactor(factor: number, now: number) {
-    this.bucket.drip(); // what was earned so far, at the old rate
-    this.factor = factor;
-    this.lastCut = now;
-    this.bucket.tokensPerInterval = Math.max(1, Math.round((this.perMinute - this.burst) * factor));
+    return Math.max(1, Math.round(this.perMinute * this.factor));
   }
 
   cut(now: number) {
     if (now - this.lastCut < CUT_SPACING_MS) return;
-    this.setFactor(Math.max(MIN_FACTOR, this.factor / 2), now);
-    this.bucket.content = 0;
+    this.factor = Math.max(MIN_FACTOR, this.factor / 2);
+    this.lastCut = now;
   }
 
   recover(now: number) {
-    if (this.factor < 1 && now - this.lastCut >= RECOVER_MS) this.setFactor(Math.min(1, this.factor * 2), now);
+    if (this.factor < 1 && now - this.lastCut >= RECOVER_MS) {
+      this.factor = Math.min(1, this.factor * 2);
+      this.lastCut = now;
+    }
   }
 
-  /** The wait a call queued now would see: the next token, then one refill per caller ahead of it. */
-  expectedWaitMs(): number {
-    return this.bucket.getWaitTime(1) + this.queued * (60_000 / this.ratePerMinute);
+  /** Calls made (or reserved) in the 60 s before `now`. */
+  used(now: number): number {
+    this.forget(now);
+    return this.times.filter((t) => t > now - WINDOW_MS).length;
+  }
+
+  /** The moment a call asked for now may go: now, or when the call `rate` places back has left the window. */
+  nextSlot(now: number): number {
+    this.forget(now);
+    const rate = this.ratePerMinute;
+    const last = this.times.at(-1) ?? now;
+    const freed = this.times.length >= rate ? this.times[this.times.length - rate]! + WINDOW_MS + SKEW_MS : now;
+    return Math.max(now, last, freed);
+  }
+
+  record(at: number) {
+    this.times.push(at);
+  }
+
+  private forget(now: number) {
+    let stale = 0;
+    while (stale < this.times.length && this.times[stale]! <= now - WINDOW_MS - SKEW_MS) stale++;
+    if (stale) this.times.splice(0, stale);
   }
 }
 
@@ -96,8 +112,10 @@ const envVar: Record<BudgetBucket, string> = {
   create: 'CT_VERTEX_CREATES_PER_MINUTE',
 };
 
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+
 export class VertexBudget {
-  private readonly limits = new Map<string, AdaptiveTokenBucket>();
+  private readonly limits = new Map<string, SlidingWindow>();
   /** A project id → the number Vertex names it by in its answers: both spend one quota. */
   private readonly projectNumbers = new Map<string, string>();
 
@@ -111,20 +129,18 @@ export class VertexBudget {
     const limit = this.limitOf(project, region, bucket);
     const started = performance.now();
     limit.recover(started);
-    const expected = limit.expectedWaitMs();
-    if (expected > this.settings.maxWaitMs) {
-      this.observer?.refused(region, bucket);
-      throw new VertexBudgetSpent(
-        `this worker's Vertex ${bucket} budget for projects/${project}/locations/${region} has no room for ${Math.ceil(expected / 1000)} s (${envVar[bucket]}: ${limit.perMinute}, now ${limit.ratePerMinute}/min after 429s); try again later`,
-      );
-    }
-    limit.queued++;
-    try {
-      await limit.bucket.removeTokens(1);
-    } finally {
-      limit.queued--;
-    }
+    const slot = limit.nextSlot(started);
+    if (slot - started > this.settings.maxWaitMs) this.refuse(project, region, bucket, slot - started, limit);
+    limit.record(slot);
+    await sleep(slot - performance.now());
     this.observer?.waited(region, bucket, performance.now() - started);
+  }
+
+  private refuse(project: string, region: string, bucket: BudgetBucket, waitMs: number, limit: SlidingWindow): never {
+    this.observer?.refused(region, bucket);
+    throw new VertexBudgetSpent(
+      `this worker's Vertex ${bucket} budget for projects/${project}/locations/${region} has no room for ${Math.ceil(waitMs / 1000)} s (${envVar[bucket]}: ${limit.perMinute}, now ${limit.ratePerMinute}/min after 429s); try again later`,
+    );
   }
 
   /** Vertex answered RESOURCE_EXHAUSTED: this project and region slow down. */
@@ -149,13 +165,19 @@ export class VertexBudget {
     return this.limitOf(project, region, bucket).ratePerMinute;
   }
 
-  private limitOf(project: string, region: string, bucket: BudgetBucket): AdaptiveTokenBucket {
+  /**
+   * Calls this worker made, or has let wait for their moment, in the last 60 s: what a caller that
+   * adapts to others (the region watch) reads to leave room for them. Read-only.
+   */
+  usedInLastMinute(project: string, region: string, bucket: BudgetBucket): number {
+    return this.limitOf(project, region, bucket).used(performance.now());
+  }
+
+  private limitOf(project: string, region: string, bucket: BudgetBucket): SlidingWindow {
     const key = `${this.projectNumbers.get(project) ?? project}/${region}/${bucket}`;
     let limit = this.limits.get(key);
     if (!limit) {
-      limit = new AdaptiveTokenBucket(
-        bucket === 'read' ? this.settings.readsPerMinute : this.settings.createsPerMinute,
-      );
+      limit = new SlidingWindow(bucket === 'read' ? this.settings.readsPerMinute : this.settings.createsPerMinute);
       this.limits.set(key, limit);
       this.observer?.opened(region, bucket);
     }
