@@ -56,6 +56,8 @@ async function main(): Promise<void> {
         monitoring: createMonitoringClient(gcpEnv),
         watch: vertexWatchSettings(gcpEnv),
         lateCreateWindowMs: gcpEnv.CT_VERTEX_LATE_CREATE_WINDOW_MS,
+        // The watch leaves room for the worker's other reads, as its budget counts them.
+        readUsage: vertex.budget,
         meter,
         flagWatch: flagWatchSettings(gcpEnv),
         config,

@@ -1,4 +1,5 @@
 import type { MetricMeter } from '@temporalio/common';
+import type { VertexBudget } from '../../infra/vertex/budget';
 import type { RegionWatchSettings } from '../../infra/vertex/clients';
 import { metrics as m } from '../../observability/metrics';
 
@@ -21,10 +22,8 @@ import { metrics as m } from '../../observability/metrics';
 // slows past CT_VERTEX_WATCH_INTERVAL_MS for their sake (it is what notices jobs end). 429s slow it
 // further (region-watch.ts backs off).
 
-/** The worker's count of a project and region's calls in the last 60 s (infra/vertex/budget.ts). */
-export interface ReadUsage {
-  usedInLastMinute(region: string, bucket: 'read' | 'create', project: string): number;
-}
+/** The worker's count of a project and region's calls in the last 60 s. */
+export type ReadUsage = Pick<VertexBudget, 'usedInLastMinute'>;
 
 const MINUTE = 60_000;
 
@@ -65,7 +64,7 @@ export class RegionPace {
     if (!this.usage) return own;
     const others = Math.max(
       0,
-      this.usage.usedInLastMinute(this.region, 'read', this.project) - this.ownInLastMinute(now),
+      this.usage.usedInLastMinute(this.project, this.region, 'read') - this.ownInLastMinute(now),
     );
     const room = s.readsPerMinute - others;
     if (room >= share) return own;

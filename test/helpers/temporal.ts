@@ -7,6 +7,7 @@ import type { PipelineConfig } from '../../config/pipeline-config';
 import { loadGcpEnv } from '../../config/env';
 import type { FlagWatchSettings } from '../../infra/gcs';
 import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../infra/vertex/clients';
+import type { ReadUsage } from '../../activities/vertex/watch-pace';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
 import type { IsolatedProject } from './isolation';
@@ -90,6 +91,8 @@ export async function withWorker<R>(
         temporal: client,
         watch: vertexWatchSettings(gcpEnv),
         lateCreateWindowMs: opts.lateCreateWindowMs ?? gcpEnv.CT_VERTEX_LATE_CREATE_WINDOW_MS,
+        // As workers/main.ts: the watch yields to the worker's other reads (a test's own factory may have no budget).
+        ...('budget' in vertex ? { readUsage: vertex.budget as ReadUsage } : {}),
         ...(opts.flagWatch ? { flagWatch: opts.flagWatch } : {}),
       },
       workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },
