@@ -21,6 +21,7 @@ import { loadGcpEnv } from '../config/env';
 import { parseConfig } from '../config/load-config';
 import { createVertexClientFactory, vertexWatchSettings } from '../infra/vertex/clients';
 import { trainingRunId, type TrainingRunResult } from '../contracts';
+import { busiestWindow } from '../emulators/vertex-ai/control-client';
 import { repoRoot } from '../stack/tools';
 import { createWorker } from '../workers/worker';
 import { percentile, runBench, serverActions, startBenchStack } from './stack';
@@ -214,18 +215,6 @@ async function main() {
   await vertex.close();
   await stack.close();
   return { watch: values.watch, timeScale: scale, pollIntervalMs: MIN, chunkMs: 15 * MIN, ...out, targets };
-}
-
-/** The most calls any window of `windowMs` holds. */
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let start = 0;
-  for (const [end, t] of sorted.entries()) {
-    while (sorted[start]! <= t - windowMs) start++;
-    most = Math.max(most, end - start + 1);
-  }
-  return most;
 }
 
 if (require.main === module) runBench('training-run', main);

@@ -107,6 +107,18 @@ export class VertexEmulatorControl {
   reset = () => this.call<object>('POST', '/reset');
 }
 
+/** The most calls (by their times, ms) any window of `windowMs` holds: how the emulator's quota sees a burst. */
+export function busiestWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let start = 0;
+  for (const [end, t] of sorted.entries()) {
+    while (sorted[start]! <= t - windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
 /** The most jobs alive at once, as the emulator saw them: each lives from its creation to its end (or now). */
 export function peakConcurrency(jobs: Pick<JobView, 'createTime' | 'endTime'>[]): number {
   const edges = jobs

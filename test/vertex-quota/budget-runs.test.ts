@@ -9,6 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { startPredictionRun } from '../../client/prediction';
 import { startTrainingRun } from '../../client/training';
 import { trainingStatusQuery } from '../../contracts';
+import { busiestWindow } from '../../emulators/vertex-ai/control-client';
 import { createVertexClientFactory } from '../../infra/vertex/clients';
 import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
 import {
@@ -74,18 +75,6 @@ const FAILURE_EVENTS = new Set([
 const quotaErrors = async (after = 0) =>
   (await control.calls({ project: iso.project, after })).filter((c) => c.codeName === 'RESOURCE_EXHAUSTED').length;
 const lastSeq = async () => (await control.calls()).at(-1)?.seq ?? 0;
-
-/** The most calls any window of `windowMs` holds. */
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let start = 0;
-  for (const [end, t] of sorted.entries()) {
-    while (sorted[start]! <= t - windowMs) start++;
-    most = Math.max(most, end - start + 1);
-  }
-  return most;
-}
 
 async function seedInputs(ctx: WorkerContext) {
   await Promise.all(
