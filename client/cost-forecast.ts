@@ -3,7 +3,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { Prices } from '../config/prices';
 import { segmentsOf } from '../config/runs';
-import type { ScheduledRunInput } from '../contracts';
+import { roundMicros, type ScheduledRunInput } from '../contracts';
 import { costReport, type RunKind } from './cost';
 import { listSchedules } from './schedules/operate';
 import { servingCost, type ServingLine } from './serving-cost';
@@ -48,8 +48,6 @@ export interface CostForecast {
   prices: { asOf: string; currency: string };
 }
 
-const round = (n: number) => Math.round(n * 1e6) / 1e6;
-
 export async function costForecast(
   client: Client,
   config: PipelineConfig,
@@ -89,13 +87,13 @@ export async function costForecast(
       runsPerFiring,
       meanRunUsd,
       basedOnRuns: measured?.runs ?? 0,
-      usd: meanRunUsd === null ? null : round(firings * runsPerFiring * meanRunUsd),
+      usd: meanRunUsd === null ? null : roundMicros(firings * runsPerFiring * meanRunUsd),
     });
   }
   const days = (to.getTime() - from.getTime()) / DAY_MS;
   const serving = servingCost(config, opts.environment, prices, opts.pipeline).map((l) => ({
     ...l,
-    usd: l.perDayUsd === null ? null : round(l.perDayUsd * days),
+    usd: l.perDayUsd === null ? null : roundMicros(l.perDayUsd * days),
   }));
   return {
     environment: opts.environment,
@@ -104,7 +102,7 @@ export async function costForecast(
     since: opts.since.toISOString(),
     schedules: lines,
     serving,
-    totalUsd: round([...lines, ...serving].reduce((sum, l) => sum + (l.usd ?? 0), 0)),
+    totalUsd: roundMicros([...lines, ...serving].reduce((sum, l) => sum + (l.usd ?? 0), 0)),
     unpriced: [
       ...lines.filter((l) => l.usd === null && l.firings > 0).map((l) => l.scheduleId),
       ...serving.filter((l) => l.usd === null).map((l) => `serving ${l.pipeline} (${l.machineType})`),

@@ -2,7 +2,15 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { ratesFor, type Prices } from '../config/prices';
-import { jobCost, runCostOf, type JobCost, type Machines, type Rates, type RunCost } from '../contracts/cost';
+import {
+  jobCost,
+  roundMicros,
+  runCostOf,
+  type JobCost,
+  type Machines,
+  type Rates,
+  type RunCost,
+} from '../contracts/cost';
 import { searchAttributes as sa } from '../contracts/search-attributes';
 import { countActions } from '../observability/actions';
 
@@ -39,8 +47,6 @@ const watchKinds: Record<string, string | undefined> = {
   awaitTrainingJob: undefined,
   awaitBatchPrediction: 'batchPredictionJob',
 };
-
-const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
 const decode = (p: temporal.api.common.v1.IPayloads | null | undefined): unknown =>
   p?.payloads?.[0] ? defaultPayloadConverter.fromPayload(p.payloads[0]) : undefined;
@@ -135,7 +141,7 @@ export async function runCost(
     const c = await runCost(client, id, prices);
     children.runs++;
     children.actions += c.actions.total;
-    children.usd = round(children.usd + c.totalUsd);
+    children.usd = roundMicros(children.usd + c.totalUsd);
   }
   const table = { perMillionActions: prices.temporal.perMillionActions, asOf: prices.asOf, currency: prices.currency };
   return {
@@ -203,13 +209,13 @@ export async function costReport(
       meanUsd: 0,
     };
     const actions = cost.actions.total + (cost.children?.actions ?? 0);
-    const temporalUsd = round((actions * prices.temporal.perMillionActions) / 1e6);
+    const temporalUsd = roundMicros((actions * prices.temporal.perMillionActions) / 1e6);
     g.runs++;
     g.actions += actions;
-    g.temporalUsd = round(g.temporalUsd + temporalUsd);
-    g.totalUsd = round(g.totalUsd + cost.totalUsd);
-    g.vertexUsd = round(g.totalUsd - g.temporalUsd);
-    g.meanUsd = round(g.totalUsd / g.runs);
+    g.temporalUsd = roundMicros(g.temporalUsd + temporalUsd);
+    g.totalUsd = roundMicros(g.totalUsd + cost.totalUsd);
+    g.vertexUsd = roundMicros(g.totalUsd - g.temporalUsd);
+    g.meanUsd = roundMicros(g.totalUsd / g.runs);
     groups.set(key, g);
   }
   return {

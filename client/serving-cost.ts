@@ -1,4 +1,5 @@
 import type { PipelineConfig } from '../config/pipeline-config';
+import { roundMicros } from '../contracts/cost';
 import { ratesFor, type Prices } from '../config/prices';
 import { segmentsOf } from '../config/runs';
 import { servesOnline } from '../starts/rollout';
@@ -16,8 +17,6 @@ export interface ServingLine {
   /** null: the price table has no node-hour price for the machine in the region. */
   perDayUsd: number | null;
 }
-
-const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
 export function servingCost(
   config: PipelineConfig,
@@ -40,7 +39,7 @@ export function servingCost(
           endpoints,
           machineType,
           replicas: minReplicas,
-          perDayUsd: nodeHour === undefined ? null : round(endpoints * minReplicas * nodeHour * 24),
+          perDayUsd: nodeHour === undefined ? null : roundMicros(endpoints * minReplicas * nodeHour * 24),
         },
       ];
     });

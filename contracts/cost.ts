@@ -70,7 +70,8 @@ export interface RunCost {
   currency?: string;
 }
 
-const round = (n: number) => Math.round(n * 1e6) / 1e6;
+/** Dollars and hours are reported to 6 decimals (a micro-dollar; 3.6 ms of an hour). */
+export const roundMicros = (n: number) => Math.round(n * 1e6) / 1e6;
 
 export const addCount = (byKind: Partial<Record<ActionKind, number>>, kind: ActionKind, n = 1): void =>
   void (byKind[kind] = (byKind[kind] ?? 0) + n);
@@ -89,7 +90,7 @@ export function jobCost(
   const start = job.startTime ? Date.parse(job.startTime) : NaN;
   const end = job.endTime ? Date.parse(job.endTime) : NaN;
   const hours = Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, end - start) / 3_600_000 : 0;
-  const base = { kind: job.kind, job: job.name ?? '?', state: job.state ?? '?', hours: round(hours) };
+  const base = { kind: job.kind, job: job.name ?? '?', state: job.state ?? '?', hours: roundMicros(hours) };
   if (!rates) return { ...base, usd: null, how: 'no prices for its region' };
   if (job.kind === 'pipelineJob') return { ...base, usd: rates.pipelineRun, how: 'pipeline run fee' };
   const pools = machines ?? [];
@@ -97,7 +98,7 @@ export function jobCost(
   if (!pools.length || missing.length)
     return { ...base, usd: null, how: `no node-hour price for ${missing.join(', ') || 'its machines'}` };
   const usd = pools.reduce((sum, w) => sum + w.replicaCount * rates.nodeHour[w.machineType]! * hours, 0);
-  return { ...base, usd: round(usd), how: pools.map((w) => `${w.replicaCount} × ${w.machineType}`).join(' + ') };
+  return { ...base, usd: roundMicros(usd), how: pools.map((w) => `${w.replicaCount} × ${w.machineType}`).join(' + ') };
 }
 
 /** Sums a run's actions, its jobs and its children's costs at its rates. */
@@ -107,14 +108,14 @@ export function runCostOf(
   rates: Pick<Rates, 'perMillionActions' | 'asOf' | 'currency'> | undefined,
   children?: RunCost['children'],
 ): RunCost {
-  const temporalUsd = rates ? round((actions.total * rates.perMillionActions) / 1e6) : 0;
-  const vertexUsd = round(jobs.reduce((s, j) => s + (j.usd ?? 0), 0));
+  const temporalUsd = rates ? roundMicros((actions.total * rates.perMillionActions) / 1e6) : 0;
+  const vertexUsd = roundMicros(jobs.reduce((s, j) => s + (j.usd ?? 0), 0));
   return {
     actions,
     temporalUsd,
     vertex: { jobs, usd: vertexUsd },
     ...(children ? { children } : {}),
-    totalUsd: round(temporalUsd + vertexUsd + (children?.usd ?? 0)),
+    totalUsd: roundMicros(temporalUsd + vertexUsd + (children?.usd ?? 0)),
     ...(rates ? { asOf: rates.asOf, currency: rates.currency } : {}),
   };
 }

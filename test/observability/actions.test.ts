@@ -21,6 +21,7 @@ import { eventually } from '../helpers/eventually';
 import { emulatorControl } from '../helpers/vertex';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { testStack } from '../setup/test-stack';
+import { expectWithinMicros } from '../helpers/micros';
 
 jest.setTimeout(180_000);
 
@@ -129,7 +130,7 @@ test('a training run: the actions counted from its history equal the server’s 
   // Vertex's own start and end times of the job, as the run's result reports them.
   const ran = (Date.parse(result.timings.jobEndedAt) - Date.parse(result.timings.jobStartedAt)) / 3_600_000;
   expect(ran).toBeGreaterThan(6 / 3600);
-  expect(job!.hours).toBeCloseTo(ran, 6);
+  expectWithinMicros(job!.hours, ran);
   expect(job!.usd).toBeCloseTo(0.437 * job!.hours, 5);
 
   // The run's own count (workflows/interceptors/run-cost.ts), in its result, its status query and

@@ -38,6 +38,7 @@ import {
   stateOf,
   writtenSummary,
 } from '../helpers/prediction-steps';
+import { expectWithinMicros } from '../helpers/micros';
 
 jest.setTimeout(180_000);
 
@@ -203,9 +204,8 @@ test('5 segments, 2 per generation: 3 runs, each segment run once, progress and 
     expect(segment.cost!.vertex.jobs).toEqual([
       expect.objectContaining({ kind: 'batchPredictionJob', state: 'SUCCEEDED', how: '1 × n1-standard-2' }),
     ]);
-    // usd and hours are each rounded to 6 decimals, so they agree to a micro-dollar, not to 5e-7.
     const job = segment.cost!.vertex.jobs[0]!;
-    expect(Math.abs(job.usd! - 0.10925 * job.hours)).toBeLessThanOrEqual(1e-6);
+    expectWithinMicros(job.usd!, 0.10925 * job.hours);
     expect(segment.cost!.vertex.usd).toBeGreaterThan(0);
     const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     expect(meta.currentDetails).toMatch(/^\*\*Batch prediction\*\*/);

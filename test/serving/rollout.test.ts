@@ -13,6 +13,7 @@ import {
 } from '../helpers/serving-steps';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
 import { emulatorControl, vertexClients } from '../helpers/vertex';
+import { expectWithinMicros } from '../helpers/micros';
 
 jest.setTimeout(120_000);
 const control = emulatorControl();
@@ -46,13 +47,13 @@ test('a healthy canary reaches 100 %, takes the serving alias, and the old model
     expect(result).toMatchObject({ outcome: 'done', version: v2.versionId, endpoint });
     // The candidate's node-hours while the rollout ran, at n1-standard-2's price (config/prices.yaml).
     expect(result.cost.nodeHours).toBeGreaterThan(0);
-    expect(result.cost.usd).toBeCloseTo(result.cost.nodeHours * 0.10925, 6);
+    expectWithinMicros(result.cost.usd!, result.cost.nodeHours * 0.10925);
     // ct cost reads the same from the run's history, beside its actions.
     const report = costOfHistory(handle.workflowId, (await handle.fetchHistory()).events ?? [], loadPrices());
     expect(report.vertex.jobs).toEqual([
       expect.objectContaining({ kind: 'deployedModel', job: endpoint, state: 'done', usd: result.cost.usd }),
     ]);
-    expect(report.totalUsd).toBeCloseTo(report.temporalUsd + result.cost.usd!, 6);
+    expectWithinMicros(report.totalUsd, report.temporalUsd + result.cost.usd!);
     const after = await getEndpoint(vertex, endpoint);
     const candidate = Object.keys(result.split)[0]!;
     expect(result.split).toEqual({ [candidate]: 100 });

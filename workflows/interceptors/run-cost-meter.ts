@@ -1,5 +1,6 @@
 import { getCurrentDetails, setCurrentDetails } from '@temporalio/workflow';
 import {
+  roundMicros,
   actionCount,
   addCount,
   costLine,
@@ -82,7 +83,7 @@ export class RunCostMeter {
     const c = result.cost as unknown as RunCost;
     delete result.cost;
     this.children.actions += c.actions.total + (c.children?.actions ?? 0);
-    this.children.usd = Math.round((this.children.usd + c.totalUsd) * 1e6) / 1e6;
+    this.children.usd = roundMicros(this.children.usd + c.totalUsd);
   }
 
   carry(): { cost: RunCost; rates?: Rates } {
@@ -98,7 +99,7 @@ export class RunCostMeter {
         ? {
             runs: this.children.runs + (before?.children?.runs ?? 0),
             actions: this.children.actions + (before?.children?.actions ?? 0),
-            usd: Math.round((this.children.usd + (before?.children?.usd ?? 0)) * 1e6) / 1e6,
+            usd: roundMicros(this.children.usd + (before?.children?.usd ?? 0)),
           }
         : undefined;
     return runCostOf(

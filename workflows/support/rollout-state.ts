@@ -1,5 +1,6 @@
 import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import {
+  roundMicros,
   approveStepUpdate,
   checkApproval,
   endpointConsoleUrl,
@@ -76,10 +77,9 @@ export class RolloutState {
   cost(): RolloutCost {
     const open = [...this.deployedSince.values()].reduce((ms, since) => ms + (Date.now() - since), 0);
     const nodeHours = ((this.deployedMs + open) / 3_600_000) * this.plan.machine.minReplicas;
-    const round = (n: number) => Math.round(n * 1e6) / 1e6;
     return {
-      nodeHours: round(nodeHours),
-      usd: this.plan.nodeHourUsd === null ? null : round(nodeHours * this.plan.nodeHourUsd),
+      nodeHours: roundMicros(nodeHours),
+      usd: this.plan.nodeHourUsd === null ? null : roundMicros(nodeHours * this.plan.nodeHourUsd),
     };
   }
 
