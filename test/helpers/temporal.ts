@@ -6,7 +6,12 @@ import { NativeConnection, type WorkerDeploymentOptions } from '@temporalio/work
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { loadGcpEnv } from '../../config/env';
 import type { FlagWatchSettings } from '../../infra/gcs';
-import { createVertexClientFactory, vertexWatchSettings, type VertexClientFactory } from '../../infra/vertex/clients';
+import {
+  createVertexClientFactory,
+  vertexWatchSettings,
+  type RegionWatchSettings,
+  type VertexClientFactory,
+} from '../../infra/vertex/clients';
 import type { ReadUsage } from '../../activities/vertex/watch-pace';
 import { createWorker } from '../../workers/worker';
 import { testStack } from '../setup/test-stack';
@@ -58,10 +63,13 @@ export async function withWorker<R>(
     flagWatch?: FlagWatchSettings;
     /** CT_VERTEX_LATE_CREATE_WINDOW_MS for this worker (the sweep for a retried submit's late twins). */
     lateCreateWindowMs?: number;
+    /** Settings of the coalesced watch to change from the environment's (e.g. `readShare: 0`, a fixed interval). */
+    watch?: Partial<RegionWatchSettings>;
   } = {},
 ): Promise<R> {
   const env = testStack();
   const gcpEnv = loadGcpEnv();
+  const watchSettings = vertexWatchSettings(gcpEnv);
   // A config of the test's own (e.g. the fuzz's) is used as it is; otherwise the project's, or one
   // with no pipeline at all for a test that runs none (stack checks, bad input).
   const own = opts.project || opts.config ? undefined : projectWith({});
@@ -89,7 +97,7 @@ export async function withWorker<R>(
         monitoring: monitoringClient(),
         config,
         temporal: client,
-        watch: vertexWatchSettings(gcpEnv),
+        watch: watchSettings && { ...watchSettings, ...opts.watch },
         lateCreateWindowMs: opts.lateCreateWindowMs ?? gcpEnv.CT_VERTEX_LATE_CREATE_WINDOW_MS,
         // As workers/main.ts: the watch yields to the worker's other reads (a test's own factory may have no budget).
         ...('budget' in vertex ? { readUsage: vertex.budget as ReadUsage } : {}),

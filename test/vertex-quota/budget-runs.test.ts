@@ -203,7 +203,8 @@ test('a budget of N reads a minute holds across watches, submits and cancels, as
     await withWorker(
       async (ctx) => {
         // Both jobs run until told: meanwhile their watches want a read every 100 ms each (the
-        // pipelines' poll interval), twenty times what the budget allows.
+        // pipelines' poll interval, the watch at a fixed interval: no read share to pace it), twenty
+        // times what the budget allows.
         await control.addRule({
           match: { project: iso.project, labels: { 'ct-partition': partition } },
           script: { holdIn: 'RUNNING', cancellingMs: 500 },
@@ -241,7 +242,7 @@ test('a budget of N reads a minute holds across watches, submits and cancels, as
         expect(busiestWindow(times, 60_000)).toBeGreaterThanOrEqual(N - 5);
         expect(busiestWindow(times, 10_000)).toBeGreaterThan(20);
       },
-      { project: iso, vertex },
+      { project: iso, vertex, watch: { readShare: 0 } },
     );
   } finally {
     await vertex.close();
