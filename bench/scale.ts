@@ -1,14 +1,18 @@
-// Thousands of Vertex jobs in flight in one project and region, measured for the
+// Thousands of Vertex jobs in flight in one project and region, or spread over several regions
+// of one or two projects (--regions, --projects: each region of each project an environment of the
+// bench config with its own runs and quota, reported under `regions`; the top-level figures sum
+// over them, `watchPace`'s interval and share are per project and region), measured for the
 // coalesced watch (paced by its read share) and, as `baseline`, the per-job watch (`all` adds
 // `fixedBaseline`: the coalesced watch at a fixed interval), each on a private stack: dev server,
-// emulator with Vertex's read quota on (600 CRUD requests a minute), compiled worker processes.
-// Prints JSON.
+// emulator with Vertex's read quota on (600 CRUD requests a minute per project and region),
+// compiled worker processes. Prints JSON.
 //   npm run bench:scale [-- --jobs 2000 --workers 2 --duration 6m --design both|all|coalesced|fixed|per-job]
-//     [--watch-share 0.1 --watch-floor 1s --watch-interval 15s]
-// The jobs are batch prediction segments of ⌈jobs/1000⌉ prediction runs (1,000 children at most
-// per run). Creates: the emulator's create quota is raised from Vertex's 60 to 600 a minute (the
-// config's maximum createsPerMinute), or 2,000 jobs would take 33 minutes to start; at 600 the
-// ramp takes ~3.4 minutes, so jobs run 6 minutes to be all in flight at once for a while.
+//     [--watch-share 0.1 --watch-floor 1s --watch-interval 15s] [--regions 1-5 --projects 1-2]
+// The jobs are batch prediction segments, split evenly over the projects and regions, each's
+// ⌈jobs/1000⌉ prediction runs (1,000 children at most per run). Creates: the emulator's create
+// quota is raised from Vertex's 60 to 600 a minute (the config's maximum createsPerMinute), or
+// 2,000 jobs would take 33 minutes to start; at 600 the ramp takes ~3.4 minutes, so jobs run 6
+// minutes to be all in flight at once for a while.
 import { parseArgs } from 'node:util';
 import { startPredictionRun } from '../client/prediction';
 import { parseConfig } from '../config/load-config';
@@ -19,12 +23,13 @@ import {
   BENCH_PROJECT,
   registerBenchChampion,
   benchCustomJob,
-  benchEnvironment,
+  benchEnvironmentIn,
   benchSegments,
   percentile,
   serverActions,
   startBenchStack,
 } from './stack';
+import { benchCells, perRegionFigures, scopeOfRequest, type LoggedCall } from './scale-regions';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +41,8 @@ const { values } = parseArgs({
     'watch-share': { type: 'string', default: '0.1' },
     'watch-floor': { type: 'string', default: '1s' },
     'page-size': { type: 'string', default: '500' },
+    regions: { type: 'string', default: '1' },
+    projects: { type: 'string', default: '1' },
   },
 });
 const N = Number(values.jobs);
@@ -47,7 +54,11 @@ const WATCH_FLOOR = Duration.parse(values['watch-floor']);
 const PAGE_SIZE = Number(values['page-size']);
 const READS_PER_MINUTE = 600;
 const CREATES_PER_MINUTE = 600;
-const RUNS = Math.ceil(N / 1000);
+const CELLS = benchCells(values.regions, values.projects);
+const PER_CELL = Math.ceil(N / CELLS.length);
+const RUNS_PER_CELL = Math.ceil(PER_CELL / 1000);
+const PER_RUN = Math.ceil(PER_CELL / RUNS_PER_CELL);
+const RUNS = RUNS_PER_CELL * CELLS.length;
 const PROJECT = BENCH_PROJECT;
 const READ_METHODS = /^(Get|List)/;
 
@@ -59,7 +70,7 @@ const configText = (perRun: number) =>
     version: 1,
     pipelines: {
       scale: {
-        environments: { bench: benchEnvironment },
+        environments: Object.fromEntries(CELLS.map((c) => [c.environment, benchEnvironmentIn(c.project, c.region)])),
         data: { partition: 'daily', datasets: ['x'], timeout: '1d' },
         training: benchCustomJob,
         // The production settings: the per-job watch reads once a minute; the coalesced watch lists
@@ -80,8 +91,7 @@ const configText = (perRun: number) =>
   });
 
 async function measure(design: Design) {
-  const perRun = Math.ceil(N / RUNS);
-  const text = configText(perRun);
+  const text = configText(PER_RUN);
   const config = parseConfig(text, 'bench config');
   const stack = await startBenchStack();
   const { client, control, temporal } = stack;
@@ -93,7 +103,7 @@ async function measure(design: Design) {
       match: { kind: 'batchPredictionJob' },
       script: { queuedMs: 0, pendingMs: 0, runningMs: D },
     });
-    await registerBenchChampion(stack, 'scale');
+    for (const { project, region } of CELLS) await registerBenchChampion(stack, 'scale', { project, region });
     const env = {
       CT_VERTEX_WATCH: design === 'per-job' ? 'per-job' : 'coalesced',
       CT_VERTEX_WATCH_INTERVAL_MS: String(WATCH_INTERVAL),
@@ -109,7 +119,7 @@ async function measure(design: Design) {
     const actionsBefore = await serverActions(temporal.metricsUrl);
 
     // The call log keeps the last 10,000 calls: read it as it grows, by minute and method.
-    const calls: { t: number; method: string; code: string; firstPage: boolean }[] = [];
+    const calls: LoggedCall[] = [];
     let seq = 0;
     let polling = true;
     const poller = (async () => {
@@ -117,25 +127,28 @@ async function measure(design: Design) {
         const batch = await control.calls({ after: seq });
         for (const c of batch) {
           const firstPage = !(c.request as { pageToken?: string } | undefined)?.pageToken;
-          calls.push({ t: Date.parse(c.time), method: c.method, code: c.codeName, firstPage });
+          const scope = scopeOfRequest(c.request);
+          calls.push({ t: Date.parse(c.time), method: c.method, code: c.codeName, firstPage, scope });
         }
         seq = batch.at(-1)?.seq ?? seq;
         await new Promise((r) => setTimeout(r, 1_000));
       }
     })();
 
-    const partitions = Array.from({ length: RUNS }, (_, i) => `2030-07-${String(i + 1).padStart(2, '0')}`);
+    const partitions = Array.from({ length: RUNS_PER_CELL }, (_, i) => `2030-07-${String(i + 1).padStart(2, '0')}`);
     const started = Date.now();
     const results = await Promise.all(
-      partitions.map(async (partition) => {
-        const handle = await startPredictionRun(
-          client,
-          config,
-          { pipeline: 'scale', environment: 'bench', partition },
-          { taskQueue: 'bench' },
-        );
-        return { partition, summary: await handle.result() };
-      }),
+      CELLS.flatMap(({ environment }) =>
+        partitions.map(async (partition) => {
+          const handle = await startPredictionRun(
+            client,
+            config,
+            { pipeline: 'scale', environment, partition },
+            { taskQueue: 'bench' },
+          );
+          return { environment, partition, summary: await handle.result() };
+        }),
+      ),
     );
     const wallMs = Date.now() - started;
     await new Promise((r) => setTimeout(r, 2_000)); // the metrics counter and the call log catch up
@@ -156,7 +169,8 @@ async function measure(design: Design) {
     const readsByMethod: Record<string, number> = {};
     for (const c of inWindow) readsByMethod[c.method] = (readsByMethod[c.method] ?? 0) + 1;
     const perMinute = Object.fromEntries(Object.entries(readsByMethod).map(([m, n]) => [m, Math.round(n / minutes)]));
-    // The watch's pace: its List calls (pages) and rounds (first pages) a minute, and so each worker's interval.
+    // The watch's pace: its List calls (pages) and rounds (first pages) a minute, and so each worker's
+    // interval per (project, region) and the share of the quota, summed over them, it used.
     const lists = inWindow.filter((c) => c.method.startsWith('List'));
     const rounds = lists.filter((c) => c.firstPage).length / minutes;
     const watchPace =
@@ -166,18 +180,21 @@ async function measure(design: Design) {
             listsPerMinute: Math.round(lists.length / minutes),
             roundsPerMinute: Math.round(rounds * 10) / 10,
             pagesPerRound: rounds > 0 ? Math.round((lists.length / minutes / rounds) * 10) / 10 : null,
-            meanIntervalMsPerWorker: rounds > 0 ? Math.round((WORKERS * 60_000) / rounds) : null,
-            readShareOfQuota: Math.round((lists.length / minutes / READS_PER_MINUTE) * 1000) / 1000,
+            meanIntervalMsPerWorker: rounds > 0 ? Math.round((WORKERS * CELLS.length * 60_000) / rounds) : null,
+            readShareOfQuota: Math.round((lists.length / minutes / (READS_PER_MINUTE * CELLS.length)) * 1000) / 1000,
           };
 
     // Detection lag: the emulator's end time → the watch activity's completion in the segment's history.
-    const segments = results.flatMap((r) => r.summary.segments.map((s) => ({ ...s, partition: r.partition })));
+    const segments = results.flatMap((r) =>
+      r.summary.segments.map((s) => ({ ...s, partition: r.partition, environment: r.environment })),
+    );
     const lags: number[] = [];
+    const lagsByEnvironment: { environment: string; ms: number }[] = [];
     for (let i = 0; i < segments.length; i += 50) {
       const batch = await Promise.all(
         segments.slice(i, i + 50).map(async (s) => {
           const id = predictionSegmentId({
-            environment: 'bench',
+            environment: s.environment,
             pipeline: 'scale',
             partition: s.partition,
             segment: s.segment,
@@ -194,10 +211,14 @@ async function measure(design: Design) {
           const end = s.job ? byName.get(s.job)?.endTime : undefined;
           if (!done?.eventTime || !end) return undefined;
           const seen = Number(done.eventTime.seconds) * 1000 + Math.floor((done.eventTime.nanos ?? 0) / 1e6);
-          return seen - Date.parse(end);
+          return { environment: s.environment, ms: seen - Date.parse(end) };
         }),
       );
-      for (const l of batch) if (l !== undefined) lags.push(l);
+      for (const l of batch) {
+        if (l === undefined) continue;
+        lags.push(l.ms);
+        lagsByEnvironment.push(l);
+      }
     }
     lags.sort((a, b) => a - b);
     const jobHours = jobs.reduce(
@@ -228,6 +249,15 @@ async function measure(design: Design) {
       actionsTotal,
       jobHours: Math.round(jobHours * 100) / 100,
       wallMs,
+      regions: perRegionFigures({
+        cells: CELLS,
+        calls,
+        jobs,
+        lags: lagsByEnvironment,
+        window: { from, to },
+        readsPerMinute: READS_PER_MINUTE,
+        perJobWatch: design === 'per-job',
+      }),
     };
   } finally {
     await stack.close();
@@ -260,7 +290,13 @@ async function main(): Promise<void> {
           workers: WORKERS,
           jobDurationMs: D,
           predictionRuns: RUNS,
-          emulatorQuota: { readsPerMinute: READS_PER_MINUTE, createsPerMinute: CREATES_PER_MINUTE },
+          regions: [...new Set(CELLS.map((c) => c.region))],
+          projects: [...new Set(CELLS.map((c) => c.project))],
+          emulatorQuota: {
+            readsPerMinute: READS_PER_MINUTE,
+            createsPerMinute: CREATES_PER_MINUTE,
+            per: 'project and region',
+          },
           coalescedWatch: {
             readShare: WATCH_SHARE,
             floorMs: WATCH_FLOOR,

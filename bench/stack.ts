@@ -67,14 +67,17 @@ export const percentile = (sorted: number[], q: number) =>
 
 export const BENCH_PROJECT = 'ct-bench-project';
 
-/** The one environment of every bench pipeline: the bench project, polled on task queue "bench". */
-export const benchEnvironment = {
-  project: BENCH_PROJECT,
-  region: 'us-central1',
-  serviceAccount: `sa@${BENCH_PROJECT}.iam.gserviceaccount.com`,
+/** A bench pipeline's environment in a project and region, polled on task queue "bench". */
+export const benchEnvironmentIn = (project: string, region: string) => ({
+  project,
+  region,
+  serviceAccount: `sa@${project}.iam.gserviceaccount.com`,
   pipelineRoot: 'gs://ct-bench/root',
   temporal: { namespace: 'ct-bench', taskQueue: 'bench' },
-};
+});
+
+/** The one environment of every bench pipeline: the bench project, polled on task queue "bench". */
+export const benchEnvironment = benchEnvironmentIn(BENCH_PROJECT, 'us-central1');
 
 /** A CustomJob training section, for bench pipelines whose training is not what they measure. */
 export const benchCustomJob = {
@@ -194,9 +197,10 @@ export async function startBenchStack(bucket = 'ct-bench') {
 export async function registerBenchChampion(
   stack: Awaited<ReturnType<typeof startBenchStack>>,
   modelId: string,
+  where: { project: string; region: string } = { project: BENCH_PROJECT, region: 'us-central1' },
 ): Promise<void> {
-  const [op] = await stack.vertex('us-central1').models.uploadModel({
-    parent: `projects/${BENCH_PROJECT}/locations/us-central1`,
+  const [op] = await stack.vertex(where.region).models.uploadModel({
+    parent: `projects/${where.project}/locations/${where.region}`,
     modelId,
     model: {
       displayName: modelId,

@@ -46,7 +46,7 @@ export function sameProject(a: string, b: string): boolean {
 }
 
 export class CallPolicy {
-  /** Call times per project and bucket, within the last minute. */
+  /** Call times per project, region and bucket, within the last minute. */
   private readonly window = new Map<string, number[]>();
 
   constructor(private readonly store: Store) {}
@@ -56,13 +56,16 @@ export class CallPolicy {
     return l[method] ?? l['*'] ?? 0;
   }
 
-  /** Throws RESOURCE_EXHAUSTED with Vertex's message when the project is over its quota. */
-  checkQuota(method: string, project: string | undefined): void {
+  /**
+   * Throws RESOURCE_EXHAUSTED with Vertex's message when the project is over its quota in the
+   * region (Vertex's quotas are "per minute per region": each region of a project has its own).
+   */
+  checkQuota(method: string, project: string | undefined, region: string | undefined): void {
     const q = this.store.state.settings.quota;
     if (!q.enabled || !project || OWN_QUOTA_METHODS.has(method)) return;
     if (q.projects && !q.projects.some((p) => sameProject(p, project))) return;
     const create = CREATE_METHODS.has(method);
-    const key = `${projectNumberOf(project)}:${create ? 'create' : 'crud'}`;
+    const key = `${projectNumberOf(project)}:${region ?? ''}:${create ? 'create' : 'crud'}`;
     const now = Date.now();
     const recent = (this.window.get(key) ?? []).filter((t) => t > now - 60_000);
     const limit = create ? q.createsPerMinute : q.crudPerMinute;

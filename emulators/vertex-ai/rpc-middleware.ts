@@ -23,6 +23,8 @@ export interface ServedCall {
   readonly arrivedAt: number;
   /** The project the request is about, as the client named it (for scoped faults and quotas). */
   readonly project: string | undefined;
+  /** The region (location) the request names: Vertex's quotas are per project and region. */
+  readonly region: string | undefined;
   readonly auth?: AuthKind;
   readonly context: CallContext;
   /** Sends the answer to the client. */
@@ -35,10 +37,11 @@ export type Middleware = (call: ServedCall, next: (call: ServedCall) => void) =>
 const MAX_LOG = 10_000;
 
 /** The request's parent or name; Predict, DeployModel and UpdateEndpoint name their endpoint instead. */
-function projectOf(req: Record<string, unknown>): string | undefined {
+function scopeOf(req: Record<string, unknown>): { project: string | undefined; region: string | undefined } {
   const endpoint = req.endpoint as string | { name?: unknown } | undefined;
   const name = req.parent ?? req.name ?? (typeof endpoint === 'string' ? endpoint : endpoint?.name);
-  return typeof name === 'string' ? /^projects\/([^/]+)/.exec(name)?.[1] : undefined;
+  const m = typeof name === 'string' ? /^projects\/([^/]+)(?:\/locations\/([^/]+))?/.exec(name) : null;
+  return { project: m?.[1], region: m?.[2] };
 }
 
 /** A gRPC unary call as a ServedCall whose answer goes back through gRPC's callback. */
@@ -52,7 +55,7 @@ export function servedCall(
     request: call.request,
     metadata: call.metadata,
     arrivedAt: Date.now(),
-    project: projectOf(call.request),
+    ...scopeOf(call.request),
     context: {},
     respond(err, res) {
       if (err)
@@ -135,11 +138,11 @@ export const answerErrors: Middleware = (call, next) => {
   }
 };
 
-/** RESOURCE_EXHAUSTED, as Vertex words it, once the project is over its per-minute quota. */
+/** RESOURCE_EXHAUSTED, as Vertex words it, once the project's region is over its per-minute quota. */
 export const enforceQuota =
   (policy: CallPolicy): Middleware =>
   (call, next) => {
-    policy.checkQuota(call.method, call.project);
+    policy.checkQuota(call.method, call.project, call.region);
     next(call);
   };
 

@@ -15,20 +15,24 @@ function limitedPolicy() {
 
 test('the emulator counts DeployModel and UndeployModel against the submission quota', () => {
   const policy = limitedPolicy();
-  policy.checkQuota('DeployModel', 'ct-serving-quota');
-  expect(() => policy.checkQuota('UndeployModel', 'ct-serving-quota')).toThrow(/Job or LRO submission requests/);
-  policy.checkQuota('GetEndpoint', 'ct-serving-quota');
-  expect(() => policy.checkQuota('ListEndpoints', 'ct-serving-quota')).toThrow(/Resource management \(CRUD\)/);
+  policy.checkQuota('DeployModel', 'ct-serving-quota', 'us-central1');
+  expect(() => policy.checkQuota('UndeployModel', 'ct-serving-quota', 'us-central1')).toThrow(
+    /Job or LRO submission requests/,
+  );
+  policy.checkQuota('GetEndpoint', 'ct-serving-quota', 'us-central1');
+  expect(() => policy.checkQuota('ListEndpoints', 'ct-serving-quota', 'us-central1')).toThrow(
+    /Resource management \(CRUD\)/,
+  );
 });
 
 test('Predict and ListTimeSeries spend neither of Vertex quotas', () => {
   const policy = limitedPolicy();
   for (let i = 0; i < 5; i++) {
-    policy.checkQuota('Predict', 'ct-serving-quota');
-    policy.checkQuota('ListTimeSeries', 'ct-serving-quota');
+    policy.checkQuota('Predict', 'ct-serving-quota', 'us-central1');
+    policy.checkQuota('ListTimeSeries', 'ct-serving-quota', 'us-central1');
   }
-  policy.checkQuota('GetEndpoint', 'ct-serving-quota');
-  policy.checkQuota('DeployModel', 'ct-serving-quota');
+  policy.checkQuota('GetEndpoint', 'ct-serving-quota', 'us-central1');
+  policy.checkQuota('DeployModel', 'ct-serving-quota', 'us-central1');
 });
 
 test("the worker's budget takes deploys from the create bucket and leaves Predict alone", () => {
