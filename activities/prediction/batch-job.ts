@@ -3,7 +3,7 @@ import { bareState, batchJobConsoleUrl, type JobLabel } from '../../contracts';
 import type { VertexClientFactory } from '../../infra/vertex/clients';
 import { createAwaitActivity } from '../vertex/await-job';
 import { LATE_CREATE_WINDOW_MS } from '../../config/env';
-import { cancelDuplicates, findEarlierJob, noteFailedCreate, twinsWindow } from '../vertex/duplicates';
+import { cancelDuplicates, findEarlierJob, keepEarliest, noteFailedCreate, twinsWindow } from '../vertex/duplicates';
 import { cancelVertexJob, vertexFailure } from '../vertex/errors';
 import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
 import type { RegionWatches } from '../vertex/region-watch';
@@ -83,25 +83,30 @@ export function createBatchJobActivities(deps: {
       const parent = `projects/${plan.project}/locations/${plan.region}`;
       const findBy = { key: 'ct-run', value: label };
       const twins = twinsWindow(deps.lateCreateWindowMs ?? LATE_CREATE_WINDOW_MS);
-      const existing = await findEarlierJob(async () => {
+      const lookup = async () => {
         const [found] = await jobs
           .listBatchPredictionJobs({ parent, filter: `labels.${findBy.key}="${findBy.value}"` })
           .catch((e: unknown) => {
             throw vertexFailure(e, 'looking for an earlier BatchPredictionJob of this segment run');
           });
         return found;
-      });
+      };
+      const existing = await findEarlierJob(lookup);
       if (existing) return { ...ref(plan, existing, findBy), ...twins };
+      let created: BatchJobResource;
       try {
-        const [created] = await jobs.createBatchPredictionJob({
+        [created] = await jobs.createBatchPredictionJob({
           parent,
           batchPredictionJob: batchPredictionJobOf(plan, model, label),
         });
-        return { ...ref(plan, created, findBy), ...twins };
       } catch (err) {
         noteFailedCreate(err);
         throw vertexFailure(err, `creating the BatchPredictionJob of ${plan.segment}`);
       }
+      const job = twins.twinsUntil
+        ? await keepEarliest(created, lookup, (name) => jobs.cancelBatchPredictionJob({ name }))
+        : created;
+      return { ...ref(plan, job, findBy), ...twins };
     },
 
     async cancelBatchPrediction({ job, region }: { job: BatchJobRef; region: string }): Promise<void> {

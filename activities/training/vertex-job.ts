@@ -12,7 +12,7 @@ import {
   type TrainingJobRef,
 } from '../../contracts';
 import { LATE_CREATE_WINDOW_MS } from '../../config/env';
-import { cancelDuplicates, findEarlierJob, noteFailedCreate, twinsWindow } from '../vertex/duplicates';
+import { cancelDuplicates, findEarlierJob, keepEarliest, noteFailedCreate, twinsWindow } from '../vertex/duplicates';
 import { cancelVertexJob, grpcCode, vertexFailure } from '../vertex/errors';
 import { isoTime, progressOf, type VertexJobResource } from '../vertex/progress';
 import { readSpec, withCaching } from './kfp-spec';
@@ -154,17 +154,19 @@ async function submitCustomJob(
 ): Promise<TrainingJobRef> {
   const findBy = { key: 'ct-attempt', value: labels['ct-attempt'] };
   const twins = twinsWindow(lateCreateWindowMs);
-  const existing = await findEarlierJob(async () => {
+  const lookup = async () => {
     const [found] = await jobs
       .listCustomJobs({ parent: parentOf(plan), filter: `labels.${findBy.key}="${findBy.value}"` })
       .catch((e: unknown) => {
         throw vertexFailure(e, 'looking for an earlier CustomJob of this attempt');
       });
     return found;
-  });
+  };
+  const existing = await findEarlierJob(lookup);
   if (existing) return { ...ref(plan, attempt, existing, findBy), ...twins };
+  let created: VertexJob;
   try {
-    const [job] = await jobs.createCustomJob({
+    [created] = await jobs.createCustomJob({
       parent: parentOf(plan),
       customJob: {
         displayName: t.displayName,
@@ -185,9 +187,12 @@ async function submitCustomJob(
         },
       },
     });
-    return { ...ref(plan, attempt, job, findBy), ...twins };
   } catch (err) {
     noteFailedCreate(err);
     throw vertexFailure(err, `creating CustomJob ${t.displayName}`);
   }
+  const job = twins.twinsUntil
+    ? await keepEarliest(created, lookup, (name) => jobs.cancelCustomJob({ name }))
+    : created;
+  return { ...ref(plan, attempt, job, findBy), ...twins };
 }

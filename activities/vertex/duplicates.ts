@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { STILL_RUNNING, stillRunning, type JobLabel } from '../../contracts';
-import { grpcCode, nothingToCancel } from './errors';
+import { cancelVertexJob, grpcCode, nothingToCancel } from './errors';
+import { isoTime, type VertexJobResource } from './progress';
 
 // CustomJob and BatchPredictionJob ids are made by Vertex, so a retried submit finds its earlier
 // job by a label instead of by id. That misses a job whose create committed after the caller gave
@@ -87,6 +88,28 @@ export async function sweepUntilTwinsCannotLand(
       });
     await Context.current().sleep(Math.min(LIST_SETTLE_MS, until - now, deadline - now));
   }
+}
+
+/**
+ * After a create made while an earlier try's create may still land (`twinsUntil` set): the
+ * attempt's job is the oldest with its label. An earlier try's job can land between the lookup and
+ * this create (the create waited for the budget, up to CT_VERTEX_BUDGET_MAX_WAIT_MS) and end before
+ * any watch lists it; so that one is kept, whatever its state, and the job just made is cancelled.
+ */
+export async function keepEarliest<J extends VertexJobResource & { name?: string | null }>(
+  created: J,
+  list: () => Promise<J[]>,
+  cancel: (name: string) => Promise<unknown>,
+): Promise<J> {
+  const createdAt = (j: J) => Date.parse(isoTime(j.createTime) ?? '') || Infinity;
+  const earliest = (await list()).reduce<J>((a, b) => (createdAt(b) < createdAt(a) ? b : a), created);
+  if (!earliest.name || earliest.name === created.name) return created;
+  await cancelVertexJob(created.name!, cancel);
+  Context.current().log.warn('an earlier try’s job of this attempt landed before ours: kept it, cancelled ours', {
+    kept: earliest.name,
+    cancelled: created.name,
+  });
+  return earliest;
 }
 
 export interface DuplicateSweep {

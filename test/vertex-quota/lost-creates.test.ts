@@ -3,12 +3,14 @@
 // the answer lost after the job was stored, a listing that lags behind the create, and a create
 // that commits only after the caller's deadline (then the watch cancels the second job it made).
 import { startTrainingRun } from '../../client/training';
+import { createVertexClientFactory } from '../../infra/vertex/clients';
 import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
 import { customJobTraining, dailyData, projectWith } from '../helpers/pipelines';
 import { withWorker, type WorkerContext } from '../helpers/temporal';
 import { eventually } from '../helpers/eventually';
 import { statusUntil } from '../helpers/training-steps';
-import { emulatorControl, loseNextAnswer, untilJobState } from '../helpers/vertex';
+import { emulatorControl, LOCATION, loseNextAnswer, parentOf, untilJobState } from '../helpers/vertex';
+import { testStack } from '../setup/test-stack';
 
 jest.setTimeout(120_000);
 const control = emulatorControl();
@@ -121,4 +123,50 @@ test('a create that lands after the retry’s job has ended: the run sweeps unti
     expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain(late!.state);
     expect(await cancelled()).toEqual([late!.name]);
   });
+});
+
+test('a late create that lands while the retry’s create waits for the budget: the earlier job is kept, the one just made cancelled', async () => {
+  // A create budget of two a minute, one spent 40 s before the run: the retry's create waits ~14 s
+  // for the window (under the budget's 20-s limit) after its lookups found nothing. Meanwhile the
+  // first try's create lands (10 s in) and its 2-s job ends, before the retry's job exists, so no
+  // watch could ever list it running. Without keepEarliest the run trains on the job it just made
+  // and the late one has run unowned.
+  const vertex = createVertexClientFactory({
+    VERTEX_API_ENDPOINT: `${testStack().CT_TEST_VERTEX_HOST}:${testStack().CT_TEST_VERTEX_PORT}`,
+    CT_VERTEX_CREATES_PER_MINUTE: 2,
+  });
+  try {
+    await withWorker(
+      async (ctx) => {
+        await vertex(LOCATION).endpoints.createEndpoint({
+          parent: parentOf(iso.project),
+          endpoint: { displayName: 'spends one create of the minute' },
+        });
+        await new Promise((r) => setTimeout(r, 40_000));
+        await control.addFault({
+          method: 'CreateCustomJob',
+          project: iso.project,
+          code: 'DEADLINE_EXCEEDED',
+          mode: 'commit-late',
+          commitAfterMs: 10_000,
+          times: 1,
+        });
+        await control.addRule({ match: { project: iso.project }, script: { runningMs: 2_000 } });
+        const result = await (await startTrainer(ctx)).result();
+        const jobs = (await control.jobs({ project: iso.project })).sort((a, b) =>
+          a.createTime.localeCompare(b.createTime),
+        );
+        expect(jobs).toHaveLength(2);
+        const [late, ours] = jobs as [(typeof jobs)[0], (typeof jobs)[0]];
+        expect(Date.parse(ours.createTime)).toBeGreaterThan(Date.parse(late.endTime!));
+        expect(result).toMatchObject({ status: 'succeeded', attempts: 1, job: { name: late.name } });
+        expect(late.state).toBe('JOB_STATE_SUCCEEDED');
+        expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain(ours.state);
+        expect(await cancelled()).toEqual([ours.name]);
+      },
+      { project: iso, vertex, lateCreateWindowMs: WINDOW_MS },
+    );
+  } finally {
+    await vertex.close();
+  }
 });
