@@ -38,6 +38,10 @@ async function registered(project: string, partition: string) {
   });
 }
 
+/** Moves the `champion` alias to the version, as a run's promotion does. */
+const champion = (v: { model: string; versionId: string }) =>
+  registry.promoteVersion({ region: 'us-central1', model: v.model, versionId: v.versionId, aliases: ['champion'] });
+
 const manifestOf = (v: { model: string; versionId: string }, partition: string): ModelReady => ({
   environment: 'staging',
   pipeline: 'churn',
@@ -70,19 +74,9 @@ test('a late announcement of a version that is no longer champion writes nothing
   };
   // Run A (01h) registers and promotes version 1; run B (02h) then registers, promotes and announces version 2.
   const a = await registered(project, '2026-11-01T01');
-  await registry.promoteVersion({
-    region: 'us-central1',
-    model: a.model,
-    versionId: a.versionId,
-    aliases: ['champion'],
-  });
+  await champion(a);
   const b = await registered(project, '2026-11-01T02');
-  await registry.promoteVersion({
-    region: 'us-central1',
-    model: b.model,
-    versionId: b.versionId,
-    aliases: ['champion'],
-  });
+  await champion(b);
   expect(await announce({ manifest: manifestOf(b, '2026-11-01T02'), ...files })).toEqual({ consumersTold: 0 });
 
   // A's announcement, late: nothing written, nobody told, and the reason.
