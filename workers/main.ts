@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       workflowBundle: workerEnv.CT_WORKFLOW_BUNDLE ? { codePath: workerEnv.CT_WORKFLOW_BUNDLE } : undefined,
       deployment,
       maxCachedWorkflows: workerEnv.CT_MAX_CACHED_WORKFLOWS,
+      createsPerMinute: gcpEnv.CT_VERTEX_CREATES_PER_MINUTE,
       deps: {
         storage: createStorage(gcpEnv),
         vertex,

@@ -3,6 +3,7 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { activityLogContext } from '../observability/activity-log-context';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { createQueueFor } from '../workflows/support/create-queue';
+import { vertexBudgetDefaults } from '../config/env';
 import { bundleOptions } from './bundle';
 
 export interface CreateWorkerOptions {
@@ -16,6 +17,8 @@ export interface CreateWorkerOptions {
   deployment?: WorkerDeploymentOptions;
   /** CT_MAX_CACHED_WORKFLOWS; the SDK's default (sized from V8's heap limit) when unset. */
   maxCachedWorkflows?: number;
+  /** CT_VERTEX_CREATES_PER_MINUTE: the creates a project and region gets, shared by every worker. */
+  createsPerMinute?: number;
 }
 
 /** The main worker and the rate-limited create workers beside it, run and stopped together. */
@@ -25,17 +28,23 @@ export interface Workers {
 }
 
 /**
- * Vertex limits job creations per project and region (~60 a minute). Each pair gets a task queue
- * whose `maxTaskQueueActivitiesPerSecond` is that rate: the server enforces it across every worker
- * polling the queue, so adding workers never adds creates.
+ * Vertex limits job creations per project and region (~60 a minute), whoever makes them. Every
+ * Vertex job's create (a training attempt's, a prediction segment's) runs on the create queue of its
+ * project and region, whose `maxTaskQueueActivitiesPerSecond` is that budget: the server enforces it
+ * across every worker polling the queue, so one worker alone creates at the whole budget and N
+ * workers together never exceed it. A pipeline's `prediction.createsPerMinute` can only lower it.
  */
-function createQueues(config: PipelineConfig, taskQueue: string): { queue: string; perMinute: number }[] {
+export function createQueues(
+  config: PipelineConfig,
+  taskQueue: string,
+  createsPerMinute: number,
+): { queue: string; perMinute: number }[] {
   const rates = new Map<string, number>();
   for (const pipeline of Object.values(config.pipelines)) {
-    if (!pipeline.prediction) continue;
     for (const env of Object.values(pipeline.environments)) {
       const queue = createQueueFor(taskQueue, env.project, env.region);
-      rates.set(queue, Math.min(rates.get(queue) ?? Infinity, pipeline.prediction.createsPerMinute));
+      const cap = pipeline.prediction?.createsPerMinute ?? createsPerMinute;
+      rates.set(queue, Math.min(rates.get(queue) ?? createsPerMinute, cap));
     }
   }
   return [...rates].map(([queue, perMinute]) => ({ queue, perMinute }));
@@ -75,12 +84,19 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
         }),
   });
   const creators = await Promise.all(
-    createQueues(opts.deps.config, opts.taskQueue).map(({ queue, perMinute }) =>
+    createQueues(
+      opts.deps.config,
+      opts.taskQueue,
+      opts.createsPerMinute ?? vertexBudgetDefaults.createsPerMinute,
+    ).map(({ queue, perMinute }) =>
       Worker.create({
         connection: opts.connection,
         namespace: opts.namespace,
         taskQueue: queue,
-        activities: { submitBatchPrediction: activities.submitBatchPrediction.bind(activities) },
+        activities: {
+          submitTrainingJob: activities.submitTrainingJob.bind(activities),
+          submitBatchPrediction: activities.submitBatchPrediction.bind(activities),
+        },
         // The same version as the main worker: a pinned run's activities on this queue go to its build.
         ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
         interceptors: { activity: [activityLogContext] },

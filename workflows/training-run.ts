@@ -25,13 +25,14 @@ import { TrainingRunState } from './support/training-run-state';
 import { publishModel } from './support/publish-model';
 import { attemptOf } from './support/legacy-plans';
 import { planning, vertexCall } from './support/activity-options';
+import { createQueueFor } from './support/create-queue';
 import { jobWatchOptions, VertexJobSupervisor } from './support/vertex-job-supervisor';
 
 // One durable training run per (environment, pipeline, segment, partition). Each attempt's Vertex
 // job is owned through workflows/support/vertex-job-supervisor.ts, which also argues the watch's cost.
 
 const { resolveTrainingRun, startCanonicalRun } = proxyActivities<Activities>(planning);
-const { submitTrainingJob, cancelTrainingJob } = proxyActivities<Activities>(vertexCall);
+const { cancelTrainingJob } = proxyActivities<Activities>(vertexCall);
 
 /**
  * The run fails with the reason an operator needs at the top (not "Activity task failed"): a
@@ -179,6 +180,13 @@ interface Attempts {
 /** Up to maxAttempts Vertex jobs, one at a time; the first that succeeds gives the model. */
 async function trainAttempts(a: Attempts): Promise<TrainingRunResult> {
   const { plan, run, supervisor } = a;
+  // The create queue of the plan's project and region (workers/worker.ts): the server shares Vertex's
+  // create quota among the workers. Waiting its turn counts toward scheduleToStart, not startToClose.
+  // Replay matches a scheduled activity by id and type only, so runs recorded on the main queue replay.
+  const { submitTrainingJob } = proxyActivities<Activities>({
+    ...vertexCall,
+    taskQueue: createQueueFor(workflowInfo().taskQueue, plan.project, plan.region),
+  });
   for (let attempt = 1; attempt <= plan.maxAttempts; attempt++) {
     run.setPhase('submitting');
     const submittedAt = new Date().toISOString();

@@ -65,6 +65,11 @@ export async function withWorker<R>(
     lateCreateWindowMs?: number;
     /** Settings of the coalesced watch to change from the environment's (e.g. `readShare: 0`, a fixed interval). */
     watch?: Partial<RegionWatchSettings>;
+    /**
+     * The create queues' rate (CT_VERTEX_CREATES_PER_MINUTE): 600 unless a test paces creates, as the
+     * test pipelines' `prediction.createsPerMinute`, so a suite's bursts of creates are not spaced out.
+     */
+    createsPerMinute?: number;
   } = {},
 ): Promise<R> {
   const env = testStack();
@@ -105,6 +110,7 @@ export async function withWorker<R>(
       },
       workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },
       deployment: opts.deployment,
+      createsPerMinute: opts.createsPerMinute ?? 600,
     });
     return await worker.runUntil(fn({ client, taskQueue, storage, project, config }));
   } finally {
