@@ -2,6 +2,7 @@
 // pipeline with prediction runs of its own; Vertex's quotas are per project and region (as the
 // emulator counts them: emulators/vertex-ai/policy.ts; the worker's budget and the region watch
 // key the same way), so each is reported on its own: its jobs, reads, 429s and detection lag.
+import { busiestWindow } from '../emulators/vertex-ai/control-client';
 import type { JobView } from '../emulators/vertex-ai/control-schema';
 import { projectNumberOf } from '../emulators/vertex-ai/names';
 import { BENCH_PROJECT, percentile } from './stack';
@@ -67,6 +68,7 @@ export function perRegionFigures(args: {
   lags: { environment: string; ms: number }[];
   window: { from: number; to: number };
   readsPerMinute: number;
+  createsPerMinute: number;
   perJobWatch: boolean;
 }) {
   const minutes = (args.window.to - args.window.from) / 60_000;
@@ -91,6 +93,29 @@ export function perRegionFigures(args: {
       quotaErrors: calls.filter((c) => c.code === 'RESOURCE_EXHAUSTED').length,
       detectionLagMs: { p50: percentile(lags, 0.5), p99: percentile(lags, 0.99), measured: lags.length },
       watchReadShareOfQuota: Math.round((watchReads.length / minutes / args.readsPerMinute) * 1000) / 1000,
+      creates: createRamp(
+        calls.filter((c) => c.method.startsWith('Create') && c.code === 'OK').map((c) => c.t),
+        args.createsPerMinute,
+      ),
     };
   });
+}
+
+/**
+ * How fast a region's jobs were created against the time its create quota allows them: N creates at
+ * Q a minute take N / Q minutes (2,000 at 60: ~33 min). `overAllowed` is the ramp's excess over that
+ * (0.05: 5 % slower); `busiest60s` what Vertex's per-minute count saw at its worst.
+ */
+export function createRamp(times: number[], quotaPerMinute: number) {
+  if (times.length === 0) return null;
+  const sorted = [...times].sort((a, b) => a - b);
+  const firstToLastMs = sorted.at(-1)! - sorted[0]!;
+  const allowedMs = Math.round((sorted.length / quotaPerMinute) * 60_000);
+  return {
+    jobs: sorted.length,
+    firstToLastMs,
+    allowedMs,
+    overAllowed: Math.round((firstToLastMs / allowedMs - 1) * 1000) / 1000,
+    busiest60s: busiestWindow(sorted, 60_000),
+  };
 }

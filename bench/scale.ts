@@ -54,6 +54,11 @@ const WATCH_FLOOR = Duration.parse(values['watch-floor']);
 const PAGE_SIZE = Number(values['page-size']);
 const READS_PER_MINUTE = 600;
 const CREATES_PER_MINUTE = 600;
+/**
+ * The create queues' rate: the server's limiter (4 partitions, a 1 s burst each) puts at most
+ * 4 × (⌊61 × 590 / 240⌋ + 1) = 600 in any 60 s at 590 (docs/vertex-quota.md).
+ */
+const CREATES_BUDGET = CREATES_PER_MINUTE - 10;
 const CELLS = benchCells(values.regions, values.projects);
 const PER_CELL = Math.ceil(N / CELLS.length);
 const RUNS_PER_CELL = Math.ceil(PER_CELL / 1000);
@@ -110,9 +115,10 @@ async function measure(design: Design) {
       CT_VERTEX_WATCH_READ_SHARE: design === 'fixed' ? '0' : String(WATCH_SHARE),
       CT_VERTEX_WATCH_FLOOR_MS: String(WATCH_FLOOR),
       CT_VERTEX_LIST_PAGE_SIZE: String(PAGE_SIZE),
-      // Each worker's budget is its share of the emulator's quota, as in production (infra/vertex/budget.ts).
+      // Each worker's read budget is its share of the emulator's quota, as in production
+      // (infra/vertex/budget.ts); creates are shared by the workers through the create queues.
       CT_VERTEX_READS_PER_MINUTE: String(Math.floor(READS_PER_MINUTE / WORKERS)),
-      CT_VERTEX_CREATES_PER_MINUTE: String(Math.floor(CREATES_PER_MINUTE / WORKERS)),
+      CT_VERTEX_CREATES_PER_MINUTE: String(CREATES_BUDGET),
     };
     const workers = [];
     for (let i = 0; i < WORKERS; i++) workers.push(await stack.startWorkerProcess(text, env));
@@ -256,6 +262,7 @@ async function measure(design: Design) {
         lags: lagsByEnvironment,
         window: { from, to },
         readsPerMinute: READS_PER_MINUTE,
+        createsPerMinute: CREATES_PER_MINUTE,
         perJobWatch: design === 'per-job',
       }),
     };
@@ -296,6 +303,11 @@ async function main(): Promise<void> {
             readsPerMinute: READS_PER_MINUTE,
             createsPerMinute: CREATES_PER_MINUTE,
             per: 'project and region',
+          },
+          createsBudget: {
+            perMinute: CREATES_BUDGET,
+            sharedBy: WORKERS,
+            through: 'the create queue per project and region',
           },
           coalescedWatch: {
             readShare: WATCH_SHARE,

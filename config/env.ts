@@ -138,12 +138,16 @@ export function loadGcpEnv(runtimeEnv: NodeJS.ProcessEnv = process.env) {
       /** A retried CustomJob or BatchPredictionJob submit's job is swept for late twins this long (activities/vertex/duplicates.ts). */
       CT_VERTEX_LATE_CREATE_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(LATE_CREATE_WINDOW_MS),
       /**
-       * This worker's share of Vertex's per-project, per-region quotas (infra/vertex/budget.ts):
-       * calls counted against "Resource management (CRUD) requests" (600/min: get, list, cancel,
-       * aliases, operation polls) and "Job or LRO submission requests" (60/min: create*, uploadModel).
-       * Run N workers on one project? Give each 1/N.
+       * This worker's share of Vertex's per-project, per-region "Resource management (CRUD)
+       * requests" quota (600/min: get, list, cancel, aliases, operation polls), counted by its
+       * budget (infra/vertex/budget.ts). Run N workers on one project? Give each 1/N.
        */
       CT_VERTEX_READS_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.readsPerMinute),
+      /**
+       * A project and region's "Job or LRO submission requests" (60/min: create*, uploadModel), shared
+       * by every worker: the rate of its create queue, which the server enforces (workers/worker.ts),
+       * and each worker's own budget too. Not divided among workers.
+       */
       CT_VERTEX_CREATES_PER_MINUTE: z.coerce.number().int().min(2).default(vertexBudgetDefaults.createsPerMinute),
       /** A call that would wait longer than this for the budget fails at once, as a 429 would (retried). */
       CT_VERTEX_BUDGET_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(vertexBudgetDefaults.maxWaitMs),

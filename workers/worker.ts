@@ -84,25 +84,22 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
         }),
   });
   const creators = await Promise.all(
-    createQueues(
-      opts.deps.config,
-      opts.taskQueue,
-      opts.createsPerMinute ?? vertexBudgetDefaults.createsPerMinute,
-    ).map(({ queue, perMinute }) =>
-      Worker.create({
-        connection: opts.connection,
-        namespace: opts.namespace,
-        taskQueue: queue,
-        activities: {
-          submitTrainingJob: activities.submitTrainingJob.bind(activities),
-          submitBatchPrediction: activities.submitBatchPrediction.bind(activities),
-        },
-        // The same version as the main worker: a pinned run's activities on this queue go to its build.
-        ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
-        interceptors: { activity: [activityLogContext] },
-        maxTaskQueueActivitiesPerSecond: perMinute / 60,
-        maxConcurrentActivityTaskExecutions: 20,
-      }),
+    createQueues(opts.deps.config, opts.taskQueue, opts.createsPerMinute ?? vertexBudgetDefaults.createsPerMinute).map(
+      ({ queue, perMinute }) =>
+        Worker.create({
+          connection: opts.connection,
+          namespace: opts.namespace,
+          taskQueue: queue,
+          activities: {
+            submitTrainingJob: activities.submitTrainingJob.bind(activities),
+            submitBatchPrediction: activities.submitBatchPrediction.bind(activities),
+          },
+          // The same version as the main worker: a pinned run's activities on this queue go to its build.
+          ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
+          interceptors: { activity: [activityLogContext] },
+          maxTaskQueueActivitiesPerSecond: perMinute / 60,
+          maxConcurrentActivityTaskExecutions: 20,
+        }),
     ),
   );
   return {

@@ -134,6 +134,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       CT_CONFIG: configPath,
       CT_VERTEX_WATCH_INTERVAL_MS: String(o.watchIntervalMs),
       CT_VERTEX_LATE_CREATE_WINDOW_MS: String(o.lateCreateWindowMs),
+      // A season's creates in an hour: a project whose create quota is raised, as the benches raise it;
+      // the prediction pipelines' createsPerMinute (season.ts) sets the create queue's pace below it.
+      CT_VERTEX_CREATES_PER_MINUTE: '600',
       CT_DEPLOYMENT_NAME: DEPLOYMENT,
       ...(startBundle ? { CT_WORKFLOW_BUNDLE: startBundle } : {}),
     },
