@@ -85,7 +85,10 @@ async function main() {
   await control.patchSettings({ quota: { enabled: true, crudPerMinute: 600, createsPerMinute } });
   // The budget a user would set for a project with this quota: 90 %, as the default is of Vertex's 60.
   const budget = Math.floor(createsPerMinute * 0.9);
-  const vertex = createVertexClientFactory({ VERTEX_API_ENDPOINT: stack.vertexEndpoint, CT_VERTEX_CREATES_PER_MINUTE: budget });
+  const vertex = createVertexClientFactory({
+    VERTEX_API_ENDPOINT: stack.vertexEndpoint,
+    CT_VERTEX_CREATES_PER_MINUTE: budget,
+  });
   const config = parseConfig(trainingBenchConfigText(scale), 'bench config');
   const worker = await createWorker({
     connection: stack.native,
