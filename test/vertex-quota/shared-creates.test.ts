@@ -17,6 +17,12 @@ jest.setTimeout(300_000);
 const control = emulatorControl();
 /** CT_VERTEX_CREATES_PER_MINUTE: a create every 3 s on average, so a minute's worth takes a minute. */
 const Q = 20;
+/**
+ * The most any 60 s can hold: the server splits the queue's rate over its partitions (4 on the dev
+ * server), each with a 1 s burst, so a window can catch one more per partition (docs/vertex-quota.md).
+ */
+const PARTITIONS = 4;
+const MOST_IN_60S = PARTITIONS * (Math.floor((61 * Q) / (60 * PARTITIONS)) + 1);
 let iso: IsolatedProject;
 beforeEach(async () => {
   iso = projectWith({ churn: { data: dailyData(['events']), training: customJobTraining } });
@@ -58,7 +64,7 @@ async function createTimes(): Promise<number[]> {
   return calls.filter((c) => c.codeName === 'OK').map((c) => Date.parse(c.time));
 }
 
-test('two workers together never create more than the budget in any 60 s, as the emulator counts, and both create', async () => {
+test("two workers together never create more than the budget (and its partitions' bursts) in any 60 s, as the emulator counts, and both create", async () => {
   const [a, b] = [ownVertex(), ownVertex()];
   // Which worker made creates: each one's budget counts its own.
   const seen = { a: 0, b: 0 };
@@ -80,7 +86,7 @@ test('two workers together never create more than the budget in any 60 s, as the
     const times = await createTimes();
     expect(times).toHaveLength(Q + 6);
     // Each worker alone would let Q go at once: without the server's limit the 26 leave together.
-    expect(busiestWindow(times, 60_000)).toBeLessThanOrEqual(Q);
+    expect(busiestWindow(times, 60_000)).toBeLessThanOrEqual(MOST_IN_60S);
     expect(seen.a).toBeGreaterThan(0);
     expect(seen.b).toBeGreaterThan(0);
   } finally {
@@ -89,16 +95,17 @@ test('two workers together never create more than the budget in any 60 s, as the
   }
 });
 
-test('one worker alone creates at the whole budget: its busiest minute holds (nearly) all of it, not a slice', async () => {
+test('one worker alone creates at the whole budget: its busiest minute holds ≥ 3/4 of it, more than a half slice can', async () => {
   const vertex = ownVertex();
   try {
-    await withWorker((ctx) => trainMany(ctx, Q + 2), { project: iso, vertex, createsPerMinute: Q });
+    await withWorker((ctx) => trainMany(ctx, Q + 6), { project: iso, vertex, createsPerMinute: Q });
     const times = await createTimes();
-    expect(times).toHaveLength(Q + 2);
-    // The server's limiter is split over the queue's partitions (4 by default), each with a 1 s
-    // burst, so a minute from a standing start holds ≥ 90 %; a worker on half (two workers' slices) holds 10–11.
-    expect(busiestWindow(times, 60_000)).toBeGreaterThanOrEqual(Math.floor(Q * 0.9));
-    expect(busiestWindow(times, 60_000)).toBeLessThanOrEqual(Q);
+    expect(times).toHaveLength(Q + 6);
+    // A burst's creates fall on the partitions at random and each paces its own, so a partition with
+    // fewer than its minute's share leaves the minute short: ≥ 3/4 of the budget, where a worker on a
+    // half slice (two workers' shares) holds at most 4 × (⌊61 × 10 / 240⌋ + 1) = 12.
+    expect(busiestWindow(times, 60_000)).toBeGreaterThanOrEqual(Math.ceil(Q * 0.75));
+    expect(busiestWindow(times, 60_000)).toBeLessThanOrEqual(MOST_IN_60S);
   } finally {
     await vertex.close();
   }
