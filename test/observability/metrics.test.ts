@@ -153,6 +153,15 @@ test('runs, Vertex calls, jobs, data-ready, the gate and approvals are counted, 
     },
     { taskQueue },
   );
+  // The one 429 is this run's: the next PipelineJob (reviewed's) is started once it has been answered,
+  // since the create queue dispatches in no fixed order across its partitions.
+  await eventually(
+    async () =>
+      (await control.calls({ project: iso.project, method: 'CreatePipelineJob' })).some(
+        (c) => c.codeName === 'RESOURCE_EXHAUSTED',
+      ) || undefined,
+    60_000,
+  );
   // 2. Started by Airflow's data-ready; both attempts' CustomJobs fail.
   await control.addRule({
     match: { project: iso.project, kind: 'customJob' },
