@@ -10,6 +10,7 @@ import {
   type TrainingJobRef,
   type TrainingRunInput,
 } from '../../contracts';
+import { createQueueFor } from '../../workflows/support/create-queue';
 import { testStack } from '../setup/test-stack';
 import { uniquePartition } from './isolation';
 import { uniqueId } from './temporal';
@@ -19,6 +20,9 @@ import { uniqueId } from './temporal';
 // Seconds per branch, where the same branch end to end waits on the emulator's job clock.
 
 export type StubbedActivities = Partial<Activities>;
+
+const STUB_PROJECT = 'stub-project';
+const STUB_REGION = 'us-central1';
 
 /** Runs `fn` while a worker with only `activities` polls a task queue of its own. */
 export async function withStubbedWorker<R>(
@@ -37,8 +41,15 @@ export async function withStubbedWorker<R>(
       workflowBundle: { codePath: env.CT_TEST_WORKFLOW_BUNDLE },
       activities,
     });
+    // The stub plan's creates run on its project and region's create queue, as workers/worker.ts polls it.
+    const creates = await Worker.create({
+      connection: nativeConnection,
+      namespace: env.CT_TEST_NAMESPACE,
+      taskQueue: createQueueFor(taskQueue, STUB_PROJECT, STUB_REGION),
+      activities,
+    });
     const client = new Client({ connection, namespace: env.CT_TEST_NAMESPACE });
-    return await worker.runUntil(fn({ client, taskQueue }));
+    return await creates.runUntil(worker.runUntil(fn({ client, taskQueue })));
   } finally {
     await connection.close();
     await nativeConnection.close();
@@ -73,8 +84,8 @@ export function stubPlan(run: ReturnType<typeof stubRun>, over: Partial<RunPlan>
     pipeline: run.pipeline,
     environment: run.environment,
     partition: run.partition,
-    project: 'stub-project',
-    region: 'us-central1',
+    project: STUB_PROJECT,
+    region: STUB_REGION,
     serviceAccount: 'sa@stub-project.iam.gserviceaccount.com',
     labels: {},
     datasets: [],
