@@ -54,10 +54,14 @@ export async function predictionSegment(rawInput: PredictionSegmentInput): Promi
     taskQueue: createQueueFor(info.taskQueue, plan.project, plan.region),
   });
   const { awaitBatchPrediction } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
+  const { awaitBatchPrediction: awaitInDoubt } = proxyActivities<Activities>(
+    jobWatchOptions(plan.pollChunkMs, { twinsInDoubt: true }),
+  );
   const { region, pollChunkMs: chunkMs } = plan;
   const supervisor = new VertexJobSupervisor<BatchJobRef, BatchProgress>(
     {
-      watch: (job, pollIntervalMs) => awaitBatchPrediction({ job, region, pollIntervalMs, chunkMs }),
+      watch: (job, pollIntervalMs) =>
+        (job.twinsUntil ? awaitInDoubt : awaitBatchPrediction)({ job, region, pollIntervalMs, chunkMs }),
       cancel: (job) => cancelBatchPrediction({ job, region }),
     },
     plan.pollIntervalMs,

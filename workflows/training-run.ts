@@ -144,11 +144,15 @@ function tagRun(plan: RunPlan): void {
 
 function superviseTrainingJobs(plan: RunPlan, run: TrainingRunState) {
   const { awaitTrainingJob } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
+  const { awaitTrainingJob: awaitInDoubt } = proxyActivities<Activities>(
+    jobWatchOptions(plan.pollChunkMs, { twinsInDoubt: true }),
+  );
   const region = plan.region;
   const chunkMs = plan.pollChunkMs;
   return new VertexJobSupervisor<TrainingJobRef, JobProgress>(
     {
-      watch: (job, pollIntervalMs) => awaitTrainingJob({ job, region, pollIntervalMs, chunkMs }),
+      watch: (job, pollIntervalMs) =>
+        (job.twinsUntil ? awaitInDoubt : awaitTrainingJob)({ job, region, pollIntervalMs, chunkMs }),
       cancel: (job) => cancelTrainingJob({ job, region }),
       onProgress: (progress) => run.jobProgress(progress),
     },

@@ -17,7 +17,8 @@ export interface AwaitRequest<J extends { name: string } = TrainingJobRef> {
  * polls for one chunk at most, then fails with STILL_RUNNING so Temporal retries it at once: a
  * retry costs one billable action and, unlike a new activity, no history events. It does not
  * heartbeat (each heartbeat that reaches the server is billed): its startToClose timeout, a little
- * over one chunk, hands the watch to another worker if this one dies.
+ * over one chunk, hands the watch to another worker if this one dies — except for a job whose
+ * attempt may still get a late twin, watched with a heartbeat timeout (heartbeatIfAsked).
  * See workflows/support/vertex-job-supervisor.ts for the cost argument.
  */
 /** The coalesced watch (region-watch.ts) in place of a Get per job and interval. */
@@ -37,44 +38,72 @@ export function createAwaitActivity<
   coalesced?: Coalesced<J, P>,
 ) {
   return async function awaitVertexJob(req: AwaitRequest<J>): Promise<P> {
-    if (coalesced) return awaitInRegion(req, coalesced, sweep);
-    const ctx = Context.current();
-    // The previous attempt read the job just before it handed over: keep to one read per interval.
-    if (ctx.info.attempt > 1) await ctx.sleep(req.pollIntervalMs);
-    const deadline = Date.now() + req.chunkMs;
-    if (sweep) {
-      try {
-        await sweep(req);
-      } catch (err) {
-        ctx.log.warn('looking for duplicate Vertex jobs failed; the next chunk and the end look again', {
-          job: req.job.name,
-          error: (err as Error).message,
-        });
-      }
+    const stopBeating = heartbeatIfAsked();
+    try {
+      return await (coalesced ? awaitInRegion(req, coalesced, sweep) : awaitByReads(req, read, sweep));
+    } finally {
+      stopBeating();
     }
-    let last: P | undefined;
-    for (;;) {
-      try {
-        last = await read(req);
-        if (last.terminal) {
-          // Not caught: the run moves on only once no duplicate runs (a failure here is retried).
-          if (sweep) await sweepUntilTwinsCannotLand(req.job, () => sweep(req), deadline);
-          return withAttempts(last, ctx.info.attempt);
-        }
-      } catch (err) {
-        // A 429 or 503 on one read is no reason to stop watching; a rejected read (NOT_FOUND) is.
-        if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
-        ctx.log.warn('reading the Vertex job failed; polling on', { job: req.job.name, error: (err as Error).message });
-      }
-      if (Date.now() + req.pollIntervalMs >= deadline) break;
-      await ctx.sleep(req.pollIntervalMs);
-    }
-    throw ApplicationFailure.create({
-      type: STILL_RUNNING,
-      message: `${req.job.name} is ${last?.state ?? 'not readable'} after this attempt's ${Math.round(req.chunkMs / 1000)} s of polling; the next attempt watches on`,
-      details: last ? [last] : [],
-    });
   };
+}
+
+/**
+ * A watch given a heartbeat timeout (a job whose attempt may still get a late twin:
+ * workflows/support/vertex-job-supervisor.ts) beats while it watches; the SDK sends one per 0.8 × timeout.
+ */
+function heartbeatIfAsked(): () => void {
+  const ctx = Context.current();
+  const timeoutMs = ctx.info.heartbeatTimeoutMs;
+  if (!timeoutMs) return () => undefined;
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), Math.max(250, timeoutMs / 4));
+  return () => clearInterval(timer);
+}
+
+async function awaitByReads<
+  J extends { name: string; twinsUntil?: string },
+  P extends { terminal: boolean; state: string },
+>(
+  req: AwaitRequest<J>,
+  read: (req: { job: J; region: string }) => Promise<P>,
+  sweep?: (req: { job: J; region: string }) => Promise<unknown>,
+): Promise<P> {
+  const ctx = Context.current();
+  // The previous attempt read the job just before it handed over: keep to one read per interval.
+  if (ctx.info.attempt > 1) await ctx.sleep(req.pollIntervalMs);
+  const deadline = Date.now() + req.chunkMs;
+  if (sweep) {
+    try {
+      await sweep(req);
+    } catch (err) {
+      ctx.log.warn('looking for duplicate Vertex jobs failed; the next chunk and the end look again', {
+        job: req.job.name,
+        error: (err as Error).message,
+      });
+    }
+  }
+  let last: P | undefined;
+  for (;;) {
+    try {
+      last = await read(req);
+      if (last.terminal) {
+        // Not caught: the run moves on only once no duplicate runs (a failure here is retried).
+        if (sweep) await sweepUntilTwinsCannotLand(req.job, () => sweep(req), deadline);
+        return withAttempts(last, ctx.info.attempt);
+      }
+    } catch (err) {
+      // A 429 or 503 on one read is no reason to stop watching; a rejected read (NOT_FOUND) is.
+      if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
+      ctx.log.warn('reading the Vertex job failed; polling on', { job: req.job.name, error: (err as Error).message });
+    }
+    if (Date.now() + req.pollIntervalMs >= deadline) break;
+    await ctx.sleep(req.pollIntervalMs);
+  }
+  throw ApplicationFailure.create({
+    type: STILL_RUNNING,
+    message: `${req.job.name} is ${last?.state ?? 'not readable'} after this attempt's ${Math.round(req.chunkMs / 1000)} s of polling; the next attempt watches on`,
+    details: last ? [last] : [],
+  });
 }
 
 /** The end as the run sees it, with the attempts the watch took (each hand-over is a billable retry). */
@@ -117,7 +146,7 @@ async function awaitInRegion<
     deadline,
     req.pollIntervalMs,
   );
-  // The activity does not heartbeat, so it cannot be cancelled; a worker shutting down ends it.
+  // Unless it heartbeats (a job in doubt) the activity cannot be cancelled; a worker shutting down ends it.
   const listed = await Promise.race([waiting, ctx.cancelled]);
   if (listed) {
     const progress = c.progress(req.job, listed);

@@ -23,14 +23,24 @@ import { handOverRetry } from './activity-options';
 // listing; what it costs in actions and events is the same.
 
 /**
+ * A job whose attempt may still get a late twin (`twinsUntil`: an earlier try's create is in doubt,
+ * activities/vertex/duplicates.ts) is watched with a heartbeat, so a dead worker's watch is taken
+ * over within this timeout instead of a chunk: a twin that lands meanwhile is cancelled before a
+ * short job of it can run to its end. Only such jobs (a create answered DEADLINE_EXCEEDED or
+ * UNAVAILABLE) pay for it: a heartbeat every 8 s while they run.
+ */
+export const TWINS_WATCH_HEARTBEAT = '10 seconds';
+
+/**
  * Options of the activity that watches a Vertex job for one chunk. It fails with STILL_RUNNING at
  * the end of its chunk and the retry hands the watch over to the next attempt at once (attempts
  * are unlimited while the job runs). ABANDON: it cannot learn of a cancel, so the workflow does
  * not wait for it to.
  */
-export function jobWatchOptions(pollChunkMs: number): ActivityOptions {
+export function jobWatchOptions(pollChunkMs: number, opts: { twinsInDoubt?: boolean } = {}): ActivityOptions {
   return {
     startToCloseTimeout: pollChunkMs + 30_000,
+    ...(opts.twinsInDoubt ? { heartbeatTimeout: TWINS_WATCH_HEARTBEAT } : {}),
     retry: { ...handOverRetry, nonRetryableErrorTypes: [VERTEX_REJECTED] },
     cancellationType: ActivityCancellationType.ABANDON,
   };
