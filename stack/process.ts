@@ -160,24 +160,13 @@ export async function httpOk(url: string): Promise<boolean> {
   return res.ok;
 }
 
-/** A port the OS says is free now (there is a small race until the service binds it). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 /**
- * A free port below 32768: the Temporal server keeps membership ports in a PostgreSQL smallint,
- * and the OS hands out ephemeral ports above it.
+ * A free port for a service to listen on, below the OS's ephemeral range (32768–60999 on Linux):
+ * a port the OS handed out and took back can go to any outgoing connection's source before the
+ * service binds it ("address already in use"); below that range only a listener takes it. Also the
+ * Temporal server keeps membership ports in a PostgreSQL smallint.
  */
-export async function freeLowPort(host = '127.0.0.1'): Promise<number> {
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (;;) {
     const port = 10_000 + Math.floor(Math.random() * 22_000);
     if (await isPortFree(port, host)) return port;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive } from '../../stack/lock';
-import { freeLowPort, freePort } from '../../stack/process';
+import { freePort } from '../../stack/process';
 import { repoRoot } from '../../stack/tools';
 
 // `npm run stack:prod` as a person runs it, started by the soak in a process group of its own (so a
@@ -58,7 +58,7 @@ async function stackPorts(): Promise<Record<string, string>> {
     'MATCHING_MEMBERSHIP_PORT',
     'WORKER_MEMBERSHIP_PORT',
   ])
-    ports[name] = await freeLowPort();
+    ports[name] = await freePort();
   return Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
 }
 

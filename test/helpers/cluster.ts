@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readClusterTools } from '../../stack/cluster-tools';
 import { startPostgres, type Postgres } from '../../stack/postgres';
-import { freeLowPort, freePort, type Service } from '../../stack/process';
+import { freePort, type Service } from '../../stack/process';
 import { startTemporalCluster, type ClusterTls, type TemporalCluster } from '../../stack/temporal-cluster';
 import { readToolPaths } from '../../stack/tools';
 
@@ -49,10 +49,10 @@ export async function startTestCluster(namespace: string, opts: { tls?: ClusterT
         history: await freePort(),
         matching: await freePort(),
         worker: await freePort(),
-        frontendMembership: await freeLowPort(),
-        historyMembership: await freeLowPort(),
-        matchingMembership: await freeLowPort(),
-        workerMembership: await freeLowPort(),
+        frontendMembership: await freePort(),
+        historyMembership: await freePort(),
+        matchingMembership: await freePort(),
+        workerMembership: await freePort(),
       },
       namespaces: [namespace],
       tls: opts.tls,

@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freeLowPort, freePort } from '../../stack/process';
+import { freePort } from '../../stack/process';
 import { repoRoot } from '../../stack/tools';
 import { testStack } from '../setup/test-stack';
 import { devStackPorts } from './dev-stack';
@@ -29,10 +29,10 @@ export async function prodStackEnv(opts: { privateDataDir?: boolean } = {}): Pro
     HISTORY_GRPC_PORT: await freePort(),
     MATCHING_GRPC_PORT: await freePort(),
     WORKER_GRPC_PORT: await freePort(),
-    FRONTEND_MEMBERSHIP_PORT: await freeLowPort(),
-    HISTORY_MEMBERSHIP_PORT: await freeLowPort(),
-    MATCHING_MEMBERSHIP_PORT: await freeLowPort(),
-    WORKER_MEMBERSHIP_PORT: await freeLowPort(),
+    FRONTEND_MEMBERSHIP_PORT: await freePort(),
+    HISTORY_MEMBERSHIP_PORT: await freePort(),
+    MATCHING_MEMBERSHIP_PORT: await freePort(),
+    WORKER_MEMBERSHIP_PORT: await freePort(),
   };
   return {
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
