@@ -34,7 +34,7 @@ export interface Workers {
  * across every worker polling the queue, so one worker alone creates at the whole budget and N
  * workers together never exceed it. A pipeline's `prediction.createsPerMinute` can only lower it.
  */
-export function createQueues(
+function createQueues(
   config: PipelineConfig,
   taskQueue: string,
   createsPerMinute: number,
