@@ -128,7 +128,7 @@ export const metrics = {
     help: 'Batch prediction segments ended, by outcome',
     labels: ['pipeline', 'environment', 'outcome'],
   }),
-  // The create queue (workflows/support/create-queue.ts): backlog = entered − left, summed over workers.
+  // The create queue (config/create-queues.ts): backlog = entered − left, summed over workers.
   createQueueEntered: def({
     name: 'ct_create_queue_entered',
     kind: 'counter',

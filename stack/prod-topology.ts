@@ -17,7 +17,9 @@ import { postgresCluster, startPostgres, type Postgres } from './postgres';
 import { Service, waitUntilReady } from './process';
 import { stackFolders, workerTarget } from './stack-setup';
 import { restartPolicy, superviseStack, type Restartable, type Supervisor } from './supervisor';
-import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
+import { baseDynamicConfig, startTemporalCluster, type TemporalCluster } from './temporal-cluster';
+import { onePartitionFor, writeDynamicConfig } from './dynamic-config';
+import { createQueueNamesOf } from '../config/create-queues';
 import { readToolPaths, repoRoot } from './tools';
 import { workerCommand } from './worker-command';
 
@@ -73,6 +75,7 @@ interface Servers {
 async function startServers(s: Setup, stack: Supervisor): Promise<Servers> {
   const { env, cluster, dataDir, logDir } = s;
   const startTemporal = async () => {
+    const onePartition = onePartitionFor(path.join(dataDir, 'postgres'));
     const postgres = await startPostgres({
       bin: cluster.postgresBin,
       dataDir: path.join(dataDir, 'postgres'),
@@ -101,6 +104,15 @@ async function startServers(s: Setup, stack: Supervisor): Promise<Servers> {
         workerMembership: env.WORKER_MEMBERSHIP_PORT,
       },
       namespaces: [s.target.namespace],
+      ...(onePartition
+        ? {
+            dynamicConfigFile: writeDynamicConfig(
+              baseDynamicConfig,
+              dataDir,
+              createQueueNamesOf(s.config, s.target.taskQueue),
+            ),
+          }
+        : {}),
       logFile: path.join(logDir, 'temporal.log'),
       detached: true,
       onSpawn: stack.onSpawn,

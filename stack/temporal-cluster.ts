@@ -12,6 +12,7 @@ import { repoRoot } from './tools';
 // jobs (deploy/temporal/setup-schema.sh, setup-namespaces.sh), driven by the same variables.
 
 export const deployDir = path.join(repoRoot, 'deploy', 'temporal');
+export const baseDynamicConfig = path.join(deployDir, 'dynamicconfig.yaml');
 
 export interface TemporalClusterPorts {
   grpc: number;
@@ -38,6 +39,8 @@ export interface TemporalClusterOptions {
   logFile: string;
   /** PEM files: the frontend and internode serve TLS and require client certificates from this CA (mTLS). */
   tls?: ClusterTls;
+  /** DYNAMIC_CONFIG_FILE_PATH; deploy/temporal/dynamicconfig.yaml when unset (stack/dynamic-config.ts). */
+  dynamicConfigFile?: string;
   detached?: boolean;
   onSpawn?: ServiceOptions['onSpawn'];
 }
@@ -82,7 +85,7 @@ export function clusterEnv(o: TemporalClusterOptions): NodeJS.ProcessEnv {
     WORKER_GRPC_PORT: String(p.worker),
     WORKER_MEMBERSHIP_PORT: String(p.workerMembership),
     PROMETHEUS_ENDPOINT: `127.0.0.1:${p.metrics}`,
-    DYNAMIC_CONFIG_FILE_PATH: path.join(deployDir, 'dynamicconfig.yaml'),
+    DYNAMIC_CONFIG_FILE_PATH: o.dynamicConfigFile ?? baseDynamicConfig,
     LOG_LEVEL: 'warn',
     TEMPORAL_SQL_TOOL: o.sqlTool,
     TEMPORAL_CLI: o.cli,

@@ -1,3 +1,4 @@
+import { devServerPartitionArgs, onePartitionFor } from './dynamic-config';
 import { searchAttributeCliArgs } from './search-attributes';
 import { httpOk, Service, waitUntilReady, type ServiceOptions } from './process';
 
@@ -43,6 +44,7 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
     '--log-level',
     'warn',
     ...searchAttributeCliArgs(),
+    ...(onePartitionFor(o.dbFile) ? devServerPartitionArgs : []),
     ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
     ...(o.uiPort ? ['--ui-port', String(o.uiPort), '--ui-disable-news-fetch'] : ['--headless']),
   ];

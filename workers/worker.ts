@@ -1,8 +1,7 @@
 import { type NativeConnection, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { activityLogContext } from '../observability/activity-log-context';
-import type { PipelineConfig } from '../config/pipeline-config';
-import { createQueueFor } from '../workflows/support/create-queue';
+import { createQueuesOf } from '../config/create-queues';
 import { vertexBudgetDefaults } from '../config/env';
 import { bundleOptions } from './bundle';
 
@@ -25,29 +24,6 @@ export interface CreateWorkerOptions {
 export interface Workers {
   run(): Promise<void>;
   runUntil<R>(p: Promise<R> | (() => Promise<R>)): Promise<R>;
-}
-
-/**
- * Vertex limits job creations per project and region (~60 a minute), whoever makes them. Every
- * Vertex job's create (a training attempt's, a prediction segment's) runs on the create queue of its
- * project and region, whose `maxTaskQueueActivitiesPerSecond` is that budget: the server enforces it
- * across every worker polling the queue, so one worker alone creates at the whole budget and N
- * workers together never exceed it. A pipeline's `prediction.createsPerMinute` can only lower it.
- */
-function createQueues(
-  config: PipelineConfig,
-  taskQueue: string,
-  createsPerMinute: number,
-): { queue: string; perMinute: number }[] {
-  const rates = new Map<string, number>();
-  for (const pipeline of Object.values(config.pipelines)) {
-    for (const env of Object.values(pipeline.environments)) {
-      const queue = createQueueFor(taskQueue, env.project, env.region);
-      const cap = pipeline.prediction?.createsPerMinute ?? createsPerMinute;
-      rates.set(queue, Math.min(rates.get(queue) ?? createsPerMinute, cap));
-    }
-  }
-  return [...rates].map(([queue, perMinute]) => ({ queue, perMinute }));
 }
 
 /** The one way workers are put together, shared by the process entry point, the tests and the benches. */
@@ -83,23 +59,31 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
           bundlerOptions: { preloadModules: bundleOptions.preloadModules },
         }),
   });
+  // Vertex limits job creations per project and region (~60 a minute), whoever makes them. Every
+  // Vertex job's create (a training attempt's, a prediction segment's) runs on the create queue of
+  // its project and region, whose `maxTaskQueueActivitiesPerSecond` is that budget: the server
+  // enforces it across every worker polling the queue (one partition each: stack/dynamic-config.ts),
+  // so one worker alone creates at the whole budget and N workers together never exceed it.
   const creators = await Promise.all(
-    createQueues(opts.deps.config, opts.taskQueue, opts.createsPerMinute ?? vertexBudgetDefaults.createsPerMinute).map(
-      ({ queue, perMinute }) =>
-        Worker.create({
-          connection: opts.connection,
-          namespace: opts.namespace,
-          taskQueue: queue,
-          activities: {
-            submitTrainingJob: activities.submitTrainingJob.bind(activities),
-            submitBatchPrediction: activities.submitBatchPrediction.bind(activities),
-          },
-          // The same version as the main worker: a pinned run's activities on this queue go to its build.
-          ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
-          interceptors: { activity: [activityLogContext] },
-          maxTaskQueueActivitiesPerSecond: perMinute / 60,
-          maxConcurrentActivityTaskExecutions: 20,
-        }),
+    createQueuesOf(
+      opts.deps.config,
+      opts.taskQueue,
+      opts.createsPerMinute ?? vertexBudgetDefaults.createsPerMinute,
+    ).map(({ queue, perMinute }) =>
+      Worker.create({
+        connection: opts.connection,
+        namespace: opts.namespace,
+        taskQueue: queue,
+        activities: {
+          submitTrainingJob: activities.submitTrainingJob.bind(activities),
+          submitBatchPrediction: activities.submitBatchPrediction.bind(activities),
+        },
+        // The same version as the main worker: a pinned run's activities on this queue go to its build.
+        ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
+        interceptors: { activity: [activityLogContext] },
+        maxTaskQueueActivitiesPerSecond: perMinute / 60,
+        maxConcurrentActivityTaskExecutions: 20,
+      }),
     ),
   );
   return {

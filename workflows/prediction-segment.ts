@@ -20,7 +20,7 @@ import {
   searchAttributes as sa,
   type SegmentResult,
 } from '../contracts';
-import { createQueueFor } from './support/create-queue';
+import { createQueueFor } from '../config/create-queues';
 import { awaitFreshModel, modelReadyInbox } from './support/model-wait';
 import { serviceCall, vertexCall } from './support/activity-options';
 import { jobWatchOptions, VertexJobSupervisor } from './support/vertex-job-supervisor';

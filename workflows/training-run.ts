@@ -25,7 +25,7 @@ import { TrainingRunState } from './support/training-run-state';
 import { publishModel } from './support/publish-model';
 import { attemptOf } from './support/legacy-plans';
 import { planning, vertexCall } from './support/activity-options';
-import { createQueueFor } from './support/create-queue';
+import { createQueueFor } from '../config/create-queues';
 import { jobWatchOptions, VertexJobSupervisor } from './support/vertex-job-supervisor';
 
 // One durable training run per (environment, pipeline, segment, partition). Each attempt's Vertex

@@ -10,7 +10,7 @@ import {
   type TrainingJobRef,
   type TrainingRunInput,
 } from '../../contracts';
-import { createQueueFor } from '../../workflows/support/create-queue';
+import { createQueueFor } from '../../config/create-queues';
 import { testStack } from '../setup/test-stack';
 import { uniquePartition } from './isolation';
 import { uniqueId } from './temporal';

@@ -18,10 +18,11 @@ const control = emulatorControl();
 /** CT_VERTEX_CREATES_PER_MINUTE: a create every 3 s on average, so a minute's worth takes a minute. */
 const Q = 20;
 /**
- * The most any 60 s can hold: the server splits the queue's rate over its partitions (4 on the dev
- * server), each with a 1 s burst, so a window can catch one more per partition (docs/vertex-quota.md).
+ * The most any 60 s can hold: the server splits the queue's rate over its partitions (one each on
+ * our servers: stack/dynamic-config.ts), each with a 1 s burst, so a window can catch one more per
+ * partition (docs/vertex-quota.md).
  */
-const PARTITIONS = 4;
+const PARTITIONS = 1;
 const MOST_IN_60S = PARTITIONS * (Math.floor((61 * Q) / (60 * PARTITIONS)) + 1);
 let iso: IsolatedProject;
 beforeEach(async () => {
@@ -95,16 +96,15 @@ test("two workers together never create more than the budget (and its partitions
   }
 });
 
-test('one worker alone creates at the whole budget: its busiest minute holds ≥ 3/4 of it, more than a half slice can', async () => {
+test('one worker alone creates at the whole budget: its busiest minute holds ≥ 9/10 of it, more than a half slice can', async () => {
   const vertex = ownVertex();
   try {
     await withWorker((ctx) => trainMany(ctx, Q + 6), { project: iso, vertex, createsPerMinute: Q });
     const times = await createTimes();
     expect(times).toHaveLength(Q + 6);
-    // A burst's creates fall on the partitions at random and each paces its own, so a partition with
-    // fewer than its minute's share leaves the minute short: ≥ 3/4 of the budget, where a worker on a
-    // half slice (two workers' shares) holds at most 4 × (⌊61 × 10 / 240⌋ + 1) = 12.
-    expect(busiestWindow(times, 60_000)).toBeGreaterThanOrEqual(Math.ceil(Q * 0.75));
+    // One partition paces the whole burst: ≥ 9/10 of the budget (a loaded machine may start a few
+    // runs late), where a worker on a half slice (two workers' shares) holds at most ⌊61 × 10 / 60⌋ + 1 = 11.
+    expect(busiestWindow(times, 60_000)).toBeGreaterThanOrEqual(Math.ceil(Q * 0.9));
     expect(busiestWindow(times, 60_000)).toBeLessThanOrEqual(MOST_IN_60S);
   } finally {
     await vertex.close();

@@ -13,7 +13,7 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import { metrics as m, runOutcomes } from '../../observability/metrics';
-import { isCreateQueue } from '../support/create-queue';
+import { isCreateQueue } from '../../config/create-queues';
 import { isWatchActivity, submitActivities, watchActivities } from './activity-roles';
 
 // Domain metrics, log context and log lines (run started, Vertex job ended, run ended) of every
