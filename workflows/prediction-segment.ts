@@ -23,7 +23,7 @@ import {
 import { createQueueFor } from '../config/create-queues';
 import { awaitFreshModel, modelReadyInbox } from './support/model-wait';
 import { serviceCall, vertexCall } from './support/activity-options';
-import { jobWatchOptions, VertexJobSupervisor } from './support/vertex-job-supervisor';
+import { VertexJobSupervisor, watchActivity } from './support/vertex-job-supervisor';
 
 // One segment's batch prediction, a child of predictionRun. It owns its BatchPredictionJob: finds
 // its model (the champion, or waits for a fresh one holding no compute), submits through the
@@ -53,15 +53,14 @@ export async function predictionSegment(rawInput: PredictionSegmentInput): Promi
     // Waiting its turn on the rate-limited queue counts toward scheduleToStart, not startToClose.
     taskQueue: createQueueFor(info.taskQueue, plan.project, plan.region),
   });
-  const { awaitBatchPrediction } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
-  const { awaitBatchPrediction: awaitInDoubt } = proxyActivities<Activities>(
-    jobWatchOptions(plan.pollChunkMs, { twinsInDoubt: true }),
+  const awaitBatchPrediction = watchActivity(
+    (o) => proxyActivities<Activities>(o).awaitBatchPrediction,
+    plan.pollChunkMs,
   );
   const { region, pollChunkMs: chunkMs } = plan;
   const supervisor = new VertexJobSupervisor<BatchJobRef, BatchProgress>(
     {
-      watch: (job, pollIntervalMs) =>
-        (job.twinsUntil ? awaitInDoubt : awaitBatchPrediction)({ job, region, pollIntervalMs, chunkMs }),
+      watch: (job, pollIntervalMs) => awaitBatchPrediction({ job, region, pollIntervalMs, chunkMs }),
       cancel: (job) => cancelBatchPrediction({ job, region }),
     },
     plan.pollIntervalMs,

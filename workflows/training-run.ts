@@ -26,7 +26,7 @@ import { publishModel } from './support/publish-model';
 import { attemptOf } from './support/legacy-plans';
 import { planning, vertexCall } from './support/activity-options';
 import { createQueueFor } from '../config/create-queues';
-import { jobWatchOptions, VertexJobSupervisor } from './support/vertex-job-supervisor';
+import { VertexJobSupervisor, watchActivity } from './support/vertex-job-supervisor';
 
 // One durable training run per (environment, pipeline, segment, partition). Each attempt's Vertex
 // job is owned through workflows/support/vertex-job-supervisor.ts, which also argues the watch's cost.
@@ -143,16 +143,12 @@ function tagRun(plan: RunPlan): void {
 }
 
 function superviseTrainingJobs(plan: RunPlan, run: TrainingRunState) {
-  const { awaitTrainingJob } = proxyActivities<Activities>(jobWatchOptions(plan.pollChunkMs));
-  const { awaitTrainingJob: awaitInDoubt } = proxyActivities<Activities>(
-    jobWatchOptions(plan.pollChunkMs, { twinsInDoubt: true }),
-  );
+  const awaitTrainingJob = watchActivity((o) => proxyActivities<Activities>(o).awaitTrainingJob, plan.pollChunkMs);
   const region = plan.region;
   const chunkMs = plan.pollChunkMs;
   return new VertexJobSupervisor<TrainingJobRef, JobProgress>(
     {
-      watch: (job, pollIntervalMs) =>
-        (job.twinsUntil ? awaitInDoubt : awaitTrainingJob)({ job, region, pollIntervalMs, chunkMs }),
+      watch: (job, pollIntervalMs) => awaitTrainingJob({ job, region, pollIntervalMs, chunkMs }),
       cancel: (job) => cancelTrainingJob({ job, region }),
       onProgress: (progress) => run.jobProgress(progress),
     },

@@ -37,13 +37,26 @@ export const TWINS_WATCH_HEARTBEAT = '10 seconds';
  * are unlimited while the job runs). ABANDON: it cannot learn of a cancel, so the workflow does
  * not wait for it to.
  */
-export function jobWatchOptions(pollChunkMs: number, opts: { twinsInDoubt?: boolean } = {}): ActivityOptions {
+function jobWatchOptions(pollChunkMs: number, opts: { twinsInDoubt?: boolean } = {}): ActivityOptions {
   return {
     startToCloseTimeout: pollChunkMs + 30_000,
     ...(opts.twinsInDoubt ? { heartbeatTimeout: TWINS_WATCH_HEARTBEAT } : {}),
     retry: { ...handOverRetry, nonRetryableErrorTypes: [VERTEX_REJECTED] },
     cancellationType: ActivityCancellationType.ABANDON,
   };
+}
+
+/**
+ * The watch activity of a job kind, given the heartbeat when the job's twins are in doubt:
+ * `proxy` makes the kind's activity with the options it is given.
+ */
+export function watchActivity<R extends { job: { twinsUntil?: string } }, P>(
+  proxy: (options: ActivityOptions) => (req: R) => Promise<P>,
+  pollChunkMs: number,
+): (req: R) => Promise<P> {
+  const plain = proxy(jobWatchOptions(pollChunkMs));
+  const inDoubt = proxy(jobWatchOptions(pollChunkMs, { twinsInDoubt: true }));
+  return (req) => (req.job.twinsUntil ? inDoubt : plain)(req);
 }
 
 /** A run's calls on its job, bound to the activities of the job's kind. */
