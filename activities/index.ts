@@ -17,6 +17,7 @@ import { createStackCheckActivities, type StackCheckDeps } from './stack-check';
 import { createTrainingActivities, type TrainingDeps } from './training';
 import { RegionWatches, type RegionWatchSettings } from './vertex/region-watch';
 import type { ReadUsage } from './vertex/watch-pace';
+import type { ReleasedWatches } from './vertex/released-watches';
 
 /**
  * Every activity of the worker, built from injected clients: the worker wires real Google Cloud
@@ -31,6 +32,8 @@ export type ActivityDeps = StackCheckDeps &
     meter?: MetricMeter;
     /** The budget's count of the last minute's reads: the coalesced watch yields to other callers' (vertex/watch-pace.ts). */
     readUsage?: ReadUsage;
+    /** The worker's async completions: a coalesced watch lets go of its activity (vertex/released-watches.ts). */
+    released?: ReleasedWatches;
     /** Cloud Monitoring, where a rollout reads its endpoint's health (infra/monitoring.ts). */
     monitoring: MetricServiceClient;
   };
@@ -40,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ? new RegionWatches(deps.vertex, deps.watch, (message, attrs) => console.warn(`vertex watch: ${message}`, attrs), {
         meter: deps.meter,
         usage: deps.readUsage,
+        released: deps.released,
       })
     : undefined;
   return {

@@ -1,5 +1,7 @@
+import { AsyncCompletionClient } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { ReleasedWatches } from '../activities/vertex/released-watches';
 import { activityLogContext } from '../observability/activity-log-context';
 import { createQueuesOf } from '../config/create-queues';
 import { vertexBudgetDefaults } from '../config/env';
@@ -28,7 +30,13 @@ export interface Workers {
 
 /** The one way workers are put together, shared by the process entry point, the tests and the benches. */
 export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> {
-  const activities = createActivities(opts.deps);
+  const released = opts.deps.watch
+    ? new ReleasedWatches(
+        new AsyncCompletionClient({ connection: opts.connection, namespace: opts.namespace }),
+        (m, a) => console.warn(`vertex watch: ${m}`, a),
+      )
+    : undefined;
+  const activities = createActivities({ ...opts.deps, released });
   const main = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -39,12 +47,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
       activity: [activityLogContext],
       ...(opts.workflowBundle ? {} : { workflowModules: bundleOptions.workflowInterceptorModules }),
     },
-    // Training runs and prediction segments hold one activity per running Vertex job (a timer, no
-    // CPU; activities/vertex/await-job.ts argues why a watch holds a slot at all). The coalesced
-    // watch reads nothing itself, so memory bounds the slots: a held watch keeps ≤ 45 kB live in
-    // the main isolate (bench:scale: 52 MB at start, 96 MB with 1,000 watches), so 2,000 stay well
-    // inside the 256 MB old generation of config.workerNodeOptions (stack/worker-command.ts).
-    maxConcurrentActivityTaskExecutions: opts.deps.watch ? 2000 : 1000,
+    // With the coalesced watch a running Vertex job holds no slot (its watch is released:
+    // activities/vertex/released-watches.ts); the per-job watch holds one per job it reads.
+    maxConcurrentActivityTaskExecutions: 1000,
     // A cached run costs its sandbox state in the workflow thread's heap (~0.35 MB here) and its
     // state machines in the SDK's core; the SDK sizes the cache from V8's heap limit, so a worker
     // holding 1,000 waiting runs kept them all. A run waiting on a Vertex job has a workflow task
@@ -88,10 +93,20 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
   );
   return {
     run: async () => {
-      // Each resolves after SIGINT/SIGTERM, once the SDK's runtime has drained its in-flight tasks.
-      await Promise.all([main, ...creators].map((w) => w.run()));
+      // Each resolves after SIGINT/SIGTERM, once the SDK's runtime has drained its in-flight tasks;
+      // the watches it let go of are handed to the next attempt while the connection is still open.
+      try {
+        await Promise.all([main, ...creators].map((w) => w.run()));
+      } finally {
+        await released?.handOver();
+      }
     },
-    runUntil: <R>(p: Promise<R> | (() => Promise<R>)) =>
-      creators.reduce((inner, w) => w.runUntil(inner), main.runUntil(typeof p === 'function' ? p() : p)),
+    runUntil: async <R>(p: Promise<R> | (() => Promise<R>)) => {
+      try {
+        return await creators.reduce((inner, w) => w.runUntil(inner), main.runUntil(typeof p === 'function' ? p() : p));
+      } finally {
+        await released?.handOver();
+      }
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { Context } from '@temporalio/activity';
+import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { STILL_RUNNING, type JobLabel, type TrainingJobRef, type VertexJobProgress } from '../../contracts';
 import { sweepUntilTwinsCannotLand } from './duplicates';
 import type { JobKindName, ListedJob, RegionWatches } from './region-watch';
@@ -110,29 +110,24 @@ async function awaitByReads<
 const withAttempts = <P>(progress: P, watchAttempts: number): P => ({ ...progress, watchAttempts });
 
 /**
- * The coalesced watch holds this activity (and its slot) for one chunk, waiting on the region's
- * listing instead of reading the job itself; it hands over at the chunk's end just the same.
+ * The coalesced watch waits on the region's listing instead of reading the job itself, for one
+ * chunk, and hands over at the chunk's end just the same.
  *
- * Whether a watch should hold an activity slot per job for hours: it does, deliberately.
- * The activity is what makes the watch durable at no cost in history — a dead worker's watches are
- * retried on a live worker when their startToClose timeout passes, and a chunk's retry is one
- * action and no event. The two cheap ways to free the slot both cost more than they save:
+ * It lets go of the activity (async completion: released-watches.ts) unless the job's attempt may
+ * still get a late twin, whose watch beats (heartbeatIfAsked) and sweeps at the end in the activity.
+ * A held watch cost a slot and ≤ 45 kB of live heap for as long as its job ran, so the worker's
+ * `maxConcurrentActivityTaskExecutions` bounded the jobs it could watch (2,000); released, a watch
+ * is the job's entry in its region's watch and a task token, and the slots are the submits' and
+ * cancels'. What makes the watch durable stays the activity, open at the server: a dead worker's
+ * watches are retried on a live worker when their startToClose timeout passes, a chunk's retry is
+ * one action and no event. The ways that free the slot by returning cost more:
  * - Return early and let the workflow sleep on a timer, then re-enter: the run learns of the end
  *   only at a re-entry, so a ≤ 30 s detection lag needs a re-entry every ≤ 30 s — a timer and an
  *   activity (2 actions, ~11 history events) each time, ~240 actions and ~1,300 events per
- *   job-hour against 4 and 0 now. At a 15-minute re-entry it is 8 actions per job-hour and up to
- *   15 minutes of lag; either way history grows while the job runs.
- * - One activity per region that watches every job and signals each run at its job's end: one
- *   signal per job is cheap, but the set of watched jobs must then be durable somewhere (a registry
- *   workflow whose history grows with every job, continued-as-new), with its own take-over and its
- *   own path for a cancel to reach the job at once: a redesign, not a change.
- * A held slot costs a pending promise and a timer: no Vertex read, no CPU (the region's listing
- * does the reading), ≤ 45 kB of live heap. What bounds it is the worker's
- * `maxConcurrentActivityTaskExecutions` (workers/worker.ts: 2,000 with this watch, set from that
- * memory so a worker stays near 512 MB), so slots grow with workers: 2,000 jobs on 2 workers hold
- * ~1,000 each, 10,000 jobs need 5 workers, 6 to keep slots free for submits and cancels. A full
- * worker delays a cancel only until a watch's chunk ends and frees a slot (thousands of staggered
- * 15-minute chunks end several a second).
+ *   job-hour against 4 and 0 now.
+ * - One activity per region that signals each run at its job's end: the set of watched jobs must
+ *   then be durable somewhere (a registry workflow whose history grows with every job), with its
+ *   own take-over and its own path for a cancel to reach the job.
  */
 async function awaitInRegion<
   J extends { name: string; createTime?: string; findBy?: JobLabel; twinsUntil?: string },
@@ -141,20 +136,36 @@ async function awaitInRegion<
   const ctx = Context.current();
   const watch = c.watches.watchOf(c.kind(req.job), req.job.name);
   const deadline = Date.now() + req.chunkMs;
-  const waiting = watch.awaitEnd(
-    { name: req.job.name, createTime: req.job.createTime, findBy: req.job.findBy },
-    deadline,
-    req.pollIntervalMs,
-  );
-  // Unless it heartbeats (a job in doubt) the activity cannot be cancelled; a worker shutting down ends it.
-  const listed = await Promise.race([waiting, ctx.cancelled]);
+  const released = c.watches.released;
+  const attempt = ctx.info.attempt;
+  const job = { name: req.job.name, createTime: req.job.createTime, findBy: req.job.findBy };
+  if (released && !req.job.twinsUntil && !ctx.info.heartbeatTimeoutMs) {
+    const ending = watch.awaitEnd(job, deadline, req.pollIntervalMs, released.signal);
+    released.release(
+      ctx.info.taskToken,
+      req.job.name,
+      ending.then((listed) => endOf(req, c, listed, attempt)),
+    );
+    throw new CompleteAsyncError();
+  }
+  // Held: unless it heartbeats (a job in doubt) the activity cannot be cancelled; a worker shutting down ends it.
+  const listed = await Promise.race([watch.awaitEnd(job, deadline, req.pollIntervalMs), ctx.cancelled]);
+  const end = endOf(req, c, listed, attempt);
+  // The listing cancels twins while the job runs; a late create can land after a short job ended.
+  if (sweep && req.job.twinsUntil) await sweepUntilTwinsCannotLand(req.job, () => sweep(req), deadline);
+  return end;
+}
+
+/** The watch's result for the job as last listed: its end, or STILL_RUNNING for the next attempt. */
+function endOf<J extends { name: string }, P>(
+  req: AwaitRequest<J>,
+  c: Coalesced<J, P>,
+  listed: ListedJob | undefined,
+  attempt: number,
+): P {
   if (listed) {
     const progress = c.progress(req.job, listed);
-    if ((progress as { terminal?: boolean }).terminal) {
-      // The listing cancels twins while the job runs; a late create can land after a short job ended.
-      if (sweep && req.job.twinsUntil) await sweepUntilTwinsCannotLand(req.job, () => sweep(req), deadline);
-      return withAttempts(progress, ctx.info.attempt);
-    }
+    if ((progress as { terminal?: boolean }).terminal) return withAttempts(progress, attempt);
   }
   throw ApplicationFailure.create({
     type: STILL_RUNNING,

@@ -6,6 +6,7 @@ import type { RegionWatchSettings, VertexClientFactory, VertexClients } from '..
 export type { RegionWatchSettings };
 import { isoTime, type VertexJobResource } from './progress';
 import { RegionPace, watchMetrics, type ReadUsage, type WatchObserver } from './watch-pace';
+import type { ReleasedWatches } from './released-watches';
 
 // The coalesced watch: every job a worker watches in one project, region and job kind
 // is read by one paged List, not by a Get per job, so reads grow with jobs ÷ page size.
@@ -54,6 +55,8 @@ interface Waiter {
   fail: (err: Error) => void;
   last?: ListedJob;
   timer: NodeJS.Timeout;
+  until?: AbortSignal;
+  stop: () => void;
 }
 
 export interface RegionWatchStats {
@@ -82,13 +85,15 @@ export class RegionKindWatch {
   ) {}
 
   /**
-   * Resolves with the job as last listed once it has ended (WATCH_END_STATES), or at `deadline`
-   * with its last look (undefined if none); rejects if the job is gone.
+   * Resolves with the job as last listed once it has ended (WATCH_END_STATES), or at `deadline` or
+   * when `until` aborts (a stopping worker's released watches: released-watches.ts) with its last
+   * look (undefined if none); rejects if the job is gone.
    */
   awaitEnd(
     job: WatchedJob,
     deadline: number,
     pollIntervalMs = this.settings.intervalMs,
+    until?: AbortSignal,
   ): Promise<ListedJob | undefined> {
     const created = job.createTime ? Date.parse(job.createTime) : undefined;
     if (created !== undefined && Number.isFinite(created)) this.createdAt.set(job.name, created);
@@ -105,16 +110,21 @@ export class RegionKindWatch {
           reject(err);
         },
         timer: setTimeout(() => waiter.settle(waiter.last), Math.max(0, deadline - Date.now())),
+        until,
+        stop: () => waiter.settle(waiter.last),
       };
       let set = this.waiters.get(job.name);
       if (!set) this.waiters.set(job.name, (set = new Set()));
       set.add(waiter);
+      if (until?.aborted) return waiter.stop();
+      until?.addEventListener('abort', waiter.stop, { once: true });
       if (!this.running) void this.loop();
     });
   }
 
   private remove(w: Waiter) {
     clearTimeout(w.timer);
+    w.until?.removeEventListener('abort', w.stop);
     const set = this.waiters.get(w.job.name);
     set?.delete(w);
     if (set?.size === 0) {
@@ -287,9 +297,15 @@ export class RegionWatches {
       usage?: ReadUsage;
       /** ct_vertex_watch_interval_seconds and ct_vertex_watch_lists. */
       meter?: MetricMeter;
+      /** The worker's completions: a watch lets go of its activity slot (released-watches.ts). */
+      released?: ReleasedWatches;
     } = {},
   ) {
     this.observer = extras.meter && watchMetrics(extras.meter);
+  }
+
+  get released(): ReleasedWatches | undefined {
+    return this.extras.released;
   }
 
   /** The watch of the project, region and kind a job's resource name says. */
