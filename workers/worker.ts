@@ -18,6 +18,8 @@ export interface CreateWorkerOptions {
   deployment?: WorkerDeploymentOptions;
   /** CT_MAX_CACHED_WORKFLOWS; the SDK's default (sized from V8's heap limit) when unset. */
   maxCachedWorkflows?: number;
+  /** The main queue's activity slots (1,000): submits, cancels, registry calls; a watch holds none. */
+  maxConcurrentActivities?: number;
   /** CT_VERTEX_CREATES_PER_MINUTE: the creates a project and region gets, shared by every worker. */
   createsPerMinute?: number;
 }
@@ -49,7 +51,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Workers> 
     },
     // With the coalesced watch a running Vertex job holds no slot (its watch is released:
     // activities/vertex/released-watches.ts); the per-job watch holds one per job it reads.
-    maxConcurrentActivityTaskExecutions: 1000,
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 1000,
     // A cached run costs its sandbox state in the workflow thread's heap (~0.35 MB here) and its
     // state machines in the SDK's core; the SDK sizes the cache from V8's heap limit, so a worker
     // holding 1,000 waiting runs kept them all. A run waiting on a Vertex job has a workflow task

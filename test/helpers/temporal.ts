@@ -70,6 +70,8 @@ export async function withWorker<R>(
      * test pipelines' `prediction.createsPerMinute`, so a suite's bursts of creates are not spaced out.
      */
     createsPerMinute?: number;
+    /** The main queue's activity slots (workers/worker.ts). */
+    maxConcurrentActivities?: number;
   } = {},
 ): Promise<R> {
   const env = testStack();
@@ -111,6 +113,7 @@ export async function withWorker<R>(
       workflowBundle: { codePath: opts.workflowBundle ?? env.CT_TEST_WORKFLOW_BUNDLE },
       deployment: opts.deployment,
       createsPerMinute: opts.createsPerMinute ?? 600,
+      maxConcurrentActivities: opts.maxConcurrentActivities,
     });
     return await worker.runUntil(fn({ client, taskQueue, storage, project, config }));
   } finally {
