@@ -142,7 +142,8 @@ async function awaitInRegion<
   if (released && !req.job.twinsUntil && !ctx.info.heartbeatTimeoutMs) {
     const ending = watch.awaitEnd(job, deadline, req.pollIntervalMs, released.signal);
     released.release(
-      ctx.info.taskToken,
+      // A copy: the token outlives the activity's task, whose buffers are the SDK's.
+      Uint8Array.from(ctx.info.taskToken),
       req.job.name,
       ending.then((listed) => endOf(req, c, listed, attempt)),
     );

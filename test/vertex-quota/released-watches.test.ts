@@ -44,6 +44,21 @@ const startRuns = (ctx: Pick<WorkerContext, 'client' | 'taskQueue'>, n: number) 
 const watchOf = async (run: WorkflowHandle) =>
   ((await run.describe()).raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'awaitTrainingJob');
 
+/** `p`, or a failure that says what the runs and jobs looked like after `ms`. */
+async function withinOrExplain<T>(p: Promise<T>, ms: number, explain: () => Promise<unknown>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void explain().then((state) => reject(new Error(`not done within ${ms} ms: ${JSON.stringify(state)}`)), reject);
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 test('a worker with 3 activity slots watches 8 running jobs at once: a watch holds no slot', async () => {
   await withWorker(
     async (ctx) => {
@@ -53,8 +68,15 @@ test('a worker with 3 activity slots watches 8 running jobs at once: a watch hol
         const watches = await Promise.all(runs.map(watchOf));
         return watches.every((w) => w?.state === STARTED) || undefined;
       }, 60_000);
+      const advancedAt = Date.now();
       for (const job of await control.jobs({ project: iso.project })) await control.advance(job.name);
-      const results = await Promise.all(runs.map((r) => r.result()));
+      const results = await withinOrExplain(Promise.all(runs.map((r) => r.result())), 90_000, async () => ({
+        watches: (await Promise.all(runs.map(watchOf))).map((w) => w && { state: w.state, attempt: w.attempt }),
+        jobs: (await control.jobs({ project: iso.project })).map((j) => j.state),
+        listsSinceAdvance: (await control.calls({ project: iso.project })).filter(
+          (c) => c.method.startsWith('List') && Date.parse(c.time) >= advancedAt,
+        ).length,
+      }));
       expect(results.map((r) => r.status)).toEqual(Array(8).fill('succeeded'));
     },
     { project: iso, maxConcurrentActivities: 3 },
