@@ -14,12 +14,15 @@ import { stringify } from 'yaml';
 /**
  * Whether the task queues of this database (a file or folder; none: in memory) get one partition: a
  * new one does, remembered beside it; one made with four keeps them, since tasks in a backlog on
- * the other three would never be read again.
+ * the other three would never be read again. `made`: whether the database already holds data.
  */
-export function onePartitionFor(database: string | undefined): boolean {
+export function onePartitionFor(
+  database: string | undefined,
+  made = database !== undefined && existsSync(database),
+): boolean {
   if (!database) return true;
   const marker = `${database}.one-partition`;
-  if (existsSync(database) && !existsSync(marker)) return false;
+  if (made && !existsSync(marker)) return false;
   writeFileSync(marker, 'task queues here have one partition (stack/dynamic-config.ts)\n');
   return true;
 }
@@ -34,15 +37,14 @@ export const devServerPartitionArgs = [
 
 /** deploy/temporal/dynamicconfig.yaml with one partition for each of these create queues. */
 export function dynamicConfigWith(base: string, createQueues: string[]): string {
-  const onePartition = createQueues.map((taskQueueName) => ({
-    value: 1,
-    constraints: { taskQueueName, taskType: 'Activity' },
-  }));
+  // The server matches a task queue's value by exact constraint sets, {namespace, name, type},
+  // {namespace, name}, {name}, {namespace}, {} in that order: the name alone matches any namespace.
+  const onePartition = createQueues.map((taskQueueName) => ({ value: 1, constraints: { taskQueueName } }));
   const keys = {
     'matching.numTaskqueueReadPartitions': onePartition,
     'matching.numTaskqueueWritePartitions': onePartition,
   };
-  return `${readFileSync(base, 'utf8')}\n# The create queues (stack/dynamic-config.ts): one partition each.\n${stringify(keys)}`;
+  return `${readFileSync(base, 'utf8')}\n# The create queues (stack/dynamic-config.ts): one partition each.\n${stringify(keys, { aliasDuplicateObjects: false })}`;
 }
 
 /** Writes the cluster's dynamic config into `dir` and returns its path (DYNAMIC_CONFIG_FILE_PATH). */

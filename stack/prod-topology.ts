@@ -75,7 +75,9 @@ interface Servers {
 async function startServers(s: Setup, stack: Supervisor): Promise<Servers> {
   const { env, cluster, dataDir, logDir } = s;
   const startTemporal = async () => {
-    const onePartition = onePartitionFor(path.join(dataDir, 'postgres'));
+    // The data folder is made before anything starts (postgresCluster); a database is its cluster.
+    const pgDir = path.join(dataDir, 'postgres');
+    const onePartition = onePartitionFor(pgDir, existsSync(path.join(postgresCluster(pgDir).cluster, 'PG_VERSION')));
     const postgres = await startPostgres({
       bin: cluster.postgresBin,
       dataDir: path.join(dataDir, 'postgres'),

@@ -36,9 +36,7 @@ test("the cluster's dynamic config gives each create queue one read and one writ
   const doc = parse(dynamicConfigWith(baseDynamicConfig, names)) as Record<string, unknown>;
   expect(doc['system.forceSearchAttributesCacheRefreshOnRead']).toBeDefined();
   for (const key of ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions']) {
-    expect(doc[key]).toEqual(
-      names.map((taskQueueName) => ({ value: 1, constraints: { taskQueueName, taskType: 'Activity' } })),
-    );
+    expect(doc[key]).toEqual(names.map((taskQueueName) => ({ value: 1, constraints: { taskQueueName } })));
   }
 });
 
@@ -53,4 +51,8 @@ test('a new database gets one partition per queue and remembers it; one made wit
   writeFileSync(older, '');
   expect(onePartitionFor(older)).toBe(false);
   expect(onePartitionFor(undefined)).toBe(true);
+  // A database folder made ahead of its data (stack:prod makes PostgreSQL's before initdb) is new.
+  const folder = mkdtempSync(path.join(dir, 'postgres-'));
+  expect(onePartitionFor(folder, false)).toBe(true);
+  expect(onePartitionFor(folder, true)).toBe(true);
 });

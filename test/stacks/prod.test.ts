@@ -74,6 +74,19 @@ test('stack:prod: up on PostgreSQL, the example training → model → predictio
         .result();
       expect(prediction.verdict).toBe('succeeded');
 
+      // The creates went through their create queue on one partition (stack/dynamic-config.ts), as
+      // the server's metrics say per partition; the main queue kept the default four.
+      const metrics = await (await fetch(`http://127.0.0.1:${env.TEMPORAL_METRICS_PORT}/metrics`)).text();
+      const partitionsOf = (queue: RegExp) =>
+        new Set(
+          metrics
+            .split('\n')
+            .filter((l) => queue.test(l))
+            .flatMap((l) => /partition="(\d+)"/.exec(l)?.[1] ?? []),
+        );
+      expect([...partitionsOf(/taskqueue="[^"]*_vertex_creates_[^"]*"/)]).toEqual(['0']);
+      expect(partitionsOf(/taskqueue="ct_coordinator"/).size).toBeGreaterThan(1);
+
       // Each of the three workers took tasks: the histories of the runs (training runs still waiting
       // for their posts included) name them. The list is eventually consistent: poll.
       let byWorker: number[] = [];
