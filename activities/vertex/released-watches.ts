@@ -27,10 +27,6 @@ export class ReleasedWatches {
     return this.stopping.signal;
   }
 
-  get size(): number {
-    return this.pending.size;
-  }
-
   /** Completes the activity of `taskToken` with what `outcome` resolves to, or fails it with its error. */
   release(taskToken: Uint8Array, job: string, outcome: Promise<unknown>): void {
     const done: Promise<void> = outcome
