@@ -327,29 +327,40 @@ export class RegionWatches {
 
 type Page = [ListedJob[], unknown, { nextPageToken?: string | null } | undefined];
 
+/**
+ * The fields a listing returns (`read_mask`): what the watch and the runs read of a job (progress.ts,
+ * the twins' labels), not its specs. A full BatchPredictionJob is its input, output and machine
+ * configs; a PipelineJob, its whole pipeline spec: pages of 500 were mostly bytes no one read.
+ */
+const WATCHED_FIELDS = ['name', 'state', 'error', 'create_time', 'start_time', 'end_time', 'labels'];
+const readMask = (kind: JobKindName) => ({
+  paths: kind === 'batchPredictionJob' ? [...WATCHED_FIELDS, 'completion_stats', 'output_info'] : WATCHED_FIELDS,
+});
+
 function listerFor(kind: JobKindName, c: VertexClients): JobLister {
   const page = (p: Promise<unknown>): Promise<[ListedJob[], string]> =>
     (p as Promise<Page>).then(([items, , response]) => [items, response?.nextPageToken ?? '']);
   const noAutoPaging = { autoPaginate: false };
+  const mask = readMask(kind);
   switch (kind) {
     case 'pipelineJob':
       return {
         list: (parent, filter, pageSize, pageToken) =>
-          page(c.pipelines.listPipelineJobs({ parent, filter, pageSize, pageToken }, noAutoPaging)),
+          page(c.pipelines.listPipelineJobs({ parent, filter, pageSize, pageToken, readMask: mask }, noAutoPaging)),
         get: async (name) => (await c.pipelines.getPipelineJob({ name }))[0],
         cancel: (name) => c.pipelines.cancelPipelineJob({ name }),
       };
     case 'customJob':
       return {
         list: (parent, filter, pageSize, pageToken) =>
-          page(c.jobs.listCustomJobs({ parent, filter, pageSize, pageToken }, noAutoPaging)),
+          page(c.jobs.listCustomJobs({ parent, filter, pageSize, pageToken, readMask: mask }, noAutoPaging)),
         get: async (name) => (await c.jobs.getCustomJob({ name }))[0],
         cancel: (name) => c.jobs.cancelCustomJob({ name }),
       };
     case 'batchPredictionJob':
       return {
         list: (parent, filter, pageSize, pageToken) =>
-          page(c.jobs.listBatchPredictionJobs({ parent, filter, pageSize, pageToken }, noAutoPaging)),
+          page(c.jobs.listBatchPredictionJobs({ parent, filter, pageSize, pageToken, readMask: mask }, noAutoPaging)),
         get: async (name) => (await c.jobs.getBatchPredictionJob({ name }))[0],
         cancel: (name) => c.jobs.cancelBatchPredictionJob({ name }),
       };

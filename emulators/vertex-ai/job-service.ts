@@ -1,4 +1,5 @@
 import { Violations } from './errors';
+import { readMaskOf, type ListRequest } from './read-mask';
 import { type CallContext, type JobRepository, renderJob } from './job-repository';
 import type { ModelRegistry } from './model-registry';
 import { numericId, parseParent } from './names';
@@ -120,13 +121,11 @@ export function jobService(store: Store, jobs: JobRepository, models: ModelRegis
       return renderJob(jobs.create('customJob', req.parent!, numericId(), req.customJob!), projectNumbers());
     },
     GetCustomJob: (req: { name?: string }) => renderJob(jobs.get('customJob', req.name), projectNumbers()),
-    ListCustomJobs(
-      req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
-      ctx: CallContext = {},
-    ) {
+    ListCustomJobs(req: ListRequest, ctx: CallContext = {}) {
+      const mask = readMaskOf(req.readMask, 'CustomJob');
       const page = jobs.list('customJob', req, CUSTOM_FIELDS, ctx);
       return {
-        customJobs: page.items.map((j) => renderJob(j, projectNumbers(), true)),
+        customJobs: page.items.map((j) => mask(renderJob(j, projectNumbers(), true))),
         nextPageToken: page.nextPageToken,
       };
     },
@@ -152,13 +151,11 @@ export function jobService(store: Store, jobs: JobRepository, models: ModelRegis
     },
     GetBatchPredictionJob: (req: { name?: string }) =>
       renderJob(jobs.get('batchPredictionJob', req.name), projectNumbers()),
-    ListBatchPredictionJobs(
-      req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
-      ctx: CallContext = {},
-    ) {
+    ListBatchPredictionJobs(req: ListRequest, ctx: CallContext = {}) {
+      const mask = readMaskOf(req.readMask, 'BatchPredictionJob');
       const page = jobs.list('batchPredictionJob', req, BATCH_FIELDS, ctx);
       return {
-        batchPredictionJobs: page.items.map((j) => renderJob(j, projectNumbers(), true)),
+        batchPredictionJobs: page.items.map((j) => mask(renderJob(j, projectNumbers(), true))),
         nextPageToken: page.nextPageToken,
       };
     },

@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { readMaskOf, type ListRequest } from './read-mask';
 import { RpcError, Violations } from './errors';
 import { type CallContext, type JobRepository, renderJob } from './job-repository';
 import { numericId, parseParent } from './names';
@@ -67,13 +68,11 @@ export function pipelineService(store: Store, jobs: JobRepository) {
     GetPipelineJob(req: { name?: string }) {
       return renderJob(jobs.get('pipelineJob', req.name), projectNumbers());
     },
-    ListPipelineJobs(
-      req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
-      ctx: CallContext = {},
-    ) {
+    ListPipelineJobs(req: ListRequest, ctx: CallContext = {}) {
+      const mask = readMaskOf(req.readMask, 'PipelineJob');
       const page = jobs.list('pipelineJob', req, LIST_FIELDS, ctx);
       return {
-        pipelineJobs: page.items.map((j) => renderJob(j, projectNumbers(), true)),
+        pipelineJobs: page.items.map((j) => mask(renderJob(j, projectNumbers(), true))),
         nextPageToken: page.nextPageToken,
       };
     },

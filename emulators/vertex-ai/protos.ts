@@ -63,6 +63,11 @@ function protoRoot(): protobuf.Root {
   return root;
 }
 
+/** The field names (lowerCamelCase) of a message of the served protos. */
+export function messageFieldNames(typeName: string): ReadonlySet<string> {
+  return new Set(Object.keys(protoRoot().lookupType(typeName).fields));
+}
+
 /**
  * Packs a message into google.protobuf.Any with the type URL Vertex uses. Python's client unpacks
  * with Any.Unpack and refuses an empty or different type URL (Node's ignores it).

@@ -260,3 +260,25 @@ test('CustomJob and BatchPredictionJob listings refuse update_time and end_time,
     clients.jobs.listCustomJobs({ parent, filter: 'labels.ct-pipeline:* AND create_time>="2026-01-01T00:00:00Z"' }),
   ).resolves.toBeDefined();
 });
+
+test('a listing with a read_mask returns only the fields it names (snake_case, lowerCamelCase or dotted); a path naming no field is INVALID_ARGUMENT', async () => {
+  const project = uniqueProject();
+  const parent = parentOf(project);
+  await control.addRule({ match: { project }, script: { holdIn: 'RUNNING' } });
+  const [created] = await clients.jobs.createCustomJob({ parent, customJob: customJob({ labels: { run: 'masked' } }) });
+  const list = (paths: string[]) => clients.jobs.listCustomJobs({ parent, readMask: { paths } }).then(([jobs]) => jobs);
+
+  const [masked] = await list(['name', 'state', 'create_time', 'labels', 'jobSpec.baseOutputDirectory']);
+  expect(masked!.name).toBe(created.name);
+  expect(masked!.createTime?.seconds).toBeTruthy();
+  expect(masked!.labels).toEqual({ run: 'masked' });
+  expect(masked!.displayName).toBeFalsy();
+  expect(masked!.jobSpec?.workerPoolSpecs ?? []).toEqual([]);
+  const [whole] = await list([]);
+  expect(whole!.displayName).toBe('ct-trainer');
+  expect(whole!.jobSpec?.workerPoolSpecs).toHaveLength(1);
+
+  const err = await rpcError(list(['name', 'no_such_field']));
+  expect(err.code).toBe(3);
+  expect(err.details).toMatch(/read_mask.*"no_such_field" is not a field of CustomJob/);
+});
