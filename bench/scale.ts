@@ -40,7 +40,7 @@ const { values } = parseArgs({
     'watch-interval': { type: 'string', default: '15s' },
     'watch-share': { type: 'string', default: '0.1' },
     'watch-floor': { type: 'string', default: '1s' },
-    'page-size': { type: 'string', default: '500' },
+    'page-size': { type: 'string', default: '1000' },
     regions: { type: 'string', default: '1' },
     projects: { type: 'string', default: '1' },
   },
