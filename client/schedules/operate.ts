@@ -74,7 +74,26 @@ export async function pauseSchedule(
   const { handle, d } = await managed(client, id);
   await (pause ? handle.pause(note) : handle.unpause(note));
   const caughtUp = !pause && opts.catchUp && d.state.paused ? await catchUp(handle, d, new Date()) : undefined;
-  return { ...view(id, await handle.describe()), ...(caughtUp ? { caughtUp } : {}) };
+  const applied = await describeWhen(handle, (now) => now.state.paused === pause && now.state.note === note);
+  return { ...view(id, applied), ...(caughtUp ? { caughtUp } : {}) };
+}
+
+/**
+ * A pause is a signal to the schedule's own workflow and a describe a query of it, so a describe
+ * just after can still show the state before (a CI run printed `paused: true` for an unpause): read
+ * until it shows the change, for 10 s at most, then what the server last said.
+ */
+async function describeWhen(
+  handle: ScheduleHandle,
+  shows: (d: ScheduleDescription) => boolean,
+  timeoutMs = 10_000,
+): Promise<ScheduleDescription> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await handle.describe();
+    if (shows(d) || Date.now() >= until) return d;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export interface CatchUp {
