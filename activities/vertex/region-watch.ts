@@ -330,7 +330,7 @@ type Page = [ListedJob[], unknown, { nextPageToken?: string | null } | undefined
 /**
  * The fields a listing returns (`read_mask`): what the watch and the runs read of a job (progress.ts,
  * the twins' labels), not its specs. A full BatchPredictionJob is its input, output and machine
- * configs; a PipelineJob, its whole pipeline spec: pages of 500 were mostly bytes no one read.
+ * configs; a PipelineJob, its whole pipeline spec: a page was mostly bytes no one read.
  */
 const WATCHED_FIELDS = ['name', 'state', 'error', 'create_time', 'start_time', 'end_time', 'labels'];
 const readMask = (kind: JobKindName) => ({
