@@ -30,6 +30,8 @@ import {
   startBenchStack,
 } from './stack';
 import { benchCells, perRegionFigures, scopeOfRequest, type LoggedCall } from './scale-regions';
+import { SLOW_MS, watchStory, type WatchStory } from './watch-story';
+import { workerAllocatorEnv } from '../stack/allocator';
 
 const { values } = parseArgs({
   options: {
@@ -197,6 +199,7 @@ async function measure(design: Design) {
     );
     const lags: number[] = [];
     const lagsByEnvironment: { environment: string; ms: number }[] = [];
+    const slow: ({ lagMs: number } & WatchStory)[] = [];
     for (let i = 0; i < segments.length; i += 50) {
       const batch = await Promise.all(
         segments.slice(i, i + 50).map(async (s) => {
@@ -218,13 +221,17 @@ async function measure(design: Design) {
           const end = s.job ? byName.get(s.job)?.endTime : undefined;
           if (!done?.eventTime || !end) return undefined;
           const seen = Number(done.eventTime.seconds) * 1000 + Math.floor((done.eventTime.nanos ?? 0) / 1e6);
-          return { environment: s.environment, ms: seen - Date.parse(end) };
+          const ms = seen - Date.parse(end);
+          // The stack is gone once the bench prints: an outlier's story is kept while its history is at hand.
+          const story = ms > SLOW_MS ? watchStory(events, done, { segment: id, jobEnd: end }) : undefined;
+          return { environment: s.environment, ms, story };
         }),
       );
       for (const l of batch) {
         if (l === undefined) continue;
         lags.push(l.ms);
         lagsByEnvironment.push(l);
+        if (l.story) slow.push({ lagMs: l.ms, ...l.story });
       }
     }
     lags.sort((a, b) => a - b);
@@ -251,6 +258,7 @@ async function measure(design: Design) {
         max: lags.at(-1) ?? null,
         measured: lags.length,
       },
+      slowestDetections: slow.sort((a, b) => b.lagMs - a.lagMs).slice(0, 5),
       peakWorkerRssMb,
       actionsPerJobHour: Math.round((actionsTotal / jobHours) * 10) / 10,
       actionsTotal,
@@ -317,6 +325,8 @@ async function main(): Promise<void> {
             pageSize: PAGE_SIZE,
           },
           perJobWatch: { intervalMs: 60_000 },
+          // The workers' malloc: jemalloc when installed (scripts/jemalloc.sh), as in the image.
+          workerAllocator: workerAllocatorEnv().LD_PRELOAD ? 'jemalloc' : 'glibc',
         },
         // Issue #26's: lag and reads per (project, region), creates against the time the quota allows.
         targets: {

@@ -12,6 +12,7 @@ import { freePort, Service, waitUntilReady } from '../stack/process';
 import { startTemporalDevServer } from '../stack/temporal-server';
 import { readToolPaths, repoRoot } from '../stack/tools';
 import { startVertexEmulator } from '../stack/vertex-emulator';
+import { workerAllocatorEnv } from '../stack/allocator';
 import { compileWorker, workerCommand } from '../stack/worker-command';
 import { bundleOptions } from '../workers/bundle';
 
@@ -143,8 +144,9 @@ export async function startBenchStack(bucket = 'ct-bench') {
       logFile: path.join(tmp, n === 0 ? 'worker.log' : `worker-${n}.log`),
       env: {
         ...process.env,
-        // Exactly the production flags (workerCommand), whatever the bench itself was started with.
+        // Exactly the production flags (workerCommand) and allocator, whatever the bench itself was started with.
         NODE_OPTIONS: '',
+        ...workerAllocatorEnv(),
         TEMPORAL_ADDRESS: temporal.address,
         TEMPORAL_NAMESPACE: 'ct-bench',
         CT_TASK_QUEUE: 'bench',

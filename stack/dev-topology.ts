@@ -14,6 +14,7 @@ import { superviseStack, type Supervisor } from './supervisor';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-server';
 import { stackFolders, workerTarget } from './stack-setup';
 import { readToolPaths, repoRoot } from './tools';
+import { workerAllocatorEnv } from './allocator';
 import { workerCommand } from './worker-command';
 
 export const devCommand = 'npm run dev';
@@ -81,6 +82,7 @@ function startWorker(s: Setup, stack: Supervisor, temporal: TemporalDevServer, g
     onSpawn: stack.onSpawn,
     env: {
       ...process.env,
+      ...workerAllocatorEnv(),
       ...google.workerEnv,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: s.ns,

@@ -21,6 +21,7 @@ import { baseDynamicConfig, startTemporalCluster, type TemporalCluster } from '.
 import { onePartitionFor, writeDynamicConfig } from './dynamic-config';
 import { createQueueNamesOf } from '../config/create-queues';
 import { readToolPaths, repoRoot } from './tools';
+import { workerAllocatorEnv } from './allocator';
 import { workerCommand } from './worker-command';
 
 export const prodCommand = 'npm run stack:prod';
@@ -149,6 +150,7 @@ function workerStarter(s: Setup, stack: Supervisor, { temporal, google }: Server
         ...process.env,
         // Exactly `npm start`'s flags (workerCommand), whatever this process was started with.
         NODE_OPTIONS: '',
+        ...workerAllocatorEnv(),
         ...google.workerEnv,
         TEMPORAL_ADDRESS: temporal.address,
         CT_WORKFLOW_BUNDLE: build?.bundle ?? s.bundle,

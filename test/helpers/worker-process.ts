@@ -5,6 +5,7 @@ import { loadTemporalEnv } from '../../config/env';
 import { temporalConnectConfig } from '../../config/temporal';
 import { hasRecentPoller } from '../../stack/pollers';
 import { Service, waitUntilReady } from '../../stack/process';
+import { workerAllocatorEnv } from '../../stack/allocator';
 import { workerCommand } from '../../stack/worker-command';
 import { testStack } from '../setup/test-stack';
 import { uniqueId } from './temporal';
@@ -32,6 +33,7 @@ export async function startWorkerProcess(opts: {
   const workerEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_OPTIONS: '',
+    ...workerAllocatorEnv(),
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: namespace,
     CT_TASK_QUEUE: opts.taskQueue,

@@ -10,6 +10,7 @@ import { searchAttributeCliArgs } from '../../stack/search-attributes';
 import { loadConfig } from '../../config/load-config';
 import { resolveWorkerTarget } from '../../config/worker-target';
 import { repoRoot } from '../../stack/tools';
+import { JEMALLOC_PATHS } from '../../stack/allocator';
 import { workerNodeOptions } from '../../stack/worker-command';
 import pkg from '../../package.json';
 
@@ -150,7 +151,7 @@ test('deploy/temporal/search-attributes lists exactly contracts/search-attribute
   expect(listed.sort()).toEqual(wanted.sort());
 });
 
-test('the Dockerfile: glibc Node 24, multi-stage, build output and workflow bundle, non-root, health check, SIGTERM', () => {
+test('the Dockerfile: glibc Node 24 with jemalloc preloaded, multi-stage, build output and workflow bundle, non-root, health check, SIGTERM', () => {
   const docker = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
   const froms = [...docker.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!);
   expect(froms.length).toBeGreaterThanOrEqual(2);
@@ -162,6 +163,13 @@ test('the Dockerfile: glibc Node 24, multi-stage, build output and workflow bund
   expect(docker).toMatch(/^USER node$/m);
   expect(docker).toMatch(/^HEALTHCHECK .*\n?.*dist\/workers\/healthcheck\.js/m);
   expect(docker).toMatch(/^STOPSIGNAL SIGTERM$/m);
+  // The runtime stage preloads Debian's jemalloc at the path it links, one the native topology looks for too.
+  const runtime = docker.slice(docker.lastIndexOf('\nFROM '));
+  expect(runtime).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
+  const linked = /ln -s "\/usr\/lib\/\$\(uname -m\)-linux-gnu\/libjemalloc\.so\.2" (\S+)/.exec(runtime)?.[1];
+  expect(linked).toBeDefined();
+  expect(runtime).toMatch(new RegExp(`LD_PRELOAD=${linked!.replace(/\./g, '\\.')}$`, 'm'));
+  expect(JEMALLOC_PATHS).toContain(linked);
   // Node as PID 1 with exactly `npm start`'s V8 flags.
   const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(docker)![1]!) as string[];
   expect(cmd).toEqual(['node', ...workerNodeOptions, 'dist/workers/main.js']);

@@ -27,7 +27,7 @@ async function taskIdentities(client: Client, workflowId: string): Promise<Set<s
   return ids;
 }
 
-test('stack:prod: up on PostgreSQL, the example training → model → prediction on 3 workers that all work, Ctrl-C leaves nothing', async () => {
+test('stack:prod: up on PostgreSQL, the example training → model → prediction on 3 workers on jemalloc that all work, Ctrl-C leaves nothing', async () => {
   const env = await prodStackEnv();
   const t0 = Date.now();
   const run: ProdRun = startProdStack(env);
@@ -41,6 +41,8 @@ test('stack:prod: up on PostgreSQL, the example training → model → predictio
     );
     const pids = /pids (\d+), (\d+), (\d+)$/m.exec(banner)!.slice(1).map(Number);
     expect(pids).toHaveLength(3);
+    // Each worker on jemalloc, as in the image (glibc's arenas cost ~200 MB a worker at scale).
+    for (const pid of pids) expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2$/m);
     const address = `127.0.0.1:${env.TEMPORAL_PORT}`;
     // The server is the one built from source, on the test's PostgreSQL (not a dev server).
     const lock = JSON.parse(readFileSync(path.join(env.CT_DATA_DIR!, 'prod', 'stack.lock'), 'utf8')) as {
