@@ -13,6 +13,26 @@ die() {
 
 elapsed() { echo "$(($(date +%s) - $1))s"; }
 
+# apt_install PACKAGE "what to do instead": Debian's PACKAGE with apt-get (via sudo -n when not
+# root), updating the package lists once if the first try fails; the log is /tmp/ct-apt-PACKAGE.log.
+apt_install() {
+  local package="$1" otherwise="$2" log="/tmp/ct-apt-$1.log" sudo=()
+  command -v apt-get >/dev/null || die "no $package here and no apt-get to install it" "$otherwise"
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "installing $package needs root" "run: sudo apt-get install -y $package"
+    sudo=(sudo -n)
+  fi
+  local t
+  t=$(date +%s)
+  step "installing Debian's $package (apt-get)…"
+  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$package")
+  if ! "${install[@]}" >"$log" 2>&1; then
+    "${sudo[@]}" apt-get update >>"$log" 2>&1 || true
+    "${install[@]}" >>"$log" 2>&1 || die "apt-get install $package failed (log: $log)" "install it by hand: apt-get install $package"
+  fi
+  step "$package installed in $(elapsed "$t")"
+}
+
 # Every Python venv is installed by uv, itself hash-pinned in scripts/uv.requirements.txt: pip (23.2,
 # what `python3 -m venv` brings) re-resolves a dependency's `pkg[extra]>=x` against the registry
 # even when the lock pins pkg, takes the newest release and then refuses it under --require-hashes;

@@ -14,22 +14,9 @@ if [[ -x "$PROMETHEUS" && -x "$PROMTOOL" ]]; then
   step "prometheus: $("$PROMETHEUS" --version 2>&1 | head -1)"
   exit 0
 fi
-command -v apt-get >/dev/null || die "no Prometheus at $PROMETHEUS and no apt-get to install it" "install Prometheus 2.x and set CT_PROMETHEUS_PATH and CT_PROMTOOL_PATH"
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || die "installing Prometheus needs root" "run: sudo apt-get install -y prometheus"
-  SUDO=(sudo -n)
-fi
-t=$(date +%s)
-step "installing Debian's prometheus (apt-get)…"
-install() { "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
-if ! install >/tmp/ct-apt-prometheus.log 2>&1; then
-  "${SUDO[@]}" apt-get update >>/tmp/ct-apt-prometheus.log 2>&1 || true
-  install >>/tmp/ct-apt-prometheus.log 2>&1 ||
-    die "apt-get install prometheus failed (log: /tmp/ct-apt-prometheus.log)" "install it by hand: apt-get install prometheus"
-fi
+apt_install prometheus "install Prometheus 2.x and set CT_PROMETHEUS_PATH and CT_PROMTOOL_PATH"
 # If the package's service did start (systemd hosts), stop it: it would hold port 9090 and scrape nothing of ours.
 if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
-  "${SUDO[@]}" systemctl stop prometheus || true
+  if [[ $(id -u) -eq 0 ]]; then systemctl stop prometheus || true; else sudo -n systemctl stop prometheus || true; fi
 fi
-step "prometheus installed in $(elapsed "$t"): $("$PROMETHEUS" --version 2>&1 | head -1)"
+step "prometheus: $("$PROMETHEUS" --version 2>&1 | head -1)"

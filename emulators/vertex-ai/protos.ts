@@ -63,9 +63,14 @@ function protoRoot(): protobuf.Root {
   return root;
 }
 
+/** Per message type, once: a masked List call asks on every page. */
+const fieldNames = new Map<string, ReadonlySet<string>>();
+
 /** The field names (lowerCamelCase) of a message of the served protos. */
 export function messageFieldNames(typeName: string): ReadonlySet<string> {
-  return new Set(Object.keys(protoRoot().lookupType(typeName).fields));
+  let names = fieldNames.get(typeName);
+  if (!names) fieldNames.set(typeName, (names = new Set(Object.keys(protoRoot().lookupType(typeName).fields))));
+  return names;
 }
 
 /**
