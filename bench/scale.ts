@@ -165,6 +165,8 @@ async function measure(design: Design) {
     await poller;
     const actionsTotal = (await serverActions(temporal.metricsUrl)) - actionsBefore;
     const peakWorkerRssMb = workers.map((w) => w.peakRssMb() ?? null);
+    // What the memory costs in CPU (a smaller heap collects more often): each worker's user + system seconds.
+    const workerCpuSeconds = workers.map((w) => Math.round(w.cpuSeconds()));
     await Promise.all(workers.map((w) => w.service.stop()));
 
     const jobs = await control.jobs({ kind: 'batchPredictionJob' });
@@ -260,6 +262,7 @@ async function measure(design: Design) {
       },
       slowestDetections: slow.sort((a, b) => b.lagMs - a.lagMs).slice(0, 5),
       peakWorkerRssMb,
+      workerCpuSeconds,
       actionsPerJobHour: Math.round((actionsTotal / jobHours) * 10) / 10,
       actionsTotal,
       jobHours: Math.round(jobHours * 100) / 100,
