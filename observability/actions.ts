@@ -19,11 +19,17 @@ export function countActions(events: Event[]): ActionCount {
   const add = (kind: ActionKind, n = 1) => addCount(byKind, kind, n);
   // Attempts per scheduled activity: the highest attempt seen started (the last one is the only one recorded).
   const attempts = new Map<string, number>();
-  /** Workflow tasks that recorded a marker other than a local activity's. */
+  /**
+   * Workflow tasks that recorded a marker other than a local activity's, by run: the events may be
+   * several generations' histories one after the other, whose event ids start again at 1.
+   */
   const markerTasks = new Set<string>();
+  let run = 0;
   for (const e of events) {
-    if (e.workflowExecutionStartedEventAttributes) add('start');
-    else if (e.activityTaskScheduledEventAttributes) attempts.set(String(e.eventId), 1);
+    if (e.workflowExecutionStartedEventAttributes) {
+      run++;
+      add('start');
+    } else if (e.activityTaskScheduledEventAttributes) attempts.set(String(e.eventId), 1);
     else if (e.activityTaskStartedEventAttributes) {
       const id = String(e.activityTaskStartedEventAttributes.scheduledEventId);
       attempts.set(id, Math.max(attempts.get(id) ?? 1, e.activityTaskStartedEventAttributes.attempt ?? 1));
@@ -37,7 +43,7 @@ export function countActions(events: Event[]): ActionCount {
     else if (e.requestCancelExternalWorkflowExecutionInitiatedEventAttributes) add('cancel-sent');
     else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') add('local-activity');
     else if (e.markerRecordedEventAttributes)
-      markerTasks.add(String(e.markerRecordedEventAttributes.workflowTaskCompletedEventId));
+      markerTasks.add(`${run}:${String(e.markerRecordedEventAttributes.workflowTaskCompletedEventId)}`);
   }
   if (markerTasks.size) add('marker', markerTasks.size);
   for (const n of attempts.values()) add('activity-attempt', n);

@@ -50,6 +50,13 @@ export type { PredictionCarry } from './support/prediction-run-state';
 // (reading 1,000 champions up front would spend Vertex's ~600 reads/minute quota in one burst).
 
 const PIN_MODEL = 'prediction-run-pins-model';
+/**
+ * Children started per workflow task (workflows/support/fan-out.ts): a run's 1,000 segments start in
+ * ten tasks, each after the server recorded the last wave, instead of one. Behind a patch: a run
+ * started before it replays its one burst.
+ */
+const START_WAVES = 'prediction-run-starts-in-waves';
+const START_WAVE = 100;
 
 const { planPrediction, writePredictionSummary, findChampion } = proxyActivities<Activities>(serviceCall);
 
@@ -62,13 +69,15 @@ export async function predictionRun(rawInput: PredictionRunInput, carry?: Predic
   run.refresh();
 
   const tasks: Promise<void>[] = [];
+  const wave = patched(START_WAVES) ? START_WAVE : undefined;
   try {
     await slidingWindow(
       {
         queue: run.queue,
         maxInFlight: plan.maxConcurrentJobs,
         perRun: childrenPerRunOf(plan),
-        run: (segment) => run.runSegment(segment),
+        ...(wave ? { wave } : {}),
+        run: (segment, started) => run.runSegment(segment, started),
         stopped: () => run.stopped,
       },
       tasks,

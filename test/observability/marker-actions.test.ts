@@ -20,3 +20,9 @@ test("a workflow task's patch markers are one action, another task's one more", 
   expect(counted.byKind).toEqual({ start: 1, marker: 2, 'local-activity': 1 });
   expect(counted.total).toBe(4);
 });
+
+test('generations read one after the other (ct cost over a continued-as-new chain): each run’s marker tasks count, their event ids start again at 1', () => {
+  const generation = () => [{ eventId: 1, workflowExecutionStartedEventAttributes: {} }, marker(5, 'core_patch', 4)];
+  const counted = countActions([...generation(), ...generation(), ...generation()] as unknown as Events);
+  expect(counted.byKind).toEqual({ start: 3, marker: 3 });
+});

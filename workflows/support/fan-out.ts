@@ -3,13 +3,20 @@ import { condition } from '@temporalio/workflow';
 // The sliding window that fans out children (prediction segments, per-segment training runs): at
 // most `maxInFlight` at once, a finished one makes room for the next, and at most `perRun` started
 // in this workflow run (the caller then continues as new, with nothing in flight).
+//
+// `wave` bounds the children started in one workflow task: the next wave starts once the server
+// has recorded the last one's starts (their ChildWorkflowExecutionStarted events come back in a
+// later task), so a run of 1,000 segments is not 1,000 start commands, their promises and the
+// children's first tasks in one burst of the worker's workflow thread.
 
 export interface Window {
   queue: string[];
   maxInFlight: number;
   perRun: number;
-  /** Runs one item to its end (records its result; never throws). */
-  run: (item: string) => Promise<void>;
+  /** The most children started in one workflow task; unbounded when unset (runs started before waves). */
+  wave?: number;
+  /** Runs one item to its end (records its result; never throws); calls `started` once its child has started. */
+  run: (item: string, started: () => void) => Promise<void>;
   /** True to start nothing more (fail-fast). */
   stopped: () => boolean;
 }
@@ -19,12 +26,25 @@ export async function slidingWindow(w: Window, tasks: Promise<void>[]): Promise<
   let running = 0;
   let finished = 0;
   let started = 0;
+  /** Children started whose start the server has not confirmed yet. */
+  let unconfirmed = 0;
+  const wave = w.wave ?? Number.POSITIVE_INFINITY;
   for (;;) {
-    while (!w.stopped() && w.queue.length && running < w.maxInFlight && started < w.perRun) {
+    let inWave = 0;
+    while (!w.stopped() && w.queue.length && running < w.maxInFlight && started < w.perRun && inWave < wave) {
       started++;
       running++;
+      inWave++;
+      unconfirmed++;
+      let confirmed = false;
+      const confirm = () => {
+        if (confirmed) return;
+        confirmed = true;
+        unconfirmed--;
+      };
       tasks.push(
-        w.run(w.queue.shift()!).finally(() => {
+        w.run(w.queue.shift()!, confirm).finally(() => {
+          confirm();
           running--;
           finished++;
         }),
@@ -32,6 +52,7 @@ export async function slidingWindow(w: Window, tasks: Promise<void>[]): Promise<
     }
     if (running === 0 && (w.stopped() || !w.queue.length || started >= w.perRun)) return;
     const before = finished;
-    await condition(() => finished !== before);
+    const waveFull = inWave >= wave;
+    await condition(() => finished !== before || (waveFull && unconfirmed === 0));
   }
 }

@@ -3,10 +3,10 @@ import {
   CancellationScope,
   ChildWorkflowCancellationType,
   ChildWorkflowFailure,
-  executeChild,
   isCancellation,
   ParentClosePolicy,
   setCurrentDetails,
+  startChild,
 } from '@temporalio/workflow';
 import {
   predictionSegmentId,
@@ -102,11 +102,11 @@ export class PredictionRunState {
   }
 
   /** One segment's child run to its end; its result (or why it failed) is recorded, never thrown. */
-  async runSegment(segment: string): Promise<void> {
+  async runSegment(segment: string, started: () => void = () => {}): Promise<void> {
     this.running.add(segment);
     this.refresh();
     try {
-      this.ended(segment, await this.children.run(() => this.executeSegment(segment)));
+      this.ended(segment, await this.children.run(() => this.executeSegment(segment, started)));
     } catch (err) {
       const r = failedResult(segment, err);
       this.ended(segment, r);
@@ -153,7 +153,8 @@ export class PredictionRunState {
     if (this.plan.sharedModel && !this.plan.model && r.model) this.plan.model = r.model;
   }
 
-  private executeSegment(segment: string): Promise<SegmentResult> {
+  /** The segment's child, started (the same command executeChild makes) and then awaited to its result. */
+  private async executeSegment(segment: string, started: () => void): Promise<SegmentResult> {
     const { input, plan } = this;
     const [country, sns] = segment.split('-');
     const searchAttributes: SearchAttributePair[] = [
@@ -164,7 +165,7 @@ export class PredictionRunState {
       { key: sa.country, value: country!.toUpperCase() },
       { key: sa.sns, value: sns! },
     ];
-    return executeChild(predictionSegment, {
+    const child = await startChild(predictionSegment, {
       workflowId: predictionSegmentId({ ...input, segment }),
       args: [
         {
@@ -181,5 +182,7 @@ export class PredictionRunState {
       typedSearchAttributes: searchAttributes,
       staticSummary: `Prediction ${input.pipeline} · ${segment} · ${input.partition}`,
     });
+    started();
+    return child.result();
   }
 }
