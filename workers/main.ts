@@ -86,7 +86,7 @@ async function main(): Promise<void> {
         "worker: running on glibc's malloc, which keeps what it frees: preload jemalloc (LD_PRELOAD=libjemalloc.so.2, as the image does) for ~200 MB less per worker at thousands of jobs (docs/production.md, Memory)",
         { allocator },
       );
-    else log.info(`worker: allocator ${allocator}`, { allocator });
+    else log.info(`worker: allocator ${allocator}`, { allocator, mallocConf: process.env.MALLOC_CONF ?? '' });
     // The watches of the flags this worker's environments name (docs/triggers.md); they run on its queue.
     const watches = await ensureFlagWatches(client, config, {
       environments: target.environments,

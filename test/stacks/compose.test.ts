@@ -10,7 +10,7 @@ import { searchAttributeCliArgs } from '../../stack/search-attributes';
 import { loadConfig } from '../../config/load-config';
 import { resolveWorkerTarget } from '../../config/worker-target';
 import { repoRoot } from '../../stack/tools';
-import { JEMALLOC_PATHS } from '../../stack/allocator';
+import { JEMALLOC_CONF, JEMALLOC_PATHS } from '../../stack/allocator';
 import { workerNodeOptions } from '../../stack/worker-command';
 import pkg from '../../package.json';
 
@@ -168,7 +168,9 @@ test('the Dockerfile: glibc Node 24 with jemalloc preloaded, multi-stage, build 
   expect(runtime).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
   const linked = /ln -s "\/usr\/lib\/\$\(uname -m\)-linux-gnu\/libjemalloc\.so\.2" (\S+)/.exec(runtime)?.[1];
   expect(linked).toBeDefined();
-  expect(runtime).toMatch(new RegExp(`LD_PRELOAD=${linked!.replace(/\./g, '\\.')}$`, 'm'));
+  expect(runtime).toMatch(new RegExp(`LD_PRELOAD=${linked!.replace(/\./g, '\\.')} \\\\$`, 'm'));
+  // …with the tuning the native topologies give it.
+  expect(runtime).toMatch(new RegExp(`^\\s+MALLOC_CONF=${JEMALLOC_CONF}$`, 'm'));
   expect(JEMALLOC_PATHS).toContain(linked);
   // Node as PID 1 with exactly `npm start`'s V8 flags.
   const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(docker)![1]!) as string[];

@@ -2,7 +2,7 @@
 // from source on our config, three compiled workers. The README's example runs end to end on it —
 // training, model, batch prediction — and the work is spread over every worker.
 import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { predictionRun, trainingRun } from '../../workflows';
@@ -16,6 +16,10 @@ import { pidsAlive } from '../helpers/stack-process';
 import { testStack } from '../setup/test-stack';
 
 jest.setTimeout(600_000);
+
+/** The names of a process's threads. */
+const threadNames = (pid: number) =>
+  readdirSync(`/proc/${pid}/task`).map((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim());
 
 /** Every worker identity (pid@host) that started a workflow or activity task of the run. */
 async function taskIdentities(client: Client, workflowId: string): Promise<Set<string>> {
@@ -44,8 +48,12 @@ test('stack:prod: up on PostgreSQL, the example training → model → predictio
     expect(pids).toHaveLength(3);
     // Each worker on jemalloc, as in the image (glibc's arenas cost ~200 MB a worker at scale).
     // .ci/run installs it; elsewhere, without it, the workers run on glibc's and say so.
+    // Its tuning read: MALLOC_CONF's background_thread starts jemalloc's purging threads.
     if (jemallocLibrary() || process.env.CI)
-      for (const pid of pids) expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2$/m);
+      for (const pid of pids) {
+        expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2$/m);
+        expect(threadNames(pid)).toContain('jemalloc_bg_thd');
+      }
     else console.log('stacks/prod.test.ts: jemalloc not checked — not installed (bash scripts/jemalloc.sh)');
     const address = `127.0.0.1:${env.TEMPORAL_PORT}`;
     // The server is the one built from source, on the test's PostgreSQL (not a dev server).
