@@ -20,7 +20,7 @@ import {
   type SegmentResult,
   PREDICTION_FAILED,
 } from '../contracts';
-import { slidingWindow } from './support/fan-out';
+import { slidingWindow, START_WAVE } from './support/fan-out';
 import { serviceCall } from './support/activity-options';
 import { childrenPerRunOf } from './support/legacy-plans';
 import { PredictionRunState, type PredictionCarry } from './support/prediction-run-state';
@@ -50,13 +50,8 @@ export type { PredictionCarry } from './support/prediction-run-state';
 // (reading 1,000 champions up front would spend Vertex's ~600 reads/minute quota in one burst).
 
 const PIN_MODEL = 'prediction-run-pins-model';
-/**
- * Children started per workflow task (workflows/support/fan-out.ts): a run's 1,000 segments start in
- * ten tasks, each after the server recorded the last wave, instead of one. Behind a patch: a run
- * started before it replays its one burst.
- */
+/** Children in waves (workflows/support/fan-out.ts); a run started before the patch replays its one burst. */
 const START_WAVES = 'prediction-run-starts-in-waves';
-const START_WAVE = 100;
 
 const { planPrediction, writePredictionSummary, findChampion } = proxyActivities<Activities>(serviceCall);
 

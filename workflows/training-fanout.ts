@@ -3,11 +3,12 @@ import {
   CancellationScope,
   ChildWorkflowCancellationType,
   ChildWorkflowFailure,
-  executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
+  startChild,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
@@ -17,7 +18,7 @@ import {
   trainingRunId,
   type TrainingFanoutResult,
 } from '../contracts';
-import { slidingWindow } from './support/fan-out';
+import { slidingWindow, START_WAVE } from './support/fan-out';
 import { trainingRun } from './training-run';
 import { planning } from './support/activity-options';
 
@@ -36,11 +37,11 @@ export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<Tra
   const runs = new Map<string, SegmentRun>();
   const queue = [...plan.segments];
   const show = () => showProgress(input, queue, runs);
-  const run = async (segment: string) => {
+  const run = async (segment: string, started: () => void) => {
     const workflowId = trainingRunId({ ...input, segment });
     runs.set(segment, { segment, workflowId, outcome: 'running' });
     show();
-    runs.set(segment, await trainSegment(input, segment, workflowId));
+    runs.set(segment, await trainSegment(input, segment, workflowId, started));
     show();
   };
 
@@ -51,8 +52,17 @@ export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<Tra
   });
   try {
     // A partition has at most a few hundred segments: one run of this workflow holds them all.
+    // Children in waves (workflows/support/fan-out.ts); a fan-out started before the patch replays its one burst.
+    const wave = patched('training-fanout-starts-in-waves') ? START_WAVE : undefined;
     await slidingWindow(
-      { queue, maxInFlight: plan.maxConcurrentRuns, perRun: Number.MAX_SAFE_INTEGER, run, stopped: () => false },
+      {
+        queue,
+        maxInFlight: plan.maxConcurrentRuns,
+        perRun: Number.MAX_SAFE_INTEGER,
+        ...(wave ? { wave } : {}),
+        run,
+        stopped: () => false,
+      },
       tasks,
     );
   } catch (err) {
@@ -67,10 +77,15 @@ export async function trainingFanout(rawInput: TrainingFanoutInput): Promise<Tra
 
 type SegmentRun = TrainingFanoutResult['runs'][number];
 
-/** One segment's training run, as a child under its canonical id, to its end. */
-async function trainSegment(input: TrainingFanoutInput, segment: string, workflowId: string): Promise<SegmentRun> {
+/** One segment's training run, as a child under its canonical id, started (then `started`) and followed to its end. */
+async function trainSegment(
+  input: TrainingFanoutInput,
+  segment: string,
+  workflowId: string,
+  started: () => void,
+): Promise<SegmentRun> {
   try {
-    const r = await executeChild(trainingRun, {
+    const child = await startChild(trainingRun, {
       workflowId,
       args: [
         {
@@ -86,6 +101,8 @@ async function trainSegment(input: TrainingFanoutInput, segment: string, workflo
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       staticSummary: `Training ${input.pipeline} · ${input.environment} · ${segment} · ${input.partition}`,
     });
+    started();
+    const r = await child.result();
     return {
       segment,
       workflowId,

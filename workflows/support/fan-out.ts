@@ -9,6 +9,9 @@ import { condition } from '@temporalio/workflow';
 // later task), so a run of 1,000 segments is not 1,000 start commands, their promises and the
 // children's first tasks in one burst of the worker's workflow thread.
 
+/** Children a fan-out started after its waves patch starts per workflow task. */
+export const START_WAVE = 100;
+
 export interface Window {
   queue: string[];
   maxInFlight: number;
