@@ -3,6 +3,7 @@
 // that set a worker's peak memory at 1,000 segments: docs/vertex-quota.md). 110 segments, no model:
 // each child looks for a champion once and fails, so the run ends without a Vertex job.
 import { startPredictionRun } from '../../client/prediction';
+import { maybeSaveHistory } from '../helpers/histories';
 import { withWorker } from '../helpers/temporal';
 import { uniquePartition } from '../helpers/isolation';
 import { batchPrediction, dailyData, kfpTraining, modelRegistry, projectWith } from '../helpers/pipelines';
@@ -39,6 +40,7 @@ test('110 segments at once: the children start in waves of at most 100 per workf
           { taskQueue: ctx.taskQueue },
         );
         const summary = await handle.result();
+        await maybeSaveHistory(handle, 'prediction-run-waves');
         expect(summary.progress).toMatchObject({ total: 110, failed: 110 });
 
         // The children each workflow task of the run started, in order.

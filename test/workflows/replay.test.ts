@@ -27,6 +27,7 @@ test('committed histories exist for the workflows', () => {
       'flag-watch-terminated',
       'training-run-job-memo',
       'training-run-across-deploy',
+      'prediction-run-waves',
     ]),
   );
 });
@@ -80,6 +81,22 @@ test('the Vertex job memo is patched: runs recorded before it replay without the
   const after = patchesAndMemos(histories.find((h) => h.name === 'training-run-job-memo')!.history);
   expect(after.patches).toContain('vertex-job-memo');
   expect(after.memoUpserts).toBe(2);
+});
+
+test('children in waves are patched: prediction runs recorded before replay their one burst, runs after start in waves', () => {
+  const waves = (name: string) => {
+    const { history } = histories.find((h) => h.name === name)!;
+    let inTask = 0;
+    let most = 0;
+    for (const e of history.events ?? []) {
+      if (e.workflowTaskCompletedEventAttributes) inTask = 0;
+      if (e.startChildWorkflowExecutionInitiatedEventAttributes) most = Math.max(most, ++inTask);
+    }
+    return { patched: patchesAndMemos(history).patches.includes('prediction-run-starts-in-waves'), most };
+  };
+  expect(waves('prediction-run-succeeded').patched).toBe(false);
+  // Recorded with it (test/prediction/start-waves.test.ts): 110 children, at most 100 per task.
+  expect(waves('prediction-run-waves')).toEqual({ patched: true, most: 100 });
 });
 
 test('a run carried across a blue-green deploy replays: its first job submitted on the old build without the memo, the next one with it', () => {
