@@ -3,6 +3,7 @@
 // that set a worker's peak memory at 1,000 segments: docs/vertex-quota.md). 110 segments, no model:
 // each child looks for a champion once and fails, so the run ends without a Vertex job.
 import { startPredictionRun } from '../../client/prediction';
+import { childStartWaves, expectStartedInWaves } from '../helpers/child-waves';
 import { maybeSaveHistory } from '../helpers/histories';
 import { withWorker } from '../helpers/temporal';
 import { uniquePartition } from '../helpers/isolation';
@@ -43,18 +44,8 @@ test('110 segments at once: the children start in waves of at most 100 per workf
         await maybeSaveHistory(handle, 'prediction-run-waves');
         expect(summary.progress).toMatchObject({ total: 110, failed: 110 });
 
-        // The children each workflow task of the run started, in order.
-        const waves: number[] = [];
-        let inTask = 0;
-        for (const e of (await handle.fetchHistory()).events ?? []) {
-          if (e.workflowTaskCompletedEventAttributes) inTask = 0;
-          if (!e.startChildWorkflowExecutionInitiatedEventAttributes) continue;
-          if (inTask++ === 0) waves.push(0);
-          waves[waves.length - 1]!++;
-        }
-        expect(waves.reduce((a, b) => a + b, 0)).toBe(110);
-        expect(waves[0]).toBe(100);
-        expect(Math.max(...waves)).toBeLessThanOrEqual(100);
+        const waves = childStartWaves((await handle.fetchHistory()).events ?? []);
+        expectStartedInWaves(waves, 110);
       },
       { project: iso },
     );

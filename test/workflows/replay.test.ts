@@ -6,6 +6,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { childStartWaves } from '../helpers/child-waves';
 import { loadSavedHistories } from '../helpers/histories';
 import { testStack } from '../setup/test-stack';
 
@@ -86,13 +87,10 @@ test('the Vertex job memo is patched: runs recorded before it replay without the
 test('children in waves are patched: prediction runs recorded before replay their one burst, runs after start in waves', () => {
   const waves = (name: string) => {
     const { history } = histories.find((h) => h.name === name)!;
-    let inTask = 0;
-    let most = 0;
-    for (const e of history.events ?? []) {
-      if (e.workflowTaskCompletedEventAttributes) inTask = 0;
-      if (e.startChildWorkflowExecutionInitiatedEventAttributes) most = Math.max(most, ++inTask);
-    }
-    return { patched: patchesAndMemos(history).patches.includes('prediction-run-starts-in-waves'), most };
+    return {
+      patched: patchesAndMemos(history).patches.includes('prediction-run-starts-in-waves'),
+      most: Math.max(...childStartWaves(history.events ?? [])),
+    };
   };
   expect(waves('prediction-run-succeeded').patched).toBe(false);
   // Recorded with it (test/prediction/start-waves.test.ts): 110 children, at most 100 per task.
