@@ -44,6 +44,18 @@ const startRuns = (ctx: Pick<WorkerContext, 'client' | 'taskQueue'>, n: number) 
 const watchOf = async (run: WorkflowHandle) =>
   ((await run.describe()).raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'awaitTrainingJob');
 
+/**
+ * Ends the project's `n` jobs once each is held RUNNING: advanced earlier (a watch starts as soon as
+ * its job is created), a job still QUEUED or PENDING would only step on to RUNNING and stay held.
+ */
+async function endHeldJobs(n: number): Promise<void> {
+  const jobs = await eventually(async () => {
+    const all = await control.jobs({ project: iso.project });
+    return all.length === n && all.every((j) => j.state === 'JOB_STATE_RUNNING') ? all : undefined;
+  }, 60_000);
+  for (const job of jobs) await control.advance(job.name);
+}
+
 /** `p`, or a failure that says what the runs and jobs looked like after `ms`. */
 async function withinOrExplain<T>(p: Promise<T>, ms: number, explain: () => Promise<unknown>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -69,7 +81,7 @@ test('a worker with 3 activity slots watches 8 running jobs at once: a watch hol
         return watches.every((w) => w?.state === STARTED) || undefined;
       }, 60_000);
       const advancedAt = Date.now();
-      for (const job of await control.jobs({ project: iso.project })) await control.advance(job.name);
+      await endHeldJobs(8);
       const results = await withinOrExplain(Promise.all(runs.map((r) => r.result())), 90_000, async () => ({
         watches: (await Promise.all(runs.map(watchOf))).map((w) => w && { state: w.state, attempt: w.attempt }),
         jobs: (await control.jobs({ project: iso.project })).map((j) => j.state),
@@ -106,7 +118,7 @@ test('a worker that stops in order hands its watches over at once; the next work
     await withWorker(
       async () => {
         await eventually(async () => ((await watchOf(run))?.state === STARTED ? true : undefined), 30_000);
-        for (const job of await control.jobs({ project: iso.project })) await control.advance(job.name);
+        await endHeldJobs(1);
         expect(await run.result()).toMatchObject({ status: 'succeeded', attempts: 1 });
       },
       { project: iso, taskQueue },
