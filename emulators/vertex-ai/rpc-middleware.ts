@@ -122,7 +122,14 @@ export const addLatency =
   (policy: CallPolicy): Middleware =>
   (call, next) => {
     const delay = policy.latency(call.method);
-    if (delay > 0) setTimeout(() => next(call), delay);
+    // Held until the wall clock (the call log's durationMs) has moved on by `delay`: Node's timers
+    // run on a monotonic millisecond clock and can fire a millisecond short of it.
+    const hold = () => {
+      const left = call.arrivedAt + delay - Date.now();
+      if (left > 0) setTimeout(hold, left);
+      else next(call);
+    };
+    if (delay > 0) hold();
     else next(call);
   };
 
