@@ -14,7 +14,7 @@ export const JEMALLOC_PATHS = [
  * jemalloc's settings for the worker (MALLOC_CONF; the image sets the same): pages it frees go back
  * to the kernel after 1 s instead of 10, purged by its own background threads (an idle arena is not
  * purged otherwise), and the process's threads (Node's, the SDK core's tokio runtime, libuv's)
- * share 2 arenas instead of 4 per CPU. One worker with 5,000 jobs in flight: peak RSS 823 → 656 MB
+ * share 2 arenas instead of 4 per CPU. One worker with 5,000 jobs in flight: peak RSS 823 → 641 MB
  * (docs/vertex-quota.md, "At 10,000 jobs"). An operator's own MALLOC_CONF wins.
  */
 export const JEMALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2';

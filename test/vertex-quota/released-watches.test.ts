@@ -9,7 +9,7 @@ import { eventually } from '../helpers/eventually';
 import { uniquePartition, type IsolatedProject } from '../helpers/isolation';
 import { customJobTraining, dailyData, projectWith } from '../helpers/pipelines';
 import { connectTestClient, uniqueId, withWorker, type WorkerContext } from '../helpers/temporal';
-import { emulatorControl } from '../helpers/vertex';
+import { emulatorControl, untilJobState } from '../helpers/vertex';
 
 jest.setTimeout(240_000);
 
@@ -51,9 +51,12 @@ const watchOf = async (run: WorkflowHandle) =>
 async function endHeldJobs(n: number): Promise<void> {
   const jobs = await eventually(async () => {
     const all = await control.jobs({ project: iso.project });
-    return all.length === n && all.every((j) => j.state === 'JOB_STATE_RUNNING') ? all : undefined;
+    return all.length === n ? all : undefined;
   }, 60_000);
-  for (const job of jobs) await control.advance(job.name);
+  for (const job of jobs) {
+    await untilJobState(control, job.name, 'JOB_STATE_RUNNING', 60_000);
+    await control.advance(job.name);
+  }
 }
 
 /** `p`, or a failure that says what the runs and jobs looked like after `ms`. */
